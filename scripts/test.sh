@@ -1,0 +1,17 @@
+#!/usr/bin/env bash
+# Runs the whole suite: lint and types, then pytest against SQLite and, where a server can be had, PostgreSQL.
+set -uo pipefail
+cd "$(dirname "$0")/.."
+BIN=.venv/bin
+
+bash scripts/postgres.sh || { echo "PostgreSQL could not be started"; [ "${CI:-}" = "true" ] && exit 1; }
+if [ -f .pg_test_url ]; then export ARREARS_TEST_PG_URL="$(cat .pg_test_url)"; fi
+
+$BIN/ruff check src tests benchmarks || exit 1
+$BIN/ruff format --check src tests benchmarks || exit 1
+$BIN/mypy src/arrears/domain || exit 1
+
+$BIN/python -m pytest "$@"
+rc=$?
+if [ $rc -eq 5 ]; then echo "pytest collected no tests: treating as failure"; exit 1; fi
+exit $rc

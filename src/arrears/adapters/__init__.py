@@ -1,0 +1,1 @@
+"""Adapters: the store, channels, snapshots, files. Everything that touches the outside world."""

@@ -1,0 +1,76 @@
+"""YAML / JSON documents with line numbers, so errors can name the line of a bad field."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from arrears.domain.errors import InputError
+
+
+class LocatedDocument:
+    """A parsed document plus the line (1-based) where each field path starts."""
+
+    def __init__(self, path: str, data: Any, lines: dict[str, int]) -> None:
+        self.path = path
+        self.data = data
+        self.lines = lines
+
+    def line_of(self, field: str | None) -> int | None:
+        """The line of `field` or of its nearest parent that has one ("a.b[2].c" -> "a.b[2]" -> "a.b" ...)."""
+        while field:
+            if field in self.lines:
+                return self.lines[field]
+            cut = max(field.rfind("."), field.rfind("["))
+            field = field[:cut] if cut > 0 else ""
+        return None
+
+    def locate(self, err: InputError) -> InputError:
+        """The same error, with this document's file and the field's line filled in."""
+        return InputError(
+            err.message, file=self.path, line=err.line or self.line_of(err.field), field=err.field
+        )
+
+
+def _walk(node: yaml.Node, path: str, lines: dict[str, int]) -> None:
+    lines[path] = node.start_mark.line + 1
+    if isinstance(node, yaml.MappingNode):
+        for key, value in node.value:
+            name = f"{path}.{key.value}" if path else str(key.value)
+            lines[name] = key.start_mark.line + 1
+            _walk(value, name, lines)
+            lines[name] = key.start_mark.line + 1
+    elif isinstance(node, yaml.SequenceNode):
+        for i, item in enumerate(node.value):
+            _walk(item, f"{path}[{i}]", lines)
+
+
+def load_document(path: str | Path) -> LocatedDocument:
+    """Read a YAML or JSON file; a syntax error becomes an InputError with the file and line."""
+    name = str(path)
+    try:
+        text = Path(path).read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise InputError("file not found", file=name) from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise InputError(f"cannot read: {exc}", file=name) from None
+    if name.endswith(".json"):
+        try:
+            return LocatedDocument(name, json.loads(text), {})
+        except json.JSONDecodeError as exc:
+            raise InputError(f"invalid JSON: {exc.msg}", file=name, line=exc.lineno) from None
+    try:
+        node = yaml.compose(text, Loader=yaml.SafeLoader)
+        data = yaml.load(text, Loader=yaml.SafeLoader)
+    except yaml.MarkedYAMLError as exc:
+        line = exc.problem_mark.line + 1 if exc.problem_mark else None
+        raise InputError(f"invalid YAML: {exc.problem}", file=name, line=line) from None
+    except yaml.YAMLError as exc:
+        raise InputError(f"invalid YAML: {exc}", file=name) from None
+    lines: dict[str, int] = {}
+    if node is not None:
+        _walk(node, "", lines)
+    return LocatedDocument(name, data, lines)

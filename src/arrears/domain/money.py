@@ -1,0 +1,105 @@
+"""Money as an integer count of the currency's minor unit. Never a float."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
+
+from arrears.domain.errors import InputError
+
+# Minor-unit exponent per ISO 4217 code; the product's portfolios are CNY by default.
+MINOR_DIGITS: dict[str, int] = {
+    "CNY": 2,
+    "USD": 2,
+    "EUR": 2,
+    "HKD": 2,
+    "TWD": 2,
+    "INR": 2,
+    "JPY": 0,
+    "KRW": 0,
+}
+
+
+def minor_digits(currency: str) -> int:
+    try:
+        return MINOR_DIGITS[currency]
+    except KeyError:
+        raise InputError(f"unknown currency {currency!r}", field="currency") from None
+
+
+def parse_minor(text: str | int | float | Decimal, currency: str = "CNY", *, field: str = "amount") -> int:
+    """Parse a decimal string ("1234.56") into minor units; rejects floats and sub-minor precision."""
+    if isinstance(text, bool):
+        raise InputError(f"amount must be a decimal string, not {text!r}", field=field)
+    if isinstance(text, int):
+        return int(text) * 10 ** minor_digits(currency)
+    if isinstance(text, float):  # an unquoted YAML number: its shortest repr is the literal that was written
+        text = repr(text)
+    try:
+        value = Decimal(str(text).strip())
+    except InvalidOperation:
+        raise InputError(f"not a decimal amount: {text!r}", field=field) from None
+    if not value.is_finite():
+        raise InputError(f"not a finite amount: {text!r}", field=field)
+    scaled = value.scaleb(minor_digits(currency))
+    if scaled != scaled.to_integral_value():
+        raise InputError(
+            f"{text!r} has more decimals than {currency} allows ({minor_digits(currency)})", field=field
+        )
+    return int(scaled)
+
+
+def format_minor(minor: int, currency: str = "CNY") -> str:
+    """Minor units as a decimal string: 123456 -> "1234.56"."""
+    digits = minor_digits(currency)
+    if digits == 0:
+        return str(minor)
+    sign = "-" if minor < 0 else ""
+    whole, frac = divmod(abs(minor), 10**digits)
+    return f"{sign}{whole}.{frac:0{digits}d}"
+
+
+def round_half_up(value: Decimal) -> int:
+    """Round a Decimal count of minor units half-up (away from zero on .5) to an int."""
+    return int(value.quantize(Decimal(1), rounding=ROUND_HALF_UP))
+
+
+@dataclass(frozen=True, order=True, slots=True)
+class Money:
+    """An amount in minor units with its currency."""
+
+    minor: int
+    currency: str = "CNY"
+
+    @classmethod
+    def parse(cls, text: str | int | Decimal, currency: str = "CNY") -> Money:
+        return cls(parse_minor(text, currency), currency)
+
+    @classmethod
+    def zero(cls, currency: str = "CNY") -> Money:
+        return cls(0, currency)
+
+    def _same(self, other: Money) -> None:
+        if other.currency != self.currency:
+            raise ValueError(f"currency mismatch: {self.currency} vs {other.currency}")
+
+    def __add__(self, other: Money) -> Money:
+        self._same(other)
+        return Money(self.minor + other.minor, self.currency)
+
+    def __sub__(self, other: Money) -> Money:
+        self._same(other)
+        return Money(self.minor - other.minor, self.currency)
+
+    def __neg__(self) -> Money:
+        return Money(-self.minor, self.currency)
+
+    def __bool__(self) -> bool:
+        return self.minor != 0
+
+    def times(self, factor: Decimal) -> Money:
+        """Multiply by a Decimal factor, rounding half-up to the minor unit."""
+        return Money(round_half_up(Decimal(self.minor) * factor), self.currency)
+
+    def __str__(self) -> str:
+        return format_minor(self.minor, self.currency)

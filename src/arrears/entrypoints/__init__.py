@@ -1,0 +1,1 @@
+"""Entrypoints: thin layers that parse input, call a service, and render the result."""

@@ -1,0 +1,43 @@
+"""The `arrears` command. Each command group lives in its own module and registers itself here."""
+
+from __future__ import annotations
+
+import importlib
+import sys
+
+import typer
+
+from arrears.entrypoints.cli.common import run_app
+
+# One module per command group; each exposes register(app).
+COMMAND_MODULES = (
+    "loan",
+    "account",
+    "db",
+    "imports",
+    "demo",
+    "bench",
+    "policy",
+    "run",
+    "compliance",
+    "templates",
+    "audit",
+)
+
+
+def build_app() -> typer.Typer:
+    app = typer.Typer(
+        name="arrears",
+        help="Consumer-credit delinquency management and compliant, segmented collections.",
+        no_args_is_help=True,
+        add_completion=False,
+        pretty_exceptions_enable=False,
+    )
+    for name in COMMAND_MODULES:
+        module = importlib.import_module(f"arrears.entrypoints.cli.{name}")
+        module.register(app)
+    return app
+
+
+def main() -> None:
+    sys.exit(run_app(build_app))
