@@ -32,7 +32,7 @@ def parse_minor(text: str | int | float | Decimal, currency: str = "CNY", *, fie
     if isinstance(text, bool):
         raise InputError(f"amount must be a decimal string, not {text!r}", field=field)
     if isinstance(text, int):
-        return int(text) * 10 ** minor_digits(currency)
+        return int(text) * int(10 ** minor_digits(currency))
     if isinstance(text, float):  # an unquoted YAML number: its shortest repr is the literal that was written
         text = repr(text)
     try:
