@@ -343,7 +343,7 @@ def _status(w: _Working, as_of: date) -> str:
         return "not_due"
     if as_of == w.due:
         return "due"
-    if as_of <= w.grace_end:
+    if as_of < w.grace_end:  # at the end of the last grace day, grace has passed
         return "grace"
     return "overdue"
 
