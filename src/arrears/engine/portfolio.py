@@ -1,0 +1,143 @@
+"""A portfolio in columns (Arrow tables): what the store's snapshot hands to the engines.
+
+Tables and columns (dates are Arrow date32, amounts int64 minor units):
+- loans:        loan_id, borrower_id, product
+- instalments:  loan_id, seq, due_date, principal, interest, fees
+- payments:     payment_id, loan_id, paid_on, amount, reversed_on (null when not reversed)
+- pauses:       loan_id, start_on, end_on (null = open), reason
+- waivers:      loan_id, on, amount, instalment_seq (null = oldest first), user, approver, reason
+- events:       loan_id, kind, on
+- borrowers:    borrower_id, timezone, language, region, persona
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable, Iterator, Mapping
+from dataclasses import dataclass, field
+from datetime import date
+
+import pyarrow as pa
+
+from arrears.domain.loans import Instalment, Loan, Pause, Payment, Waiver
+from arrears.domain.products import LedgerSettings
+
+SCHEMAS: dict[str, pa.Schema] = {
+    "loans": pa.schema([("loan_id", pa.string()), ("borrower_id", pa.string()), ("product", pa.string())]),
+    "instalments": pa.schema(
+        [("loan_id", pa.string()), ("seq", pa.int32()), ("due_date", pa.date32()), ("principal", pa.int64()),
+         ("interest", pa.int64()), ("fees", pa.int64())]
+    ),
+    "payments": pa.schema(
+        [("payment_id", pa.string()), ("loan_id", pa.string()), ("paid_on", pa.date32()), ("amount", pa.int64()),
+         ("reversed_on", pa.date32())]
+    ),
+    "pauses": pa.schema(
+        [("loan_id", pa.string()), ("start_on", pa.date32()), ("end_on", pa.date32()), ("reason", pa.string())]
+    ),
+    "waivers": pa.schema(
+        [("loan_id", pa.string()), ("on", pa.date32()), ("amount", pa.int64()), ("instalment_seq", pa.int32()),
+         ("user", pa.string()), ("approver", pa.string()), ("reason", pa.string())]
+    ),
+    "events": pa.schema([("loan_id", pa.string()), ("kind", pa.string()), ("on", pa.date32())]),
+    "borrowers": pa.schema(
+        [("borrower_id", pa.string()), ("timezone", pa.string()), ("language", pa.string()),
+         ("region", pa.string()), ("persona", pa.string())]
+    ),
+}
+
+
+@dataclass
+class Portfolio:
+    """Columnar portfolio plus the ledger settings of each product code."""
+
+    tables: dict[str, pa.Table]
+    products: Mapping[str, LedgerSettings] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        for name, schema in SCHEMAS.items():
+            table = self.tables.get(name)
+            if table is None:
+                self.tables[name] = schema.empty_table()
+            else:
+                self.tables[name] = table.select(schema.names).cast(schema)
+
+    def __getitem__(self, name: str) -> pa.Table:
+        return self.tables[name]
+
+    @property
+    def account_count(self) -> int:
+        return self.tables["loans"].num_rows
+
+    def settings_for(self, product: str) -> LedgerSettings:
+        try:
+            return self.products[product]
+        except KeyError:
+            from arrears.domain.catalog import product as catalogue_product
+
+            return catalogue_product(product).settings
+
+    def to_loans(self) -> Iterator[Loan]:
+        """Domain loans, one per row of `loans` (the reference engine's input)."""
+        by_loan: dict[str, dict[str, list[dict[str, object]]]] = defaultdict(lambda: defaultdict(list))
+        for name in ("instalments", "payments", "pauses", "waivers"):
+            for row in self.tables[name].to_pylist():
+                by_loan[str(row["loan_id"])][name].append(row)
+        for row in self.tables["loans"].to_pylist():
+            parts = by_loan.get(row["loan_id"], {})
+            yield Loan(
+                id=row["loan_id"],
+                instalments=tuple(
+                    Instalment(r["seq"], r["due_date"], r["principal"], r["interest"], r["fees"])  # type: ignore[arg-type]
+                    for r in parts.get("instalments", [])
+                ),
+                payments=tuple(
+                    Payment(r["payment_id"], r["paid_on"], r["amount"], r["reversed_on"])  # type: ignore[arg-type]
+                    for r in parts.get("payments", [])
+                ),
+                pauses=tuple(
+                    Pause(r["start_on"], r["end_on"], r["reason"] or "dispute")  # type: ignore[arg-type]
+                    for r in parts.get("pauses", [])
+                ),
+                waivers=tuple(
+                    Waiver(r["on"], r["amount"], r["user"] or "-", r["approver"] or "--", r["reason"] or "-",  # type: ignore[arg-type]
+                           r["instalment_seq"])
+                    for r in parts.get("waivers", [])
+                ),
+                settings=self.settings_for(row["product"]),
+            )
+
+
+def portfolio_from_loans(loans: Iterable[Loan], borrower_of: Mapping[str, str] | None = None) -> Portfolio:
+    """Columns from domain loans; each distinct ledger setting becomes its own product code."""
+    products: dict[LedgerSettings, str] = {}
+    cols: dict[str, dict[str, list[object]]] = {n: defaultdict(list) for n in SCHEMAS}
+    for loan in loans:
+        code = products.setdefault(loan.settings, f"p{len(products)}")
+        cols["loans"]["loan_id"].append(loan.id)
+        cols["loans"]["borrower_id"].append((borrower_of or {}).get(loan.id, f"b-{loan.id}"))
+        cols["loans"]["product"].append(code)
+        for i in loan.instalments:
+            for k, v in (("loan_id", loan.id), ("seq", i.seq), ("due_date", i.due), ("principal", i.principal),
+                         ("interest", i.interest), ("fees", i.fees)):
+                cols["instalments"][k].append(v)
+        for p in loan.payments:
+            for k, v in (("payment_id", p.id), ("loan_id", loan.id), ("paid_on", p.on), ("amount", p.amount),
+                         ("reversed_on", p.reversed_on)):
+                cols["payments"][k].append(v)
+        for ps in loan.pauses:
+            for k, v in (("loan_id", loan.id), ("start_on", ps.start), ("end_on", ps.end), ("reason", ps.reason)):
+                cols["pauses"][k].append(v)
+        for w in loan.waivers:
+            for k, v in (("loan_id", loan.id), ("on", w.on), ("amount", w.amount), ("instalment_seq", w.instalment_seq),
+                         ("user", w.user), ("approver", w.approver), ("reason", w.reason)):
+                cols["waivers"][k].append(v)
+    tables = {
+        name: pa.table({c: cols[name].get(c, []) for c in schema.names}, schema=schema) if cols[name] else schema.empty_table()
+        for name, schema in SCHEMAS.items()
+    }
+    return Portfolio(tables, {code: s for s, code in products.items()})
+
+
+def epoch_day(d: date) -> int:
+    return d.toordinal() - 719163  # days since 1970-01-01, as Arrow's date32
