@@ -60,8 +60,10 @@ def check(portfolio_loans: list[Loan], as_of: date) -> None:
 @settings(max_examples=150, deadline=None)
 @given(st.lists(loans(), min_size=1, max_size=8), as_of_dates)
 def test_vector_ledger_matches_reference(generated: list[Loan], as_of: date) -> None:
-    renamed = [Loan(f"L{i}", ln.instalments, ln.payments, ln.pauses, ln.waivers, ln.settings)
-               for i, ln in enumerate(generated)]
+    renamed = [
+        Loan(f"L{i}", ln.instalments, ln.payments, ln.pauses, ln.waivers, ln.settings)
+        for i, ln in enumerate(generated)
+    ]
     check(renamed, as_of)
 
 

@@ -25,24 +25,52 @@ from arrears.domain.products import LedgerSettings
 SCHEMAS: dict[str, pa.Schema] = {
     "loans": pa.schema([("loan_id", pa.string()), ("borrower_id", pa.string()), ("product", pa.string())]),
     "instalments": pa.schema(
-        [("loan_id", pa.string()), ("seq", pa.int32()), ("due_date", pa.date32()), ("principal", pa.int64()),
-         ("interest", pa.int64()), ("fees", pa.int64())]
+        [
+            ("loan_id", pa.string()),
+            ("seq", pa.int32()),
+            ("due_date", pa.date32()),
+            ("principal", pa.int64()),
+            ("interest", pa.int64()),
+            ("fees", pa.int64()),
+        ]
     ),
     "payments": pa.schema(
-        [("payment_id", pa.string()), ("loan_id", pa.string()), ("paid_on", pa.date32()), ("amount", pa.int64()),
-         ("reversed_on", pa.date32())]
+        [
+            ("payment_id", pa.string()),
+            ("loan_id", pa.string()),
+            ("paid_on", pa.date32()),
+            ("amount", pa.int64()),
+            ("reversed_on", pa.date32()),
+        ]
     ),
     "pauses": pa.schema(
-        [("loan_id", pa.string()), ("start_on", pa.date32()), ("end_on", pa.date32()), ("reason", pa.string())]
+        [
+            ("loan_id", pa.string()),
+            ("start_on", pa.date32()),
+            ("end_on", pa.date32()),
+            ("reason", pa.string()),
+        ]
     ),
     "waivers": pa.schema(
-        [("loan_id", pa.string()), ("on", pa.date32()), ("amount", pa.int64()), ("instalment_seq", pa.int32()),
-         ("user", pa.string()), ("approver", pa.string()), ("reason", pa.string())]
+        [
+            ("loan_id", pa.string()),
+            ("on", pa.date32()),
+            ("amount", pa.int64()),
+            ("instalment_seq", pa.int32()),
+            ("user", pa.string()),
+            ("approver", pa.string()),
+            ("reason", pa.string()),
+        ]
     ),
     "events": pa.schema([("loan_id", pa.string()), ("kind", pa.string()), ("on", pa.date32())]),
     "borrowers": pa.schema(
-        [("borrower_id", pa.string()), ("timezone", pa.string()), ("language", pa.string()),
-         ("region", pa.string()), ("persona", pa.string())]
+        [
+            ("borrower_id", pa.string()),
+            ("timezone", pa.string()),
+            ("language", pa.string()),
+            ("region", pa.string()),
+            ("persona", pa.string()),
+        ]
     ),
 }
 
@@ -100,8 +128,14 @@ class Portfolio:
                     for r in parts.get("pauses", [])
                 ),
                 waivers=tuple(
-                    Waiver(r["on"], r["amount"], r["user"] or "-", r["approver"] or "--", r["reason"] or "-",  # type: ignore[arg-type]
-                           r["instalment_seq"])
+                    Waiver(
+                        r["on"],
+                        r["amount"],
+                        r["user"] or "-",
+                        r["approver"] or "--",
+                        r["reason"] or "-",  # type: ignore[arg-type]
+                        r["instalment_seq"],
+                    )
                     for r in parts.get("waivers", [])
                 ),
                 settings=self.settings_for(row["product"]),
@@ -118,22 +152,47 @@ def portfolio_from_loans(loans: Iterable[Loan], borrower_of: Mapping[str, str] |
         cols["loans"]["borrower_id"].append((borrower_of or {}).get(loan.id, f"b-{loan.id}"))
         cols["loans"]["product"].append(code)
         for i in loan.instalments:
-            for k, v in (("loan_id", loan.id), ("seq", i.seq), ("due_date", i.due), ("principal", i.principal),
-                         ("interest", i.interest), ("fees", i.fees)):
+            for k, v in (
+                ("loan_id", loan.id),
+                ("seq", i.seq),
+                ("due_date", i.due),
+                ("principal", i.principal),
+                ("interest", i.interest),
+                ("fees", i.fees),
+            ):
                 cols["instalments"][k].append(v)
         for p in loan.payments:
-            for k, v in (("payment_id", p.id), ("loan_id", loan.id), ("paid_on", p.on), ("amount", p.amount),
-                         ("reversed_on", p.reversed_on)):
+            for k, v in (
+                ("payment_id", p.id),
+                ("loan_id", loan.id),
+                ("paid_on", p.on),
+                ("amount", p.amount),
+                ("reversed_on", p.reversed_on),
+            ):
                 cols["payments"][k].append(v)
         for ps in loan.pauses:
-            for k, v in (("loan_id", loan.id), ("start_on", ps.start), ("end_on", ps.end), ("reason", ps.reason)):
+            for k, v in (
+                ("loan_id", loan.id),
+                ("start_on", ps.start),
+                ("end_on", ps.end),
+                ("reason", ps.reason),
+            ):
                 cols["pauses"][k].append(v)
         for w in loan.waivers:
-            for k, v in (("loan_id", loan.id), ("on", w.on), ("amount", w.amount), ("instalment_seq", w.instalment_seq),
-                         ("user", w.user), ("approver", w.approver), ("reason", w.reason)):
+            for k, v in (
+                ("loan_id", loan.id),
+                ("on", w.on),
+                ("amount", w.amount),
+                ("instalment_seq", w.instalment_seq),
+                ("user", w.user),
+                ("approver", w.approver),
+                ("reason", w.reason),
+            ):
                 cols["waivers"][k].append(v)
     tables = {
-        name: pa.table({c: cols[name].get(c, []) for c in schema.names}, schema=schema) if cols[name] else schema.empty_table()
+        name: pa.table({c: cols[name].get(c, []) for c in schema.names}, schema=schema)
+        if cols[name]
+        else schema.empty_table()
         for name, schema in SCHEMAS.items()
     }
     return Portfolio(tables, {code: s for s, code in products.items()})

@@ -132,8 +132,9 @@ def compute_ledger(portfolio: Portfolio, as_of: date) -> LedgerColumns:
     today = epoch_day(as_of)
     codes = pc.unique(loans["product"]).to_pylist()
     products = _ProductTable([portfolio.settings_for(c) for c in codes])
-    acc_product = np.asarray(pc.index_in(loans["product"], pa.array(codes)).to_numpy(zero_copy_only=False),
-                             dtype=np.int64)
+    acc_product = np.asarray(
+        pc.index_in(loans["product"], pa.array(codes)).to_numpy(zero_copy_only=False), dtype=np.int64
+    )
     loan_ids = loans["loan_id"]
 
     def account_of(table: pa.Table) -> np.ndarray:
@@ -149,7 +150,11 @@ def compute_ledger(portfolio: Portfolio, as_of: date) -> LedgerColumns:
     r_sched = np.stack([_ints(inst["principal"]), _ints(inst["interest"]), _ints(inst["fees"])], axis=1)
 
     pays = portfolio["payments"]
-    p_acc, p_day, p_rev = account_of(pays), _days(pays["paid_on"], NONE_DAY), _days(pays["reversed_on"], FAR_DAY)
+    p_acc, p_day, p_rev = (
+        account_of(pays),
+        _days(pays["paid_on"], NONE_DAY),
+        _days(pays["reversed_on"], FAR_DAY),
+    )
     p_amt = _ints(pays["amount"])
     counted = (p_day <= today) & (p_rev > today)
     p_acc, p_day, p_amt = p_acc[counted], p_day[counted], p_amt[counted]
@@ -163,15 +168,36 @@ def compute_ledger(portfolio: Portfolio, as_of: date) -> LedgerColumns:
     ps = portfolio["pauses"]
     z_acc, z_start, z_end = account_of(ps), _days(ps["start_on"], NONE_DAY), _days(ps["end_on"], FAR_DAY)
 
-    # Critical days of every account, as sorted unique (account, day) keys.
     r_grace_end = r_due + products.grace[acc_product[r_acc]]
+    row_waterfall = products.waterfall[acc_product[r_acc]]
+
+    # Accounts on which no late fee can have been charged are settled in closed form (the common case);
+    # only the others walk their critical days.
+    dirty = _needs_walk(today, n_acc, r_acc, r_due, r_seq, r_sched, r_grace_end, p_acc, p_day, p_amt)
+    for extra in (w_acc, z_acc):
+        dirty[extra] = True
+    static = _settle_without_late_fees(
+        n_acc, r_acc, r_due, r_seq, r_sched, row_waterfall, p_acc, p_day, p_amt
+    )
+
+    # Critical days of every account that walks, as sorted unique (account, day) keys.
     parts_acc = [r_acc, r_acc, p_acc, w_acc, z_acc, z_acc[z_end != FAR_DAY], np.arange(n_acc)]
-    parts_day = [r_due, r_grace_end, p_day, w_day, z_start - 1, z_end[z_end != FAR_DAY], np.full(n_acc, today)]
+    parts_day = [
+        r_due,
+        r_grace_end,
+        p_day,
+        w_day,
+        z_start - 1,
+        z_end[z_end != FAR_DAY],
+        np.full(n_acc, today),
+    ]
     c_acc = np.concatenate(parts_acc)
     c_day = np.concatenate(parts_day)
-    keep = c_day <= today
+    keep = (c_day <= today) & dirty[c_acc]
     shift = np.int64(1 << 21)
-    keys = np.unique(c_acc[keep] * (shift * 2) + (c_day[keep] + shift))
+    keys = np.sort(c_acc[keep] * (shift * 2) + (c_day[keep] + shift))
+    if len(keys):
+        keys = keys[np.concatenate([[True], keys[1:] != keys[:-1]])]
     counts = np.bincount(keys // (shift * 2), minlength=n_acc)
 
     # Accounts with the most critical days first; `pos` is an account's place in that order.
@@ -188,8 +214,10 @@ def compute_ledger(portfolio: Portfolio, as_of: date) -> LedgerColumns:
 
     # Payments summed per critical day (several on one day settle like one: the waterfall is greedy).
     crit_pay = np.zeros(len(crit_key), dtype=np.int64)
-    if len(p_acc):
-        np.add.at(crit_pay, np.searchsorted(crit_key, pos_of[p_acc] * (shift * 2) + p_day + shift), p_amt)
+    walk_pay = dirty[p_acc]
+    if walk_pay.any():
+        at = np.searchsorted(crit_key, pos_of[p_acc[walk_pay]] * (shift * 2) + p_day[walk_pay] + shift)
+        np.add.at(crit_pay, at, p_amt[walk_pay])
 
     # Instalment rows ordered by (pos, due, seq).
     rk = np.lexsort((r_seq, r_due, pos_of[r_acc]))
@@ -214,22 +242,34 @@ def compute_ledger(portfolio: Portfolio, as_of: date) -> LedgerColumns:
     has_ratio = products.cap_ratio_num[row_prod] >= 0
     ratio_cap = sched_base * products.cap_ratio_num[row_prod] // products.cap_ratio_den[row_prod]
     cap = np.where(has_ratio, np.where(cap >= 0, np.minimum(cap, ratio_cap), ratio_cap), cap)
-    rate_num, rate_den, rounding = products.rate_num[row_prod], products.rate_den[row_prod], products.rounding[row_prod]
+    rate_num, rate_den, rounding = (
+        products.rate_num[row_prod],
+        products.rate_den[row_prod],
+        products.rounding[row_prod],
+    )
     waterfall = products.waterfall[row_prod]
     rows_per_pos = np.bincount(row_pos, minlength=n_acc)
     row_end_of_pos = np.cumsum(rows_per_pos)
     row_start_of_pos = row_end_of_pos - rows_per_pos
 
-    credit_pos = np.zeros(n_acc, dtype=np.int64)
+    # Accounts settled in closed form take their results from the static pass.
+    clean_rows = ~dirty[row_acc]
+    owed[clean_rows] = static.owed[rk][clean_rows]
+    paid[clean_rows] = static.paid[rk][clean_rows]
+    paid_on[clean_rows] = static.paid_on[rk][clean_rows]
+    credit_pos = static.credit[order].copy()
+    credit_pos[counts_pos > 0] = 0
     last_pos = np.zeros(n_acc, dtype=np.int64)
-    if n_acc:
-        last_pos[:] = c_day_all[c_start] - 1
+    walking = counts_pos > 0
+    last_pos[walking] = c_day_all[c_start[walking]] - 1
 
     # Waivers and pauses indexed by position, to look up the few that matter at each step.
     w_pos = pos_of[w_acc] if len(w_acc) else w_acc
     z_pos = pos_of[z_acc] if len(z_acc) else z_acc
 
     kmax = int(counts.max()) if n_acc else 0
+    if kmax == 0:
+        pass
     for k in range(kmax):
         n_active = int(np.searchsorted(-counts_pos, -k, side="left"))  # counts_pos > k is a prefix
         if n_active == 0:
@@ -261,7 +301,7 @@ def compute_ledger(portfolio: Portfolio, as_of: date) -> LedgerColumns:
             owed[ix[conf], L] += charge[conf]
             pending[ix[~conf]] += charge[~conf]
         if len(w_pos):
-            for j in np.nonzero((w_pos < n_active))[0]:
+            for j in np.nonzero(w_pos < n_active)[0]:
                 if w_day[j] != day_k[w_pos[j]]:
                     continue
                 lo, hi = int(row_start_of_pos[w_pos[j]]), int(row_end_of_pos[w_pos[j]])
@@ -292,8 +332,28 @@ def compute_ledger(portfolio: Portfolio, as_of: date) -> LedgerColumns:
         last_pos[:n_active] = day_k
 
     return _summarise(
-        today, loans, acc_product, products, order, pos_of, row_pos, row_acc, row_seq, row_due, row_grace_end,
-        owed, paid, accrued, waived, paid_on, credit_pos, p_acc, p_day, z_acc, z_start, z_end,
+        today,
+        loans,
+        acc_product,
+        products,
+        order,
+        pos_of,
+        row_pos,
+        row_acc,
+        row_seq,
+        row_due,
+        row_grace_end,
+        owed,
+        paid,
+        accrued,
+        waived,
+        paid_on,
+        credit_pos,
+        p_acc,
+        p_day,
+        z_acc,
+        z_start,
+        z_end,
     )
 
 
@@ -302,15 +362,23 @@ def _allocate(
     owed: np.ndarray,
     paid: np.ndarray,
     waterfall: np.ndarray,
-    row_start_of_pos: np.ndarray,
-    row_end_of_pos: np.ndarray,
-    credit_pos: np.ndarray,
+    row_start: np.ndarray,
+    row_end: np.ndarray,
+    credit: np.ndarray,
 ) -> None:
-    """Greedy waterfall over each paying account's instalments (oldest first), all accounts at once."""
+    """Greedy waterfall over each paying account's instalments (oldest first), all accounts at once.
+
+    pay_k[a] is what account a pays now; its instalment rows are row_start[a]:row_end[a] of owed / paid,
+    ordered oldest first. What no instalment needs goes to credit[a].
+    """
     payers = np.nonzero(pay_k > 0)[0]
-    lo, hi = row_start_of_pos[payers], row_end_of_pos[payers]
+    if len(payers) == 0:
+        return
+    lo, hi = row_start[payers], row_end[payers]
     lengths = hi - lo
-    rows = np.repeat(lo, lengths) + (np.arange(lengths.sum()) - np.repeat(np.cumsum(lengths) - lengths, lengths))
+    rows = np.repeat(lo, lengths) + (
+        np.arange(lengths.sum()) - np.repeat(np.cumsum(lengths) - lengths, lengths)
+    )
     wf = waterfall[rows]  # (m, 4) slot order per row
     due = np.take_along_axis(owed[rows], wf, axis=1).ravel()  # account-contiguous, waterfall order
     cum = np.cumsum(due)
@@ -326,7 +394,107 @@ def _allocate(
     owed[rows] -= back
     paid[rows] += back
     used = np.add.reduceat(alloc, first) if len(first) else np.zeros(0, dtype=np.int64)
-    credit_pos[payers] += pay_k[payers] - used
+    credit[payers] += pay_k[payers] - used
+
+
+@dataclass
+class _Static:
+    """Closed-form results (indexed by original instalment row / account) for accounts without late fees."""
+
+    owed: np.ndarray
+    paid: np.ndarray
+    paid_on: np.ndarray
+    credit: np.ndarray
+
+
+def _needs_walk(
+    today: int,
+    n_acc: int,
+    r_acc: np.ndarray,
+    r_due: np.ndarray,
+    r_seq: np.ndarray,
+    r_sched: np.ndarray,
+    r_grace_end: np.ndarray,
+    p_acc: np.ndarray,
+    p_day: np.ndarray,
+    p_amt: np.ndarray,
+) -> np.ndarray:
+    """Accounts on which a late fee may have been confirmed by `today` (or that have zero instalments)."""
+    paid_on = _static_paid_on(n_acc, r_acc, r_due, r_seq, r_sched, p_acc, p_day, p_amt)
+    grace_passed = today >= np.maximum(r_grace_end, r_due + 1)
+    late = grace_passed & ((paid_on == NONE_DAY) | (paid_on > r_grace_end))
+    dirty = np.zeros(n_acc, dtype=bool)
+    dirty[r_acc[late | (r_sched.sum(axis=1) == 0)]] = True
+    return dirty
+
+
+def _static_paid_on(
+    n_acc: int,
+    r_acc: np.ndarray,
+    r_due: np.ndarray,
+    r_seq: np.ndarray,
+    r_sched: np.ndarray,
+    p_acc: np.ndarray,
+    p_day: np.ndarray,
+    p_amt: np.ndarray,
+) -> np.ndarray:
+    """The day each instalment would be settled if no late fee were ever charged (by original row)."""
+    rk = np.lexsort((r_seq, r_due, r_acc))
+    acc_r, tot_r = r_acc[rk], r_sched[rk].sum(axis=1)
+    # Cumulative obligations, globally increasing across accounts (accounts in order).
+    cum_r = np.cumsum(tot_r)
+    acc_total = np.zeros(n_acc, dtype=np.int64)
+    rows_per = np.bincount(acc_r, minlength=n_acc)
+    has_rows = rows_per > 0
+    ends = np.cumsum(rows_per)
+    acc_total[has_rows] = np.add.reduceat(tot_r, (ends - rows_per)[has_rows]) if len(tot_r) else 0
+    acc_base = np.cumsum(acc_total) - acc_total  # obligations of all earlier accounts
+    # Cumulative payments per account, capped at the account's obligations and shifted into the same frame.
+    pk = np.lexsort((p_day, p_acc))
+    acc_p, day_p, amt_p = p_acc[pk], p_day[pk], p_amt[pk]
+    cum_p = np.cumsum(amt_p)
+    pays_per = np.bincount(acc_p, minlength=n_acc)
+    before_acc = np.repeat(np.cumsum(pays_per) - pays_per, pays_per)
+    within = cum_p - (cum_p[before_acc] - amt_p[before_acc]) if len(cum_p) else cum_p
+    framed = np.minimum(within, acc_total[acc_p]) + acc_base[acc_p]
+    j = np.searchsorted(framed, cum_r, side="left")
+    jj = np.minimum(j, max(len(framed) - 1, 0))
+    ok = (j < len(framed)) & (acc_p[jj] == acc_r) if len(framed) else np.zeros(len(rk), dtype=bool)
+    out = np.full(len(rk), NONE_DAY, dtype=np.int64)
+    out[rk[ok]] = day_p[jj[ok]]
+    return out
+
+
+def _settle_without_late_fees(
+    n_acc: int,
+    r_acc: np.ndarray,
+    r_due: np.ndarray,
+    r_seq: np.ndarray,
+    r_sched: np.ndarray,
+    row_waterfall: np.ndarray,
+    p_acc: np.ndarray,
+    p_day: np.ndarray,
+    p_amt: np.ndarray,
+) -> _Static:
+    """Without late fees the waterfall's result depends only on the total paid: fill it in one pass."""
+    rk = np.lexsort((r_seq, r_due, r_acc))
+    owed = np.zeros((len(rk), 4), dtype=np.int64)
+    owed[:, :3] = r_sched[rk]
+    paid = np.zeros_like(owed)
+    total = np.zeros(n_acc, dtype=np.int64)
+    if len(p_acc):
+        order = np.argsort(p_acc, kind="stable")
+        a = p_acc[order]
+        starts = np.nonzero(np.concatenate([[True], a[1:] != a[:-1]]))[0]
+        total[a[starts]] = np.add.reduceat(p_amt[order], starts)
+    rows_per = np.bincount(r_acc, minlength=n_acc)
+    row_end = np.cumsum(rows_per)
+    credit = np.zeros(n_acc, dtype=np.int64)
+    _allocate(total, owed, paid, row_waterfall[rk], row_end - rows_per, row_end, credit)
+    owed_o, paid_o = np.empty_like(owed), np.empty_like(paid)
+    owed_o[rk], paid_o[rk] = owed, paid
+    paid_on = _static_paid_on(n_acc, r_acc, r_due, r_seq, r_sched, p_acc, p_day, p_amt)
+    return _Static(owed_o, paid_o, paid_on, credit)
 
 
 def _summarise(
