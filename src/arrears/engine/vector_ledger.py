@@ -26,7 +26,7 @@ NONE_DAY = np.iinfo(np.int32).min  # "no date"
 FAR_DAY = np.iinfo(np.int32).max
 _ROUNDING = {"half_up": 0, "half_even": 1, "down": 2, "up": 3}
 # Component slots in the working matrices.
-P, I, F, L = 0, 1, 2, 3
+P, I, F, L = 0, 1, 2, 3  # noqa: E741 - slot names match the component initials
 _SLOT = {Component.PRINCIPAL: P, Component.INTEREST: I, Component.FEES: F, Component.LATE_FEE: L}
 
 
@@ -563,7 +563,7 @@ def _summarise(
         bucket[sel] = names[np.searchsorted(mins, days, side="right") - 1]
 
     def per_account(values: np.ndarray) -> np.ndarray:
-        out_pos = np.zeros((n_acc,) + values.shape[1:], dtype=np.int64)
+        out_pos = np.zeros((n_acc, *values.shape[1:]), dtype=np.int64)
         np.add.at(out_pos, row_pos, values)
         out = np.empty_like(out_pos)
         out[order] = out_pos
