@@ -1,9 +1,156 @@
-"""Command group placeholder: registers nothing yet."""
+"""`arrears compliance check FILE` and `arrears compliance profiles`: the rules engine from the shell.
+
+Exit codes of `check`: 0 allow, 1 defer or block, 2 bad input (the message names file, line and field).
+"""
 
 from __future__ import annotations
 
+import os
+from collections.abc import Callable
+from pathlib import Path
+
 import typer
+from rich.table import Table
+
+import arrears
+from arrears.adapters.yamlfile import load_document
+from arrears.domain.compliance import ComplianceDecision, ComplianceProfile, build_profile, decide
+from arrears.domain.compliance.document import parse_check_document
+from arrears.domain.errors import InputError
+from arrears.entrypoints.cli.common import EXIT_FINDINGS, EXIT_OK, console, print_json
+
+compliance_app = typer.Typer(
+    help="Check contacts against a jurisdiction's collection rules.", no_args_is_help=True
+)
+
+DEFAULT_PROFILE = "cn"
+PROFILE_SUFFIXES = (".yaml", ".yml", ".json")
 
 
 def register(app: typer.Typer) -> None:
-    """Nothing to register yet."""
+    app.add_typer(compliance_app, name="compliance")
+
+
+def profiles_dir() -> Path:
+    """Where named profiles live: $ARREARS_PROFILES_DIR, ./profiles, or the profiles/ shipped with the source."""
+    env = os.environ.get("ARREARS_PROFILES_DIR")
+    if env:
+        return Path(env)
+    here = Path.cwd() / "profiles"
+    if (here / f"{DEFAULT_PROFILE}.yaml").exists():
+        return here
+    return Path(arrears.__file__).resolve().parents[2] / "profiles"
+
+
+def _profile_path(ref: str, near: str | None) -> Path:
+    if ref.endswith(PROFILE_SUFFIXES) or "/" in ref:
+        return Path(ref)
+    if near is not None:
+        sibling = Path(near) / f"{ref}.yaml"
+        if sibling.exists():
+            return sibling
+    return profiles_dir() / f"{ref}.yaml"
+
+
+def _read_profile(ref: str, near: str | None) -> tuple[object, Callable[[InputError], InputError], str]:
+    path = _profile_path(ref, near)
+    if not path.exists():
+        known = ", ".join(sorted(p.stem for p in profiles_dir().glob("*.yaml"))) or "none"
+        raise InputError(
+            f"unknown compliance profile {ref!r} (known: {known})", file=str(path), field="profile"
+        )
+    doc = load_document(path)
+    return doc.data, doc.locate, str(path.parent)
+
+
+def load_profile(ref: str = DEFAULT_PROFILE) -> ComplianceProfile:
+    """A profile by name (profiles/<name>.yaml) or by path, with its `extends:` chain resolved."""
+    return build_profile(ref, _read_profile)
+
+
+@compliance_app.command("check")
+def check(
+    file: Path = typer.Argument(
+        ..., help="Check document (YAML or JSON): profile, debtor, history, attempt."
+    ),
+    profile: str | None = typer.Option(
+        None, "--profile", help="Profile name or file; overrides the document's."
+    ),
+    json_out: bool = typer.Option(False, "--json", help="Print one JSON object (the documented contract)."),
+) -> None:
+    """Decide one contact attempt: allow (exit 0), defer with the next allowed instant, or block (exit 1)."""
+    doc = load_document(file)
+    try:
+        request = parse_check_document(doc.data, DEFAULT_PROFILE)
+    except InputError as err:
+        raise doc.locate(err) from None
+    try:
+        rules = load_profile(profile or request.profile)
+    except InputError as err:
+        if err.file is None:  # e.g. an unknown name given in the document: point at its line
+            raise doc.locate(InputError(err.message, field="profile")) from None
+        raise
+    decision = decide(rules, request.debtor, request.history, request.attempt)
+    if json_out:
+        print_json(decision.to_dict())
+    else:
+        render_decision(decision)
+    raise typer.Exit(EXIT_OK if decision.allowed else EXIT_FINDINGS)
+
+
+def render_decision(decision: ComplianceDecision) -> None:
+    """A readable decision: verdict, next allowed instant, and each deciding rule's reasons."""
+    colour = {"allow": "green", "defer": "yellow", "block": "red"}[decision.decision]
+    data = decision.to_dict()
+    console.print(
+        f"[bold {colour}]{decision.decision.upper()}[/]  profile {decision.profile}  at {data['at']}"
+    )
+    if data["next_allowed_at"]:
+        console.print(f"next allowed at {data['next_allowed_at']}")
+    if not decision.verdicts:
+        console.print(f"all {len(decision.checked)} rules of the profile allow it")
+        return
+    for row in decision.verdicts:
+        until = f" until {row.until.isoformat()}" if row.until else ""
+        console.print(f"[bold]{row.rule}[/] ({row.effect}{until})", highlight=False)
+        console.print(f"  {row.en}", highlight=False, markup=False)
+        console.print(f"  {row.zh}", highlight=False, markup=False)
+
+
+@compliance_app.command("profiles")
+def profiles(
+    name: str | None = typer.Argument(
+        None, help="One profile (name or file); all shipped profiles when omitted."
+    ),
+    json_out: bool = typer.Option(False, "--json", help="Print one JSON document."),
+) -> None:
+    """List the compliance profiles and their rules (id, kind, what it says, where it comes from)."""
+    refs = [name] if name else sorted(p.stem for p in profiles_dir().glob("*.yaml"))
+    loaded = [load_profile(ref) for ref in refs]
+    if json_out:
+        print_json([profile_to_dict(p) for p in loaded])
+        return
+    for p in loaded:
+        base = f" (extends {p.extends})" if p.extends else ""
+        table = Table(title=f"{p.name}{base} — {p.title.get('en', p.name)}", title_justify="left")
+        for col in ("rule", "kind", "rule says", "source"):
+            table.add_column(col, overflow="fold")
+        for rule in p.rules:
+            table.add_row(rule.id, rule.kind, rule.describe(), rule.source)
+        console.print(table)
+        console.print(f"unknown time zone → {', '.join(p.unknown_timezones)}")
+
+
+def profile_to_dict(p: ComplianceProfile) -> dict[str, object]:
+    """A profile as JSON: name, base chain, unknown-zone candidates and rules."""
+    return {
+        "name": p.name,
+        "title": dict(p.title),
+        "extends": p.extends,
+        "lineage": list(p.lineage),
+        "unknown_timezones": list(p.unknown_timezones),
+        "templates": {"opt_out_electronic": p.templates.opt_out_electronic},
+        "rules": [
+            {"id": r.id, "kind": r.kind, "describe": r.describe(), "source": r.source} for r in p.rules
+        ],
+    }

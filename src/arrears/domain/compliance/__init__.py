@@ -1,0 +1,27 @@
+"""The compliance engine: jurisdiction profiles as data and a pure `decide` over contact history.
+
+`decide(profile, debtor, history, attempt)` is what the dispatcher calls, authoritatively, for one
+attempt; `decide_batch` runs the same rules over a whole day's planned contacts for the daily run.
+"""
+
+from arrears.domain.compliance.engine import ALLOW, BLOCKED, DEFER, ComplianceDecision, decide
+from arrears.domain.compliance.model import Approval, Attempt, ContactEvent, Debtor, LawFirm
+from arrears.domain.compliance.profile import ComplianceProfile, build_profile, parse_profile
+from arrears.domain.compliance.rules import Verdict
+
+__all__ = [
+    "ALLOW",
+    "BLOCKED",
+    "DEFER",
+    "Approval",
+    "Attempt",
+    "ComplianceDecision",
+    "ComplianceProfile",
+    "ContactEvent",
+    "Debtor",
+    "LawFirm",
+    "Verdict",
+    "build_profile",
+    "decide",
+    "parse_profile",
+]
