@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from arrears.domain.errors import InputError
 from arrears.domain.messages import (
@@ -114,3 +116,19 @@ def test_no_limit_is_never_over() -> None:
 def test_limit_below_one_is_bad_input() -> None:
     with pytest.raises(InputError, match="max_segments must be at least 1"):
         measure_sms("hi", max_segments=0)
+
+
+SMS_ALPHABET = st.sampled_from([*"abc €[{}^", "还", "款", "😀", "é", "ç", "\n"])
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.text(alphabet=SMS_ALPHABET, max_size=400))
+def test_parts_rejoin_fit_and_agree_with_the_count(text: str) -> None:
+    parts = sms_parts(text)
+    assert "".join(parts) == text
+    length = measure_sms(text)
+    assert length.segments == len(parts)
+    if len(parts) > 1:
+        limit = 153 if length.encoding is SmsEncoding.GSM7 else 67
+        assert all(sms_units(p, length.encoding) <= limit for p in parts)
+        assert length.segments >= -(-length.units // limit)

@@ -260,11 +260,12 @@ GSM7_SINGLE, GSM7_PART = 160, 153  # a multipart SMS spends 7 septets per part o
 UCS2_SINGLE, UCS2_PART = 70, 67  # UTF-16 code units; the UDH takes 3 of the 70
 
 
+GSM7_ALL = GSM7_BASIC | GSM7_EXTENSION
+
+
 def sms_encoding(text: str) -> SmsEncoding:
     """GSM-7 when every character is in the default alphabet or its extension, else UCS-2."""
-    if all(ch in GSM7_BASIC or ch in GSM7_EXTENSION for ch in text):
-        return SmsEncoding.GSM7
-    return SmsEncoding.UCS2
+    return SmsEncoding.GSM7 if GSM7_ALL.issuperset(text) else SmsEncoding.UCS2
 
 
 def _unit_cost(ch: str, encoding: SmsEncoding) -> int:
@@ -276,7 +277,13 @@ def _unit_cost(ch: str, encoding: SmsEncoding) -> int:
 def sms_units(text: str, encoding: SmsEncoding | None = None) -> int:
     """Septets (GSM-7, extension characters count 2) or UTF-16 code units (UCS-2)."""
     enc = encoding or sms_encoding(text)
-    return sum(_unit_cost(ch, enc) for ch in text)
+    if enc is SmsEncoding.GSM7:
+        return len(text) + sum(text.count(ch) for ch in GSM7_EXTENSION)
+    return len(text.encode("utf-16-le")) // 2
+
+
+def _sizes(encoding: SmsEncoding) -> tuple[int, int]:
+    return (GSM7_SINGLE, GSM7_PART) if encoding is SmsEncoding.GSM7 else (UCS2_SINGLE, UCS2_PART)
 
 
 def sms_parts(text: str) -> tuple[str, ...]:
@@ -286,7 +293,7 @@ def sms_parts(text: str) -> tuple[str, ...]:
     as handsets and SMSCs do; so the count can exceed ceil(units / part size) by one in rare cases.
     """
     enc = sms_encoding(text)
-    single, part = (GSM7_SINGLE, GSM7_PART) if enc is SmsEncoding.GSM7 else (UCS2_SINGLE, UCS2_PART)
+    single, part = _sizes(enc)
     if sms_units(text, enc) <= single:
         return (text,)
     parts: list[str] = []
@@ -302,6 +309,18 @@ def sms_parts(text: str) -> tuple[str, ...]:
     if current:
         parts.append("".join(current))
     return tuple(parts)
+
+
+def sms_segment_count(text: str) -> int:
+    """len(sms_parts(text)), without cutting when every character costs one unit (the usual case)."""
+    enc = sms_encoding(text)
+    single, part = _sizes(enc)
+    units = sms_units(text, enc)
+    if units <= single:
+        return 1
+    if units == len(text):  # no two-unit character: the greedy cut is plain division
+        return -(-units // part)
+    return len(sms_parts(text))
 
 
 @dataclass(frozen=True, slots=True)
@@ -338,7 +357,7 @@ def measure_sms(text: str, max_segments: int | None = None) -> SmsLength:
     if max_segments is not None and max_segments < 1:
         raise InputError(f"max_segments must be at least 1, got {max_segments}", field="max_segments")
     enc = sms_encoding(text)
-    return SmsLength(enc, sms_units(text, enc), len(sms_parts(text)), len(text), max_segments)
+    return SmsLength(enc, sms_units(text, enc), sms_segment_count(text), len(text), max_segments)
 
 
 def enforce_sms_limit(length: SmsLength, template: str = "") -> SmsLength:
