@@ -6,7 +6,7 @@ Tables and columns (dates are Arrow date32, amounts int64 minor units):
 - payments:     payment_id, loan_id, paid_on, amount, reversed_on (null when not reversed)
 - pauses:       loan_id, start_on, end_on (null = open), reason
 - waivers:      loan_id, on, amount, instalment_seq (null = oldest first), user, approver, reason
-- events:       loan_id, kind, on
+- events:       loan_id, kind, on, outcome (for contacts)
 - borrowers:    borrower_id, timezone, language, region, persona
 """
 
@@ -62,7 +62,9 @@ SCHEMAS: dict[str, pa.Schema] = {
             ("reason", pa.string()),
         ]
     ),
-    "events": pa.schema([("loan_id", pa.string()), ("kind", pa.string()), ("on", pa.date32())]),
+    "events": pa.schema(
+        [("loan_id", pa.string()), ("kind", pa.string()), ("on", pa.date32()), ("outcome", pa.string())]
+    ),
     "borrowers": pa.schema(
         [
             ("borrower_id", pa.string()),
