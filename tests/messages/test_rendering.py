@@ -569,3 +569,9 @@ def test_names_are_masked_before_rendering(templates: TemplateLibrary) -> None:
     assert "我们需要与欧***取得联系" in zh
     already = templates.render("sms/third_party_locate", "zh-CN", {**SAMPLE_ZH, "borrower_name": "张*"}).body
     assert "我们需要与张*取得联系" in already
+
+
+@pytest.mark.parametrize("path", [p for p in TEMPLATE_FILES if p.parts[-3].startswith("zh")], ids=_id)
+def test_chinese_templates_use_full_width_punctuation(path: Path) -> None:
+    literal_text = JINJA_CODE.sub(" ", path.read_text(encoding="utf-8"))
+    assert re.findall(r"[,;:()!?\"]", literal_text) == []
