@@ -211,7 +211,8 @@ class CapRule(Rule):
         if self.max > base.max:
             out.append(("max", f"raises the cap above the base ({base.max})"))
         if not self.window.covers_at_least(base.window):
-            out.append(("window", f"shortens the base window ({base.window.describe()})"))
+            key = "minutes" if self.interval else "window"
+            out.append((key, f"shortens the base window ({base.window.describe()})"))
         if self.per != base.per and self.per != "debtor":
             out.append(("per", f"counts per {self.per} where the base counts per {base.per}"))
         return out
@@ -821,7 +822,12 @@ def build_profile(
                     field="extends",
                 )
             )
-        base = build_profile(str(extends), read, _near=here, _seen=(*_seen, ref))
+        try:
+            base = build_profile(str(extends), read, _near=here, _seen=(*_seen, ref))
+        except InputError as err:
+            if err.file is None:  # the base could not be found: the error is on this file's `extends:`
+                raise locate(InputError(err.message, field="extends")) from None
+            raise
     try:
         return parse_profile(raw, base)
     except InputError as err:

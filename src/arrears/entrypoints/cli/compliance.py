@@ -56,9 +56,7 @@ def _read_profile(ref: str, near: str | None) -> tuple[object, Callable[[InputEr
     path = _profile_path(ref, near)
     if not path.exists():
         known = ", ".join(sorted(p.stem for p in profiles_dir().glob("*.yaml"))) or "none"
-        raise InputError(
-            f"unknown compliance profile {ref!r} (known: {known})", file=str(path), field="profile"
-        )
+        raise InputError(f"unknown compliance profile {ref!r} (known: {known})", field="profile")
     doc = load_document(path)
     return doc.data, doc.locate, str(path.parent)
 
@@ -133,8 +131,10 @@ def profiles(
     for p in loaded:
         base = f" (extends {p.extends})" if p.extends else ""
         table = Table(title=f"{p.name}{base} — {p.title.get('en', p.name)}", title_justify="left")
-        for col in ("rule", "kind", "rule says", "source"):
-            table.add_column(col, overflow="fold")
+        table.add_column("rule", no_wrap=True)
+        table.add_column("kind", no_wrap=True)
+        table.add_column("rule says", overflow="fold")
+        table.add_column("source", overflow="fold")
         for rule in p.rules:
             table.add_row(rule.id, rule.kind, rule.describe(), rule.source)
         console.print(table)
