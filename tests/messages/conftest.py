@@ -45,6 +45,8 @@ SAMPLE_ZH: dict[str, Any] = {
     "dispute_ref": "DS-1001",
     "received_on": date(2026, 1, 12),
     "response_days": 15,
+    "agency_name": "示例商务咨询有限公司",
+    "agency_contact": "400-800-2000",
 }
 
 SAMPLE_EN: dict[str, Any] = {
@@ -59,6 +61,8 @@ SAMPLE_EN: dict[str, Any] = {
     "hotline": "800-555-0100",
     "dispute_contact": "disputes@example.com",
     "complaint_contact": "800-555-0199",
+    "agency_name": "Example Recovery Services",
+    "agency_contact": "800-555-0150",
 }
 
 

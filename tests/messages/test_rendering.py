@@ -43,15 +43,17 @@ def _parts(path: Path) -> tuple[str, str]:
 
 
 def test_every_language_ships_the_required_templates(templates: TemplateLibrary) -> None:
-    expected = {f"sms/{t.value}" for t in MessageType}
+    not_sms = {MessageType.CALL_SCRIPT, MessageType.PLACEMENT}
+    expected = {f"sms/{t.value}" for t in MessageType if t not in not_sms}
     for kind in ("pre_due", "due_today", "reminder", "plan_offer", "payment_confirmation"):
         expected |= {f"push/{kind}", f"email/{kind}"}
     expected |= {"letter/lawyer_letter", "letter/bureau_notice", "robocall/reminder"}
-    assert len(expected) == 25
+    expected |= {"agent/call_script", "agency/placement"}  # named by the shipped policies
+    assert len(expected) == 27
     for language in LANGUAGES:
         have = {t.name for t in templates.templates() if t.language == language}
         assert have == expected, language
-    assert len(TEMPLATE_FILES) == 75
+    assert len(TEMPLATE_FILES) == 81
     assert templates.languages() == ["en", "zh-CN", "zh-TW"]
 
 
@@ -65,7 +67,12 @@ def test_template_renders_with_sample_context(templates: TemplateLibrary, path: 
     assert "{{" not in message.body and "{%" not in message.body and "#}" not in message.body
     assert "Undefined" not in message.body and "None" not in message.body
     text = f"{message.subject or ''}\n{message.body}"
-    if message.channel in {MessageChannel.EMAIL, MessageChannel.PUSH, MessageChannel.LETTER}:
+    if message.channel in {
+        MessageChannel.EMAIL,
+        MessageChannel.PUSH,
+        MessageChannel.LETTER,
+        MessageChannel.AGENT,
+    }:
         assert message.subject
     # personal data: the masked name is shown, the name itself never
     assert sample["borrower_name"] not in text

@@ -31,6 +31,8 @@ class MessageType(StrEnum):
     PROMISE_CONFIRMATION = "promise_confirmation"
     DISPUTE_ACK = "dispute_ack"
     THIRD_PARTY_LOCATE = "third_party_locate"
+    CALL_SCRIPT = "call_script"  # what a human agent says on an outbound call (agent/call_script)
+    PLACEMENT = "placement"  # tells the borrower an outside agency now helps collect (agency/placement)
 
 
 class MessageChannel(StrEnum):
@@ -41,6 +43,8 @@ class MessageChannel(StrEnum):
     EMAIL = "email"
     LETTER = "letter"
     ROBOCALL = "robocall"
+    AGENT = "agent"  # scripts for people in the call centre: never sent to a device
+    AGENCY = "agency"  # the notice that tells the borrower an outside agency now helps collect
 
 
 # Channels that reach a device on their own and so must carry an opt-out where the profile requires one.
@@ -94,6 +98,18 @@ CONTEXT_SCHEMAS: dict[MessageType, ContextSchema] = {
     ),
     MessageType.DISPUTE_ACK: ContextSchema(
         (*COMMON_FIELDS, "borrower_name", "dispute_ref", "received_on"), ("response_days",)
+    ),
+    MessageType.CALL_SCRIPT: ContextSchema((*COMMON_FIELDS, *_OVERDUE, "late_fee_daily_rate")),
+    MessageType.PLACEMENT: ContextSchema(
+        (
+            *COMMON_FIELDS,
+            "borrower_name",
+            "amount_due",
+            "days_past_due",
+            "pay_link",
+            "agency_name",
+            "agency_contact",
+        )
     ),
     MessageType.THIRD_PARTY_LOCATE: ContextSchema(
         ("borrower_name", "hotline", "complaint_contact"), ("contact_name",)
