@@ -151,3 +151,18 @@ def test_bad_params_file_names_the_line(
     )
     err = capsys.readouterr().err
     assert f"params.yaml:{line}" in err and "borrowers.email_share" in err
+
+
+def test_portfolio_load_into_the_store(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    pytest.importorskip("arrears.services.importing")
+    monkeypatch.setenv("ARREARS_DB_URL", f"sqlite:///{tmp_path / 'cli.db'}")
+    args = ["sim", "portfolio", "--borrowers", "40", "--seed", "2", "--as-of", "2026-03-31"]
+    assert run(monkeypatch, *args, "--out", str(tmp_path / "a"), "--load", "--json") == 0
+    counts = json.loads(capsys.readouterr().out)
+    assert counts["imported"]["loans"] == {"written": counts["instalments"], "duplicates": 0}
+    assert counts["imported"]["events"]["written"] == counts["events"]
+    assert run(monkeypatch, *args, "--out", str(tmp_path / "b"), "--load", "--json") == 0
+    again = json.loads(capsys.readouterr().out)
+    assert again["imported"]["payments"] == {"written": 0, "duplicates": counts["payments"]}

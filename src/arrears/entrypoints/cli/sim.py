@@ -13,7 +13,7 @@ import typer
 from rich.table import Table
 
 from arrears.entrypoints.cli.common import console, parse_as_of, print_json
-from arrears.sim.portfolio import FORMATS, check_output, generate_portfolio, write_portfolio
+from arrears.sim.portfolio import FORMATS, check_output, generate_portfolio, load_portfolio, write_portfolio
 from arrears.sim.portfolio_params import load_params
 
 sim_app = typer.Typer(help="Strategy lab: synthetic portfolios and policy simulations.", no_args_is_help=True)
@@ -39,6 +39,9 @@ def portfolio(
     params_file: Path = typer.Option(
         None, "--params", help="Portfolio parameters YAML (default: the built-in portfolio_params.yaml)."
     ),
+    load: bool = typer.Option(
+        False, "--load", help="Also import the portfolio into the store (ARREARS_DB_URL, else ./arrears.db)."
+    ),
     json_out: bool = typer.Option(False, "--json", help="Print the counts as one JSON object."),
 ) -> None:
     """Generate borrowers, loans, payment histories and events; write them in the import layouts."""
@@ -53,10 +56,16 @@ def portfolio(
     else:
         result = generate_portfolio(borrowers, seed, day, params)
         paths = write_portfolio(result, out, fmt)
+    imported: dict[str, dict[str, int]] = {}
+    if load:
+        for kind, done in load_portfolio(result).items():
+            imported[kind] = {"written": done.written, "duplicates": done.duplicates}
     seconds = time.perf_counter() - started
     counts = result.counts()
     if json_out:
-        print_json({**counts, "files": {k: str(v) for k, v in paths.items()}, "seconds": round(seconds, 3)})
+        extra = {"imported": imported} if load else {}
+        files = {k: str(v) for k, v in paths.items()}
+        print_json({**counts, "files": files, **extra, "seconds": round(seconds, 3)})
         return
     console.print(f"Synthetic portfolio: seed {seed}, as of {day.isoformat()}")
     summary = Table()
@@ -73,4 +82,8 @@ def portfolio(
     console.print(detail)
     for name, path in paths.items():
         console.print(f"{name}: {path}")
+    for kind, numbers in imported.items():
+        console.print(
+            f"imported {kind}: {numbers['written']:,} rows written, {numbers['duplicates']:,} duplicates"
+        )
     console.print(f"{seconds:.1f} s")
