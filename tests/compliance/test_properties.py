@@ -7,6 +7,7 @@ be allowed. At the end an independent brute-force oracle re-reads the whole hist
 
 from __future__ import annotations
 
+import itertools
 from collections import Counter
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
@@ -83,7 +84,7 @@ def test_cn_allowed_attempts_never_break_a_cap(requests: list[tuple]) -> None:
         local = e.at.astimezone(tz).time()
         assert (8, 0) <= (local.hour, local.minute) < (22, 0)
     calls = sorted((e.target, e.at) for e in history if e.channel in VOICE)
-    for (t1, a1), (t2, a2) in zip(calls, calls[1:], strict=False):
+    for (t1, a1), (t2, a2) in itertools.pairwise(calls):
         assert t1 != t2 or a2 - a1 >= timedelta(minutes=30)
 
 
