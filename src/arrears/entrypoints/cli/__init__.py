@@ -22,6 +22,7 @@ COMMAND_MODULES = (
     "compliance",
     "templates",
     "audit",
+    "sim",
 )
 
 
