@@ -32,4 +32,6 @@ def product(code: str) -> Product:
     try:
         return PRODUCTS[code]
     except KeyError:
-        raise InputError(f"unknown product {code!r} (known: {', '.join(PRODUCTS)})", field="product") from None
+        raise InputError(
+            f"unknown product {code!r} (known: {', '.join(PRODUCTS)})", field="product"
+        ) from None
