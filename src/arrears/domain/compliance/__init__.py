@@ -4,6 +4,13 @@
 attempt; `decide_batch` runs the same rules over a whole day's planned contacts for the daily run.
 """
 
+from arrears.domain.compliance.batch import (
+    BatchDecision,
+    ContactSummary,
+    PlannedContact,
+    decide_batch,
+    summarise,
+)
 from arrears.domain.compliance.engine import ALLOW, BLOCKED, DEFER, ComplianceDecision, decide
 from arrears.domain.compliance.model import Approval, Attempt, ContactEvent, Debtor, LawFirm
 from arrears.domain.compliance.profile import ComplianceProfile, build_profile, parse_profile
@@ -15,13 +22,18 @@ __all__ = [
     "DEFER",
     "Approval",
     "Attempt",
+    "BatchDecision",
     "ComplianceDecision",
     "ComplianceProfile",
     "ContactEvent",
+    "ContactSummary",
     "Debtor",
     "LawFirm",
+    "PlannedContact",
     "Verdict",
     "build_profile",
     "decide",
+    "decide_batch",
     "parse_profile",
+    "summarise",
 ]
