@@ -129,10 +129,20 @@ def _value(name: str) -> st.SearchStrategy[Any]:
 feature_rows = st.fixed_dictionaries({name: _value(name) for name in FEATURES})
 
 
-def arrow_table(rows: list[dict[str, FeatureValue]], extra: dict[str, list[Any]] | None = None) -> pa.Table:
-    """The rows as a columnar relation typed as the engines type features."""
+def arrow_table(
+    rows: list[dict[str, FeatureValue]],
+    extra: dict[str, list[Any]] | None = None,
+    *,
+    engine_only: bool = False,
+) -> pa.Table:
+    """The rows as a columnar relation typed as the engines type features.
+
+    `engine_only` leaves out what the policy computes (ews_score, ews_level), as an engine's relation does.
+    """
     columns: dict[str, pa.Array] = {}
     for name, feature in FEATURES.items():
+        if engine_only and feature.computed_by_policy:
+            continue
         values = [r[name] for r in rows]
         if feature.type is FeatureType.BOOL:
             columns[name] = pa.array(values, pa.bool_())

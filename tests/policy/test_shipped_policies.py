@@ -1,0 +1,178 @@
+"""The two shipped policies: they validate, and day-by-day episodes of literal loans give the expected steps.
+
+Features come from the domain's reference definition (arrears.domain.account_features) over a real
+loan and its events, as the reference engine computes them; what was sent becomes the history.
+"""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+
+import pytest
+
+from arrears.adapters.policy_file import load_policy
+from arrears.domain.account_features import AccountEvent, account_features
+from arrears.domain.ledger import compute_position
+from arrears.domain.loans import Instalment, Loan, Payment
+from arrears.domain.policy import Policy, decide
+from tests.policy.conftest import ROOT, SHIPPED
+
+DUE = date(2026, 3, 10)
+# channels whose templates are rendered to the borrower (templates/<lang>/<template>.j2 must exist)
+MESSAGE_CHANNELS = {"sms", "push", "email", "robocall", "letter", "lawyer_letter", "credit_bureau_notice"}
+
+
+@pytest.fixture(scope="module")
+def policies() -> dict[str, Policy]:
+    return {name: load_policy(path) for name, path in SHIPPED.items()}
+
+
+def episode(policy: Policy, loan: Loan, events: list[AccountEvent], account: str = "acc-7") -> list[tuple]:
+    """(day from the due date, segment, kind, step id, channel) for every action from day −5 to 65."""
+    sent: set[str] = set()
+    out = []
+    for d in range(-5, 66):
+        position = compute_position(loan, DUE + timedelta(days=d))
+        features = account_features(loan, position, events, "baitiao-30d")
+        treatment = decide(policy, account, features, sent)
+        for a in treatment.actions:
+            sent.add(a.step.id)
+            out.append((d, treatment.segment, a.kind, a.step.id, a.step.channel))
+    return out
+
+
+def one_purchase(policy: Policy) -> Loan:
+    """A 白条 30-day purchase of 800.00 due on 10 March, never paid."""
+    return Loan("l1", (Instalment(1, DUE, 80000),), settings=policy.products["baitiao-30d"])
+
+
+def test_both_validate(policies: dict[str, Policy]) -> None:
+    assert {p.id for p in policies.values()} == {"jd-baitiao-11day@1", "segmented@1"}
+    assert policies["segmented"].warnings() == [] and policies["jd-baitiao-11day"].warnings() == []
+
+
+def test_message_templates_exist(policies: dict[str, Policy]) -> None:
+    for policy in policies.values():
+        steps = [s for ladder in policy.ladders.values() for s in ladder.steps] + [
+            j.step for j in policy.jumps
+        ]
+        for step in steps:
+            if step.channel in MESSAGE_CHANNELS:
+                assert (ROOT / "templates" / "zh-CN" / f"{step.template}.j2").is_file(), step.template
+
+
+def lawyer_letters(actions: list[tuple]) -> list[int]:
+    return [day for day, _, _, _, channel in actions if channel == "lawyer_letter"]
+
+
+def test_an_accidental_late_payer_gets_the_lawyers_letter_on_day_11_under_the_seeds_policy(
+    policies: dict[str, Policy],
+) -> None:
+    policy = policies["jd-baitiao-11day"]
+    actions = episode(policy, one_purchase(policy), [AccountEvent("autodebit_failed", DUE)])
+    assert lawyer_letters(actions) == [11]
+    assert [(d, step) for d, _, _, step, _ in actions] == [
+        (-3, "pre_due_sms"),
+        (0, "due_today_push"),
+        (1, "reminder_sms_d1"),
+        (2, "reminder_push_d2"),
+        (3, "robocall_d3"),
+        (5, "reminder_email_d5"),
+        (8, "strong_sms_d8"),
+        (10, "legal_warning_sms_d10"),
+        (11, "lawyer_letter_d11"),
+        (11, "lawyer_letter_sms_d11"),
+        (14, "agent_call_d14"),
+        (21, "agent_call_d21"),
+        (25, "bureau_notice_d25"),
+        (25, "bureau_notice_sms_d25"),
+        (35, "agent_call_d35"),
+        (50, "agent_call_d50"),
+        (61, "agency_d61"),
+    ]
+
+
+def test_an_accidental_late_payer_gets_no_lawyers_letter_before_m2_under_the_segmented_policy(
+    policies: dict[str, Policy],
+) -> None:
+    policy = policies["segmented"]
+    actions = episode(policy, one_purchase(policy), [AccountEvent("autodebit_failed", DUE)])
+    assert lawyer_letters(actions) == [31]  # the first day of M2
+    assert [(d, seg, step) for d, seg, _, step, _ in actions] == [
+        (-3, "accidental", "pre_due_push"),
+        (-1, "accidental", "pre_due_sms"),
+        (0, "accidental", "due_today_push"),
+        (1, "accidental", "reminder_push_d1"),
+        (2, "accidental", "reminder_sms_d2"),
+        (4, "accidental", "reminder_email_d4"),
+        (7, "accidental", "reminder_sms_d7"),
+        (10, "accidental", "robocall_d10"),
+        (15, "accidental", "agent_call_d15"),
+        (20, "accidental", "strong_sms"),
+        (25, "accidental", "bureau_notice"),
+        (25, "accidental", "bureau_notice_sms"),
+        (28, "accidental", "agent_call_d28"),
+        # past 30 days the early-warning score reaches medium: the middle ladder's letter is due that day
+        (31, "standard", "lawyer_letter"),
+        (40, "standard", "agent_call_d40"),
+    ]
+
+
+def test_whichever_arm_an_accidental_payer_is_in_no_lawyers_letter_before_m2(
+    policies: dict[str, Policy],
+) -> None:
+    policy = policies["segmented"]
+    for account in (f"acc-{i}" for i in range(12)):  # both arms appear among these
+        actions = episode(policy, one_purchase(policy), [AccountEvent("autodebit_failed", DUE)], account)
+        assert min(lawyer_letters(actions)) >= 31
+
+
+def test_a_repeat_defaulter_is_escalated_fast(policies: dict[str, Policy]) -> None:
+    policy = policies["segmented"]
+    # the previous instalment was paid 50 days late in January
+    loan = Loan(
+        "l2",
+        (Instalment(1, date(2025, 12, 1), 40000), Instalment(2, DUE, 40000)),
+        payments=(Payment("p1", date(2026, 1, 20), 42000),),
+        settings=policy.products["baitiao-30d"],
+    )
+    actions = episode(policy, loan, [])
+    assert {seg for _, seg, _, _, _ in actions} == {"strategic"}
+    assert [(d, kind, step) for d, _, kind, step, _ in actions] == [
+        (-3, "step", "pre_due_sms"),
+        (1, "step", "reminder_sms_d1"),
+        (3, "step", "robocall_d3"),
+        (5, "step", "strong_sms"),
+        (7, "step", "legal_warning_sms"),
+        (8, "step", "agent_call_d8"),
+        (11, "step", "lawyer_letter"),
+        (11, "step", "lawyer_letter_sms"),
+        (14, "step", "agent_call_d14"),
+        (21, "step", "agent_call_d21"),
+        (25, "jump", "bureau_notice"),
+        (25, "jump", "bureau_notice_sms"),
+        (31, "jump", "agency_placement"),
+    ]
+
+
+def test_hardship_gets_plan_offers_and_no_legal_steps(policies: dict[str, Policy]) -> None:
+    policy = policies["segmented"]
+    actions = episode(policy, one_purchase(policy), [AccountEvent("hardship_flag", DUE - timedelta(days=1))])
+    assert [(d, step) for d, seg, _, step, _ in actions if seg == "hardship"] == [
+        (1, "plan_offer_sms_d1"),
+        (2, "plan_offer_email_d2"),
+        (5, "plan_offer_push_d5"),
+        (7, "consultation_call_d7"),
+        (15, "plan_offer_sms_d15"),
+        (25, "bureau_notice"),
+        (25, "bureau_notice_sms"),
+        (30, "consultation_call_d30"),
+    ]
+
+
+def test_an_identity_dispute_stops_every_action(policies: dict[str, Policy]) -> None:
+    policy = policies["segmented"]
+    actions = episode(
+        policy, one_purchase(policy), [AccountEvent("identity_dispute", DUE + timedelta(days=4))]
+    )
+    assert max(d for d, *_ in actions) == 2  # nothing after the dispute on day 4
