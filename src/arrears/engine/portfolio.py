@@ -12,6 +12,7 @@ Tables and columns (dates are Arrow date32, amounts int64 minor units):
 
 from __future__ import annotations
 
+import json
 from collections import defaultdict
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
@@ -19,6 +20,7 @@ from datetime import date
 
 import pyarrow as pa
 
+from arrears.domain.account_features import AccountEvent
 from arrears.domain.loans import Instalment, Loan, Pause, Payment, Waiver
 from arrears.domain.products import LedgerSettings
 
@@ -89,8 +91,13 @@ class Portfolio:
             table = self.tables.get(name)
             if table is None:
                 self.tables[name] = schema.empty_table()
-            else:
-                self.tables[name] = table.select(schema.names).cast(schema)
+                continue
+            if name == "events" and "outcome" not in table.column_names:
+                table = table.append_column("outcome", _contact_outcomes(table))
+            for col in schema:
+                if col.name not in table.column_names:  # optional columns the store does not keep
+                    table = table.append_column(col.name, pa.nulls(table.num_rows, col.type))
+            self.tables[name] = table.select(schema.names).cast(schema)
 
     def __getitem__(self, name: str) -> pa.Table:
         return self.tables[name]
@@ -106,6 +113,13 @@ class Portfolio:
             from arrears.domain.catalog import product as catalogue_product
 
             return catalogue_product(product).settings
+
+    def account_events(self) -> dict[str, list[AccountEvent]]:
+        """Events by loan id, in recorded order (the reference engine's input)."""
+        out: dict[str, list[AccountEvent]] = defaultdict(list)
+        for row in self.tables["events"].to_pylist():
+            out[row["loan_id"]].append(AccountEvent(row["kind"], row["on"], row["outcome"]))
+        return out
 
     def to_loans(self) -> Iterator[Loan]:
         """Domain loans, one per row of `loans` (the reference engine's input)."""
@@ -198,6 +212,25 @@ def portfolio_from_loans(loans: Iterable[Loan], borrower_of: Mapping[str, str] |
         for name, schema in SCHEMAS.items()
     }
     return Portfolio(tables, {code: s for s, code in products.items()})
+
+
+def _contact_outcomes(events: pa.Table) -> pa.Array:
+    """The `outcome` of contact events, read from their JSON detail (other kinds: null)."""
+    if "detail" not in events.column_names:
+        return pa.nulls(events.num_rows, pa.string())
+    kinds = events["kind"].to_pylist()
+    details = events["detail"].to_pylist()
+    out: list[str | None] = []
+    for kind, detail in zip(kinds, details, strict=True):
+        outcome = None
+        if kind == "contact" and detail:
+            try:
+                value = json.loads(detail).get("outcome")
+            except (ValueError, AttributeError):
+                value = None
+            outcome = str(value) if value else None
+        out.append(outcome)
+    return pa.array(out, pa.string())
 
 
 def epoch_day(d: date) -> int:

@@ -1,0 +1,119 @@
+"""What an engine hands back for one day: every account's assignment and the actions due today.
+
+All engines return the same two Arrow tables, row for row (sorted by loan id, then action order), so the
+differential tests can compare them directly and the daily-run service does not care which engine ran.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import date
+
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from arrears.domain.policy.model import Policy
+from arrears.engine.portfolio import Portfolio
+
+ASSIGNMENT_SCHEMA = pa.schema(
+    [
+        ("loan_id", pa.string()),
+        ("borrower_id", pa.string()),
+        ("product", pa.string()),
+        ("dpd", pa.int64()),
+        ("delinquent_days", pa.int64()),
+        ("bucket", pa.string()),
+        ("anchor", pa.date32()),  # oldest unpaid due date: the ladder's anchor and the episode's key
+        ("day_offset", pa.int64()),
+        ("overdue_total", pa.int64()),
+        ("outstanding_total", pa.int64()),
+        ("late_fee", pa.int64()),
+        ("ews_score", pa.int64()),
+        ("ews_level", pa.string()),
+        ("segment", pa.string()),
+        ("experiment", pa.string()),
+        ("arm", pa.string()),
+        ("ladder", pa.string()),
+        ("hardship", pa.bool_()),
+        ("disputed", pa.bool_()),
+        ("identity_dispute", pa.bool_()),
+    ]
+)
+ACTION_SCHEMA = pa.schema(
+    [
+        ("loan_id", pa.string()),
+        ("kind", pa.string()),
+        ("step_id", pa.string()),
+        ("position", pa.int64()),
+        ("channel", pa.string()),
+        ("template", pa.string()),
+        ("tone", pa.string()),
+        ("requires", pa.string()),
+        ("segment", pa.string()),
+        ("experiment", pa.string()),
+        ("arm", pa.string()),
+        ("ladder", pa.string()),
+    ]
+)
+HISTORY_SCHEMA = pa.schema([("loan_id", pa.string()), ("step_id", pa.string()), ("anchor", pa.date32())])
+_KIND_ORDER = {"step": 0, "catch_up": 1, "jump": 2}
+
+
+@dataclass
+class Evaluation:
+    assignments: pa.Table
+    actions: pa.Table
+
+
+def normalise(assignments: pa.Table, actions: pa.Table) -> Evaluation:
+    """Both tables in the canonical column order and row order."""
+    a = assignments.select(ASSIGNMENT_SCHEMA.names).cast(ASSIGNMENT_SCHEMA).sort_by("loan_id")
+    kind_rank = pa.array([_KIND_ORDER[k] for k in actions["kind"].to_pylist()], pa.int64())
+    ordered = actions.select(ACTION_SCHEMA.names).cast(ACTION_SCHEMA).append_column("_kind", kind_rank)
+    ordered = ordered.sort_by([("loan_id", "ascending"), ("_kind", "ascending"), ("position", "ascending")])
+    return Evaluation(a, ordered.drop_columns(["_kind"]))
+
+
+def sent_steps(history: pa.Table | None) -> dict[str, dict[date, set[str]]]:
+    """loan id → anchor → step ids already sent (the history of each delinquency episode)."""
+    out: dict[str, dict[date, set[str]]] = defaultdict(lambda: defaultdict(set))
+    if history is None:
+        return out
+    for row in history.to_pylist():
+        out[row["loan_id"]][row["anchor"]].add(row["step_id"])
+    return out
+
+
+def empty_history() -> pa.Table:
+    return HISTORY_SCHEMA.empty_table()
+
+
+EngineFn = Callable[[Portfolio, Policy, date, pa.Table | None], Evaluation]
+
+
+def engine(name: str) -> EngineFn:
+    """The engine called `name`: reference, duckdb (default) or spark."""
+    if name == "reference":
+        from arrears.engine.reference import evaluate
+
+        return evaluate
+    if name == "duckdb":
+        from arrears.engine.duckdb_engine import evaluate
+
+        return evaluate
+    if name == "spark":
+        from arrears.engine.spark_engine import evaluate
+
+        return evaluate
+    from arrears.domain.errors import InputError
+
+    raise InputError(f"unknown engine {name!r} (use duckdb, reference or spark)", field="--engine")
+
+
+def count_by(table: pa.Table, column: str) -> dict[str, int]:
+    if table.num_rows == 0:
+        return {}
+    counts = pc.value_counts(table[column].combine_chunks())
+    return {str(v["values"]): int(v["counts"]) for v in counts.to_pylist()}
