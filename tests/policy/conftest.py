@@ -9,6 +9,7 @@ import pytest
 
 from arrears.adapters.policy_file import load_policy
 from arrears.domain.policy import Policy
+from tests.compliance.conftest import cli  # noqa: F401 — one way to run the installed command, shared
 
 ROOT = Path(__file__).resolve().parents[2]
 SHIPPED = {name: ROOT / "policies" / f"{name}.yaml" for name in ("jd-baitiao-11day", "segmented")}
