@@ -1,9 +1,152 @@
-"""Command group placeholder: registers nothing yet."""
+"""`arrears import loans|payments|events FILE`: CSV or Parquet into the store, all or nothing.
+
+Bad rows are listed (file:row: field 'column': reason; the first 20 and a count) and nothing is written,
+exit 2 — unless --skip-bad, which writes the good rows and the bad ones to FILE.rejects.csv.
+"""
 
 from __future__ import annotations
 
+from pathlib import Path
+from types import TracebackType
+from typing import Any, Self
+
 import typer
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextColumn, TimeElapsedColumn
+
+from arrears.entrypoints.cli.common import EXIT_BAD_INPUT, console, err_console, print_json
+from arrears.services.importing import ERRORS_SHOWN, ImportRejected, ImportResult, import_file
+from arrears.services.unit_of_work import UnitOfWork
+
+import_app = typer.Typer(
+    help="Import loans (one row per instalment), payments (and reversals) or account events.",
+    no_args_is_help=True,
+)
+
+BIG_FILE = 2_000_000  # bytes: above this a progress bar is worth showing
 
 
 def register(app: typer.Typer) -> None:
-    """Nothing to register yet."""
+    app.add_typer(import_app, name="import")
+
+
+class RowProgress:
+    """A Rich progress bar on stderr: only on a terminal and never in --json mode.
+
+    `with RowProgress("importing", total) as bar: bar.phase("write", n); bar.advance(rows)`.
+    """
+
+    def __init__(self, label: str, total: int | None = None, *, enabled: bool = True) -> None:
+        self.label = label
+        self.total = total
+        self._progress: Progress | None = None
+        self._task: TaskID | None = None
+        self.enabled = enabled and err_console.is_terminal
+
+    def __enter__(self) -> Self:
+        if self.enabled:
+            self._progress = Progress(
+                TextColumn("{task.description}"),
+                BarColumn(),
+                MofNCompleteColumn(),
+                TimeElapsedColumn(),
+                console=err_console,
+                transient=True,
+            )
+            self._progress.start()
+            self._task = self._progress.add_task(self.label, total=self.total)
+        return self
+
+    def phase(self, name: str, total: int | None) -> None:
+        """A new stage (read, validate, write ...) with its own total (None: unknown)."""
+        if self._progress is not None and self._task is not None:
+            self._progress.update(self._task, description=f"{self.label}: {name}", total=total, completed=0)
+
+    def advance(self, rows: int) -> None:
+        if self._progress is not None and self._task is not None:
+            self._progress.advance(self._task, rows)
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        if self._progress is not None:
+            self._progress.stop()
+
+
+def run_import(kind: str, file: Path, *, skip_bad: bool, json_out: bool) -> None:
+    """Import FILE as `kind`; print the summary (or the errors and exit 2)."""
+    big = file.is_file() and file.stat().st_size >= BIG_FILE
+    try:
+        with UnitOfWork() as uow, RowProgress(f"import {kind}", enabled=big and not json_out) as bar:
+            result = import_file(uow, kind, file, skip_bad=skip_bad, progress=bar)
+    except ImportRejected as rejected:
+        for error in rejected.errors[:ERRORS_SHOWN]:
+            err_console.print(
+                str(error.as_input_error(rejected.file or str(file))),
+                highlight=False,
+                markup=False,
+                soft_wrap=True,
+            )
+        more = len(rejected.errors) - ERRORS_SHOWN
+        if more > 0:
+            err_console.print(f"... and {more} more error(s)", highlight=False, soft_wrap=True)
+        err_console.print(f"[bold red]error:[/] {rejected}", highlight=False, soft_wrap=True)
+        if json_out:
+            print_json(_rejected_summary(kind, rejected))
+        raise typer.Exit(EXIT_BAD_INPUT) from None
+    if json_out:
+        print_json(result.to_dict())
+    else:
+        _print_summary(result)
+
+
+def _rejected_summary(kind: str, rejected: ImportRejected) -> dict[str, Any]:
+    return {
+        "kind": kind,
+        "file": rejected.file,
+        "rows": rejected.rows_read,
+        "written": 0,
+        "duplicates": 0,
+        "rejected": len({e.row for e in rejected.errors}),
+        "errors": [e.to_dict() for e in rejected.errors[:ERRORS_SHOWN]],
+        "error_count": len(rejected.errors),
+    }
+
+
+def _print_summary(result: ImportResult) -> None:
+    extra = ", ".join(f"{k} {v:,}" for k, v in result.details.items())
+    console.print(
+        f"{result.source}: {result.rows_read:,} row(s) read, {result.written:,} written"
+        f"{f' ({extra})' if extra else ''}, {result.duplicates:,} duplicate(s), "
+        f"{result.rejected:,} rejected in {result.seconds:.2f} s",
+        highlight=False,
+        soft_wrap=True,
+    )
+    if result.rejects_file:
+        console.print(f"rejected rows and reasons: {result.rejects_file}", highlight=False, soft_wrap=True)
+
+
+FILE_ARG = typer.Argument(..., help="CSV (UTF-8, header row) or Parquet file.")
+SKIP_BAD = typer.Option(False, "--skip-bad", help="Write the good rows; bad ones go to FILE.rejects.csv.")
+JSON_OUT = typer.Option(False, "--json", help="Print a JSON summary (rows, written, duplicates, ...).")
+
+
+@import_app.command("loans")
+def import_loans_command(file: Path = FILE_ARG, skip_bad: bool = SKIP_BAD, json_out: bool = JSON_OUT) -> None:
+    """Loans, one row per instalment (loan_id, borrower_id, product, currency, seq, due_date, principal ...)."""
+    run_import("loans", file, skip_bad=skip_bad, json_out=json_out)
+
+
+@import_app.command("payments")
+def import_payments_command(
+    file: Path = FILE_ARG, skip_bad: bool = SKIP_BAD, json_out: bool = JSON_OUT
+) -> None:
+    """Payments (payment_id, loan_id, paid_on, amount; a row with `reverses` reverses that payment)."""
+    run_import("payments", file, skip_bad=skip_bad, json_out=json_out)
+
+
+@import_app.command("events")
+def import_events_command(
+    file: Path = FILE_ARG, skip_bad: bool = SKIP_BAD, json_out: bool = JSON_OUT
+) -> None:
+    """Account events (event_id, loan_id, kind, on, optional at and detail as JSON text)."""
+    run_import("events", file, skip_bad=skip_bad, json_out=json_out)

@@ -1,0 +1,89 @@
+"""The unit of work: one transaction on the store, with its repositories. The only door to the database.
+
+with UnitOfWork() as uow:          # ARREARS_DB_URL, else ./arrears.db; upgraded first if behind
+    loan = uow.loans.get("L1")
+    uow.payments.add("L1", payment)
+    uow.commit()                   # without it, everything is rolled back
+"""
+
+from __future__ import annotations
+
+from types import TracebackType
+from typing import Self
+
+from sqlalchemy.engine import Connection, Engine
+from sqlalchemy.orm import Session
+
+from arrears.adapters.store import open_store
+from arrears.adapters.store.bulk import BulkWriter, bulk_writer
+from arrears.adapters.store.repositories import (
+    BorrowerRepository,
+    EventRepository,
+    LoanRepository,
+    PaymentRepository,
+    PostingRepository,
+    ProductRepository,
+)
+
+
+class UnitOfWork:
+    """One transaction: commit() to keep the work, otherwise it is rolled back on exit."""
+
+    connection: Connection
+    engine: Engine
+
+    def __init__(self, url: str | None = None) -> None:
+        self.url = url
+        self._session: Session | None = None
+
+    def __enter__(self) -> Self:
+        self.engine = open_store(self.url)
+        self.connection = self.engine.connect()
+        self.connection.begin()
+        self.products = ProductRepository(self.connection)
+        self.borrowers = BorrowerRepository(self.connection)
+        self.loans = LoanRepository(self.connection, self.products)
+        self.payments = PaymentRepository(self.connection)
+        self.postings = PostingRepository(self.connection)
+        self.events = EventRepository(self.connection)
+        self.bulk: BulkWriter = bulk_writer(self.connection)
+        return self
+
+    @property
+    def dialect(self) -> str:
+        return self.connection.dialect.name
+
+    @property
+    def session(self) -> Session:
+        """An ORM session inside this unit of work's transaction (for code that prefers the ORM)."""
+        if self._session is None:
+            self._session = Session(bind=self.connection)
+        return self._session
+
+    def commit(self) -> None:
+        """Keep everything done so far; the unit of work can go on with a new transaction."""
+        if self._session is not None:
+            self._session.flush()
+            self._session.close()
+            self._session = None
+        self.connection.commit()
+
+    def rollback(self) -> None:
+        if self._session is not None:
+            self._session.close()
+            self._session = None
+        self.connection.rollback()
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        try:
+            if self.connection.in_transaction():
+                self.rollback()
+        finally:
+            if self._session is not None:
+                self._session.close()
+            self.connection.close()

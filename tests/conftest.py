@@ -1,0 +1,105 @@
+"""Fixtures for the whole suite.
+
+`store_url`: a fresh, empty store per test, on SQLite (a file in tmp_path) and on PostgreSQL. The
+PostgreSQL server comes from ARREARS_TEST_PG_URL (scripts/test.sh sets it; locally:
+`bash scripts/postgres.sh && export ARREARS_TEST_PG_URL=$(cat .pg_test_url)`). Each test session (each
+xdist worker) creates a database of its own and drops it at the end; each test starts from an empty
+schema. Without ARREARS_TEST_PG_URL the PostgreSQL variants are skipped, except under CI=true, where
+they fail: CI must test PostgreSQL.
+
+`cli`: runs `arrears ...` in-process (exit code, stdout, stderr), as a user would see it.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import uuid
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+
+import pytest
+from sqlalchemy import create_engine, text
+from sqlalchemy.engine import make_url
+
+from arrears.adapters.store import forget_engines
+
+PG_URL_ENV = "ARREARS_TEST_PG_URL"
+
+
+@pytest.fixture(scope="session")
+def pg_server_url() -> Iterator[str]:
+    """A PostgreSQL database of this session's own (created here, dropped at the end)."""
+    url = os.environ.get(PG_URL_ENV)
+    if not url:
+        if os.environ.get("CI") == "true":
+            pytest.fail(f"{PG_URL_ENV} is not set: CI must run the PostgreSQL tests")
+        pytest.skip(
+            f"{PG_URL_ENV} not set (bash scripts/postgres.sh; export {PG_URL_ENV}=$(cat .pg_test_url))"
+        )
+    server = make_url(url)
+    if server.drivername == "postgresql":
+        server = server.set(drivername="postgresql+psycopg")
+    name = f"arrears_t_{os.getpid()}_{uuid.uuid4().hex[:8]}"
+    admin = create_engine(server, isolation_level="AUTOCOMMIT")
+    with admin.connect() as connection:
+        connection.execute(text(f'CREATE DATABASE "{name}"'))
+    try:
+        yield server.set(database=name).render_as_string(hide_password=False)
+    finally:
+        forget_engines()
+        with admin.connect() as connection:
+            connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+
+def _empty_pg(url: str) -> None:
+    forget_engines()  # no pooled connection may hold the schema while it is dropped
+    engine = create_engine(url, isolation_level="AUTOCOMMIT")
+    with engine.connect() as connection:
+        connection.execute(text("DROP SCHEMA IF EXISTS public CASCADE"))
+        connection.execute(text("CREATE SCHEMA public"))
+    engine.dispose()
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
+def store_url(
+    request: pytest.FixtureRequest, tmp_path: object, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[str]:
+    """The URL of a fresh, empty store; also set as ARREARS_DB_URL for commands run by the test."""
+    if request.param == "sqlite":
+        url = f"sqlite:///{tmp_path}/store.db"
+    else:
+        url = request.getfixturevalue("pg_server_url")
+        _empty_pg(url)
+    monkeypatch.setenv("ARREARS_DB_URL", url)
+    try:
+        yield url
+    finally:
+        forget_engines()
+
+
+@dataclass(frozen=True)
+class CliResult:
+    code: int
+    stdout: str
+    stderr: str
+
+
+@pytest.fixture
+def cli(capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> Callable[..., CliResult]:
+    """Run `arrears ARGS...` in this process; returns the exit code and what it printed."""
+    from arrears.entrypoints.cli import build_app
+    from arrears.entrypoints.cli.common import run_app
+
+    def run(*args: str) -> CliResult:
+        monkeypatch.setattr(sys, "argv", ["arrears", *args])
+        capsys.readouterr()
+        try:
+            code = run_app(build_app)
+        except SystemExit as exit_:
+            code = exit_.code if isinstance(exit_.code, int) else (0 if exit_.code is None else 1)
+        out = capsys.readouterr()
+        return CliResult(code, out.out, out.err)
+
+    return run
