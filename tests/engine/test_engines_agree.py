@@ -73,3 +73,17 @@ def test_a_generated_portfolio_agrees(name: str) -> None:
     ref = reference(portfolio, policy, as_of, None)
     assert ref.actions.num_rows > 0
     assert_same(ref, vectorised(portfolio, policy, as_of, None))
+
+
+@pytest.mark.slow
+def test_spark_engine_matches_reference() -> None:
+    pytest.importorskip("pyspark")
+    from arrears.engine.spark_engine import evaluate as on_spark
+    from arrears.sim.portfolio import generate_portfolio
+
+    as_of = date(2026, 3, 31)
+    portfolio = generate_portfolio(300, 5, as_of).engine_portfolio()
+    for policy in POLICIES.values():
+        history = pa.Table.from_pylist([], schema=HISTORY_SCHEMA)
+        ref = reference(portfolio, policy, as_of, history)
+        assert_same(ref, on_spark(portfolio, policy, as_of, history))

@@ -33,7 +33,8 @@ def feature_table(portfolio: Portfolio, ledger: LedgerColumns, as_of: date) -> p
     grace_of = {c: portfolio.settings_for(c).grace_days for c in codes}
     acc_grace = np.array([grace_of[c] for c in codes], dtype=np.int64)[
         np.asarray(
-            pc.index_in(ledger.product, pa.array(codes)).to_numpy(zero_copy_only=False), dtype=np.int64
+            pc.index_in(ledger.product, pa.array(codes, pa.string())).to_numpy(zero_copy_only=False),
+            dtype=np.int64,
         )
     ]
 
