@@ -4,6 +4,7 @@ set -uo pipefail
 cd "$(dirname "$0")/.."
 BIN=.venv/bin
 
+bash scripts/system-deps.sh || { [ "${CI:-}" = "true" ] && exit 1; }
 bash scripts/postgres.sh || { echo "PostgreSQL could not be started"; [ "${CI:-}" = "true" ] && exit 1; }
 if [ -f .pg_test_url ]; then export ARREARS_TEST_PG_URL="$(cat .pg_test_url)"; fi
 
