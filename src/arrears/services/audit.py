@@ -148,9 +148,8 @@ def verify(uow: UnitOfWork, *, batch: int = 10_000) -> AuditVerdict:
         return AuditVerdict(True, 0)
     if head[0] != last_seq or head[1] != prev_hash:
         if head[0] > last_seq:
-            return AuditVerdict(
-                False, count, last_seq + 1, f"rows {last_seq + 1}..{head[0]} are missing (deleted)"
-            )
+            gone = f"row {head[0]} is" if head[0] == last_seq + 1 else f"rows {last_seq + 1}..{head[0]} are"
+            return AuditVerdict(False, count, last_seq + 1, f"{gone} missing (deleted)")
         return AuditVerdict(False, count, head[0], "the chain's tip does not match audit_head")
     return AuditVerdict(True, count)
 

@@ -20,6 +20,7 @@ Extraction is the big cost of a daily run, so rows come through the raw DBAPI cu
 from __future__ import annotations
 
 import io
+import json
 from datetime import date
 from typing import Any
 
@@ -141,8 +142,23 @@ def snapshot(connection: Connection, as_of: date, tables: tuple[str, ...] = TABL
     for name in tables:
         sql, schema, order = _QUERIES[name]
         table = read(connection, sql, schema, as_of)
+        if name == "events":
+            table = table.set_column(5, "detail", _canonical_json(table.column("detail")))
         out[name] = table.sort_by(order) if table.num_rows > 1 else table
     return out
+
+
+def _canonical_json(values: pa.ChunkedArray) -> pa.Array:
+    """The same text for the same detail whichever database stored it (sorted keys, no spaces)."""
+    return pa.array(
+        [
+            None
+            if v is None
+            else json.dumps(json.loads(v), ensure_ascii=False, sort_keys=True, separators=(",", ":"))
+            for v in values.to_pylist()
+        ],
+        pa.string(),
+    )
 
 
 def _read_sqlite(connection: Connection, sql: str, schema: pa.Schema, as_of: date) -> pa.Table:
