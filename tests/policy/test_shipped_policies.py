@@ -18,8 +18,6 @@ from arrears.domain.policy import Policy, decide
 from tests.policy.conftest import ROOT, SHIPPED
 
 DUE = date(2026, 3, 10)
-# channels whose templates are rendered to the borrower (templates/<lang>/<template>.j2 must exist)
-MESSAGE_CHANNELS = {"sms", "push", "email", "robocall", "letter", "lawyer_letter", "credit_bureau_notice"}
 
 
 @pytest.fixture(scope="module")
@@ -51,14 +49,11 @@ def test_both_validate(policies: dict[str, Policy]) -> None:
     assert policies["segmented"].warnings() == [] and policies["jd-baitiao-11day"].warnings() == []
 
 
-def test_message_templates_exist(policies: dict[str, Policy]) -> None:
+def test_every_template_exists_in_every_language(policies: dict[str, Policy]) -> None:
     for policy in policies.values():
-        steps = [s for ladder in policy.ladders.values() for s in ladder.steps] + [
-            j.step for j in policy.jumps
-        ]
-        for step in steps:
-            if step.channel in MESSAGE_CHANNELS:
-                assert (ROOT / "templates" / "zh-CN" / f"{step.template}.j2").is_file(), step.template
+        for template in policy.templates():
+            for language in ("zh-CN", "zh-TW", "en"):
+                assert (ROOT / "templates" / language / f"{template}.j2").is_file(), (language, template)
 
 
 def lawyer_letters(actions: list[tuple]) -> list[int]:
