@@ -63,7 +63,6 @@ class JumpStepShape(_Shape):
 
 class JumpShape(_Shape):
     id: StrictStr
-    description: StrictStr = ""
     when: Condition
     segments: list[StrictStr] = Field(default_factory=list)
     step: JumpStepShape

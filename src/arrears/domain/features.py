@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import difflib
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 from enum import StrEnum
 
@@ -315,9 +315,3 @@ def format_feature_value(name: str, value: FeatureValue, currency: str = "CNY") 
     if feature.type is FeatureType.RATIO and isinstance(value, int):
         return str(Decimal(value).scaleb(-RATIO_SCALE).quantize(Decimal(1).scaleb(-RATIO_SCALE)))
     return value
-
-
-def schema_without(schema: FeatureSchema, names: Iterable[str]) -> FeatureSchema:
-    """The same schema minus some features (e.g. the early-warning table cannot read its own score)."""
-    drop = set(names)
-    return replace(schema, features={k: v for k, v in schema.features.items() if k not in drop})

@@ -14,7 +14,7 @@ from types import MappingProxyType
 
 from arrears.domain.catalog import PRODUCTS as CATALOG
 from arrears.domain.errors import InputError
-from arrears.domain.expressions import Expression, Row
+from arrears.domain.expressions import Expression
 from arrears.domain.features import FeatureSchema, did_you_mean
 from arrears.domain.products import DEFAULT_BUCKETS, LedgerSettings
 
@@ -53,9 +53,6 @@ class Step:
     condition: Expression | None = None
     requires: tuple[str, ...] = ()  # approvals needed before sending, e.g. ("legal_review",)
     catch_up: bool = False  # send late if the day was missed (the account jumped past it)
-
-    def applies(self, row: Row) -> bool:
-        return self.condition is None or self.condition.holds(row)
 
 
 @dataclass(frozen=True, slots=True)
@@ -152,9 +149,6 @@ class Policy:
     @property
     def id(self) -> str:
         return f"{self.name}@{self.version}"
-
-    def segment(self, name: str) -> Segment:
-        return next(s for s in self.segments if s.name == name)
 
     def experiment_for(self, segment: str) -> Experiment | None:
         return next((e for e in self.experiments if e.segment == segment), None)
