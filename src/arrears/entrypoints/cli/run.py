@@ -1,9 +1,106 @@
-"""Command group placeholder: registers nothing yet."""
+"""`arrears run --as-of D [--through D2] [--policy FILE] [--engine E]`: the daily collections run."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import typer
+from rich.progress import Progress
+from rich.table import Table
+
+import arrears
+from arrears.adapters.policy_file import load_policy
+from arrears.domain.policy.model import Policy
+from arrears.entrypoints.cli.common import console, parse_as_of, print_json
+from arrears.services.daily_run import RunSummary, days, run_range
+
+DEFAULT_POLICY = "segmented.yaml"
 
 
 def register(app: typer.Typer) -> None:
-    """Nothing to register yet."""
+    app.command("run")(run)
+
+
+def policy_path(ref: str | None) -> Path:
+    """A policy file: the path given, else policies/segmented.yaml here or in the source tree."""
+    if ref:
+        return Path(ref)
+    here = Path.cwd() / "policies" / DEFAULT_POLICY
+    return (
+        here if here.exists() else Path(arrears.__file__).resolve().parents[2] / "policies" / DEFAULT_POLICY
+    )
+
+
+def load_run_policy(ref: str | None) -> Policy:
+    return load_policy(policy_path(ref))
+
+
+def run(
+    as_of: str = typer.Option(..., "--as-of", help="The day to run, YYYY-MM-DD."),
+    through: str | None = typer.Option(
+        None, "--through", help="Catch up every day from --as-of to this one."
+    ),
+    policy: str | None = typer.Option(
+        None, "--policy", help="Policy file (default policies/segmented.yaml)."
+    ),
+    engine: str = typer.Option("duckdb", "--engine", help="duckdb (default), reference or spark."),
+    db: str | None = typer.Option(None, "--db", help="Store URL (default ARREARS_DB_URL or ./arrears.db)."),
+    dry_run: bool = typer.Option(
+        False, "--dry-run", help="Plan and report, write nothing (compare policies)."
+    ),
+    json_out: bool = typer.Option(False, "--json", help="Print a JSON summary per day."),
+) -> None:
+    """Plan today's collection actions for every account and write them to the outbox (idempotent)."""
+    from arrears.entrypoints.cli.compliance import load_profile
+
+    start = parse_as_of(as_of)
+    end = parse_as_of(through, "--through") if through else start
+    n_days = len(list(days(start, end)))
+    chosen = load_run_policy(policy)
+    profile = load_profile(chosen.compliance_profile)
+    if engine not in ("duckdb", "reference", "spark"):
+        from arrears.domain.errors import InputError
+
+        raise InputError(f"unknown engine {engine!r} (use duckdb, reference or spark)", field="--engine")
+    show_progress = not json_out and console.is_terminal and n_days > 1
+    with Progress(console=console, disable=not show_progress, transient=True) as progress:
+        task = progress.add_task("daily runs", total=n_days)
+        summaries = run_range(
+            db, start, end, chosen, profile, engine, lambda _s: progress.advance(task), dry_run=dry_run
+        )
+    if json_out:
+        print_json([s.to_dict() for s in summaries] if through else summaries[0].to_dict())
+        return
+    for s in summaries:
+        render_summary(s, dry_run)
+    if len(summaries) > 1:
+        total = sum(s.counts["accidental_late_payers"]["lawyer_letter"] for s in summaries)
+        console.print(
+            f"over {len(summaries)} days: {total} lawyer's letters planned for accidental late payers"
+        )
+
+
+def render_summary(s: RunSummary, dry_run: bool = False) -> None:
+    note = " (already run: nothing new written)" if s.already_run and s.written == 0 else ""
+    note = " (dry run: nothing written)" if dry_run else note
+    console.print(
+        f"[bold]{s.as_of}[/] {s.policy_id} on {s.engine}: {s.accounts} accounts, {s.planned} actions planned, "
+        f"{s.written} written to the outbox in {s.seconds:.2f}s{note}"
+    )
+    table = Table(show_header=True, header_style="bold")
+    table.add_column("segment")
+    table.add_column("accounts", justify="right")
+    for name, n in sorted(s.counts["segments"].items(), key=lambda kv: -kv[1]):
+        table.add_row(name, str(n))
+    steps = Table(show_header=True, header_style="bold")
+    steps.add_column("step")
+    steps.add_column("actions", justify="right")
+    for name, n in sorted(s.counts["steps"].items(), key=lambda kv: -kv[1]):
+        steps.add_row(name, str(n))
+    console.print(table, steps)
+    console.print("statuses: " + ", ".join(f"{k} {v}" for k, v in sorted(s.counts["statuses"].items())))
+    acc = s.counts["accidental_late_payers"]
+    console.print(
+        f"accidental late payers planned a lawyer's letter: [bold]{acc['lawyer_letter']}[/] "
+        f"(any legal-tone action: {acc['legal_tone']})"
+    )

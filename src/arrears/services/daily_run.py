@@ -1,0 +1,349 @@
+"""The daily collections run (DESIGN.md, "Data flow of one daily run"), as one transaction per day.
+
+snapshot → engine (ledger, features, segment, steps) → compliance filter → outbox → run record.
+Re-running a day writes nothing new: outbox rows carry an idempotency key (loan, day, step, channel) and
+the run record's id is derived from the day and the policy's content hash.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import time as clock
+from collections import Counter
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, time, timedelta
+from typing import Any
+
+import pyarrow as pa
+from sqlalchemy import func, select
+from sqlalchemy.dialects import postgresql, sqlite
+
+from arrears.adapters.store.run_models import OutboxRow, RunRow
+from arrears.adapters.store.snapshot import snapshot
+from arrears.domain.compliance.batch import ContactSummary, PlannedContact, decide_batch
+from arrears.domain.compliance.clock import at_local_time, zone
+from arrears.domain.compliance.model import Attempt, Debtor
+from arrears.domain.compliance.profile import ComplianceProfile
+from arrears.domain.errors import InputError
+from arrears.domain.policy.model import Policy
+from arrears.engine.plan import HISTORY_SCHEMA, Evaluation, count_by, engine
+from arrears.engine.portfolio import Portfolio
+from arrears.services.unit_of_work import UnitOfWork
+
+PLANNED_LOCAL_TIME = time(10, 0)  # the run plans contacts for mid-morning in the debtor's zone
+# Policy channels that are not a contact with the debtor are not judged by contact rules at plan time.
+NOT_CONTACTS = frozenset({"agency", "litigation"})
+# Policy channel → the compliance engine's channel.
+CHANNEL_FOR_RULES = {"credit_bureau_notice": "letter"}
+ACCIDENTAL = "forgetful"  # the synthetic persona of accidental late payers
+
+
+@dataclass
+class RunSummary:
+    run_id: str
+    as_of: date
+    policy_id: str
+    engine: str
+    accounts: int
+    planned: int
+    written: int
+    seconds: float
+    already_run: bool
+    counts: dict[str, Any] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "run_id": self.run_id,
+            "as_of": self.as_of.isoformat(),
+            "policy": self.policy_id,
+            "engine": self.engine,
+            "accounts": self.accounts,
+            "planned": self.planned,
+            "written": self.written,
+            "seconds": round(self.seconds, 3),
+            "already_run": self.already_run,
+            **self.counts,
+        }
+
+
+def run_id_for(as_of: date, policy: Policy) -> str:
+    return hashlib.sha256(f"{as_of.isoformat()}|{policy.id}|{policy.content_hash}".encode()).hexdigest()[:32]
+
+
+def idempotency_key(loan_id: str, as_of: date, step_id: str, channel: str) -> str:
+    return f"{loan_id}:{as_of.isoformat()}:{step_id}:{channel}"
+
+
+def days(start: date, end: date) -> Iterator[date]:
+    if end < start:
+        raise InputError(f"--through {end} is before --as-of {start}", field="--through")
+    day = start
+    while day <= end:
+        yield day
+        day += timedelta(days=1)
+
+
+def load_history(uow: UnitOfWork, before: date) -> pa.Table:
+    """Steps already planned before `before`, with the anchor of the episode they belong to."""
+    rows = uow.connection.execute(
+        select(OutboxRow.loan_id, OutboxRow.step_id, OutboxRow.anchor).where(
+            OutboxRow.as_of < before, OutboxRow.anchor.is_not(None)
+        )
+    ).all()
+    return pa.Table.from_pylist(
+        [{"loan_id": r[0], "step_id": r[1], "anchor": r[2]} for r in rows], schema=HISTORY_SCHEMA
+    )
+
+
+def compliance_statuses(
+    evaluation: Evaluation, borrowers: pa.Table, profile: ComplianceProfile, as_of: date
+) -> list[tuple[str, str, datetime | None]]:
+    """(status, rule ids, next allowed instant) for every action, in order."""
+    actions = evaluation.actions.to_pylist()
+    flags = {r["loan_id"]: r for r in evaluation.assignments.to_pylist()}
+    tz_of = dict(zip(borrowers["borrower_id"].to_pylist(), borrowers["timezone"].to_pylist(), strict=True))
+    out: list[tuple[str, str, datetime | None] | None] = [None] * len(actions)
+    planned: list[PlannedContact] = []
+    where: list[int] = []
+    for i, action in enumerate(actions):
+        if action["requires"]:
+            out[i] = ("awaiting_approval", "", None)
+            continue
+        if action["channel"] in NOT_CONTACTS:
+            out[i] = ("pending", "", None)
+            continue
+        account = flags[action["loan_id"]]
+        tz_name = tz_of.get(account["borrower_id"])
+        zones = (tz_name,) if tz_name else ()
+        at = at_local_time(
+            as_of, PLANNED_LOCAL_TIME, zone(zones[0] if zones else profile.unknown_timezones[0])
+        )
+        debtor = Debtor(
+            id=account["borrower_id"],
+            timezones=zones,
+            disputed=account["disputed"],
+            identity_theft=account["identity_dispute"],
+            hardship=account["hardship"],
+        )
+        attempt = Attempt(
+            channel=CHANNEL_FOR_RULES.get(action["channel"], action["channel"]),
+            at=at,
+            message_type=action["template"].split("/", 1)[-1],
+            debt=action["loan_id"],
+        )
+        planned.append(PlannedContact(action["loan_id"], debtor, attempt, ContactSummary()))
+        where.append(i)
+    for i, result in zip(where, decide_batch(profile, planned), strict=True):
+        d = result.decision
+        status = {"allow": "pending", "defer": "deferred", "block": "blocked"}[d.decision]
+        out[i] = (status, ",".join(d.rules), d.next_allowed_at)
+    return [o for o in out if o is not None]
+
+
+def _insert(dialect: str) -> Callable[..., Any]:
+    return postgresql.insert if dialect == "postgresql" else sqlite.insert
+
+
+def run_day(
+    uow: UnitOfWork,
+    as_of: date,
+    policy: Policy,
+    profile: ComplianceProfile,
+    engine_name: str,
+    planned_earlier: pa.Table | None = None,
+    *,
+    write: bool = True,
+) -> tuple[RunSummary, pa.Table]:
+    """Plan one day and (unless `write` is false) write its outbox rows and run record inside `uow`.
+
+    `planned_earlier` adds steps planned on earlier days that are not in the store (a dry run over
+    several days). Returns the summary and the steps planned today, in the history layout.
+    """
+    started = clock.perf_counter()
+    started_at = datetime.now(UTC)
+    run_id = run_id_for(as_of, policy)
+    tables = snapshot(uow.connection, as_of)
+    portfolio = Portfolio(dict(tables), dict(policy.products))
+    history = load_history(uow, as_of)
+    if planned_earlier is not None and planned_earlier.num_rows:
+        history = pa.concat_tables([history, planned_earlier])
+    evaluation = engine(engine_name)(portfolio, policy, as_of, history)
+    statuses = compliance_statuses(evaluation, tables["borrowers"], profile, as_of)
+
+    anchors = dict(
+        zip(
+            evaluation.assignments["loan_id"].to_pylist(),
+            evaluation.assignments["anchor"].to_pylist(),
+            strict=True,
+        )
+    )
+    borrower_of = dict(
+        zip(
+            evaluation.assignments["loan_id"].to_pylist(),
+            evaluation.assignments["borrower_id"].to_pylist(),
+            strict=True,
+        )
+    )
+    rows = []
+    for action, (status, rules, next_at) in zip(evaluation.actions.to_pylist(), statuses, strict=True):
+        rows.append(
+            {
+                "idempotency_key": idempotency_key(
+                    action["loan_id"], as_of, action["step_id"], action["channel"]
+                ),
+                "run_id": run_id,
+                "loan_id": action["loan_id"],
+                "borrower_id": borrower_of[action["loan_id"]],
+                "as_of": as_of,
+                "anchor": anchors[action["loan_id"]],
+                "kind": action["kind"],
+                "step_id": action["step_id"],
+                "channel": action["channel"],
+                "template": action["template"],
+                "tone": action["tone"],
+                "requires": action["requires"],
+                "segment": action["segment"],
+                "experiment": action["experiment"],
+                "arm": action["arm"],
+                "status": status,
+                "rules": rules,
+                "next_allowed_at": next_at,
+                "attempts": 0,
+                "created_at": started_at,
+                "updated_at": started_at,
+            }
+        )
+    planned_today = pa.Table.from_pylist(
+        [
+            {"loan_id": r["loan_id"], "step_id": r["step_id"], "anchor": r["anchor"]}
+            for r in rows
+            if r["anchor"]
+        ],
+        schema=HISTORY_SCHEMA,
+    )
+    counts = _counts(evaluation, tables["borrowers"], [s for s, _, _ in statuses])
+    if not write:
+        seconds = clock.perf_counter() - started
+        summary = RunSummary(
+            run_id,
+            as_of,
+            policy.id,
+            engine_name,
+            evaluation.assignments.num_rows,
+            len(rows),
+            0,
+            seconds,
+            False,
+            counts,
+        )
+        return summary, planned_today
+    conn = uow.connection
+    count_today = select(func.count()).select_from(OutboxRow).where(OutboxRow.as_of == as_of)
+    before = conn.execute(count_today).scalar_one()
+    insert = _insert(uow.dialect)
+    for chunk in range(0, len(rows), 5000):
+        stmt = insert(OutboxRow).on_conflict_do_nothing(index_elements=["idempotency_key"])
+        conn.execute(stmt, rows[chunk : chunk + 5000])
+    written = conn.execute(count_today).scalar_one() - before
+
+    already = conn.execute(select(RunRow.id).where(RunRow.id == run_id)).first() is not None
+    seconds = clock.perf_counter() - started
+    if not already:
+        conn.execute(
+            insert(RunRow).on_conflict_do_nothing(index_elements=["id"]),
+            [
+                {
+                    "id": run_id,
+                    "as_of": as_of,
+                    "policy_id": policy.id,
+                    "policy_hash": policy.content_hash,
+                    "engine": engine_name,
+                    "started_at": started_at,
+                    "seconds": seconds,
+                    "accounts": evaluation.assignments.num_rows,
+                    "planned": len(rows),
+                    "written": written,
+                    "counts": counts,
+                }
+            ],
+        )
+    summary = RunSummary(
+        run_id,
+        as_of,
+        policy.id,
+        engine_name,
+        evaluation.assignments.num_rows,
+        len(rows),
+        written,
+        seconds,
+        already,
+        counts,
+    )
+    return summary, planned_today
+
+
+def _counts(evaluation: Evaluation, borrowers: pa.Table, statuses: list[str]) -> dict[str, Any]:
+    """What the run record keeps: accounts per segment / bucket / arm, actions per step / channel / status,
+    and how many accidental late payers were planned a legal action (the seeds' question)."""
+    assignments, actions = evaluation.assignments, evaluation.actions
+    persona = dict(zip(borrowers["borrower_id"].to_pylist(), borrowers["persona"].to_pylist(), strict=True))
+    borrower_of = dict(
+        zip(assignments["loan_id"].to_pylist(), assignments["borrower_id"].to_pylist(), strict=True)
+    )
+    legal = Counter()
+    for loan_id, channel, tone in zip(
+        actions["loan_id"].to_pylist(),
+        actions["channel"].to_pylist(),
+        actions["tone"].to_pylist(),
+        strict=True,
+    ):
+        if persona.get(borrower_of[loan_id]) == ACCIDENTAL:
+            if channel == "lawyer_letter":
+                legal["lawyer_letter"] += 1
+            if tone == "legal":
+                legal["legal_tone"] += 1
+    return {
+        "segments": count_by(assignments, "segment"),
+        "buckets": count_by(assignments, "bucket"),
+        "arms": {k: v for k, v in count_by(assignments, "arm").items() if k},
+        "steps": count_by(actions, "step_id"),
+        "channels": count_by(actions, "channel"),
+        "statuses": dict(Counter(statuses)),
+        "accidental_late_payers": {
+            "lawyer_letter": legal["lawyer_letter"],
+            "legal_tone": legal["legal_tone"],
+        },
+    }
+
+
+def run_range(
+    url: str | None,
+    start: date,
+    end: date,
+    policy: Policy,
+    profile: ComplianceProfile,
+    engine_name: str = "duckdb",
+    on_day: Callable[[RunSummary], None] | None = None,
+    *,
+    dry_run: bool = False,
+) -> list[RunSummary]:
+    """Run every day from `start` to `end` in order, each in its own transaction.
+
+    A dry run plans the same days but writes nothing: what was planned on one day counts as sent for the
+    next, exactly as if it had been written.
+    """
+    summaries = []
+    planned = HISTORY_SCHEMA.empty_table()
+    for day in days(start, end):
+        with UnitOfWork(url) as uow:
+            summary, today = run_day(uow, day, policy, profile, engine_name, planned, write=not dry_run)
+            if dry_run:
+                uow.rollback()
+                planned = pa.concat_tables([planned, today])
+            else:
+                uow.commit()
+        summaries.append(summary)
+        if on_day is not None:
+            on_day(summary)
+    return summaries
