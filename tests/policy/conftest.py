@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from arrears.adapters.policy_file import load_policy
-from arrears.domain.policy import Policy
+from arrears.domain.policy import Policy, decide
 from tests.compliance.conftest import cli  # noqa: F401 — one way to run the installed command, shared
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -70,3 +70,26 @@ def write_policy(tmp_path: Path) -> Callable[[str], Path]:
 @pytest.fixture
 def small(write_policy: Callable[[str], Path]) -> Policy:
     return load_policy(write_policy(SMALL))
+
+
+def load_text(text: str, directory: Path) -> Policy:
+    """Load policy text written to `directory` (for module-scoped fixtures, where write_policy is not)."""
+    path = directory / "policy.yaml"
+    path.write_text(text, encoding="utf-8")
+    return load_policy(path)
+
+
+def decisions_as_rows(
+    policy: Policy, rows: list[dict], histories: list[list[str]]
+) -> tuple[list[tuple], list[tuple]]:
+    """decide() for accounts acc-0, acc-1, ... as the SQL queries' rows, sorted: (assignments, actions)."""
+    assigned, acted = [], []
+    for i, (row, history) in enumerate(zip(rows, histories, strict=True)):
+        t = decide(policy, f"acc-{i}", row, history)
+        assigned.append((t.account_id, t.ews_score, t.ews_level, t.segment, t.experiment, t.arm, t.ladder))
+        for a in t.actions:
+            s = a.step
+            assignment = (t.account_id, t.segment, t.experiment, t.arm, a.ladder)
+            step = (a.kind, s.id, a.position, s.channel, s.template, s.tone, ",".join(s.requires), s.catch_up)
+            acted.append((*assignment, *step))
+    return sorted(assigned), sorted(acted)

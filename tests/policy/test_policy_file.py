@@ -88,7 +88,7 @@ def _error(write_policy: Callable[..., Path], text: str) -> InputError:
             "{id: reminder, offset: 7,",
             21,
             "ladders.soft[2].id",
-            "duplicate step id 'reminder' in ladder 'soft'",
+            "duplicate step id 'reminder'",
         ),
         # a channel the product does not have
         (

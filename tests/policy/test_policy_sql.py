@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import duckdb
 import pyarrow as pa
 import pytest
@@ -11,20 +9,14 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from arrears.adapters.policy_file import load_policy
-from arrears.domain.policy import Policy, PolicySql, decide
-from tests.policy.conftest import SHIPPED, SMALL
+from arrears.domain.policy import Policy, PolicySql
+from tests.policy.conftest import SHIPPED, SMALL, decisions_as_rows, load_text
 from tests.policy.strategies import arrow_table, feature_rows
-
-
-def _load_small(tmp: Path) -> Policy:
-    path = tmp / "small.yaml"
-    path.write_text(SMALL, encoding="utf-8")
-    return load_policy(path)
 
 
 @pytest.fixture(scope="module")
 def policies(tmp_path_factory: pytest.TempPathFactory) -> list[Policy]:
-    return [*(load_policy(p) for p in SHIPPED.values()), _load_small(tmp_path_factory.mktemp("small"))]
+    return [*(load_policy(p) for p in SHIPPED.values()), load_text(SMALL, tmp_path_factory.mktemp("small"))]
 
 
 @pytest.fixture(scope="module")
@@ -46,19 +38,6 @@ def _ids(policy: Policy) -> list[str]:
 accounts = st.lists(
     st.tuples(feature_rows, st.integers(0, 2**31), st.integers(0, 10**6)), min_size=1, max_size=25
 )
-
-
-def python_side(policy: Policy, rows: list[dict], histories: list[list[str]]) -> tuple[list, list]:
-    assigned, acted = [], []
-    for i, (row, history) in enumerate(zip(rows, histories, strict=True)):
-        t = decide(policy, f"acc-{i}", row, history)
-        assigned.append((t.account_id, t.ews_score, t.ews_level, t.segment, t.experiment, t.arm, t.ladder))
-        for a in t.actions:
-            s = a.step
-            assignment = (t.account_id, t.segment, t.experiment, t.arm, a.ladder)
-            step = (a.kind, s.id, a.position, s.channel, s.template, s.tone, ",".join(s.requires), s.catch_up)
-            acted.append((*assignment, *step))
-    return sorted(assigned), sorted(acted)
 
 
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -91,6 +70,6 @@ def test_sql_decides_like_decide(
         plan = PolicySql(policy)
         got_assigned = sorted(con.execute(plan.assignment_query("features")).fetchall())
         got_actions = sorted(con.execute(plan.actions_query("features", history="sent")).fetchall())
-        want_assigned, want_actions = python_side(policy, rows, histories)
+        want_assigned, want_actions = decisions_as_rows(policy, rows, histories)
         assert got_assigned == want_assigned, policy.id
         assert got_actions == want_actions, policy.id

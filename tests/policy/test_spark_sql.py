@@ -14,8 +14,8 @@ import pytest
 from arrears.adapters.policy_file import load_policy
 from arrears.domain.expressions import SPARK, parse_expression
 from arrears.domain.features import FEATURES, FeatureType, FeatureValue
-from arrears.domain.policy import Policy, PolicySql, decide
-from tests.policy.conftest import SHIPPED, SMALL
+from arrears.domain.policy import PolicySql
+from tests.policy.conftest import SHIPPED, SMALL, decisions_as_rows, load_text
 from tests.policy.strategies import SCHEMA, arrow_table
 
 pyspark = pytest.importorskip("pyspark")
@@ -72,21 +72,16 @@ CONDITIONS = [
 def test_conditions_agree_on_spark(spark: Any) -> None:
     rows = _rows(300, seed=1)
     _frame(spark, rows).createOrReplaceTempView("features")
-    for text in CONDITIONS:
-        expr = parse_expression(text, SCHEMA)
-        got = [
-            r[0]
-            for r in spark.sql(f"SELECT {expr.to_sql(SPARK)} FROM features ORDER BY account_id").collect()
-        ]
-        order = sorted(range(len(rows)), key=lambda i: f"acc-{i}")
-        assert got == [expr.evaluate(rows[i]) for i in order], text
+    exprs = [parse_expression(text, SCHEMA) for text in CONDITIONS]
+    columns = ", ".join(e.to_sql(SPARK) for e in exprs)  # one query: each costs seconds on Spark
+    got = {r[0]: tuple(r[1:]) for r in spark.sql(f"SELECT account_id, {columns} FROM features").collect()}
+    for i, row in enumerate(rows):
+        assert got[f"acc-{i}"] == tuple(e.evaluate(row) for e in exprs), row
 
 
 def test_policy_queries_agree_on_spark(spark: Any, tmp_path: Path) -> None:
-    small = tmp_path / "small.yaml"
-    small.write_text(SMALL, encoding="utf-8")
-    # segmented has every construct but catch-up competition, which the small policy has
-    policies: list[Policy] = [load_policy(SHIPPED["segmented"]), load_policy(small)]
+    # segmented has every construct but competing catch-up steps, which the small policy has
+    policies = [load_policy(SHIPPED["segmented"]), load_text(SMALL, tmp_path)]
     rows = _rows(400, seed=2)
     _frame(spark, rows).createOrReplaceTempView("features")
     for policy in policies:
@@ -99,26 +94,9 @@ def test_policy_queries_agree_on_spark(spark: Any, tmp_path: Path) -> None:
             [(f"acc-{i}", s) for i, h in enumerate(histories) for s in h] or [("nobody", "none")],
             "account_id string, step_id string",
         ).createOrReplaceTempView("sent")
-        plan = PolicySql(policy, SPARK)
-        got_actions = sorted(tuple(r) for r in spark.sql(plan.actions_query("features", "sent")).collect())
-        want_assigned, want_actions = [], []
-        for i, (row, history) in enumerate(zip(rows, histories, strict=True)):
-            t = decide(policy, f"acc-{i}", row, history)
-            want_assigned.append(
-                (t.account_id, t.ews_score, t.ews_level, t.segment, t.experiment, t.arm, t.ladder)
-            )
-            for a in t.actions:
-                s = a.step
-                step = (
-                    a.kind,
-                    s.id,
-                    a.position,
-                    s.channel,
-                    s.template,
-                    s.tone,
-                    ",".join(s.requires),
-                    s.catch_up,
-                )
-                want_actions.append((t.account_id, t.segment, t.experiment, t.arm, a.ladder, *step))
-        assert got_actions == sorted(want_actions), policy.id
-        assert len(want_actions) > 20  # the sample exercises steps, catch-ups and jumps
+        got = sorted(
+            tuple(r) for r in spark.sql(PolicySql(policy, SPARK).actions_query("features", "sent")).collect()
+        )
+        _, want = decisions_as_rows(policy, rows, histories)
+        assert got == want, policy.id
+        assert len(want) > 20  # the sample exercises steps, catch-ups and jumps

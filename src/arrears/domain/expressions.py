@@ -321,15 +321,21 @@ class Neg(Node):
         return f"(-{self.operand.operand_sql(ctx)})"
 
 
-class Arith(Node):
+class Binary(Node):
+    """A node with an operator between two operands."""
+
     __slots__ = ("left", "op", "right")
 
-    def __init__(self, op: str, left: Node, right: Node, type_: ExprType) -> None:
+    def __init__(self, op: str, left: Node, right: Node, type_: ExprType = BOOL) -> None:
         super().__init__(type_, left.start, right.end, (left, right))
         self.op, self.left, self.right = op, left, right
 
     def children(self) -> tuple[Node, ...]:
         return (self.left, self.right)
+
+
+class Arith(Binary):
+    __slots__ = ()
 
     def _division_shift(self) -> int:
         # (a / 10^sa) / (b / 10^sb) at scale s  =  a * 10^(s - sa + sb) / b
@@ -381,15 +387,8 @@ _PY_COMPARE: dict[str, Callable[[Any, Any], bool]] = {
 _SQL_COMPARE = {"==": "=", "!=": "<>", "<": "<", "<=": "<=", ">": ">", ">=": ">="}
 
 
-class Compare(Node):
-    __slots__ = ("left", "op", "right")
-
-    def __init__(self, op: str, left: Node, right: Node) -> None:
-        super().__init__(BOOL, left.start, right.end, (left, right))
-        self.op, self.left, self.right = op, left, right
-
-    def children(self) -> tuple[Node, ...]:
-        return (self.left, self.right)
+class Compare(Binary):
+    __slots__ = ()
 
     def _scale(self) -> int:
         return max(self.left.type.scale, self.right.type.scale)
@@ -447,15 +446,8 @@ class Member(Node):
         return f"({left} {'NOT IN' if self.negated else 'IN'} ({', '.join(items)}))"
 
 
-class Logic(Node):
-    __slots__ = ("left", "op", "right")
-
-    def __init__(self, op: str, left: Node, right: Node) -> None:
-        super().__init__(BOOL, left.start, right.end, (left, right))
-        self.op, self.left, self.right = op, left, right
-
-    def children(self) -> tuple[Node, ...]:
-        return (self.left, self.right)
+class Logic(Binary):
+    __slots__ = ()
 
     def py(self) -> Evaluator:
         lf, rf = self.left.py(), self.right.py()

@@ -187,8 +187,14 @@ def _check_name(name: str, where: str) -> None:
     _need(bool(_NAME.match(name)), f"{name!r} is not a valid name (lower-case letters, digits, _ . -)", where)
 
 
+def _check_new_name(name: str, seen: set[str], what: str, where: str) -> None:
+    """A valid name not used before among `seen` (which it joins)."""
+    _check_name(name, where)
+    _need(name not in seen, f"duplicate {what} {name!r}", where)
+    seen.add(name)
+
+
 def _check_step(step: Step, where: str) -> None:
-    _check_name(step.id, f"{where}.id")
     _need(
         step.channel in CHANNELS,
         f"unknown channel {step.channel!r}{did_you_mean(step.channel, CHANNELS)} (use one of: {', '.join(CHANNELS)})",
@@ -256,14 +262,13 @@ def _check_ladders(policy: Policy) -> None:
         seen: set[str] = set()
         for j, step in enumerate(ladder.steps):
             at = f"{where}[{j}]"
+            _check_new_name(step.id, seen, "step id", f"{at}.id")
             _check_step(step, at)
             _need(
                 isinstance(step.offset, int) and not isinstance(step.offset, bool),
                 "offset must be a whole number of days",
                 f"{at}.offset",
             )
-            _need(step.id not in seen, f"duplicate step id {step.id!r} in ladder {name!r}", f"{at}.id")
-            seen.add(step.id)
 
 
 def _check_segments(policy: Policy) -> None:
@@ -272,9 +277,7 @@ def _check_segments(policy: Policy) -> None:
     last = len(policy.segments) - 1
     for i, seg in enumerate(policy.segments):
         where = f"segments[{i}]"
-        _check_name(seg.name, f"{where}.name")
-        _need(seg.name not in names, f"duplicate segment {seg.name!r}", f"{where}.name")
-        names.add(seg.name)
+        _check_new_name(seg.name, names, "segment", f"{where}.name")
         if seg.condition is None:
             _need(
                 i == last,
@@ -304,10 +307,9 @@ def _check_jumps(policy: Policy) -> None:
     seen: set[str] = set()
     for i, jump in enumerate(policy.jumps):
         where = f"jumps[{i}]"
-        _check_step(jump.step, where)
-        _need(jump.id not in seen, f"duplicate jump id {jump.id!r}", f"{where}.id")
+        _check_new_name(jump.id, seen, "jump id", f"{where}.id")
         _need(jump.id not in step_ids, f"jump id {jump.id!r} is also a ladder step id", f"{where}.id")
-        seen.add(jump.id)
+        _check_step(jump.step, where)
         for j, name in enumerate(jump.segments):
             _need(
                 name in known,
@@ -327,9 +329,7 @@ def _check_experiments(policy: Policy) -> None:
     covered: set[str] = set()
     for i, exp in enumerate(policy.experiments):
         where = f"experiments[{i}]"
-        _check_name(exp.name, f"{where}.name")
-        _need(exp.name not in names, f"duplicate experiment {exp.name!r}", f"{where}.name")
-        names.add(exp.name)
+        _check_new_name(exp.name, names, "experiment", f"{where}.name")
         seg = known.get(exp.segment)
         _need(
             seg is not None,
@@ -351,9 +351,7 @@ def _check_experiments(policy: Policy) -> None:
         arm_names: set[str] = set()
         for j, arm in enumerate(exp.arms):
             at = f"{where}.arms[{j}]"
-            _check_name(arm.name, f"{at}.name")
-            _need(arm.name not in arm_names, f"duplicate arm {arm.name!r}", f"{at}.name")
-            arm_names.add(arm.name)
+            _check_new_name(arm.name, arm_names, "arm", f"{at}.name")
             _need(arm.weight_bp > 0, "weight must be positive", f"{at}.weight")
             _check_ladder_name(policy, arm.ladder, f"{at}.ladder")
         total = sum(a.weight_bp for a in exp.arms)
