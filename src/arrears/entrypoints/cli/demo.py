@@ -1,9 +1,103 @@
-"""Command group placeholder: registers nothing yet."""
+"""`arrears demo`: a sample 白条 portfolio in the embedded store, the daily run, and the seeds' question."""
 
 from __future__ import annotations
 
+from datetime import date, timedelta
+
 import typer
+from rich.table import Table
+
+from arrears.domain.money import format_minor
+from arrears.entrypoints.cli.common import console, print_json
+from arrears.services.portfolio_report import BucketLine, bucket_table
+
+DEMO_AS_OF = date(2026, 3, 31)
 
 
 def register(app: typer.Typer) -> None:
-    """Nothing to register yet."""
+    app.command("demo")(demo)
+    app.command("portfolio")(portfolio)
+
+
+def demo(
+    borrowers: int = typer.Option(10_000, "--borrowers", help="Synthetic borrowers to generate."),
+    seed: int = typer.Option(7, "--seed", help="Random seed (the same seed, the same portfolio)."),
+    compare_days: int = typer.Option(30, "--compare-days", help="Days of history to replay per policy."),
+    db: str | None = typer.Option(None, "--db", help="Store URL (default ARREARS_DB_URL or ./arrears.db)."),
+) -> None:
+    """Build a sample portfolio (if the store is empty), show it by bucket, run the day, compare policies."""
+    from arrears.entrypoints.cli.compliance import load_profile
+    from arrears.entrypoints.cli.run import load_run_policy, policy_path, render_summary
+    from arrears.services.daily_run import run_range
+    from arrears.services.unit_of_work import UnitOfWork
+    from arrears.sim.portfolio import generate_portfolio, load_portfolio
+
+    with UnitOfWork(db) as uow:
+        empty = uow.loans.count() == 0
+    if empty:
+        with console.status(f"generating {borrowers:,} synthetic borrowers (seed {seed}) …"):
+            generated = generate_portfolio(borrowers, seed, DEMO_AS_OF)
+            load_portfolio(generated, db)
+        console.print(f"built a sample portfolio of {borrowers:,} borrowers as of {DEMO_AS_OF}")
+    else:
+        console.print("the store already holds a portfolio: using it")
+    with UnitOfWork(db) as uow:
+        lines = bucket_table(uow, DEMO_AS_OF)
+    render_buckets(lines, DEMO_AS_OF)
+
+    segmented = load_run_policy(None)
+    profile = load_profile(segmented.compliance_profile)
+    with console.status("daily run …"):
+        (summary,) = run_range(db, DEMO_AS_OF, DEMO_AS_OF, segmented, profile)
+    render_summary(summary)
+
+    start = DEMO_AS_OF - timedelta(days=compare_days - 1)
+    table = Table(title=f"Replaying {start} → {DEMO_AS_OF} under each policy (dry run)")
+    for col in ("policy", "actions planned", "lawyer's letters", "…to accidental late payers"):
+        table.add_column(col, justify="left" if col == "policy" else "right")
+    for name in ("jd-baitiao-11day", "segmented"):
+        policy = load_run_policy(str(policy_path(None).parent / f"{name}.yaml"))
+        with console.status(f"replaying {compare_days} days under {policy.id} …"):
+            days = run_range(db, start, DEMO_AS_OF, policy, profile, dry_run=True)
+        table.add_row(
+            policy.id,
+            str(sum(d.planned for d in days)),
+            str(sum(d.counts["channels"].get("lawyer_letter", 0) for d in days)),
+            str(sum(d.counts["accidental_late_payers"]["lawyer_letter"] for d in days)),
+        )
+    console.print(table)
+
+
+def portfolio(
+    as_of: str = typer.Option(..., "--as-of", help="Date YYYY-MM-DD."),
+    db: str | None = typer.Option(None, "--db", help="Store URL (default ARREARS_DB_URL or ./arrears.db)."),
+    json_out: bool = typer.Option(False, "--json", help="Print JSON."),
+) -> None:
+    """The stored portfolio by delinquency bucket: accounts, outstanding, overdue and late fee."""
+    from arrears.entrypoints.cli.common import parse_as_of
+    from arrears.services.unit_of_work import UnitOfWork
+
+    day = parse_as_of(as_of)
+    with UnitOfWork(db) as uow:
+        lines = bucket_table(uow, day)
+    if json_out:
+        print_json({"as_of": day.isoformat(), "buckets": [line.to_dict() for line in lines]})
+    else:
+        render_buckets(lines, day)
+
+
+def render_buckets(lines: list[BucketLine], as_of: date, currency: str = "CNY") -> None:
+    table = Table(title=f"Portfolio by bucket as of {as_of} ({currency})")
+    for col in ("bucket", "accounts", "outstanding", "overdue", "late fee"):
+        table.add_column(col, justify="left" if col == "bucket" else "right")
+    for line in lines:
+        style = "bold" if line.bucket == "total" else None
+        table.add_row(
+            line.bucket,
+            f"{line.accounts:,}",
+            format_minor(line.outstanding, currency),
+            format_minor(line.overdue, currency),
+            format_minor(line.late_fee, currency),
+            style=style,
+        )
+    console.print(table)
