@@ -168,11 +168,12 @@ class PolicySql:
                     conditions.append(f"WHEN {key} THEN {self._cond(step.condition, 'a')}")
         step_condition = f"CASE s.step_key {' '.join(conditions)} ELSE TRUE END" if conditions else "TRUE"
         assigned = f"{self._account('a')}, a.{q('segment')}, a.{q('experiment')}, a.{q('arm')}"
-        keep, jump_keep = (
-            f"{assigned}, a.{q('ladder')}",
-            f"{assigned}, '' AS {q('ladder')}",
-        )  # a jump has no ladder
-        step_cols = "s.step_id, s.position, s.channel, s.template, s.tone, s.requires, s.catch_up, s.step_offset, a.day_offset AS account_offset"
+        keep = f"{assigned}, a.{q('ladder')}"
+        jump_keep = f"{assigned}, '' AS {q('ladder')}"  # a jump belongs to no ladder
+        step_cols = (
+            "s.step_id, s.position, s.channel, s.template, s.tone, s.requires, s.catch_up, s.step_offset, "
+            f"a.{q('day_offset')} AS account_offset"
+        )
         out = f"{q(self.account_column)}, {q('segment')}, {q('experiment')}, {q('arm')}, {q('ladder')}"
         kind_step, kind_late, kind_jump = ACTION_KINDS
         tail = "step_id, position, channel, template, tone, requires, catch_up"
@@ -183,6 +184,8 @@ class PolicySql:
         paused = {s.name for s in self.policy.segments if s.pause}
         for position, jump in enumerate(self.policy.jumps):
             names = jump.segments or tuple(s.name for s in self.policy.segments if s.name not in paused)
+            if not names:  # every segment is paused: the jump can never fire
+                continue
             s = jump.step
             selects.append(
                 f"SELECT {jump_keep}, '{kind_jump}' AS kind, "
