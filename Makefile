@@ -2,31 +2,40 @@
 PYTHON ?= python3.11
 VENV   ?= .venv
 BIN    := $(VENV)/bin
-STAMP  := $(VENV)/.installed
+RUNTIME := $(VENV)/.runtime-installed
+DEV     := $(VENV)/.dev-installed
 
 .PHONY: demo test lint bench install clean
 
-$(STAMP): requirements.lock pyproject.toml
-	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install -q --upgrade pip
+
+# What the product needs to run (requirements.lock, pinned).
+$(RUNTIME): requirements.lock pyproject.toml | $(BIN)/python
 	$(BIN)/python -m pip install -q -r requirements.lock
 	$(BIN)/python -m pip install -q --no-deps -e .
-	touch $(STAMP)
+	touch $(RUNTIME)
 
-install: $(STAMP)
+# Plus what tests, lint and the Spark engine need (requirements-dev.lock, pinned).
+$(DEV): requirements-dev.lock $(RUNTIME)
+	$(BIN)/python -m pip install -q -r requirements-dev.lock
+	touch $(DEV)
 
-demo: $(STAMP)
+install: $(DEV)
+
+demo: $(RUNTIME)
 	$(BIN)/arrears demo
 
-test: $(STAMP)
+test: $(DEV)
 	bash scripts/test.sh
 
-lint: $(STAMP)
+lint: $(DEV)
 	$(BIN)/ruff check src tests benchmarks
 	$(BIN)/ruff format --check src tests benchmarks
 	$(BIN)/mypy src/arrears/domain
 
-bench: $(STAMP)
+bench: $(DEV)
 	$(BIN)/arrears bench import --rows 1000000
 	$(BIN)/python benchmarks/daily_run.py
 
