@@ -650,7 +650,9 @@ def import_loans(
     _phase(progress, "write", int(idx.size))
     borrowers_written = loans_written = written = 0
     if idx.size:
-        with uow.bulk.deferred_indexes(["loans", "ledger_postings"], int(idx.size)):
+        with uow.bulk.deferred_indexes(
+            ["borrowers", "loans", "instalments", "ledger_postings"], int(idx.size)
+        ):
             b_codes, _ = _codes(pc.take(borrower_id, pa.array(idx)))
             borrower_rows = pa.array(idx[np.unique(b_codes, return_index=True)[1]])
             borrowers_written = uow.bulk.insert(
@@ -1129,21 +1131,22 @@ def import_events(
     written = 0
     if idx.size:
         take = pa.array(idx)
-        written = uow.bulk.insert(
-            "account_events",
-            pa.table(
-                {
-                    "id": pc.take(event_id, take),
-                    "loan_id": pc.take(loan_id, take),
-                    "kind": pc.take(kind, take),
-                    "on_date": pc.take(on, take),
-                    "at": pc.take(at, take),
-                    "detail": pc.take(detail, take),
-                }
-            ),
-            constants={"recorded_at": now, "import_id": import_id},
-            progress=_advance(progress),
-        )
+        with uow.bulk.deferred_indexes(["account_events"], int(idx.size)):
+            written = uow.bulk.insert(
+                "account_events",
+                pa.table(
+                    {
+                        "id": pc.take(event_id, take),
+                        "loan_id": pc.take(loan_id, take),
+                        "kind": pc.take(kind, take),
+                        "on_date": pc.take(on, take),
+                        "at": pc.take(at, take),
+                        "detail": pc.take(detail, take),
+                    }
+                ),
+                constants={"recorded_at": now, "import_id": import_id},
+                progress=_advance(progress),
+            )
     rejected = len({e.row for e in errors})
     result = ImportResult(
         kind="events",

@@ -210,6 +210,45 @@ class PostgresBulkWriter(BulkWriter):
     dialect = "postgresql"
     _serial = itertools.count(1)
 
+    @contextmanager
+    def deferred_indexes(self, tables: Sequence[str], rows: int) -> Iterator[None]:
+        # PostgreSQL checks a foreign key with a trigger per row (most of a big load's time) and maintains
+        # each index row by row. For a load at least as big as the table, drop them and put them back at the
+        # end: one validating join per foreign key and one sorted build per index. The transaction holds the
+        # table's lock meanwhile; on an exception the rollback restores everything.
+        restore: list[str] = []
+        with self.dbapi.cursor() as cursor:
+            for table in tables:
+                cursor.execute("SELECT reltuples::bigint FROM pg_class WHERE oid = %s::regclass", [table])
+                size = cursor.fetchone()[0]
+                if size < 0:  # never analysed
+                    cursor.execute(f"SELECT count(*) FROM {_q(table)}")
+                    size = cursor.fetchone()[0]
+                if rows < max(DEFER_INDEXES_FROM, size):
+                    continue
+                cursor.execute(
+                    "SELECT conname, pg_get_constraintdef(oid) FROM pg_constraint "
+                    "WHERE conrelid = %s::regclass AND contype = 'f'",
+                    [table],
+                )
+                for name, definition in cursor.fetchall():
+                    cursor.execute(f"ALTER TABLE {_q(table)} DROP CONSTRAINT {_q(name)}")
+                    restore.append(f"ALTER TABLE {_q(table)} ADD CONSTRAINT {_q(name)} {definition}")
+                cursor.execute(
+                    "SELECT c.relname, pg_get_indexdef(i.indexrelid) FROM pg_index i "
+                    "JOIN pg_class c ON c.oid = i.indexrelid "
+                    "WHERE i.indrelid = %s::regclass AND NOT i.indisunique AND NOT i.indisprimary",
+                    [table],
+                )
+                for name, definition in cursor.fetchall():
+                    cursor.execute(f"DROP INDEX {_q(name)}")
+                    restore.append(definition)
+                restore.append(f"ANALYZE {_q(table)}")
+        yield
+        with self.dbapi.cursor() as cursor:
+            for statement in restore:
+                cursor.execute(statement)
+
     def insert(
         self,
         table: str,
