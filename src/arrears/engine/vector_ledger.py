@@ -103,6 +103,27 @@ class _ProductTable:
                 self.cap_ratio_num[k], self.cap_ratio_den[k] = _fraction(cap.ratio)
 
 
+def _order(*keys: np.ndarray) -> np.ndarray | None:
+    """The permutation sorting rows by `keys` (most significant first), or None when already sorted.
+
+    The store's snapshot arrives sorted by loan, so the check (one pass) usually saves the sort.
+    """
+    n = len(keys[0])
+    if n < 2:
+        return None
+    ahead = np.zeros(n - 1, dtype=bool)  # row i+1 already known to come after row i
+    for key in keys:
+        diff = key[1:] - key[:-1]
+        if np.any((diff < 0) & ~ahead):
+            return np.lexsort(tuple(reversed(keys)))
+        ahead |= diff > 0
+    return None
+
+
+def _take(order: np.ndarray | None, *arrays: np.ndarray) -> tuple[np.ndarray, ...]:
+    return arrays if order is None else tuple(a[order] for a in arrays)
+
+
 def _csr(acc: np.ndarray, n_acc: int) -> np.ndarray:
     """Start offsets of each account's rows in an array sorted by account."""
     return np.concatenate([[0], np.cumsum(np.bincount(acc, minlength=n_acc))]).astype(np.int64)
@@ -129,9 +150,8 @@ def compute_ledger(portfolio: Portfolio, as_of: date) -> LedgerColumns:
 
     inst = portfolio["instalments"]
     r_acc, r_due, r_seq = account_of(inst), _days(inst["due_date"], NONE_DAY), _ints(inst["seq"])
-    rk = np.lexsort((r_seq, r_due, r_acc))
-    row_acc, row_due, row_seq = r_acc[rk], r_due[rk], r_seq[rk]
-    sched = np.stack([_ints(inst["principal"]), _ints(inst["interest"]), _ints(inst["fees"])], axis=1)[rk]
+    sched = np.stack([_ints(inst["principal"]), _ints(inst["interest"]), _ints(inst["fees"])], axis=1)
+    row_acc, row_due, row_seq, sched = _take(_order(r_acc, r_due, r_seq), r_acc, r_due, r_seq, sched)
     row_prod = acc_product[row_acc]
     row_grace_end = row_due + products.grace[row_prod]
     base_mask = products.base_mask[row_prod]
@@ -149,8 +169,7 @@ def compute_ledger(portfolio: Portfolio, as_of: date) -> LedgerColumns:
     )
     counted = (p_day <= today) & (p_rev > today)
     p_acc, p_day, p_amt = p_acc[counted], p_day[counted], _ints(pays["amount"])[counted]
-    pk = np.lexsort((np.arange(len(p_acc)), p_day, p_acc))
-    p_acc, p_day, p_amt = p_acc[pk], p_day[pk], p_amt[pk]
+    p_acc, p_day, p_amt = _take(_order(p_acc, p_day, np.arange(len(p_acc))), p_acc, p_day, p_amt)
 
     wv = portfolio["waivers"]
     w_acc, w_day = account_of(wv), _days(wv["on"], NONE_DAY)
@@ -161,15 +180,15 @@ def compute_ledger(portfolio: Portfolio, as_of: date) -> LedgerColumns:
         _ints(wv["amount"])[keep],
         _ints(wv["instalment_seq"], -1)[keep],
     )
-    wk = np.lexsort((np.arange(len(w_acc)), w_day, w_acc))
-    w_acc, w_day, w_amt, w_seq = w_acc[wk], w_day[wk], w_amt[wk], w_seq[wk]
+    w_acc, w_day, w_amt, w_seq = _take(
+        _order(w_acc, w_day, np.arange(len(w_acc))), w_acc, w_day, w_amt, w_seq
+    )
 
     ps = portfolio["pauses"]
     z_acc, z_start, z_end = account_of(ps), _days(ps["start_on"], NONE_DAY), _days(ps["end_on"], FAR_DAY)
-    zk = np.argsort(z_acc, kind="stable")
-    z_acc, z_start, z_end = z_acc[zk], z_start[zk], z_end[zk]
+    z_acc, z_start, z_end = _take(_order(z_acc, np.arange(len(z_acc))), z_acc, z_start, z_end)
 
-    n_rows = len(rk)
+    n_rows = len(row_acc)
     owed = np.zeros((n_rows, 4), dtype=np.int64)
     paid = np.zeros((n_rows, 4), dtype=np.int64)
     accrued = np.zeros(n_rows, dtype=np.int64)
@@ -300,7 +319,8 @@ def _summarise(
 
     def per_account(values: np.ndarray) -> np.ndarray:
         out_pos = np.zeros((n_acc, *values.shape[1:]), dtype=np.int64)
-        np.add.at(out_pos, row_pos, values)
+        if nonempty.any():  # rows are grouped by account, so sums are segment reductions
+            out_pos[nonempty] = np.add.reduceat(values, starts[nonempty], axis=0)
         out = np.empty_like(out_pos)
         out[order] = out_pos
         return out
