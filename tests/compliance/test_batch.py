@@ -84,9 +84,9 @@ def test_batch_agrees_with_decide(profile_name: str, accounts: list[tuple]) -> N
         if batch.needs_history:
             assert got.next_allowed_at is None
             objecting = {v.rule for v in verdicts_at(make_facts(profile, debtor, history), attempt)}
-            assert objecting <= set(got.rules)
+            assert objecting <= set(got.rules), (history, attempt, debtor)
         else:
-            assert got.rules == oracle.rules
+            assert got.rules == oracle.rules, (history, attempt, debtor)
             assert got.next_allowed_at == oracle.next_allowed_at
 
 

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
-from datetime import datetime
+from datetime import UTC, datetime
 
 import numpy as np
 
@@ -38,8 +38,9 @@ from arrears.domain.compliance.rules import (
     Verdict,
     cap_count,
     check,
-    counted_events,
+    counts,
     gates,
+    same_scope,
 )
 
 
@@ -84,18 +85,22 @@ def summarise(
 ) -> ContactSummary:
     """The reference summary of a history for one planned attempt (what the engine's SQL computes)."""
     facts = make_facts(profile, debtor, history)
-    counts: dict[str, int] = {}
+    attempt = attempt.moved_to(attempt.at.astimezone(UTC))
+    totals: dict[str, int] = {}
     last: dict[str, ContactEvent] = {}
     for rule in profile.rules:
         if isinstance(rule, CapRule):
-            counts[rule.id] = max(cap_count(rule, facts, attempt, tz) for tz in facts.zones)
+            totals[rule.id] = max(cap_count(rule, facts, attempt, tz) for tz in facts.zones)
         elif isinstance(rule, CooldownRule):
-            times = [t for t in counted_events(facts, rule.after, rule.per, attempt) if t <= attempt.at]
-            if times:
-                latest = max(times)
-                last[rule.id] = next(e for e in facts.history if e.at == latest)
+            matching = [
+                e
+                for e in facts.history
+                if counts(rule.after, e, debtor) and same_scope(rule.per, e, attempt) and e.at <= attempt.at
+            ]
+            if matching:
+                last[rule.id] = max(matching, key=lambda e: e.at)
     notices = tuple(e for e in facts.history if e.message_type in NOTICE_TYPES)
-    return ContactSummary(counts, last, notices)
+    return ContactSummary(totals, last, notices)
 
 
 def _static_key(row: PlannedContact) -> tuple[object, ...]:
@@ -123,6 +128,7 @@ def _search(
     facts: Facts, attempt: Attempt, history_rules: frozenset[str]
 ) -> tuple[str, list[Verdict], datetime | None]:
     """`decide`'s search over the history-independent rules only."""
+    attempt = attempt.moved_to(attempt.at.astimezone(UTC))
     first = _static_verdicts(facts, attempt, history_rules)
     blocks = [v for v in first if v.effect == BLOCK]
     if blocks:
@@ -132,7 +138,7 @@ def _search(
     deciding = {v.rule: v for v in first}
     current = first
     for _ in range(MAX_STEPS):
-        candidate = max((v.until for v in current if v.until is not None), default=None)
+        candidate = max((v.until.astimezone(UTC) for v in current if v.until is not None), default=None)
         if candidate is None or candidate <= attempt.at or candidate - attempt.at > HORIZON:
             break
         current = _static_verdicts(facts, attempt.moved_to(candidate), history_rules)
@@ -169,17 +175,20 @@ def decide_batch(profile: ComplianceProfile, planned: Sequence[PlannedContact]) 
         if key not in static_cache:
             static_cache[key] = _search(facts, row.attempt, history_rules)
         kind, static, when = static_cache[key]
+        at_utc = row.attempt.moved_to(row.attempt.at.astimezone(UTC))
         history_verdicts: list[Verdict] = []
         hit: list[int] = np.flatnonzero(reached[i]).tolist() if caps else []
         for j in hit:
             cap = caps[j]
-            verdict = check(cap, _capped_facts(facts, cap, row), row.attempt)
+            verdict = check(cap, _capped_facts(facts, cap, row), at_utc)
             if verdict is not None:
                 history_verdicts.append(replace(verdict, until=None))
         for rule in cooldowns:
             event = row.summary.last_event.get(rule.id)
             if event is not None:
-                verdict = check(rule, replace(facts, history=(event,)), row.attempt)
+                verdict = check(
+                    rule, replace(facts, history=(replace(event, at=event.at.astimezone(UTC)),)), at_utc
+                )
                 if verdict is not None:
                     history_verdicts.append(verdict)
         zones = candidate_zones(profile, row.debtor)
@@ -218,7 +227,7 @@ def _capped_facts(facts: Facts, cap: CapRule, row: PlannedContact) -> Facts:
     count = row.summary.counts.get(cap.id, 0)
     filler = ContactEvent(
         channel=next(iter(sorted(cap.counts.channels))),
-        at=row.attempt.at,
+        at=row.attempt.at.astimezone(UTC),
         outcome=next(iter(sorted(cap.counts.outcomes))) if cap.counts.outcomes else "unknown",
         target=row.attempt.target
         if cap.counts.number_kind == "any"

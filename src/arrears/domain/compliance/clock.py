@@ -36,11 +36,12 @@ def first_instant_at_or_after(wall: datetime, tz: ZoneInfo) -> datetime:
 
     An ambiguous wall time (autumn) gives its first occurrence; a wall time that does not exist (the
     spring gap) gives the instant the clocks jump, e.g. 02:30 on 2026-03-08 in New York → 03:00 EDT.
+    The result is in UTC: two datetimes sharing a ZoneInfo compare by wall time, not as instants.
     """
     naive = wall.replace(tzinfo=None)
     first = naive.replace(tzinfo=tz, fold=0).astimezone(UTC)
     if _wall(first, tz) == naive:
-        return first.astimezone(tz)
+        return first
     # In a gap: fold=1 lands before the jump and fold=0 after it; bisect for the jump itself.
     lo = naive.replace(tzinfo=tz, fold=1).astimezone(UTC)
     hi = first
@@ -52,7 +53,7 @@ def first_instant_at_or_after(wall: datetime, tz: ZoneInfo) -> datetime:
             hi = mid
         else:
             lo = mid
-    return hi.astimezone(tz)
+    return hi
 
 
 def start_of_day(day: date, tz: ZoneInfo) -> datetime:

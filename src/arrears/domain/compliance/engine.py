@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass
-from datetime import datetime, timedelta
+from dataclasses import dataclass, replace
+from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from arrears.domain.compliance.clock import zone
@@ -77,7 +77,10 @@ def candidate_zones(profile: ComplianceProfile, debtor: Debtor) -> tuple[str, ..
 def make_facts(profile: ComplianceProfile, debtor: Debtor, history: Iterable[ContactEvent]) -> Facts:
     """The sorted history and resolved zones every check reads."""
     zones: tuple[ZoneInfo, ...] = tuple(zone(z) for z in candidate_zones(profile, debtor))
-    return Facts(profile, debtor, tuple(sorted(history, key=lambda e: e.at)), zones)
+    # Every instant is held in UTC: aware datetimes that share a ZoneInfo compare by wall clock, which
+    # is wrong in the autumn hour that happens twice.
+    events = sorted((replace(e, at=e.at.astimezone(UTC)) for e in history), key=lambda e: e.at)
+    return Facts(profile, debtor, tuple(events), zones)
 
 
 def verdicts_at(facts: Facts, attempt: Attempt) -> list[Verdict]:
@@ -103,13 +106,13 @@ def decide(
         raise ValueError("attempt.at must be timezone-aware")
     facts = make_facts(profile, debtor, history)
     names = candidate_zones(profile, debtor)
+    asked = attempt
+    attempt = attempt.moved_to(attempt.at.astimezone(UTC))
     checked = tuple(r.id for r in profile.rules)
 
     def result(kind: str, verdicts: list[Verdict], when: datetime | None) -> ComplianceDecision:
         rules = tuple(dict.fromkeys(v.rule for v in verdicts))
-        return ComplianceDecision(
-            kind, rules, tuple(verdicts), attempt.at, when, profile.name, checked, names
-        )
+        return ComplianceDecision(kind, rules, tuple(verdicts), asked.at, when, profile.name, checked, names)
 
     first = verdicts_at(facts, attempt)
     blocks = [v for v in first if v.effect == BLOCK]
@@ -120,7 +123,7 @@ def decide(
     deciding: dict[str, Verdict] = {v.rule: v for v in first}
     current = first
     for _ in range(MAX_STEPS):
-        candidate = max((v.until for v in current if v.until is not None), default=None)
+        candidate = max((v.until.astimezone(UTC) for v in current if v.until is not None), default=None)
         if candidate is None or candidate <= attempt.at or candidate - attempt.at > HORIZON:
             break
         current = verdicts_at(facts, attempt.moved_to(candidate))

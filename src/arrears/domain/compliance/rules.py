@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from functools import lru_cache
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -390,7 +390,7 @@ def notice_instants(facts: Facts, types: frozenset[str]) -> list[datetime]:
         if kind in types and value is not None:
             out.append(value)
     out.extend(e.at for e in facts.history if e.message_type in types and e.outcome in NOTICE_OUTCOMES)
-    return sorted(out)
+    return sorted(t.astimezone(UTC) for t in out)
 
 
 def check_notice_first(rule: NoticeFirstRule, facts: Facts, attempt: Attempt) -> Verdict | None:
@@ -481,7 +481,13 @@ def check_legal_document(rule: LegalDocumentRule, facts: Facts, attempt: Attempt
         and approval.approved_at > attempt.at
     ):
         when = _fmt(approval.approved_at, facts.zones[0])
-        return Verdict(rule.id, DEFER, approval.approved_at, f"approved only at {when}", f"审批时间为 {when}")
+        return Verdict(
+            rule.id,
+            DEFER,
+            approval.approved_at.astimezone(UTC),
+            f"approved only at {when}",
+            f"审批时间为 {when}",
+        )
     return None
 
 
