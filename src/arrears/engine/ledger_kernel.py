@@ -8,7 +8,7 @@ rows ordered by (due, seq), payments and waivers by (day, recorded order).
 from __future__ import annotations
 
 import numpy as np
-from numba import njit, prange
+from numba import get_thread_id, njit, prange
 
 NONE_DAY = np.int64(np.iinfo(np.int32).min)
 FAR_DAY = np.int64(np.iinfo(np.int32).max)
@@ -62,16 +62,29 @@ def walk(
     waived: np.ndarray,  # out
     paid_on: np.ndarray,  # out
     credit: np.ndarray,  # out per account
+    n_threads: int,
 ) -> None:
     n_acc = len(row_start) - 1
+    # Per-thread scratch for each account's critical days and instalment state: no allocation per account.
+    most_rows = 0
+    most_days = 1
+    for a in range(n_acc):
+        rows = row_start[a + 1] - row_start[a]
+        m = 2 * rows + (pay_start[a + 1] - pay_start[a]) + (wv_start[a + 1] - wv_start[a])
+        m += 2 * (pz_start[a + 1] - pz_start[a]) + 1
+        most_rows = max(most_rows, rows)
+        most_days = max(most_days, m)
+    scratch_days = np.empty((n_threads, most_days), dtype=np.int64)
+    scratch_pending = np.empty((n_threads, max(most_rows, 1)), dtype=np.int64)
+    scratch_resolved = np.empty((n_threads, max(most_rows, 1)), dtype=np.bool_)
     for a in prange(n_acc):
+        tid = get_thread_id()
         r0, r1 = row_start[a], row_start[a + 1]
         p0, p1 = pay_start[a], pay_start[a + 1]
         w0, w1 = wv_start[a], wv_start[a + 1]
         z0, z1 = pz_start[a], pz_start[a + 1]
         # critical days
-        m = 2 * (r1 - r0) + (p1 - p0) + (w1 - w0) + 2 * (z1 - z0) + 1
-        days = np.empty(m, dtype=np.int64)
+        days = scratch_days[tid]
         k = 0
         for r in range(r0, r1):
             days[k] = due[r]
@@ -91,9 +104,17 @@ def walk(
                 k += 1
         days[k] = today
         k += 1
-        days = np.unique(days[:k])
-        pending = np.zeros(r1 - r0, dtype=np.int64)
-        resolved = np.zeros(r1 - r0, dtype=np.bool_)
+        for i in range(1, k):  # insertion sort: a loan has a few dozen critical days at most
+            v = days[i]
+            j = i - 1
+            while j >= 0 and days[j] > v:
+                days[j + 1] = days[j]
+                j -= 1
+            days[j + 1] = v
+        pending = scratch_pending[tid]
+        resolved = scratch_resolved[tid]
+        for r in range(r1 - r0):
+            pending[r] = 0
         for r in range(r0, r1):
             owed[r, 0] = scheduled[r, 0]
             owed[r, 1] = scheduled[r, 1]
@@ -103,9 +124,12 @@ def walk(
             paid_on[r] = NONE_DAY
         last = days[0] - 1
         pi, wi = p0, w0
-        for day in days:
+        for di in range(k):
+            day = days[di]
             if day > today:
                 break
+            if di > 0 and day == days[di - 1]:
+                continue
             n = day - last
             paused = False
             for z in range(z0, z1):

@@ -13,6 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date
 
+import numba
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -224,6 +225,7 @@ def compute_ledger(portfolio: Portfolio, as_of: date) -> LedgerColumns:
         waived,
         paid_on,
         credit,
+        numba.get_num_threads(),
     )
     identity = np.arange(n_acc)
     return _summarise(

@@ -17,6 +17,7 @@ COMMAND_MODULES = (
     "imports",
     "demo",
     "bench",
+    "bench_run",
     "policy",
     "run",
     "compliance",
