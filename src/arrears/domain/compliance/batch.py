@@ -104,13 +104,15 @@ def summarise(
 
 
 def _static_key(row: PlannedContact) -> tuple[object, ...]:
-    a = row.attempt
-    # Everything a history-independent rule reads, except the target (only the workplace rule and the
-    # cap gates read it, through "is this a work number").
-    work = a.target in row.debtor.work_numbers
-    debtor = replace(row.debtor, id="", work_numbers=frozenset({"work"} if work else ()))
-    attempt = replace(a, target="work" if work else "", debt=None)
-    return (debtor, attempt, row.summary.notices)
+    """Everything a history-independent rule reads. The target is reduced to "is it a work number"
+    (only the workplace rule reads it); the debt id is read by no such rule."""
+    a, d = row.attempt, row.debtor
+    return (
+        d.timezones, d.cease, d.opted_out, d.disputed, d.identity_theft, d.hardship, d.hardship_until,
+        d.unreachable, d.validation_notice_sent_at, d.bureau_notice_sent_at, d.employer_prohibits_contact,
+        d.time_barred, a.target in d.work_numbers, a.channel, a.at, a.target_kind, a.message_type, a.kind,
+        a.law_firm, a.approval, row.summary.notices,
+    )  # fmt: skip
 
 
 def _static_verdicts(facts: Facts, attempt: Attempt, history_rules: frozenset[str]) -> list[Verdict]:
@@ -166,31 +168,41 @@ def decide_batch(profile: ComplianceProfile, planned: Sequence[PlannedContact]) 
             gated[i, j] = gates(cap.applies_to, row.attempt, row.debtor)
             counts[i, j] = row.summary.counts.get(cap.id, 0)
     reached = gated & (counts >= maxima) if caps else gated
+    any_hit: list[bool] = reached.any(axis=1).tolist() if caps else [False] * n
     static_cache: dict[tuple[object, ...], tuple[str, list[Verdict], datetime | None]] = {}
     out: list[BatchDecision] = []
     checked = tuple(r.id for r in profile.rules)
     for i, row in enumerate(planned):
         key = _static_key(row)
-        facts = make_facts(profile, row.debtor, row.summary.notices)
+        hit: list[int] = np.flatnonzero(reached[i]).tolist() if any_hit[i] else []
+        cooling = [
+            (rule, row.summary.last_event[rule.id]) for rule in cooldowns if rule.id in row.summary.last_event
+        ]
+        # Facts are built only when a rule needs them: most rows hit the cache and no cap.
+        facts = (
+            make_facts(profile, row.debtor, row.summary.notices)
+            if hit or cooling or key not in static_cache
+            else None
+        )
         if key not in static_cache:
+            assert facts is not None
             static_cache[key] = _search(facts, row.attempt, history_rules)
         kind, static, when = static_cache[key]
-        at_utc = row.attempt.moved_to(row.attempt.at.astimezone(UTC))
+        at_utc = row.attempt.moved_to(row.attempt.at.astimezone(UTC)) if facts is not None else row.attempt
         history_verdicts: list[Verdict] = []
-        hit: list[int] = np.flatnonzero(reached[i]).tolist() if caps else []
         for j in hit:
             cap = caps[j]
+            assert facts is not None
             verdict = check(cap, _capped_facts(facts, cap, row), at_utc)
             if verdict is not None:
                 history_verdicts.append(replace(verdict, until=None))
-        for rule in cooldowns:
-            event = row.summary.last_event.get(rule.id)
-            if event is not None:
-                verdict = check(
-                    rule, replace(facts, history=(replace(event, at=event.at.astimezone(UTC)),)), at_utc
-                )
-                if verdict is not None:
-                    history_verdicts.append(verdict)
+        for rule, event in cooling:
+            assert facts is not None
+            verdict = check(
+                rule, replace(facts, history=(replace(event, at=event.at.astimezone(UTC)),)), at_utc
+            )
+            if verdict is not None:
+                history_verdicts.append(verdict)
         zones = candidate_zones(profile, row.debtor)
         if kind == BLOCKED:
             decision = ComplianceDecision(
