@@ -168,7 +168,8 @@ def decide_batch(profile: ComplianceProfile, planned: Sequence[PlannedContact]) 
             gated[i, j] = gates(cap.applies_to, row.attempt, row.debtor)
             counts[i, j] = row.summary.counts.get(cap.id, 0)
     reached = gated & (counts >= maxima) if caps else gated
-    any_hit: list[bool] = reached.any(axis=1).tolist() if caps else [False] * n
+    row_hit: np.ndarray = np.asarray(reached.any(axis=1), dtype=bool)
+    any_hit = [bool(x) for x in row_hit] if caps else [False] * n
     static_cache: dict[tuple[object, ...], tuple[str, list[Verdict], datetime | None]] = {}
     out: list[BatchDecision] = []
     checked = tuple(r.id for r in profile.rules)
