@@ -82,6 +82,7 @@ def test_span_and_excerpt_are_exact() -> None:
         ("zh-CN", "我们保留依法通过诉讼等途径主张权利。"),
         ("en", "Late payments may be reported to credit bureaus and may affect your credit report."),
         ("zh-CN", "元旦期间客服照常服务。"),
+        ("en", "To permanently stop these texts, reply STOP."),
     ],
 )
 def test_lawful_statements_and_reassurances_pass(lang: str, text: str) -> None:

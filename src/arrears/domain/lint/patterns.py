@@ -214,7 +214,7 @@ PATTERNS: tuple[Pattern, ...] = (
     _en(
         "credit.false_claim.en",
         "false_credit_claim",
-        r"\bruin(?:s|ed)? your credit\b|\bdestroy(?:s|ed)? your credit\b|\b(?:permanent(?:ly)?|forever|for life|for the rest of your life)\b|\bnever (?:be able to )?(?:get|obtain|qualify for) (?:a |any )?(?:loan|credit|mortgage|card)\b|\bblacklist(?:ed)?\b|\byour (?:children|kids)(?:'s)? (?:future|school|education)\b|\bcredit (?:score|rating) will be (?:destroyed|ruined|wiped)\b",
+        r"\bruin(?:s|ed)? your credit\b|\bdestroy(?:s|ed)? your credit\b|\b(?:permanent(?:ly)?|forever|for life|for the rest of your life)\b[^.!?\n]{0,40}\bcredit\b|\bcredit\b[^.!?\n]{0,40}\b(?:permanent(?:ly)?|forever|for life)\b|\bnever (?:be able to )?(?:get|obtain|qualify for) (?:a |any )?(?:loan|credit|mortgage|card)\b|\bblacklist(?:ed)?\b|\byour (?:children|kids)(?:'s)? (?:future|school|education)\b|\bcredit (?:score|rating) will be (?:destroyed|ruined|wiped)\b",
         "negative credit information is time-limited; these claims are false",
     ),
     # ---- literal amounts and rates (only in literal text, never inside {{ }})
