@@ -73,11 +73,11 @@ class SlaPolicy:
 
 
 def sla_state(
-    ack_by: date, resolve_by: date, acknowledged: datetime | None, resolved: datetime | None, today: date
+    ack_by: date, resolve_by: date, acknowledged: datetime | None, resolved_on: date | None, today: date
 ) -> str:
     """on_time | ack_overdue | resolve_overdue | resolved_late | resolved."""
-    if resolved is not None:
-        return "resolved" if resolved.date() <= resolve_by else "resolved_late"
+    if resolved_on is not None:
+        return "resolved" if resolved_on <= resolve_by else "resolved_late"
     if today > resolve_by:
         return "resolve_overdue"
     if acknowledged is None and today > ack_by:

@@ -136,6 +136,7 @@ class DisputeRow(Base):
     resolve_by: Mapped[date] = mapped_column(Date)
     acknowledged_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
     resolved_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    resolved_on: Mapped[date | None] = mapped_column(Date)  # the business date the SLA is measured on
     resolution: Mapped[str | None] = mapped_column(String(16))
     pause_id: Mapped[int | None] = mapped_column(BigId)
     created_by: Mapped[str] = mapped_column(String(64))

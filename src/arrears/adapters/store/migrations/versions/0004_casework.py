@@ -135,6 +135,7 @@ def upgrade() -> None:
         sa.Column("resolve_by", sa.Date(), nullable=False),
         sa.Column("acknowledged_at", UtcDateTime(), nullable=True),
         sa.Column("resolved_at", UtcDateTime(), nullable=True),
+        sa.Column("resolved_on", sa.Date(), nullable=True),
         sa.Column("resolution", sa.String(length=16), nullable=True),
         sa.Column("pause_id", BigId, nullable=True),
         sa.Column("created_by", sa.String(length=64), nullable=False),

@@ -1,0 +1,26 @@
+"""The REST API (FastAPI): `create_app()`; served by `arrears serve`. See docs/api.md."""
+
+from __future__ import annotations
+
+from fastapi import FastAPI
+
+from arrears.entrypoints.api import casework_routes, ledger_routes, problems
+from arrears.services.cases import CaseworkConfig, load_config
+
+
+def create_app(store_url: str | None = None, config: CaseworkConfig | None = None) -> FastAPI:
+    """The API on the store at `store_url` (default ARREARS_DB_URL) with the case-work config."""
+    app = FastAPI(
+        title="arrears",
+        version="1",
+        description="Delinquency management: loans, payments, accounts, cases, promises, plans, disputes.",
+    )
+    app.state.store_url = store_url
+    app.state.config = config or load_config()
+    problems.install(app)
+    app.include_router(ledger_routes.router)
+    app.include_router(casework_routes.router)
+    return app
+
+
+__all__ = ["create_app"]

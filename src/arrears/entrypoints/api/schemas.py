@@ -1,0 +1,118 @@
+"""Request bodies. Amounts are decimal strings ("1234.56"), dates ISO (YYYY-MM-DD)."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Annotated
+
+from pydantic import BaseModel, ConfigDict, Field
+
+Amount = Annotated[str, Field(pattern=r"^\d{1,12}(\.\d{1,2})?$", examples=["1234.56"])]
+Id = Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.:-]+$")]
+
+
+class Body(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class BorrowerIn(Body):
+    id: Id
+    name: str | None = Field(None, max_length=100)
+    phone: str | None = Field(None, max_length=32)
+    id_number: str | None = Field(None, max_length=32)
+    language: str | None = Field(None, max_length=16)
+    timezone: str | None = Field(None, max_length=64)
+
+
+class InstalmentIn(Body):
+    seq: int = Field(ge=1, le=1000)
+    due: date
+    principal: Amount
+    interest: Amount = "0"
+    fees: Amount = "0"
+
+
+class LoanIn(Body):
+    loan_id: Id
+    borrower: BorrowerIn
+    product: Id
+    currency: str = Field("CNY", pattern=r"^[A-Z]{3}$")
+    opened_on: date | None = None
+    instalments: list[InstalmentIn] = Field(min_length=1, max_length=360)
+
+
+class PaymentIn(Body):
+    payment_id: Id
+    loan_id: Id
+    paid_on: date
+    amount: Amount
+    source: str | None = Field(None, max_length=64)
+
+
+class PromiseIn(Body):
+    loan_id: Id
+    amount: Amount
+    due_on: date
+    made_on: date
+
+
+class PlanIn(Body):
+    loan_id: Id
+    kind: str = Field(pattern=r"^(extension|reinstalment|settlement|fee_waiver)$")
+    start_on: date
+    days: int = Field(0, ge=0, le=366)
+    count: int = Field(0, ge=0, le=60)
+    first_due: date | None = None
+    discount_pct: str = Field("0", pattern=r"^\d{1,2}(\.\d{1,2})?$")
+    waive_amount: Amount = "0"
+
+
+class DisputeIn(Body):
+    loan_id: Id
+    category: str = Field(min_length=1, max_length=32)
+    description: str = Field(min_length=1, max_length=4000)
+    opened_on: date
+    channel: str | None = Field(None, max_length=32)
+    agent: str | None = Field(None, max_length=64)
+
+
+class ResolveIn(Body):
+    resolution: str = Field(pattern=r"^(upheld|partly_upheld|not_upheld|withdrawn)$")
+    resolved_on: date
+
+
+class NoteIn(Body):
+    note: str = Field(min_length=1, max_length=4000)
+    outcome: str | None = Field(None, max_length=32)
+    channel: str | None = Field(None, max_length=32)
+    next_action_on: date | None = None
+
+
+class AssignIn(Body):
+    agent: str | None = Field(None, max_length=64)
+
+
+class AgencyIn(Body):
+    id: Id
+    name: str = Field(min_length=1, max_length=200)
+    commission_rate: str = Field(pattern=r"^0(\.\d{1,4})?$")
+
+
+class PlacementIn(Body):
+    agency_id: Id
+    loan_ids: list[Id] = Field(min_length=1, max_length=1000)
+    placed_on: date
+    recall_on: date
+    commission_rate: str | None = Field(None, pattern=r"^0(\.\d{1,4})?$")
+
+
+class ActivityIn(Body):
+    loan_id: Id
+    kind: str = Field(min_length=1, max_length=32)
+    outcome: str | None = Field(None, max_length=32)
+    note: str = Field("", max_length=4000)
+
+
+class TokenIn(Body):
+    borrower_id: Id
+    minutes: int = Field(15, ge=1, le=60)

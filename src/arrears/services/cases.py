@@ -1,0 +1,257 @@
+"""Cases: one per delinquent borrower, kept current as the ledger moves; agent queues, assignment, notes.
+
+Also holds the case-work configuration (recovery model, promise tolerance, plan rules, SLA, secrets), read
+from a YAML file (`arrears serve --config FILE`, see docs/api.md) or the defaults.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, timedelta
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import func, insert, select, update
+
+from arrears.adapters.store.casework_models import CaseNoteRow, CaseRow, PromiseRow
+from arrears.adapters.store.models import AccountEventRow, LoanRow
+from arrears.domain.cases import (
+    CLOSING_OUTCOMES,
+    QueueEntry,
+    RecoveryModel,
+    Skills,
+    agent_queue,
+    check_outcome,
+)
+from arrears.domain.disputes import SlaPolicy
+from arrears.domain.errors import InputError, NotFound
+from arrears.domain.ledger import compute_position
+from arrears.domain.plans import PlanRules, RoleLimit
+from arrears.domain.promises import Tolerance
+from arrears.services import audit
+from arrears.services.unit_of_work import UnitOfWork
+
+CONFIG_ENV = "ARREARS_CASEWORK_CONFIG"
+
+
+@dataclass(frozen=True, slots=True)
+class CaseworkConfig:
+    recovery: RecoveryModel = field(default_factory=RecoveryModel)
+    promise_tolerance: Tolerance = field(default_factory=Tolerance)
+    plans: PlanRules = field(default_factory=PlanRules)
+    sla: SlaPolicy = field(default_factory=SlaPolicy)
+    bureau_notice_days: int = 10
+    token_secret: str = "change-me-token-secret"
+    webhook_secret: str = "change-me-webhook-secret"
+    data_dir: Path = Path("data")
+
+
+def load_config(path: str | Path | None = None) -> CaseworkConfig:
+    """The configuration from a YAML file (path, else env ARREARS_CASEWORK_CONFIG), else the defaults."""
+    from arrears.adapters.yamlfile import load_document
+
+    chosen = path or os.environ.get(CONFIG_ENV)
+    if not chosen:
+        return CaseworkConfig()
+    raw: Any = load_document(chosen).data
+    if not isinstance(raw, dict):
+        raise InputError("the case-work config must be a mapping", file=str(chosen))
+    try:
+        rec = raw.get("recovery", {})
+        tol = raw.get("promise_tolerance", {})
+        pl = raw.get("plans", {})
+        sla = raw.get("sla", {})
+        limits = {
+            role: RoleLimit(
+                int(Decimal(str(v["max_concession"])) * 100) if v.get("max_concession") is not None else None,
+                v.get("max_count"),
+                v.get("max_days"),
+            )
+            for role, v in pl.get("limits", {}).items()
+        }
+        base = PlanRules()
+        return CaseworkConfig(
+            recovery=RecoveryModel(
+                probability={k: Decimal(str(v)) for k, v in rec.get("probability", {}).items()}
+                or RecoveryModel().probability
+            ),
+            promise_tolerance=Tolerance(Decimal(str(tol.get("amount_pct", "5"))), int(tol.get("days", 2))),
+            plans=PlanRules(
+                limits=limits or base.limits,
+                settlement_min_dpd=int(pl.get("settlement_min_dpd", base.settlement_min_dpd)),
+                break_tolerance_days=int(pl.get("break_tolerance_days", base.break_tolerance_days)),
+                on_break=str(pl.get("on_break", base.on_break)),
+            ),
+            sla=SlaPolicy(int(sla.get("acknowledge_days", 1)), int(sla.get("resolve_days", 15))),
+            bureau_notice_days=int(raw.get("bureau_notice_days", 10)),
+            token_secret=str(raw.get("token_secret", CaseworkConfig.token_secret)),
+            webhook_secret=str(raw.get("webhook_secret", CaseworkConfig.webhook_secret)),
+            data_dir=Path(str(raw.get("data_dir", "data"))),
+        )
+    except (AttributeError, KeyError, TypeError, ValueError, ArithmeticError) as exc:
+        raise InputError(f"bad case-work config: {exc}", file=str(chosen)) from None
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+def loans_of(uow: UnitOfWork, borrower_id: str) -> list[str]:
+    return list(
+        uow.connection.scalars(
+            select(LoanRow.id).where(LoanRow.borrower_id == borrower_id).order_by(LoanRow.id)
+        )
+    )
+
+
+def refresh_case(
+    uow: UnitOfWork, borrower_id: str, as_of: date, model: RecoveryModel
+) -> dict[str, Any] | None:
+    """Open, update or close the borrower's case from their loans as of a date; the case, or None."""
+    c = uow.connection
+    loan_ids = loans_of(uow, borrower_id)
+    positions = [compute_position(loan, as_of) for loan in uow.loans.stream(loan_ids)]
+    late = [p for p in positions if p.dpd > 0]
+    pending = bool(
+        c.scalar(
+            select(func.count())
+            .select_from(PromiseRow)
+            .where(PromiseRow.loan_id.in_(loan_ids), PromiseRow.status == "pending")
+        )
+    )
+    broken = int(
+        c.scalar(
+            select(func.count())
+            .select_from(AccountEventRow)
+            .where(
+                AccountEventRow.loan_id.in_(loan_ids),
+                AccountEventRow.kind == "promise_broken",
+                AccountEventRow.on_date > as_of - timedelta(days=90),
+                AccountEventRow.on_date <= as_of,
+            )
+        )
+        or 0
+    )
+    row = c.execute(select(CaseRow.id, CaseRow.status).where(CaseRow.borrower_id == borrower_id)).first()
+    if not late:
+        if row is not None and row.status == "open":
+            c.execute(update(CaseRow).where(CaseRow.id == row.id).values(status="closed", updated_at=_now()))
+        return case_view(uow, row.id) if row is not None else None
+    worst = max(late, key=lambda p: p.dpd)
+    balance = sum(p.outstanding.total for p in late)
+    values = {
+        "status": "open",
+        "bucket": worst.bucket,
+        "dpd": worst.dpd,
+        "balance": balance,
+        "expected_recovery": model.expected_recovery(
+            balance, worst.bucket, promise_pending=pending, broken_promises=broken
+        ),
+        "updated_at": _now(),
+    }
+    if row is None:
+        borrower = uow.borrowers.get(borrower_id)
+        c.execute(
+            insert(CaseRow).values(
+                borrower_id=borrower_id,
+                language=borrower.language if borrower else None,
+                opened_at=_now(),
+                **values,
+            )
+        )
+    else:
+        c.execute(update(CaseRow).where(CaseRow.borrower_id == borrower_id).values(**values))
+    case_id = c.scalar(select(CaseRow.id).where(CaseRow.borrower_id == borrower_id))
+    return case_view(uow, int(case_id))
+
+
+def refresh_cases(uow: UnitOfWork, as_of: date, model: RecoveryModel) -> int:
+    """Refresh the case of every borrower with a loan; how many cases are open afterwards."""
+    borrowers = list(
+        uow.connection.scalars(select(LoanRow.borrower_id).distinct().order_by(LoanRow.borrower_id))
+    )
+    for borrower_id in borrowers:
+        refresh_case(uow, borrower_id, as_of, model)
+    return int(
+        uow.connection.scalar(select(func.count()).select_from(CaseRow).where(CaseRow.status == "open")) or 0
+    )
+
+
+def case_view(uow: UnitOfWork, case_id: int) -> dict[str, Any]:
+    """One case as the API shows it (amounts in minor units are formatted by the caller)."""
+    row = uow.connection.execute(select(CaseRow).where(CaseRow.id == case_id)).mappings().first()
+    if row is None:
+        raise NotFound(f"unknown case {case_id}")
+    out = dict(row)
+    out["loan_ids"] = loans_of(uow, row["borrower_id"])
+    return out
+
+
+def queue(uow: UnitOfWork, agent: str, skills: Skills, today: date, limit: int = 50) -> list[dict[str, Any]]:
+    """The agent's work queue, best expected recovery first (see domain.cases.agent_queue)."""
+    rows = uow.connection.execute(
+        select(
+            CaseRow.id,
+            CaseRow.assigned_to,
+            CaseRow.language,
+            CaseRow.bucket,
+            CaseRow.expected_recovery,
+            CaseRow.next_action_on,
+        ).where(CaseRow.status == "open")
+    ).all()
+    entries = agent_queue((QueueEntry(*r) for r in rows), agent, skills, today)
+    return [case_view(uow, e.case_id) for e in entries[:limit]]
+
+
+def assign(uow: UnitOfWork, case_id: int, agent: str | None, actor: str) -> dict[str, Any]:
+    """Assign (or, with None, release) a case; recorded in the audit log."""
+    before = case_view(uow, case_id)
+    uow.connection.execute(
+        update(CaseRow).where(CaseRow.id == case_id).values(assigned_to=agent, updated_at=_now())
+    )
+    audit.append(uow, actor, "case.assign", f"case:{case_id}", {"from": before["assigned_to"], "to": agent})
+    return case_view(uow, case_id)
+
+
+def add_note(
+    uow: UnitOfWork,
+    case_id: int,
+    author: str,
+    note: str,
+    *,
+    outcome: str | None = None,
+    channel: str | None = None,
+    next_action_on: date | None = None,
+) -> dict[str, Any]:
+    """Record a contact outcome and note on a case; sets the next-action date."""
+    case_view(uow, case_id)
+    if outcome is not None:
+        check_outcome(outcome)
+    c = uow.connection
+    c.execute(
+        insert(CaseNoteRow).values(
+            case_id=case_id,
+            at=_now(),
+            author=author,
+            channel=channel,
+            outcome=outcome,
+            note=note,
+            next_action_on=next_action_on,
+        )
+    )
+    values: dict[str, Any] = {"updated_at": _now(), "next_action_on": next_action_on}
+    if outcome is not None:
+        values["last_outcome"] = outcome
+        if outcome in CLOSING_OUTCOMES:
+            values["status"] = "closed"
+    c.execute(update(CaseRow).where(CaseRow.id == case_id).values(**values))
+    return case_view(uow, case_id)
+
+
+def notes(uow: UnitOfWork, case_id: int) -> list[dict[str, Any]]:
+    rows = uow.connection.execute(
+        select(CaseNoteRow).where(CaseNoteRow.case_id == case_id).order_by(CaseNoteRow.id)
+    ).mappings()
+    return [dict(r) for r in rows]
