@@ -141,7 +141,7 @@ def test_pdf_letter_is_written_once_per_key(tmp_path: Path) -> None:
     first = channel.send(msg, "L1:2026-02-19:lawyer_letter_d40:lawyer_letter")
     second = channel.send(msg, "L1:2026-02-19:lawyer_letter_d40:lawyer_letter")
     assert first == second and len(list((tmp_path / "out").iterdir())) == 1
-    text = "".join(page.extract_text() for page in PdfReader(first.provider_id).pages)
+    text = "".join(page.extract_text() for page in PdfReader(tmp_path / "out" / first.provider_id).pages)
     assert "示例律师事务所" in text and "张*" in text and "1,234.56" in text
     with pytest.raises(PermanentFailure):
         channel.send(OutgoingMessage("lawyer_letter", "x", "plain"), "k")

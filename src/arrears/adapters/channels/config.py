@@ -32,7 +32,7 @@ DEFAULT_LENDER: dict[str, Any] = {
     "bureau_name": "中国人民银行征信中心",
     "agency_name": "示例催收服务有限公司",
     "agency_contact": "400-800-2000",
-    "sms_sender": "",
+    "plan_instalments": 3,
 }
 DEFAULT_RETRY: dict[str, Any] = {"max_attempts": 5, "base_seconds": 60, "max_seconds": 3600, "jitter": 0.5}
 
@@ -165,3 +165,16 @@ def build_channels(config: ChannelsConfig) -> dict[str, Channel]:
         if name in out and not isinstance(out[name], AgentTaskChannel):
             out[name] = RateLimited(out[name], TokenBucket(float(rate), max(1, int(float(rate)))))
     return out
+
+
+def close_channels(channels: dict[str, Channel]) -> None:
+    """Close what holds a connection (SMPP sessions, HTTP pools); each channel object once."""
+    seen: set[int] = set()
+    for channel in channels.values():
+        inner = getattr(channel, "inner", channel)
+        if id(inner) in seen:
+            continue
+        seen.add(id(inner))
+        close = getattr(inner, "close", None)
+        if callable(close):
+            close()

@@ -33,9 +33,9 @@ class PdfLetterChannel:
             raise PermanentFailure(f"{message.channel}: a letter needs a rendered letter template")
         target = self.path_for(idempotency_key)
         if target.exists():
-            return SendResult(str(target), "written")
+            return SendResult(target.name, "written")
         self.folder.mkdir(parents=True, exist_ok=True)
         partial = target.with_suffix(".pdf.part")
         partial.write_bytes(render_letter_pdf(rendered))
         partial.replace(target)  # atomic: the print house never picks up half a letter
-        return SendResult(str(target), "written")
+        return SendResult(target.name, "written")  # the file's name in the folder

@@ -1,0 +1,648 @@
+"""Outbox dispatch (DESIGN.md step 7): claim, re-check, render, send, record — at least once, never twice.
+
+A worker claims a small batch of outbox rows in one short transaction (PostgreSQL: FOR UPDATE SKIP
+LOCKED, so workers never share a row; SQLite: one worker), takes a per-borrower advisory lock, reads the
+ledger, events and contact history, and for each row:
+
+1. cancels it if it became moot (paid, disputed, paused) since the run planned it;
+2. asks the compliance engine again, at the send instant, against the contact history *in this
+   transaction* (the lock makes two workers' checks for one borrower happen one after the other);
+3. renders the template with the account's amounts as of the run day and the lender's contacts;
+4. sends through the channel with the row's idempotency key (providers de-duplicate on it);
+5. records the contact attempt, the delivery and the new status, and commits.
+
+A crash between send and commit leaves the row claimable: the retry sends again with the same key and the
+provider drops the duplicate. A channel that is down is retried with exponential backoff and jitter
+(`failed` with next_allowed_at) and dead-lettered (`dead`) after retry.max_attempts.
+"""
+
+from __future__ import annotations
+
+import random
+import threading
+import time as clock
+from collections import Counter, defaultdict
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
+
+from sqlalchemy import and_, bindparam, or_, select, text, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.engine import Connection
+
+from arrears.adapters.channels import (
+    Channel,
+    ChannelError,
+    OutgoingMessage,
+    PermanentFailure,
+    SendResult,
+)
+from arrears.adapters.channels.agent_tasks import AgentTaskChannel
+from arrears.adapters.channels.config import ChannelsConfig
+from arrears.adapters.rendering import library
+from arrears.adapters.store.dispatch_models import (
+    ContactAttemptRow,
+    DeliveryRow,
+    OptOutRow,
+    OutboxApprovalRow,
+)
+from arrears.adapters.store.models import AccountEventRow, BorrowerRow
+from arrears.adapters.store.records import LoanRecord
+from arrears.adapters.store.run_models import OutboxRow
+from arrears.domain.compliance.channels import VOICE
+from arrears.domain.compliance.clock import zone
+from arrears.domain.compliance.engine import decide
+from arrears.domain.compliance.model import Approval, Attempt, ContactEvent, Debtor, LawFirm
+from arrears.domain.compliance.profile import ComplianceProfile
+from arrears.domain.errors import InputError, NotFound
+from arrears.domain.ledger import LedgerPosition, compute_position
+from arrears.domain.masking import mask_name, mask_phone
+from arrears.domain.messages import MessageChannel, RenderedMessage
+from arrears.services.daily_run import CHANNEL_FOR_RULES, NOT_CONTACTS
+from arrears.services.unit_of_work import UnitOfWork
+
+CLAIMABLE_AGAIN = ("deferred", "failed")  # claimable again once next_allowed_at has passed
+HISTORY_DAYS = 35  # the longest window a profile's caps look back over
+BATCH = 50
+# Messages about money already overdue: moot once nothing is overdue.
+OVERDUE_TYPES = frozenset(
+    {"reminder", "strong", "legal_warning", "lawyer_letter", "bureau_notice", "call_script", "placement"}
+)
+# Messages about an instalment coming due: moot once that instalment is paid.
+DUE_TYPES = frozenset({"pre_due", "due_today"})
+# Messages that still go out while a dispute or pause holds collection.
+HOLD_EXEMPT_TYPES = frozenset({"dispute_ack", "payment_confirmation", "plan_offer", "promise_confirmation"})
+DISPUTE_EVENTS = frozenset({"dispute", "identity_dispute"})
+# What a provider's immediate status means for the contact history (the caps count outcomes).
+OUTCOME_FOR_STATUS = {
+    "answered": "connected",
+    "connected": "connected",
+    "pressed_1": "conversation",
+    "voicemail": "voicemail",
+    "no_answer": "no_answer",
+    "busy": "busy",
+    "delivered": "delivered",
+    "read": "read",
+}
+OUTBOX_ORDER = (OutboxRow.id,)
+
+
+@dataclass
+class DispatchReport:
+    """What one dispatch did, by outcome and by channel."""
+
+    claimed: int = 0
+    outcomes: Counter[str] = field(default_factory=Counter)
+    channels: Counter[str] = field(default_factory=Counter)
+    seconds: float = 0.0
+    workers: int = 1
+
+    def add(self, outcome: str, channel: str) -> None:
+        self.claimed += 1
+        self.outcomes[outcome] += 1
+        if outcome == "sent":
+            self.channels[channel] += 1
+
+    def merge(self, other: DispatchReport) -> None:
+        self.claimed += other.claimed
+        self.outcomes.update(other.outcomes)
+        self.channels.update(other.channels)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "claimed": self.claimed,
+            **{
+                k: self.outcomes.get(k, 0)
+                for k in ("sent", "cancelled", "deferred", "blocked", "failed", "dead")
+            },
+            "sent_by_channel": dict(sorted(self.channels.items())),
+            "workers": self.workers,
+            "seconds": round(self.seconds, 3),
+            "per_second": round(self.outcomes.get("sent", 0) / self.seconds, 1) if self.seconds else 0.0,
+        }
+
+
+@dataclass(frozen=True)
+class Dispatcher:
+    """Settings of a dispatch: where, with which channels, lender, profile and clock."""
+
+    url: str | None
+    channels: dict[str, Channel]
+    config: ChannelsConfig
+    profile: ComplianceProfile
+    now: Callable[[], datetime] = lambda: datetime.now(UTC)
+    rng: random.Random = field(default_factory=random.Random)
+    # Test hooks: after the batch is claimed and locked / after a send, before the commit.
+    on_claimed: Callable[[list[int]], None] | None = None
+    after_send: Callable[[int, SendResult], None] | None = None
+
+    def backoff(self, attempts: int) -> timedelta:
+        """base · 2^(attempts−1), capped, times a jitter factor in [1 − j, 1 + j]."""
+        retry = self.config.retry
+        seconds = min(retry["max_seconds"], retry["base_seconds"] * 2 ** max(0, attempts - 1))
+        jitter = retry["jitter"]
+        return timedelta(seconds=seconds * self.rng.uniform(1 - jitter, 1 + jitter))
+
+
+def dispatch(
+    dispatcher: Dispatcher,
+    *,
+    workers: int = 1,
+    limit: int | None = None,
+    batch: int = BATCH,
+    on_progress: Callable[[int], None] | None = None,
+) -> DispatchReport:
+    """Dispatch every claimable row once (up to `limit`) with `workers` threads; returns the report."""
+    started = clock.perf_counter()
+    with UnitOfWork(dispatcher.url) as probe:
+        dialect = probe.dialect
+    if dialect != "postgresql":
+        workers = 1  # SQLite has one writer: more workers would only wait on each other
+    budget = _Budget(limit)
+    reports = [DispatchReport() for _ in range(workers)]
+    errors: list[BaseException] = []
+
+    def work(report: DispatchReport) -> None:
+        try:
+            _worker(dispatcher, report, budget, batch, on_progress)
+        except BaseException as exc:
+            errors.append(exc)
+
+    if workers == 1:
+        work(reports[0])
+    else:
+        threads = [
+            threading.Thread(target=work, args=(r,), name=f"dispatch-{i}") for i, r in enumerate(reports)
+        ]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+    if errors:
+        raise errors[0]
+    total = DispatchReport(workers=workers)
+    for r in reports:
+        total.merge(r)
+    total.seconds = clock.perf_counter() - started
+    return total
+
+
+class _Budget:
+    """How many rows the workers may still claim (None: no limit)."""
+
+    def __init__(self, limit: int | None) -> None:
+        self.left = limit
+        self._lock = threading.Lock()
+
+    def take(self, want: int) -> int:
+        with self._lock:
+            if self.left is None:
+                return want
+            got = min(want, self.left)
+            self.left -= got
+            return got
+
+
+def _worker(
+    d: Dispatcher,
+    report: DispatchReport,
+    budget: _Budget,
+    batch: int,
+    on_progress: Callable[[int], None] | None,
+) -> None:
+    seen: set[int] = set()  # a row deferred to a time still before `now` must not loop forever
+    while True:
+        want = budget.take(batch)
+        if want == 0:
+            return
+        with UnitOfWork(d.url) as uow:
+            now = d.now()
+            rows = claim(uow.connection, now, want, exclude=seen)
+            if not rows:
+                return
+            seen.update(r.id for r in rows)
+            _lock_borrowers(uow.connection, sorted({r.borrower_id for r in rows}))
+            if d.on_claimed is not None:
+                d.on_claimed([r.id for r in rows])
+            batch_report = _process(d, uow, rows, now)
+            uow.commit()
+        report.merge(batch_report)
+        if on_progress is not None:
+            on_progress(len(rows))
+
+
+def claim(connection: Connection, now: datetime, limit: int, exclude: set[int] | None = None) -> list[Any]:
+    """Lock and return up to `limit` rows ready to send (pending, or deferred/failed whose time has come)."""
+    ready = or_(
+        OutboxRow.status == "pending",
+        and_(OutboxRow.status.in_(CLAIMABLE_AGAIN), OutboxRow.next_allowed_at <= now),
+    )
+    query = select(OutboxRow).where(ready).order_by(*OUTBOX_ORDER).limit(limit)
+    if exclude:
+        query = query.where(OutboxRow.id.not_in(sorted(exclude)))
+    if connection.dialect.name == "postgresql":
+        query = query.with_for_update(skip_locked=True)
+    return list(connection.execute(query).all())
+
+
+def _lock_borrowers(connection: Connection, borrower_ids: Sequence[str]) -> None:
+    """PostgreSQL: a transaction-scoped advisory lock per borrower, taken in one global order (no deadlock)."""
+    if connection.dialect.name != "postgresql" or not borrower_ids:
+        return
+    connection.execute(
+        text(
+            "SELECT count(pg_advisory_xact_lock(k)) FROM "
+            "(SELECT DISTINCT hashtextextended(b, 7215530003) AS k FROM unnest(CAST(:ids AS text[])) AS b "
+            "ORDER BY k) AS locks"
+        ),
+        {"ids": list(borrower_ids)},
+    )
+
+
+# --- one batch ---------------------------------------------------------------------------------------
+
+
+@dataclass
+class _Facts:
+    """What a batch reads from the store once, after the locks are held."""
+
+    records: dict[str, LoanRecord]
+    borrowers: dict[str, Any]
+    events: dict[str, list[tuple[str, date]]]
+    opted_out: dict[str, set[str]]
+    history: dict[str, list[ContactEvent]]
+    approvals: dict[int, Any]
+
+
+def _read_facts(connection: Connection, uow: UnitOfWork, rows: Sequence[Any], now: datetime) -> _Facts:
+    loan_ids = sorted({r.loan_id for r in rows})
+    borrower_ids = sorted({r.borrower_id for r in rows})
+    records = {rec.id: rec for rec in uow.loans.stream_records(loan_ids)}
+    borrowers = {
+        b.id: b
+        for b in connection.execute(
+            select(
+                BorrowerRow.id,
+                BorrowerRow.name,
+                BorrowerRow.phone,
+                BorrowerRow.email,
+                BorrowerRow.timezone,
+                BorrowerRow.language,
+            ).where(BorrowerRow.id.in_(borrower_ids))
+        )
+    }
+    events: dict[str, list[tuple[str, date]]] = defaultdict(list)
+    for loan_id, kind, on in connection.execute(
+        select(AccountEventRow.loan_id, AccountEventRow.kind, AccountEventRow.on_date).where(
+            AccountEventRow.loan_id.in_(loan_ids), AccountEventRow.kind.in_(sorted(DISPUTE_EVENTS))
+        )
+    ):
+        events[loan_id].append((kind, on))
+    opted: dict[str, set[str]] = defaultdict(set)
+    for borrower_id, channel in connection.execute(
+        select(OptOutRow.borrower_id, OptOutRow.channel).where(OptOutRow.borrower_id.in_(borrower_ids))
+    ):
+        opted[borrower_id].add(channel)
+    history: dict[str, list[ContactEvent]] = defaultdict(list)
+    since = now - timedelta(days=HISTORY_DAYS)
+    for a in connection.execute(
+        select(ContactAttemptRow).where(
+            ContactAttemptRow.borrower_id.in_(borrower_ids), ContactAttemptRow.at >= since
+        )
+    ):
+        history[a.borrower_id].append(
+            ContactEvent(a.channel, a.at, a.outcome, a.target, "debtor", a.message_type or None, a.loan_id)
+        )
+    approvals = {
+        a.outbox_id: a
+        for a in connection.execute(
+            select(OutboxApprovalRow).where(OutboxApprovalRow.outbox_id.in_([r.id for r in rows]))
+        )
+    }
+    return _Facts(records, borrowers, events, opted, history, approvals)
+
+
+@dataclass
+class _Writes:
+    attempts: list[dict[str, Any]] = field(default_factory=list)
+    deliveries: list[dict[str, Any]] = field(default_factory=list)
+    statuses: list[dict[str, Any]] = field(default_factory=list)
+
+
+def _process(d: Dispatcher, uow: UnitOfWork, rows: Sequence[Any], now: datetime) -> DispatchReport:
+    connection = uow.connection
+    facts = _read_facts(connection, uow, rows, now)
+    writes = _Writes()
+    report = DispatchReport()
+    for row in rows:
+        outcome = _one(d, connection, row, facts, writes, now)
+        report.add(outcome, row.channel)
+    _flush(connection, writes)
+    return report
+
+
+def _status(writes: _Writes, row: Any, now: datetime, status: str, **extra: Any) -> str:
+    writes.statuses.append(
+        {
+            "b_id": row.id,
+            "status": status,
+            "updated_at": now,
+            "attempts": extra.get("attempts", row.attempts),
+            "next_allowed_at": extra.get("next_allowed_at"),
+            "last_error": extra.get("last_error"),
+            "rules": extra.get("rules", row.rules),
+        }
+    )
+    return status
+
+
+def message_type(template: str) -> str:
+    """ "sms/reminder" -> "reminder"."""
+    return template.split("/", 1)[-1]
+
+
+def _moot(row: Any, record: LoanRecord, events: list[tuple[str, date]], check_day: date) -> str | None:
+    """Why a planned row no longer applies (paid, disputed, paused), or None."""
+    mtype = message_type(row.template)
+    if mtype not in HOLD_EXEMPT_TYPES:
+        since = row.anchor or date.min
+        for kind, on in events:
+            if since <= on <= check_day:
+                return f"{kind} recorded on {on.isoformat()}"
+        for pause in record.loan.pauses:
+            if pause.covers(check_day):
+                return f"{pause.reason} pause since {pause.start.isoformat()}"
+    if row.kind == "jump" and row.channel in NOT_CONTACTS:
+        return None
+    position = compute_position(record.loan, check_day)
+    if mtype in OVERDUE_TYPES and position.overdue.total == 0:
+        return "nothing overdue any more (paid)"
+    if mtype in DUE_TYPES:
+        due = [i for i in position.instalments if row.anchor is None or i.due == row.anchor]
+        if due and all(i.status in ("paid", "paid_late") for i in due):
+            return "the instalment is paid"
+    return None
+
+
+def amount_due(position: LedgerPosition, upto: date) -> int:
+    """What is due now: the unpaid amount (late fees included) of every instalment due by `upto`."""
+    return sum(i.outstanding.total for i in position.instalments if i.due <= upto)
+
+
+def message_context(
+    d: Dispatcher, row: Any, record: LoanRecord, borrower: Any, language: str, now: datetime
+) -> dict[str, Any]:
+    """The template context of one outbox row: the account as of the run day and the lender's contacts."""
+    lender = d.config.lender
+    position = compute_position(record.loan, row.as_of)
+    mtype = message_type(row.template)
+    upto = row.anchor if mtype in DUE_TYPES and row.anchor else row.as_of
+    local_today = now.astimezone(zone((borrower.timezone if borrower else None) or "Asia/Shanghai")).date()
+    context: dict[str, Any] = {
+        "lender_name": lender["name"],
+        "hotline": lender["hotline"],
+        "dispute_contact": lender["dispute_contact"],
+        "complaint_contact": lender["complaint_contact"],
+        "borrower_name": (borrower.name if borrower else None) or "客户",
+        "amount_due": amount_due(position, upto),
+        "due_date": position.oldest_unpaid_due or row.anchor or row.as_of,
+        "days_past_due": position.dpd,
+        "late_fee_daily_rate": record.loan.settings.late_fee.daily_rate,
+        "pay_link": str(lender["pay_link"]).format(loan_id=record.id),
+        "contract_clause": d.config.contract_clause(language),
+        "law_firm": lender["law_firm"],
+        "approval_ref": "",
+        "letter_date": local_today,
+        "loan_ref": record.id,
+        "report_date": row.as_of + timedelta(days=7),
+        "bureau_name": lender["bureau_name"],
+        "agency_name": lender["agency_name"],
+        "agency_contact": lender["agency_contact"],
+        "currency": record.loan.currency,
+        "overdue_principal": position.overdue.principal,
+        "overdue_interest": position.overdue.interest,
+        "late_fee": position.overdue.late_fee,
+    }
+    if mtype == "plan_offer":
+        count = max(1, int(lender.get("plan_instalments", 3)))
+        due_now = context["amount_due"]
+        context["plan_terms"] = {
+            "instalments": count,
+            "instalment_amount": -(-due_now // count),  # rounded up: the plan never collects less
+            "first_due_date": row.as_of + timedelta(days=7),
+            "accept_by": row.as_of + timedelta(days=5),
+        }
+    return context
+
+
+def _address(channel: str, borrower: Any) -> str:
+    if borrower is None:
+        return ""
+    if channel == "email":
+        return str(borrower.email or "")
+    if channel in ("sms", "robocall", "agent_call") or channel in VOICE:
+        return str(borrower.phone or "")
+    return str(mask_name(borrower.name) or borrower.id)  # letters: the records keep the name masked
+
+
+def _one(
+    d: Dispatcher, connection: Connection, row: Any, facts: _Facts, writes: _Writes, now: datetime
+) -> str:
+    record = facts.records.get(row.loan_id)
+    if record is None:
+        return _status(writes, row, now, "dead", last_error=f"unknown loan {row.loan_id}")
+    borrower = facts.borrowers.get(row.borrower_id)
+    tz_name = (borrower.timezone if borrower else None) or None
+    check_day = max(row.as_of, now.astimezone(zone(tz_name or "Asia/Shanghai")).date())
+    why = _moot(row, record, facts.events.get(row.loan_id, []), check_day)
+    if why:
+        return _status(writes, row, now, "cancelled", last_error=why)
+
+    mtype = message_type(row.template)
+    target = _address(row.channel, borrower)
+    approval_row = facts.approvals.get(row.id)
+    lender = d.config.lender
+    is_contact = row.channel not in NOT_CONTACTS
+    if is_contact:
+        attempt = Attempt(
+            channel=CHANNEL_FOR_RULES.get(row.channel, row.channel),
+            at=now,
+            target=target,
+            message_type=mtype,
+            debt=row.loan_id,
+            law_firm=LawFirm(
+                str(approval_row.law_firm or lender["law_firm"]), bool(lender["law_firm_engaged"])
+            )
+            if approval_row is not None
+            else LawFirm(str(lender["law_firm"]), bool(lender["law_firm_engaged"])),
+            approval=Approval(approval_row.ref, approval_row.approved_by, approval_row.at)
+            if approval_row is not None
+            else None,
+        )
+        debtor = Debtor(
+            id=row.borrower_id,
+            timezones=(tz_name,) if tz_name else (),
+            opted_out=frozenset(facts.opted_out.get(row.borrower_id, ())),
+        )
+        decision = decide(d.profile, debtor, facts.history.get(row.borrower_id, []), attempt)
+        if decision.decision == "block":
+            return _status(writes, row, now, "blocked", rules=",".join(decision.rules))
+        if decision.decision == "defer":
+            return _status(
+                writes,
+                row,
+                now,
+                "deferred",
+                rules=",".join(decision.rules),
+                next_allowed_at=decision.next_allowed_at,
+            )
+
+    language = (borrower.language if borrower else None) or "zh-CN"
+    try:
+        context = message_context(d, row, record, borrower, language, now)
+        if approval_row is not None:
+            context["approval_ref"] = approval_row.ref
+            context["law_firm"] = approval_row.law_firm or context["law_firm"]
+        rendered = library().render(
+            row.template,
+            language,
+            context,
+            opt_out=d.profile.templates.opt_out_electronic or None,
+            over_limit="flag",
+        )
+    except (InputError, NotFound) as exc:
+        return _status(writes, row, now, "dead", attempts=row.attempts + 1, last_error=f"render: {exc}")
+
+    channel = d.channels.get(row.channel)
+    if isinstance(channel, AgentTaskChannel):
+        channel = channel.bound(connection)
+    if channel is None:
+        return _retry(d, writes, row, now, f"channel {row.channel!r} is not configured")
+    message = OutgoingMessage(
+        channel=row.channel,
+        to=target,
+        body=rendered.body,
+        subject=rendered.subject,
+        language=rendered.language,
+        loan_id=row.loan_id,
+        borrower_id=row.borrower_id,
+        rendered=rendered if rendered.channel is MessageChannel.LETTER else None,
+        metadata={"outbox_id": str(row.id), "reason": row.channel, "template": row.template},
+    )
+    try:
+        result = channel.send(message, row.idempotency_key)
+    except PermanentFailure as exc:
+        return _status(writes, row, now, "dead", attempts=row.attempts + 1, last_error=exc.reason)
+    except ChannelError as exc:
+        return _retry(d, writes, row, now, exc.reason)
+    if d.after_send is not None:
+        d.after_send(row.id, result)
+    attempt_row = _record_sent(writes, row, rendered, channel, result, target, now, is_contact)
+    if attempt_row is not None:
+        facts.history[row.borrower_id].append(
+            ContactEvent(
+                attempt_row["channel"], now, attempt_row["outcome"], target, "debtor", mtype, row.loan_id
+            )
+        )
+    return _status(writes, row, now, "sent", attempts=row.attempts + 1)
+
+
+def _retry(d: Dispatcher, writes: _Writes, row: Any, now: datetime, reason: str) -> str:
+    attempts = row.attempts + 1
+    if attempts >= d.config.retry["max_attempts"]:
+        return _status(
+            writes, row, now, "dead", attempts=attempts, last_error=f"after {attempts} tries: {reason}"
+        )
+    return _status(
+        writes,
+        row,
+        now,
+        "failed",
+        attempts=attempts,
+        last_error=reason,
+        next_allowed_at=now + d.backoff(attempts),
+    )
+
+
+def _record_sent(
+    writes: _Writes,
+    row: Any,
+    rendered: RenderedMessage,
+    channel: Channel,
+    result: SendResult,
+    target: str,
+    now: datetime,
+    is_contact: bool,
+) -> dict[str, Any] | None:
+    outcome = OUTCOME_FOR_STATUS.get(result.status, "sent" if row.channel not in VOICE else "unknown")
+    attempt: dict[str, Any] | None = None
+    if is_contact and row.channel != "agent_call":  # a queued agent task is not a contact yet
+        attempt = {
+            "loan_id": row.loan_id,
+            "borrower_id": row.borrower_id,
+            "channel": CHANNEL_FOR_RULES.get(row.channel, row.channel),
+            "target": target,
+            "at": now,
+            "outcome": outcome,
+            "message_type": message_type(row.template),
+            "outbox_id": row.id,
+            "provider_id": result.provider_id,
+        }
+        writes.attempts.append(attempt)
+    writes.deliveries.append(
+        {
+            "outbox_id": row.id,
+            "idempotency_key": row.idempotency_key,
+            "channel": row.channel,
+            "provider": getattr(channel, "name", type(channel).__name__),
+            "provider_id": result.provider_id,
+            "status": result.status,
+            "sent_at": now,
+            "updated_at": now,
+            "detail": {
+                "template": rendered.template,
+                "language": rendered.language,
+                "to": mask_phone(target) if row.channel != "email" else "",
+                "segments": rendered.sms.segments if rendered.sms else None,
+            },
+        }
+    )
+    return attempt
+
+
+def _insert(connection: Connection) -> Any:
+    return postgresql.insert if connection.dialect.name == "postgresql" else sqlite.insert
+
+
+def _flush(connection: Connection, writes: _Writes) -> None:
+    # One executemany per table. Within the batch, later rows saw earlier rows' attempts through the
+    # in-memory history (_one appends to it), so writing them only now changes no decision.
+    if writes.attempts:
+        connection.execute(ContactAttemptRow.__table__.insert(), writes.attempts)
+    if writes.deliveries:
+        stmt = _insert(connection)(DeliveryRow)
+        stmt = stmt.on_conflict_do_update(
+            index_elements=["outbox_id"],
+            set_={
+                "provider_id": stmt.excluded.provider_id,
+                "status": stmt.excluded.status,
+                "updated_at": stmt.excluded.updated_at,
+            },
+        )
+        connection.execute(stmt, writes.deliveries)
+    if writes.statuses:
+        table = OutboxRow.__table__
+        stmt = (
+            update(table)
+            .where(table.c.id == bindparam("b_id"))
+            .values(
+                status=bindparam("status"),
+                updated_at=bindparam("updated_at"),
+                attempts=bindparam("attempts"),
+                next_allowed_at=bindparam("next_allowed_at"),
+                last_error=bindparam("last_error"),
+                rules=bindparam("rules"),
+            )
+        )
+        connection.execute(stmt, writes.statuses)

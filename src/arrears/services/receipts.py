@@ -1,0 +1,210 @@
+"""What comes back after a send: delivery receipts, IVR call outcomes, inbound SMS replies; and approvals.
+
+Service functions the HTTP API calls with one record each, and the CLI with a file of them:
+
+- `record_delivery(uow, {"provider_id" | "idempotency_key", "status", "at"?})`: the provider's receipt
+  updates the delivery and the contact attempt's outcome (what the compliance caps count). An IVR outcome
+  of `pressed_1` ("press 1 for an agent") also opens an agent call task.
+- `record_reply(uow, {"from", "text", "at"?, "channel"?})`: 退订 / TD / T / STOP / UNSUBSCRIBE opt the
+  borrower out of that channel (the dispatcher's compliance check reads opt_outs); PLAN / 分期 / 还款计划
+  records a `plan_request` event on each of the borrower's loans.
+- `approve(uow, outbox_id, by, ref, law_firm)`: the legal review of an awaiting_approval row.
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import json
+import unicodedata
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import select, update
+
+from arrears.adapters.channels.agent_tasks import enqueue_agent_task
+from arrears.adapters.store.dispatch_models import (
+    ContactAttemptRow,
+    DeliveryRow,
+    OptOutRow,
+    OutboxApprovalRow,
+)
+from arrears.adapters.store.models import BorrowerRow, LoanRow
+from arrears.adapters.store.records import AccountEvent
+from arrears.adapters.store.run_models import OutboxRow
+from arrears.domain.compliance.document import parse_instant
+from arrears.domain.errors import InputError, NotFound
+from arrears.services.unit_of_work import UnitOfWork
+
+# Receipt status -> the contact attempt's outcome (arrears.domain.compliance.channels.OUTCOMES).
+RECEIPT_OUTCOMES: dict[str, str] = {
+    "accepted": "sent",
+    "sent": "sent",
+    "delivered": "delivered",
+    "read": "read",
+    "failed": "failed",
+    "undelivered": "bounced",
+    "bounced": "bounced",
+    "rejected": "bounced",
+    "answered": "connected",
+    "connected": "connected",
+    "pressed_1": "conversation",
+    "voicemail": "voicemail",
+    "no_answer": "no_answer",
+    "busy": "busy",
+}
+OPT_OUT_WORDS = frozenset({"退订", "TD", "T", "STOP", "UNSUBSCRIBE", "取消订阅"})
+PLAN_WORDS = frozenset({"PLAN", "分期", "还款计划"})
+
+
+def _now(record: dict[str, Any], where: str) -> datetime:
+    raw = record.get("at")
+    return parse_instant(raw, f"{where}.at") if raw not in (None, "") else datetime.now(UTC)
+
+
+def record_delivery(uow: UnitOfWork, record: dict[str, Any], where: str = "receipt") -> str:
+    """Apply one delivery receipt; returns the new status. Unknown message: NotFound."""
+    status = str(record.get("status") or "").strip().lower()
+    if status not in RECEIPT_OUTCOMES:
+        known = ", ".join(sorted(RECEIPT_OUTCOMES))
+        raise InputError(f"unknown status {status!r} (known: {known})", field=f"{where}.status")
+    at = _now(record, where)
+    c = uow.connection
+    query = select(DeliveryRow.outbox_id, DeliveryRow.detail)
+    if record.get("idempotency_key"):
+        query = query.where(DeliveryRow.idempotency_key == str(record["idempotency_key"]))
+    elif record.get("provider_id"):
+        query = query.where(DeliveryRow.provider_id == str(record["provider_id"]))
+    else:
+        raise InputError("needs provider_id or idempotency_key", field=f"{where}.provider_id")
+    found = c.execute(query).first()
+    if found is None:
+        key = record.get("idempotency_key") or record.get("provider_id")
+        raise NotFound(f"no message sent with id {key!r}")
+    outbox_id = found[0]
+    detail = dict(found[1] or {})
+    detail.setdefault("receipts", []).append({"status": status, "at": at.isoformat()})
+    c.execute(
+        update(DeliveryRow)
+        .where(DeliveryRow.outbox_id == outbox_id)
+        .values(status=status, updated_at=at, detail=detail)
+    )
+    c.execute(
+        update(ContactAttemptRow)
+        .where(ContactAttemptRow.outbox_id == outbox_id)
+        .values(outcome=RECEIPT_OUTCOMES[status])
+    )
+    if status == "pressed_1":
+        row = c.execute(
+            select(OutboxRow.loan_id, OutboxRow.borrower_id, OutboxRow.idempotency_key).where(
+                OutboxRow.id == outbox_id
+            )
+        ).one()
+        enqueue_agent_task(c, f"{row[2]}:pressed_1", row[0], row[1], "ivr_pressed_1", outbox_id=outbox_id)
+    return status
+
+
+def _keyword(text: str) -> str:
+    """The reply reduced to its keyword: full-width to ASCII, no spaces or punctuation, upper case."""
+    folded = unicodedata.normalize("NFKC", text).strip().upper()
+    return "".join(ch for ch in folded if ch.isalnum())
+
+
+@dataclass
+class ReplyResult:
+    borrower_id: str | None
+    action: str  # opt_out | plan_request | none | unknown_sender
+    loans: list[str] = field(default_factory=list)
+
+
+def record_reply(uow: UnitOfWork, record: dict[str, Any], where: str = "reply") -> ReplyResult:
+    """Apply one inbound reply: opt-out, plan request, or nothing."""
+    sender = str(record.get("from") or "").strip()
+    if not sender:
+        raise InputError("needs the sender's number", field=f"{where}.from")
+    text = str(record.get("text") or "")
+    channel = str(record.get("channel") or "sms")
+    at = _now(record, where)
+    c = uow.connection
+    digits = sender.removeprefix("+").removeprefix("86") if len(sender) > 11 else sender
+    borrower_id = c.execute(
+        select(BorrowerRow.id).where(BorrowerRow.phone.in_([sender, digits])).order_by(BorrowerRow.id)
+    ).scalar()
+    if borrower_id is None:
+        return ReplyResult(None, "unknown_sender")
+    word = _keyword(text)
+    if word in OPT_OUT_WORDS:
+        exists = c.execute(
+            select(OptOutRow.borrower_id).where(
+                OptOutRow.borrower_id == borrower_id, OptOutRow.channel == channel
+            )
+        ).first()
+        if exists is None:
+            c.execute(
+                OptOutRow.__table__.insert().values(
+                    borrower_id=borrower_id, channel=channel, at=at, source=f"reply: {text.strip()[:40]}"
+                )
+            )
+        return ReplyResult(borrower_id, "opt_out")
+    if word in PLAN_WORDS:
+        loans = list(
+            c.scalars(select(LoanRow.id).where(LoanRow.borrower_id == borrower_id).order_by(LoanRow.id))
+        )
+        digest = hashlib.sha256(f"{sender}|{at.isoformat()}|{text}".encode()).hexdigest()[:16]
+        for loan_id in loans:
+            uow.events.add(
+                AccountEvent(
+                    f"reply-{digest}-{loan_id}"[:64],
+                    loan_id,
+                    "plan_request",
+                    at.astimezone(UTC).date(),
+                    at,
+                    {"channel": channel, "text": text.strip()[:200]},
+                )
+            )
+        return ReplyResult(borrower_id, "plan_request", loans)
+    return ReplyResult(borrower_id, "none")
+
+
+def approve(
+    uow: UnitOfWork, outbox_id: int, by: str, ref: str, law_firm: str, at: datetime | None = None
+) -> None:
+    """Record the legal review of an awaiting_approval row and make it pending (dispatch will send it)."""
+    if not by.strip():
+        raise InputError("the approver's name is required", field="--by")
+    if not ref.strip():
+        raise InputError("the approval reference is required", field="--ref")
+    c = uow.connection
+    status = c.execute(select(OutboxRow.status).where(OutboxRow.id == outbox_id)).scalar()
+    if status is None:
+        raise NotFound(f"no outbox row {outbox_id}")
+    if status != "awaiting_approval":
+        raise InputError(f"outbox row {outbox_id} is {status}, not awaiting_approval", field="ID")
+    when = at or datetime.now(UTC)
+    c.execute(
+        OutboxApprovalRow.__table__.insert().values(
+            outbox_id=outbox_id, approved_by=by.strip(), ref=ref.strip(), law_firm=law_firm, at=when
+        )
+    )
+    c.execute(update(OutboxRow).where(OutboxRow.id == outbox_id).values(status="pending", updated_at=when))
+
+
+def read_records(path: str | Path) -> list[dict[str, Any]]:
+    """Records from a CSV file (header row) or a JSON file (a list, or {"records": [...]})."""
+    file = Path(path)
+    if not file.exists():
+        raise InputError("file not found", file=str(file))
+    text = file.read_text(encoding="utf-8-sig")
+    if file.suffix.lower() == ".json":
+        try:
+            data = json.loads(text)
+        except json.JSONDecodeError as exc:
+            raise InputError(f"not JSON: {exc.msg}", file=str(file), line=exc.lineno) from None
+        if isinstance(data, dict):
+            data = data.get("records")
+        if not isinstance(data, list) or not all(isinstance(r, dict) for r in data):
+            raise InputError('expected a list of objects (or {"records": [...]})', file=str(file))
+        return data
+    return [dict(row) for row in csv.DictReader(text.splitlines())]

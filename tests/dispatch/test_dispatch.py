@@ -1,0 +1,172 @@
+"""Daily run → outbox → dispatch, end to end on SQLite and PostgreSQL, with every provider on 127.0.0.1."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+import pytest
+from pypdf import PdfReader
+from sqlalchemy import create_engine, func, select
+
+from arrears.adapters.channels import SendResult
+from arrears.adapters.store.dispatch_models import AgentTaskRow, ContactAttemptRow, DeliveryRow
+from arrears.domain.ledger import compute_position
+from arrears.domain.loans import Payment
+from arrears.services.dispatch import dispatch
+from arrears.services.receipts import approve
+from arrears.services.unit_of_work import UnitOfWork
+from tests.dispatch.conftest import AS_OF, SEND_AT, World, give_email
+
+EMAIL_LOAN, EMAIL_BORROWER = "L0000000180", "B000000125"
+SMS_LOAN = "L0000000022"  # its bureau-notice SMS: ¥140.08, 175 days past due, 3 UCS-2 parts
+LETTER_LOAN = "L0000000012"
+
+
+def _count(url: str, model: Any, **where: object) -> int:
+    engine = create_engine(url)
+    try:
+        with engine.connect() as c:
+            query = select(func.count()).select_from(model)
+            for key, value in where.items():
+                query = query.where(getattr(model, key) == value)
+            return int(c.execute(query).scalar_one())
+    finally:
+        engine.dispose()
+
+
+def test_dispatch_end_to_end_sends_each_row_once_with_the_right_amount(world: World) -> None:
+    give_email(world, EMAIL_BORROWER, "borrower125@example.cn")
+    report = dispatch(world.dispatcher())
+    assert report.to_dict()["sent"] == 59 and report.claimed == 60
+    assert dict(report.channels) == {
+        "agency": 1,
+        "credit_bureau_notice": 26,
+        "email": 1,
+        "push": 1,
+        "sms": 30,
+    }
+    # E-mail: the local SMTP server got it, with the amount due as of the run day (English borrower).
+    mails = [m for m in world.smtp.messages if m["To"] == "borrower125@example.cn"]
+    assert len(mails) == 1
+    body = mails[0].get_content()
+    assert "The amount now due is CN¥152.51." in body and "4 days past due" in body
+    with UnitOfWork(world.url) as uow:
+        position = compute_position(uow.loans.get(EMAIL_LOAN), AS_OF)
+    assert position.overdue.total == 15251 and position.dpd == 4
+    # SMS over SMPP: Chinese in UCS-2, cut into parts with a UDH and put back together by the SMSC.
+    assert {p["data_coding"] for p in world.smpp.pdus} == {0x08}
+    sms = [m for m in world.smpp.messages if "L0000000022" in m["text"]]
+    assert len(sms) == 1 and sms[0]["parts"] == 3 and sms[0]["dest"] == "18189061837"
+    assert sms[0]["text"].startswith("【示例消费金融】尊敬的李**，您的借款已逾期175天，应还¥140.08。")
+    assert len(world.smpp.messages) == 30
+    # Records: an attempt per contact sent, a delivery per row sent, an agency task in the queue.
+    assert _count(world.url, DeliveryRow) == 59
+    assert _count(world.url, ContactAttemptRow) == 58  # the agency hand-over is not a contact
+    assert _count(world.url, AgentTaskRow, reason="agency") == 1
+    dead = world.rows(status="dead")
+    assert [(r.loan_id, r.last_error) for r in dead] == [("L0000000187", "no e-mail address for B000000131")]
+    # Running dispatch again sends nothing twice.
+    again = dispatch(world.dispatcher(now=SEND_AT + timedelta(minutes=5)))
+    assert again.claimed == 0
+    assert len(world.smpp.messages) == 30 and len(world.smtp.messages) == 1
+    assert _count(world.url, DeliveryRow) == 59
+
+
+def test_a_payment_before_dispatch_cancels_the_sms(world: World) -> None:
+    with UnitOfWork(world.url) as uow:
+        owed = compute_position(uow.loans.get(SMS_LOAN), AS_OF).overdue.total
+        uow.payments.add(SMS_LOAN, Payment("PAY-E2E-1", AS_OF, owed))
+        uow.commit()
+    assert owed == 14008
+    dispatch(world.dispatcher())
+    rows = world.rows(loan_id=SMS_LOAN)
+    assert {(r.channel, r.status) for r in rows} == {
+        ("sms", "cancelled"),
+        ("credit_bureau_notice", "cancelled"),
+    }
+    assert {r.last_error for r in rows} == {"nothing overdue any more (paid)"}
+    assert not [m for m in world.smpp.messages if "L0000000022" in m["text"]]
+    assert len(world.smpp.messages) == 29
+
+
+def test_the_lawyers_letter_waits_for_approval_then_holds_the_chinese_text(world: World) -> None:
+    dispatch(world.dispatcher())
+    (letter,) = world.rows(channel="lawyer_letter")
+    assert letter.status == "awaiting_approval" and letter.loan_id == LETTER_LOAN
+    with UnitOfWork(world.url) as uow:
+        approve(uow, letter.id, "王律师", "LR-2026-0042", "示例律师事务所", at=SEND_AT)
+        uow.commit()
+    report = dispatch(world.dispatcher(now=SEND_AT + timedelta(minutes=1)))
+    assert report.to_dict()["sent"] == 1
+    (done,) = world.rows(channel="lawyer_letter")
+    assert done.status == "sent"
+    pdfs = [p for p in world.letters.iterdir() if p.name.startswith("L0000000012") and "lawyer" in p.name]
+    assert len(pdfs) == 1
+    text = "".join(page.extract_text() for page in PdfReader(pdfs[0]).pages)
+    compact = "".join(text.split())
+    assert "律师函" in compact and "示例律师事务所" in compact and "LR-2026-0042" in compact
+    assert "¥1,183.78" in compact and "蒋**" in compact
+
+
+def test_a_crash_after_sending_resends_with_the_same_key_and_the_provider_delivers_once(world: World) -> None:
+    crashed: list[int] = []
+    (push,) = world.rows(channel="push")
+
+    def crash(outbox_id: int, result: SendResult) -> None:
+        if outbox_id == push.id and not crashed:
+            crashed.append(outbox_id)
+            raise RuntimeError("power cut between send and commit")
+
+    only_push = world.config(ARREARS_SMPP_HOST="", ARREARS_EMAIL_HOST="")
+    with pytest.raises(RuntimeError, match="power cut"):
+        dispatch(world.dispatcher(config=only_push, after_send=crash), batch=1)
+    assert crashed == [push.id]
+    (push,) = world.rows(channel="push")
+    assert push.status == "pending"  # the transaction never committed
+    dispatch(world.dispatcher(config=only_push))
+    (push,) = world.rows(channel="push")
+    assert push.status == "sent" and push.attempts == 1
+    keys = [r["key"] for r in world.http.requests if r["path"] == "/push"]
+    assert keys == [push.idempotency_key, push.idempotency_key]  # sent twice ...
+    assert len(world.http.by_path("/push")) == 1  # ... delivered once
+
+
+def test_a_channel_that_is_down_backs_off_then_dead_letters(world: World) -> None:
+    world.http.fail_next, world.http.fail_status = 100, 503
+    only_push = world.config(ARREARS_SMPP_HOST="", ARREARS_EMAIL_HOST="")
+    now = SEND_AT
+    waits = []
+    for _ in range(3):
+        dispatch(world.dispatcher(now=now, config=only_push))
+        (push,) = world.rows(channel="push")
+        if push.status == "dead":
+            break
+        assert push.status == "failed" and push.last_error.endswith("HTTP 503")
+        waits.append((push.next_allowed_at - now).total_seconds())
+        now = push.next_allowed_at
+    assert 30 <= waits[0] <= 90 and 60 <= waits[1] <= 180  # 60 s then 120 s, ±50 % jitter
+    assert push.status == "dead" and push.attempts == 3
+    assert push.last_error.startswith("after 3 tries:") and "HTTP 503" in push.last_error
+    # The SMS rows meanwhile waited for a channel that is not configured, without dying at once.
+    sms = world.rows(channel="sms", status="failed")
+    assert sms and all("not configured" in r.last_error for r in sms)
+
+
+@pytest.mark.postgres
+def test_a_payment_landing_while_a_worker_holds_the_row_cancels_it(world: World) -> None:
+    if not world.url.startswith("postgresql"):
+        pytest.skip("the race needs two connections writing at once: PostgreSQL")
+    (target,) = [r for r in world.rows(loan_id=SMS_LOAN) if r.channel == "sms"]
+
+    def pay_now(claimed: list[int]) -> None:
+        if target.id in claimed:
+            with UnitOfWork(world.url) as other:  # another connection: the payment API
+                owed = compute_position(other.loans.get(SMS_LOAN), AS_OF).overdue.total
+                other.payments.add(SMS_LOAN, Payment("PAY-RACE-1", AS_OF, owed))
+                other.commit()
+
+    dispatch(world.dispatcher(on_claimed=pay_now), batch=5)
+    (row,) = [r for r in world.rows(loan_id=SMS_LOAN) if r.channel == "sms"]
+    assert row.status == "cancelled" and row.last_error == "nothing overdue any more (paid)"
+    assert not [m for m in world.smpp.messages if "L0000000022" in m["text"]]
