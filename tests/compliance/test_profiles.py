@@ -6,9 +6,9 @@ from pathlib import Path
 
 import pytest
 
+from arrears.adapters.profile_file import load_profile
 from arrears.domain.compliance.profile import CapRule, HoursRule, parse_profile
 from arrears.domain.errors import InputError
-from arrears.entrypoints.cli.compliance import load_profile
 
 
 def test_shipped_profiles_load_with_their_rule_ids() -> None:

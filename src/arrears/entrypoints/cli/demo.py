@@ -26,7 +26,7 @@ def demo(
     db: str | None = typer.Option(None, "--db", help="Store URL (default ARREARS_DB_URL or ./arrears.db)."),
 ) -> None:
     """Build a sample portfolio (if the store is empty), show it by bucket, run the day, compare policies."""
-    from arrears.entrypoints.cli.compliance import load_profile
+    from arrears.adapters.profile_file import load_profile
     from arrears.entrypoints.cli.run import load_run_policy, policy_path, render_summary
     from arrears.services.daily_run import run_range
     from arrears.services.unit_of_work import UnitOfWork

@@ -51,7 +51,7 @@ def run(
     json_out: bool = typer.Option(False, "--json", help="Print a JSON summary per day."),
 ) -> None:
     """Plan today's collection actions for every account and write them to the outbox (idempotent)."""
-    from arrears.entrypoints.cli.compliance import load_profile
+    from arrears.adapters.profile_file import load_profile
 
     start = parse_as_of(as_of)
     end = parse_as_of(through, "--through") if through else start

@@ -10,10 +10,10 @@ from pathlib import Path
 import typer
 from rich.table import Table
 
+from arrears.adapters.profile_file import load_profile
 from arrears.domain.errors import InputError
 from arrears.domain.lint import CATEGORIES, Finding, count_by_category, lint_template, template_meta
 from arrears.entrypoints.cli.common import EXIT_FINDINGS, EXIT_OK, console, print_json
-from arrears.entrypoints.cli.compliance import load_profile
 
 templates_app = typer.Typer(
     help="Message templates: lint them against the collection rules.", no_args_is_help=True
