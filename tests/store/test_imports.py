@@ -339,3 +339,27 @@ def test_a_missing_file_and_an_unknown_kind_are_input_errors(store_url: str, tmp
     assert "nope.csv: file not found" in result.stderr
     bad = write(tmp_path, "loans.xlsx", "x")
     assert "unknown file type (use .csv or .parquet)" in cli("import", "loans", str(bad)).stderr
+
+
+def test_a_bom_is_fine_and_bytes_that_are_not_utf8_are_named_by_line(
+    store_url: str, tmp_path: Path, cli
+) -> None:
+    bom = tmp_path / "bom.csv"
+    bom.write_bytes(b"\xef\xbb\xbf" + LOANS.encode("utf-8"))
+    assert json.loads(cli("import", "loans", str(bom), "--json").stdout)["written"] == 4
+    latin = tmp_path / "latin.csv"
+    latin.write_bytes((PAY_HEADER + "\nP1,L1,2026-02-10,1.00,,caf").encode() + b"\xe9\n")
+    result = cli("import", "payments", str(latin))
+    assert result.code == 2
+    assert "latin.csv:2: not UTF-8 text" in result.stderr
+
+
+def test_floating_point_amounts_are_refused(
+    store_url: str, files: dict[str, Path], tmp_path: Path, cli
+) -> None:
+    assert cli("import", "loans", str(files["loans"])).code == 0
+    table = pa.table({"payment_id": ["P1"], "loan_id": ["L1"], "paid_on": ["2026-02-10"], "amount": [353.33]})
+    pq.write_table(table, tmp_path / "float.parquet")
+    result = cli("import", "payments", str(tmp_path / "float.parquet"))
+    assert result.code == 2
+    assert "field 'amount': floating-point amounts are not accepted" in result.stderr

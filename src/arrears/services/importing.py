@@ -160,9 +160,10 @@ def read_table(path: str | Path) -> pa.Table:
             raise InputError(f"not a readable Parquet file: {exc}", file=name) from None
     if suffix not in (".csv", ".txt"):
         raise InputError("unknown file type (use .csv or .parquet)", file=name)
+    with p.open("rb") as fh:
+        first = fh.readline()
     try:
-        with p.open(encoding="utf-8-sig", newline="") as fh:
-            header = next(csv.reader(fh), None)
+        header = next(csv.reader([first.decode("utf-8-sig")]), None)
     except UnicodeDecodeError:
         raise InputError("not UTF-8 text", file=name, line=1) from None
     if not header or not any(h.strip() for h in header):
@@ -184,7 +185,20 @@ def read_table(path: str | Path) -> pa.Table:
             ),
         )
     except (pa.ArrowInvalid, UnicodeDecodeError) as exc:
+        line = _bad_utf8_line(p)
+        if line is not None:
+            raise InputError("not UTF-8 text", file=name, line=line) from None
         raise InputError(f"cannot read CSV: {exc}", file=name) from None
+
+
+def _bad_utf8_line(path: Path) -> int | None:
+    """The line of the first byte that is not UTF-8 (None if the file is valid UTF-8)."""
+    data = path.read_bytes()
+    try:
+        data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        return data.count(b"\n", 0, exc.start) + 1
+    return None
 
 
 def _load(source: Source, name: str | None) -> tuple[pa.Table, str, Path | None]:

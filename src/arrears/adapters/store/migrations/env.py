@@ -2,10 +2,19 @@
 
 from __future__ import annotations
 
+import importlib
+import pkgutil
+
 from alembic import context
 from sqlalchemy import create_engine
 
+import arrears.adapters.store as store_package
 from arrears.adapters.store.models import Base
+
+# Every table's model must be known to autogenerate: models.py and any *_models.py beside it.
+for module in pkgutil.iter_modules(store_package.__path__):
+    if module.name.endswith("_models"):
+        importlib.import_module(f"arrears.adapters.store.{module.name}")
 
 config = context.config
 target_metadata = Base.metadata
