@@ -21,6 +21,7 @@ from arrears.entrypoints.api.schemas import (
     PlanIn,
     PromiseIn,
     ResolveIn,
+    RowId,
 )
 from arrears.entrypoints.api.security import Caller, Config, Uow, check_loan_scope, roles
 from arrears.services import agencies, cases, disputes, plans, promises
@@ -66,7 +67,7 @@ def my_queue(
 
 @router.get("/cases/{case_id}", tags=["cases"])
 def get_case(
-    case_id: int, uow: Uow, who: Annotated[Principal, Depends(roles(*CASE_ROLES))]
+    case_id: RowId, uow: Uow, who: Annotated[Principal, Depends(roles(*CASE_ROLES))]
 ) -> dict[str, Any]:
     view = cases.case_view(uow, case_id)
     if who.role == "agent" and view["assigned_to"] not in (None, who.name):
@@ -76,7 +77,7 @@ def get_case(
 
 @router.post("/cases/{case_id}/assign", tags=["cases"])
 def assign_case(
-    case_id: int, body: AssignIn, uow: Uow, who: Annotated[Principal, Depends(roles("admin", "supervisor"))]
+    case_id: RowId, body: AssignIn, uow: Uow, who: Annotated[Principal, Depends(roles("admin", "supervisor"))]
 ) -> dict[str, Any]:
     """Assign or reassign a case (agent null: back to the pool)."""
     out = cases.assign(uow, case_id, body.agent, who.actor)
@@ -86,7 +87,7 @@ def assign_case(
 
 @router.post("/cases/{case_id}/notes", status_code=201, tags=["cases"])
 def add_note(
-    case_id: int, body: NoteIn, uow: Uow, who: Annotated[Principal, Depends(roles("agent", "supervisor"))]
+    case_id: RowId, body: NoteIn, uow: Uow, who: Annotated[Principal, Depends(roles("agent", "supervisor"))]
 ) -> dict[str, Any]:
     """Record a contact: outcome code, note, next-action date."""
     view = cases.case_view(uow, case_id)
@@ -168,7 +169,7 @@ def propose_plan(
 
 @router.post("/plans/{plan_id}/approve", tags=["plans"])
 def approve_plan(
-    plan_id: int, uow: Uow, cfg: Config, who: Annotated[Principal, Depends(roles("admin", "supervisor"))]
+    plan_id: RowId, uow: Uow, cfg: Config, who: Annotated[Principal, Depends(roles("admin", "supervisor"))]
 ) -> dict[str, Any]:
     out = plans.approve_plan(uow, plan_id, cfg.plans, who.actor, who.role)
     uow.commit()
@@ -252,7 +253,7 @@ def list_disputes(
 
 
 @router.get("/disputes/{dispute_id}", tags=["disputes"])
-def get_dispute(dispute_id: int, uow: Uow, who: Caller) -> dict[str, Any]:
+def get_dispute(dispute_id: RowId, uow: Uow, who: Caller) -> dict[str, Any]:
     view = disputes.dispute_view(uow, dispute_id)
     if who.role not in ("admin", "supervisor", "compliance"):
         check_loan_scope(uow, who, view["loan_id"])
@@ -261,7 +262,9 @@ def get_dispute(dispute_id: int, uow: Uow, who: Caller) -> dict[str, Any]:
 
 @router.post("/disputes/{dispute_id}/acknowledge", tags=["disputes"])
 def acknowledge(
-    dispute_id: int, uow: Uow, who: Annotated[Principal, Depends(roles("admin", "supervisor", "compliance"))]
+    dispute_id: RowId,
+    uow: Uow,
+    who: Annotated[Principal, Depends(roles("admin", "supervisor", "compliance"))],
 ) -> dict[str, Any]:
     out = disputes.acknowledge(uow, dispute_id, who.actor)
     uow.commit()
@@ -270,7 +273,7 @@ def acknowledge(
 
 @router.post("/disputes/{dispute_id}/resolve", tags=["disputes"])
 def resolve(
-    dispute_id: int,
+    dispute_id: RowId,
     body: ResolveIn,
     uow: Uow,
     who: Annotated[Principal, Depends(roles("admin", "supervisor", "compliance"))],
@@ -282,7 +285,7 @@ def resolve(
 
 @router.post("/disputes/{dispute_id}/evidence", status_code=201, tags=["disputes"])
 async def attach_evidence(
-    dispute_id: int,
+    dispute_id: RowId,
     request: Request,
     uow: Uow,
     cfg: Config,

@@ -5,9 +5,11 @@ from __future__ import annotations
 from datetime import date
 from typing import Annotated
 
+from fastapi import Path
 from pydantic import BaseModel, ConfigDict, Field
 
 Amount = Annotated[str, Field(pattern=r"^\d{1,12}(\.\d{1,2})?$", examples=["1234.56"])]
+RowId = Annotated[int, Path(ge=1, le=2**53)]  # a stored row's number (path parameter)
 Id = Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.:-]+$")]
 
 
