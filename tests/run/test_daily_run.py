@@ -156,3 +156,48 @@ def test_bad_input_exits_2(
     assert result.code == 2
     assert message in result.stderr
     assert "Traceback" not in result.stderr
+
+
+def test_policy_explain_for_a_stored_account_agrees_with_the_run(
+    loaded: str, cli: Callable[..., object]
+) -> None:
+    assert cli("run", "--as-of", "2026-03-30", "--json").code == 0
+    summary = json.loads(cli("run", "--as-of", "2026-03-31", "--json").stdout)
+    assert summary["planned"] > 0
+    engine = create_engine(loaded)
+    with engine.connect() as c:
+        (loan_id,) = c.execute(
+            select(OutboxRow.loan_id).where(OutboxRow.as_of == date(2026, 3, 31)).limit(1)
+        ).one()
+        planned = {
+            r[0]
+            for r in c.execute(
+                select(OutboxRow.step_id).where(
+                    OutboxRow.loan_id == loan_id, OutboxRow.as_of == date(2026, 3, 31)
+                )
+            )
+        }
+    engine.dispose()
+    out = cli(
+        "policy",
+        "explain",
+        str(ROOT / "policies" / "segmented.yaml"),
+        "--account",
+        loan_id,
+        "--as-of",
+        "2026-03-31",
+        "--json",
+    )
+    assert out.code == 0, out.stderr
+    explained = json.loads(out.stdout)
+    assert {a["step_id"] for a in explained["actions"]} == planned
+    missing = cli(
+        "policy",
+        "explain",
+        str(ROOT / "policies" / "segmented.yaml"),
+        "--account",
+        "NOPE",
+        "--as-of",
+        "2026-03-31",
+    )
+    assert missing.code == 2 and "unknown loan" in missing.stderr

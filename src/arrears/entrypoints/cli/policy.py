@@ -129,14 +129,32 @@ FEATURES_FILE_KEYS = {"account_id", "sent", "features"}
 @policy_app.command("explain")
 def explain(
     file: Path = typer.Argument(..., help="Policy file."),
-    features: Path = typer.Option(
-        ..., "--features", help="YAML/JSON: {account_id?, sent?: [step ids], features: {name: value}}."
+    features: Path | None = typer.Option(
+        None, "--features", help="YAML/JSON: {account_id?, sent?: [step ids], features: {name: value}}."
     ),
-    account: str | None = typer.Option(None, "--account", help="Account id (for the experiment arm)."),
+    account: str | None = typer.Option(None, "--account", help="Account (loan) id."),
+    as_of: str | None = typer.Option(
+        None, "--as-of", help="With --account: compute the features of the stored account on this day."
+    ),
     json_out: bool = typer.Option(False, "--json", help="Print one JSON object."),
 ) -> None:
-    """Segment, why, early-warning score, experiment arm and the steps due, for features given literally."""
+    """Segment, why, early-warning score, experiment arm and the steps due — for a stored account on a day
+    (--account ID --as-of D), or for features given literally (--features FILE)."""
     policy = load_policy(file)
+    if as_of is not None or features is None:
+        from arrears.entrypoints.cli.common import parse_as_of
+        from arrears.services.explain import account_treatment
+        from arrears.services.unit_of_work import UnitOfWork
+
+        if account is None or as_of is None:
+            raise InputError("give --account ID --as-of D, or --features FILE", field="--account")
+        with UnitOfWork() as uow:
+            treatment = account_treatment(uow, policy, account, parse_as_of(as_of))
+        if json_out:
+            print_json(treatment.to_dict(policy.currency))
+        else:
+            render_treatment(treatment, policy.currency)
+        return
     doc = load_document(features)
     try:
         account_id, row, sent = _read_features(doc.data, policy.currency)
