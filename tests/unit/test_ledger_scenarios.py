@@ -55,3 +55,14 @@ def test_scenario(path: Path) -> None:
         as_of = date.fromisoformat(case.pop("as_of"))
         result = compute_position(loan, as_of).to_dict()
         assert_subset(case, result, f"{path.name}@{as_of}")
+
+
+def test_a_key_given_twice_is_bad_input(tmp_path: Path) -> None:
+    from arrears.adapters.yamlfile import load_document
+    from arrears.domain.errors import InputError
+
+    path = tmp_path / "loan.yaml"
+    path.write_text('instalments:\n  - {due: 2026-01-10, principal: "1.00"}\ninstalments: []\n')
+    with pytest.raises(InputError) as err:
+        load_document(path)
+    assert err.value.line == 3 and err.value.field == "instalments"

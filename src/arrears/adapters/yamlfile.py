@@ -35,17 +35,23 @@ class LocatedDocument:
         )
 
 
-def _walk(node: yaml.Node, path: str, lines: dict[str, int]) -> None:
+def _walk(node: yaml.Node, path: str, lines: dict[str, int], file: str = "") -> None:
     lines[path] = node.start_mark.line + 1
     if isinstance(node, yaml.MappingNode):
+        seen: set[object] = set()
+        for key, _ in node.value:
+            if key.value in seen:  # PyYAML would silently keep the last one
+                where = f"{path}.{key.value}" if path else str(key.value)
+                raise InputError("key given twice", file=file, line=key.start_mark.line + 1, field=where)
+            seen.add(key.value)
         for key, value in node.value:
             name = f"{path}.{key.value}" if path else str(key.value)
             lines[name] = key.start_mark.line + 1
-            _walk(value, name, lines)
+            _walk(value, name, lines, file)
             lines[name] = key.start_mark.line + 1
     elif isinstance(node, yaml.SequenceNode):
         for i, item in enumerate(node.value):
-            _walk(item, f"{path}[{i}]", lines)
+            _walk(item, f"{path}[{i}]", lines, file)
 
 
 def load_document(path: str | Path) -> LocatedDocument:
@@ -72,5 +78,5 @@ def load_document(path: str | Path) -> LocatedDocument:
         raise InputError(f"invalid YAML: {exc}", file=name) from None
     lines: dict[str, int] = {}
     if node is not None:
-        _walk(node, "", lines)
+        _walk(node, "", lines, name)
     return LocatedDocument(name, data, lines)
