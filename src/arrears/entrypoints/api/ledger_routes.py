@@ -19,7 +19,7 @@ from arrears.domain.ledger import compute_position
 from arrears.domain.money import format_minor, parse_minor
 from arrears.entrypoints.api.schemas import LoanIn, PaymentIn, TokenIn
 from arrears.entrypoints.api.security import Caller, Config, Uow, check_loan_scope, roles
-from arrears.services import importing
+from arrears.services import bureau, importing
 from arrears.services.agencies import placed_loans, placement_of
 from arrears.services.auth import Principal, issue_borrower_token, signature_ok
 from arrears.services.cases import loans_of
@@ -271,3 +271,16 @@ def list_outbox(
     if status is not None:
         q = q.where(OutboxRow.status == status)
     return [dict(r) for r in uow.connection.execute(q).mappings()]
+
+
+@router.get("/bureau/export", tags=["bureau"])
+def bureau_export(
+    uow: Uow,
+    cfg: Config,
+    who: Annotated[Principal, Depends(roles("admin", "compliance"))],
+    month: Annotated[str, Query(pattern=r"^\d{4}-(0[1-9]|1[0-2])$")],
+) -> dict[str, Any]:
+    """The monthly credit-bureau export (layout in docs/api.md); negative records only after the pre-notice."""
+    text, rows = bureau.export(uow, month, cfg.bureau_notice_days, who.actor)
+    uow.commit()
+    return {"month": month, "csv": text, "records": rows}
