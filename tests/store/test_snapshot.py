@@ -79,6 +79,13 @@ def test_snapshot_tables_columns_and_types(loaded: str) -> None:
     }
 
 
+def test_the_unit_of_work_takes_snapshots_too(loaded: str) -> None:
+    with UnitOfWork(loaded) as uow:
+        snap = uow.snapshot(date(2026, 3, 1), ("loans", "payments"))
+    assert sorted(snap) == ["loans", "payments"]
+    assert snap["loans"].column("loan_id").to_pylist() == ["L1", "L2"]
+
+
 def test_nothing_after_the_date_leaks_into_the_snapshot(loaded: str) -> None:
     before_reversal = take(loaded, date(2026, 2, 21))
     assert before_reversal["payments"].column("reversed_on").to_pylist() == [None, None]

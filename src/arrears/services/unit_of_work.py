@@ -8,9 +8,11 @@ with UnitOfWork() as uow:          # ARREARS_DB_URL, else ./arrears.db; upgraded
 
 from __future__ import annotations
 
+from datetime import date
 from types import TracebackType
 from typing import Self
 
+import pyarrow as pa
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.orm import Session
 
@@ -24,6 +26,8 @@ from arrears.adapters.store.repositories import (
     PostingRepository,
     ProductRepository,
 )
+from arrears.adapters.store.snapshot import TABLES as SNAPSHOT_TABLES
+from arrears.adapters.store.snapshot import snapshot
 
 
 class UnitOfWork:
@@ -52,6 +56,10 @@ class UnitOfWork:
     @property
     def dialect(self) -> str:
         return self.connection.dialect.name
+
+    def snapshot(self, as_of: date, tables: tuple[str, ...] = SNAPSHOT_TABLES) -> dict[str, pa.Table]:
+        """The store as of `as_of` as pyarrow Tables (see arrears.adapters.store.snapshot)."""
+        return snapshot(self.connection, as_of, tables)
 
     @property
     def session(self) -> Session:
