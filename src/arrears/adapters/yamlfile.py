@@ -11,6 +11,17 @@ import yaml
 from arrears.domain.errors import InputError
 
 
+class _Loader(yaml.SafeLoader):
+    """SafeLoader that leaves dates and times as text: the domain parses them and names the field when
+    one is wrong (PyYAML would raise a bare ValueError for 2026-13-01)."""
+
+
+_Loader.yaml_implicit_resolvers = {
+    first: [(tag, regexp) for tag, regexp in resolvers if tag != "tag:yaml.org,2002:timestamp"]
+    for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
+}
+
+
 class LocatedDocument:
     """A parsed document plus the line (1-based) where each field path starts."""
 
@@ -69,8 +80,8 @@ def load_document(path: str | Path) -> LocatedDocument:
         except json.JSONDecodeError as exc:
             raise InputError(f"invalid JSON: {exc.msg}", file=name, line=exc.lineno) from None
     try:
-        node = yaml.compose(text, Loader=yaml.SafeLoader)
-        data = yaml.load(text, Loader=yaml.SafeLoader)
+        node = yaml.compose(text, Loader=_Loader)
+        data = yaml.load(text, Loader=_Loader)
     except yaml.MarkedYAMLError as exc:
         line = exc.problem_mark.line + 1 if exc.problem_mark else None
         raise InputError(f"invalid YAML: {exc.problem}", file=name, line=line) from None

@@ -24,6 +24,7 @@ COMMAND_MODULES = (
     "templates",
     "audit",
     "sim",
+    "serve",
 )
 
 
