@@ -20,11 +20,12 @@ from dataclasses import dataclass
 
 import pytest
 from sqlalchemy import create_engine, text
-from sqlalchemy.engine import make_url
+from sqlalchemy.engine import Connection, make_url
 
 from arrears.adapters.store import forget_engines
 
 PG_URL_ENV = "ARREARS_TEST_PG_URL"
+PG_PREFIX = "arrears_t_"  # + pid + random: one database per test session (per xdist worker)
 
 
 @pytest.fixture(scope="session")
@@ -40,9 +41,10 @@ def pg_server_url() -> Iterator[str]:
     server = make_url(url)
     if server.drivername == "postgresql":
         server = server.set(drivername="postgresql+psycopg")
-    name = f"arrears_t_{os.getpid()}_{uuid.uuid4().hex[:8]}"
+    name = f"{PG_PREFIX}{os.getpid()}_{uuid.uuid4().hex[:8]}"
     admin = create_engine(server, isolation_level="AUTOCOMMIT")
     with admin.connect() as connection:
+        _drop_orphans(connection)
         connection.execute(text(f'CREATE DATABASE "{name}"'))
     try:
         yield server.set(database=name).render_as_string(hide_password=False)
@@ -51,6 +53,28 @@ def pg_server_url() -> Iterator[str]:
         with admin.connect() as connection:
             connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
         admin.dispose()
+
+
+def _drop_orphans(connection: Connection) -> None:
+    """Databases left by test sessions that were killed (their process is gone) are dropped."""
+    names = connection.execute(
+        text("SELECT datname FROM pg_database WHERE datname LIKE :pattern"),
+        {"pattern": PG_PREFIX.replace("_", r"\_") + "%"},
+    ).scalars()
+    for name in list(names):
+        pid = name[len(PG_PREFIX) :].split("_")[0]
+        if pid.isdigit() and not _alive(int(pid)):
+            connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
 
 
 def _empty_pg(url: str) -> None:
