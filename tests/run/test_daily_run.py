@@ -131,10 +131,13 @@ def test_a_failed_run_leaves_the_store_as_it_was(
 ) -> None:
     from arrears.services import daily_run
 
+    write = daily_run._write
+
     def broken(*args: object, **kwargs: object) -> None:
+        write(*args, **kwargs)  # the outbox rows and the run record are written, then the run fails
         raise RuntimeError("disk full")
 
-    monkeypatch.setattr(daily_run, "RunSummary", broken)
+    monkeypatch.setattr(daily_run, "_write", broken)
     with pytest.raises(RuntimeError):
         cli("run", "--as-of", "2026-03-31")
     assert _count(loaded, OutboxRow) == 0 and _count(loaded, RunRow) == 0

@@ -223,51 +223,6 @@ def run_day(
         schema=HISTORY_SCHEMA,
     )
     counts = _counts(evaluation, tables["borrowers"], [s for s, _, _ in statuses])
-    if not write:
-        seconds = clock.perf_counter() - started
-        summary = RunSummary(
-            run_id,
-            as_of,
-            policy.id,
-            engine_name,
-            evaluation.assignments.num_rows,
-            len(rows),
-            0,
-            seconds,
-            False,
-            counts,
-        )
-        return summary, planned_today
-    conn = uow.connection
-    count_today = select(func.count()).select_from(OutboxRow).where(OutboxRow.as_of == as_of)
-    before = conn.execute(count_today).scalar_one()
-    insert = _insert(uow.dialect)
-    for chunk in range(0, len(rows), 5000):
-        stmt = insert(OutboxRow).on_conflict_do_nothing(index_elements=["idempotency_key"])
-        conn.execute(stmt, rows[chunk : chunk + 5000])
-    written = conn.execute(count_today).scalar_one() - before
-
-    already = conn.execute(select(RunRow.id).where(RunRow.id == run_id)).first() is not None
-    seconds = clock.perf_counter() - started
-    if not already:
-        conn.execute(
-            insert(RunRow).on_conflict_do_nothing(index_elements=["id"]),
-            [
-                {
-                    "id": run_id,
-                    "as_of": as_of,
-                    "policy_id": policy.id,
-                    "policy_hash": policy.content_hash,
-                    "engine": engine_name,
-                    "started_at": started_at,
-                    "seconds": seconds,
-                    "accounts": evaluation.assignments.num_rows,
-                    "planned": len(rows),
-                    "written": written,
-                    "counts": counts,
-                }
-            ],
-        )
     summary = RunSummary(
         run_id,
         as_of,
@@ -275,12 +230,53 @@ def run_day(
         engine_name,
         evaluation.assignments.num_rows,
         len(rows),
-        written,
-        seconds,
-        already,
+        0,
+        0.0,
+        False,
         counts,
     )
+    if write:
+        summary.written, summary.already_run = _write(uow, rows, summary, policy, started, started_at)
+    summary.seconds = clock.perf_counter() - started
     return summary, planned_today
+
+
+def _write(
+    uow: UnitOfWork,
+    rows: list[dict[str, Any]],
+    summary: RunSummary,
+    policy: Policy,
+    started: float,
+    started_at: datetime,
+) -> tuple[int, bool]:
+    """Insert the outbox rows (idempotent) and, once per day and policy, the run record.
+
+    Returns how many outbox rows were new and whether the day had already been run."""
+    conn = uow.connection
+    count_today = select(func.count()).select_from(OutboxRow).where(OutboxRow.as_of == summary.as_of)
+    before = conn.execute(count_today).scalar_one()
+    insert = _insert(uow.dialect)
+    for chunk in range(0, len(rows), 5000):
+        stmt = insert(OutboxRow).on_conflict_do_nothing(index_elements=["idempotency_key"])
+        conn.execute(stmt, rows[chunk : chunk + 5000])
+    written = int(conn.execute(count_today).scalar_one() - before)
+    already = conn.execute(select(RunRow.id).where(RunRow.id == summary.run_id)).first() is not None
+    if not already:
+        record = {
+            "id": summary.run_id,
+            "as_of": summary.as_of,
+            "policy_id": policy.id,
+            "policy_hash": policy.content_hash,
+            "engine": summary.engine,
+            "started_at": started_at,
+            "seconds": clock.perf_counter() - started,
+            "accounts": summary.accounts,
+            "planned": summary.planned,
+            "written": written,
+            "counts": summary.counts,
+        }
+        conn.execute(insert(RunRow).on_conflict_do_nothing(index_elements=["id"]), [record])
+    return written, already
 
 
 def _counts(evaluation: Evaluation, borrowers: pa.Table, statuses: list[str]) -> dict[str, Any]:
