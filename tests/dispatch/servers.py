@@ -46,6 +46,7 @@ def http_sink(record: bool = True) -> Iterator[HttpSink]:
 
     class Handler(BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"
+        disable_nagle_algorithm = True  # headers and body go out in two writes: no 40 ms delayed-ACK stall
 
         def do_POST(self) -> None:
             length = int(self.headers.get("Content-Length", "0"))
