@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import Date, Float, Index, Integer, String, Text
+from sqlalchemy import Date, Float, ForeignKey, Index, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from arrears.adapters.store.models import Base
@@ -52,7 +52,7 @@ class OutboxRow(Base):
     id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
     idempotency_key: Mapped[str] = mapped_column(String(200), unique=True)
     run_id: Mapped[str] = mapped_column(String(40))
-    loan_id: Mapped[str] = mapped_column(String(64))
+    loan_id: Mapped[str] = mapped_column(String(64), ForeignKey("loans.id"))
     borrower_id: Mapped[str] = mapped_column(String(64))
     as_of: Mapped[date] = mapped_column(Date)
     anchor: Mapped[date | None] = mapped_column(Date)
