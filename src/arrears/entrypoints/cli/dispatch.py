@@ -53,7 +53,7 @@ def dispatch_command(
 ) -> None:
     """Send what the outbox holds: claim, re-check compliance, render, send once, record."""
     from arrears.adapters.channels.config import build_channels, close_channels, load_channels_config
-    from arrears.entrypoints.cli.compliance import load_profile
+    from arrears.adapters.profile_file import load_profile
     from arrears.services.dispatch import Dispatcher
 
     fixed = _instant(as_of_time)
