@@ -1,0 +1,360 @@
+"""Collections KPIs over a window of days, computed from the store only (definitions: docs/kpi.md).
+
+The window is [start, end], both days included. "Opening" is the ledger at the end of the day before
+`start`, "closing" the ledger at the end of `end`, both from the store's snapshot through the vector
+ledger (the engine's arithmetic, identical to the domain ledger). Contacts are contact_attempts whose
+instant falls on a window day in Beijing time; sends and costs are deliveries; actions and compliance
+outcomes are outbox rows planned in the window; promises, disputes and complaints are the case-work tables.
+"""
+
+from __future__ import annotations
+
+from collections import Counter, defaultdict
+from dataclasses import dataclass, field, replace
+from datetime import UTC, date, datetime, time, timedelta
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import numpy as np
+from sqlalchemy import select
+
+from arrears.adapters.store.casework_models import DisputeRow, PromiseRow
+from arrears.adapters.store.dispatch_models import ContactAttemptRow, DeliveryRow
+from arrears.adapters.store.run_models import OutboxRow
+from arrears.adapters.yamlfile import load_document
+from arrears.domain.compliance.channels import VOICE
+from arrears.domain.errors import InputError
+from arrears.domain.ledger import compute_position
+from arrears.domain.money import format_minor, parse_minor
+from arrears.domain.products import LedgerSettings
+from arrears.engine.portfolio import Portfolio
+from arrears.engine.vector_ledger import LedgerColumns, compute_ledger
+from arrears.services.unit_of_work import UnitOfWork
+
+BEIJING = ZoneInfo("Asia/Shanghai")
+EPOCH = date(1970, 1, 1)
+BUCKET_ORDER = ("M0", "M1", "M2", "M3", "M4", "M5", "M6", "M7+")
+RIGHT_PARTY = frozenset({"connected", "conversation"})
+ACCIDENTAL = "forgetful"
+COMPLIANCE_STATUSES = ("pending", "awaiting_approval", "deferred", "blocked", "cancelled", "sent", "dead")
+
+# Unit cost of one send per channel, in fen (CNY minor units). Rough market prices in China: an SMS about
+# ¥0.05; push and e-mail nearly free; an automated call ¥0.30; a human agent's call about ¥3 of salary;
+# a posted letter ¥3; a lawyer's letter ¥50 (a fixed fee per letter from the engaged firm); a bureau
+# notice is a letter; agency and litigation are paid by commission on what they recover, not per send.
+DEFAULT_UNIT_COSTS = {
+    "sms": 5,
+    "push": 1,
+    "in_app": 0,
+    "email": 1,
+    "robocall": 30,
+    "agent_call": 300,
+    "letter": 300,
+    "lawyer_letter": 5000,
+    "credit_bureau_notice": 300,
+    "agency": 0,
+    "litigation": 0,
+}
+
+
+@dataclass(frozen=True)
+class CostTable:
+    """Unit cost per channel in minor units; channels not listed cost nothing."""
+
+    unit: dict[str, int] = field(default_factory=lambda: dict(DEFAULT_UNIT_COSTS))
+
+    def of(self, channel: str) -> int:
+        return self.unit.get(channel, 0)
+
+
+def load_costs(path: str | Path | None) -> CostTable:
+    """A YAML mapping channel → cost per send as a decimal string ("0.05"), over the defaults."""
+    if path is None:
+        return CostTable()
+    doc = load_document(path)
+    data = doc.data
+    if not isinstance(data, dict):
+        raise InputError("the cost file must map channels to amounts", file=str(path), line=1)
+    unit = dict(DEFAULT_UNIT_COSTS)
+    for channel, value in data.items():
+        try:
+            unit[str(channel)] = parse_minor(str(value))
+        except InputError as err:
+            raise doc.locate(InputError(err.message, field=str(channel))) from None
+    return CostTable(unit)
+
+
+def _ratio(numerator: float, denominator: float, digits: int = 4) -> float | None:
+    return round(numerator / denominator, digits) if denominator else None
+
+
+def _instant(day: date) -> datetime:
+    """The start of `day` in Beijing time, as a UTC instant."""
+    return datetime.combine(day, time(0), BEIJING).astimezone(UTC)
+
+
+def _bucket_rank(bucket: str) -> int:
+    return BUCKET_ORDER.index(bucket) if bucket in BUCKET_ORDER else len(BUCKET_ORDER)
+
+
+def compute_kpis(
+    uow: UnitOfWork,
+    start: date,
+    end: date,
+    costs: CostTable | None = None,
+    *,
+    products: dict[str, LedgerSettings] | None = None,
+) -> dict[str, Any]:
+    """Every KPI of docs/kpi.md for the window [start, end]; amounts as decimal strings, rates as floats."""
+    if end < start:
+        raise InputError(f"--to {end} is before --from {start}", field="--to")
+    costs = costs or CostTable()
+    c = uow.connection
+    opening_day = start - timedelta(days=1)
+    tables = uow.snapshot(end)
+    portfolio = Portfolio(dict(tables), dict(products or {}))
+    opening = compute_ledger(portfolio, opening_day)
+    closing = compute_ledger(portfolio, end)
+    loan_ids = opening.loan_id.to_pylist()
+    borrower_of = dict(zip(loan_ids, tables["loans"]["borrower_id"].to_pylist(), strict=True))
+    persona = dict(
+        zip(
+            tables["borrowers"]["borrower_id"].to_pylist(),
+            tables["borrowers"]["persona"].to_pylist(),
+            strict=True,
+        )
+    )
+    lo, hi = _instant(start), _instant(end + timedelta(days=1))
+
+    # --- contacts, sends, actions --------------------------------------------------------------------
+    attempts = c.execute(
+        select(ContactAttemptRow.loan_id, ContactAttemptRow.channel, ContactAttemptRow.outcome).where(
+            ContactAttemptRow.at >= lo, ContactAttemptRow.at < hi
+        )
+    ).all()
+    contacted_loans = {a[0] for a in attempts}
+    voice = [a for a in attempts if a[1] in VOICE]
+    rpc = sum(1 for a in voice if a[2] in RIGHT_PARTY)
+    sends = c.execute(
+        select(OutboxRow.loan_id, OutboxRow.borrower_id, OutboxRow.channel, OutboxRow.tone)
+        .join(DeliveryRow, DeliveryRow.outbox_id == OutboxRow.id)
+        .where(DeliveryRow.sent_at >= lo, DeliveryRow.sent_at < hi)
+    ).all()
+    sent_by_channel = Counter(s[2] for s in sends)
+    cost = sum(costs.of(ch) * n for ch, n in sent_by_channel.items())
+    statuses = Counter(
+        s
+        for (s,) in c.execute(
+            select(OutboxRow.status).where(OutboxRow.as_of >= start, OutboxRow.as_of <= end)
+        ).all()
+    )
+
+    # --- balances ------------------------------------------------------------------------------------
+    open_overdue = opening.overdue.sum(axis=1)
+    close_overdue = closing.overdue.sum(axis=1)
+    delinquent = np.flatnonzero(opening.dpd > 0)
+    cured = [i for i in delinquent if closing.dpd[i] == 0]
+    self_cured = [i for i in cured if loan_ids[i] not in contacted_loans]
+
+    payments = _payments_in_window(tables, start, end)
+    paid_by_loan: dict[str, int] = defaultdict(int)
+    for loan_id, _, amount in payments:
+        paid_by_loan[loan_id] += amount
+    recovered_from_opening = sum(
+        min(paid_by_loan.get(loan_ids[i], 0), int(open_overdue[i])) for i in delinquent
+    )
+    recovered_by_loan = _by_loan(uow, payments, portfolio)
+    recovered_by_day: dict[date, int] = defaultdict(int)
+    for per_day in recovered_by_loan.values():
+        for day, amount in per_day.items():
+            recovered_by_day[day] += amount
+    recovered = sum(recovered_by_day.values())
+
+    due_open = _due_outstanding(opening, opening_day, upto=opening_day)
+    due_close = _due_outstanding(closing, end, upto=end)
+    newly_due = _due_outstanding(opening, opening_day, since=start, upto=end) + int(
+        closing.late_fee_accrued.sum() - opening.late_fee_accrued.sum()
+    )
+    collectible = due_open + newly_due
+
+    # --- roll rates ----------------------------------------------------------------------------------
+    matrix: dict[str, Counter[str]] = defaultdict(Counter)
+    live = opening.outstanding.sum(axis=1) > 0
+    for i in np.flatnonzero(live):
+        matrix[str(opening.bucket[i])][str(closing.bucket[i])] += 1
+    roll_rates = {}
+    for bucket in sorted(matrix, key=_bucket_rank):
+        row = matrix[bucket]
+        total = sum(row.values())
+        worse = sum(n for b, n in row.items() if _bucket_rank(b) > _bucket_rank(bucket))
+        roll_rates[bucket] = {"accounts": total, "rolled": worse, "rate": _ratio(worse, total)}
+
+    # --- promises, complaints, disputes --------------------------------------------------------------
+    settled = Counter(
+        s
+        for (s,) in c.execute(
+            select(PromiseRow.status).where(
+                PromiseRow.resolved_on >= start,
+                PromiseRow.resolved_on <= end,
+                PromiseRow.status.in_(("kept", "broken")),
+            )
+        ).all()
+    )
+    kinds = Counter(
+        k
+        for (k,) in c.execute(
+            select(DisputeRow.kind).where(DisputeRow.opened_on >= start, DisputeRow.opened_on <= end)
+        ).all()
+    )
+
+    # --- accidental late payers and legal threats ----------------------------------------------------
+    late_accidental = _late_borrowers(opening, closing, start, end, loan_ids, borrower_of, persona)
+    lawyer = {s[1] for s in sends if s[2] == "lawyer_letter"}
+    legal = {s[1] for s in sends if s[3] == "legal" or s[2] == "lawyer_letter"}
+    threatened = late_accidental & legal
+
+    contacts = len(attempts)
+    recovered_yuan = recovered / 100
+    return {
+        "from": start.isoformat(),
+        "to": end.isoformat(),
+        "accounts": int(live.sum()),
+        "delinquent_at_start": len(delinquent),
+        "roll_rates": roll_rates,
+        "roll_matrix": {b: dict(sorted(matrix[b].items())) for b in sorted(matrix, key=_bucket_rank)},
+        "cured": len(cured),
+        "cure_rate": _ratio(len(cured), len(delinquent)),
+        "self_cured": len(self_cured),
+        "self_cure_rate": _ratio(len(self_cured), len(delinquent)),
+        "overdue_at_start": format_minor(int(open_overdue.sum())),
+        "overdue_at_end": format_minor(int(close_overdue.sum())),
+        "recovered_from_start_arrears": format_minor(recovered_from_opening),
+        "recovery_rate": _ratio(recovered_from_opening, int(open_overdue[delinquent].sum())),
+        "recovered": format_minor(recovered),
+        "recovered_by_day": {d.isoformat(): format_minor(v) for d, v in sorted(recovered_by_day.items())},
+        "payments": len(payments),
+        "contacts": contacts,
+        "contacts_by_channel": dict(sorted(Counter(a[1] for a in attempts).items())),
+        "voice_attempts": len(voice),
+        "right_party_contacts": rpc,
+        "right_party_contact_rate": _ratio(rpc, len(voice)),
+        "promises_kept": settled["kept"],
+        "promises_broken": settled["broken"],
+        "promise_kept_rate": _ratio(settled["kept"], settled["kept"] + settled["broken"]),
+        "contacts_per_yuan_recovered": _ratio(contacts, recovered_yuan, 6),
+        "sent_by_channel": dict(sorted(sent_by_channel.items())),
+        "cost": format_minor(cost),
+        "cost_to_collect": _ratio(cost, recovered),
+        "complaints": kinds["complaint"],
+        "disputes": kinds["dispute"],
+        "complaints_per_10k_contacts": _ratio(kinds["complaint"] * 10_000, contacts, 2),
+        "cei": _ratio((collectible - due_close) * 100, collectible, 2),
+        "accidental_late_payers": len(late_accidental),
+        "accidental_with_lawyer_letter": len(late_accidental & lawyer),
+        "accidental_with_legal_threat": len(threatened),
+        "accidental_legal_threat_share": _ratio(len(threatened), len(late_accidental)),
+        "outbox_statuses": {s: statuses.get(s, 0) for s in COMPLIANCE_STATUSES},
+        "compliance_blocked": statuses.get("blocked", 0),
+        "compliance_deferred": statuses.get("deferred", 0),
+        "segments": _segments(uow, start, end, recovered_by_loan),
+    }
+
+
+def _payments_in_window(tables: dict[str, Any], start: date, end: date) -> list[tuple[str, date, int]]:
+    """(loan, day, amount) of payments in the window that were not reversed by the end of it."""
+    pays = tables["payments"]
+    out = []
+    for loan_id, paid_on, amount, reversed_on in zip(
+        pays["loan_id"].to_pylist(),
+        pays["paid_on"].to_pylist(),
+        pays["amount"].to_pylist(),
+        pays["reversed_on"].to_pylist(),
+        strict=True,
+    ):
+        if start <= paid_on <= end and (reversed_on is None or reversed_on > end):
+            out.append((loan_id, paid_on, int(amount)))
+    return out
+
+
+def _by_loan(
+    uow: UnitOfWork, payments: list[tuple[str, date, int]], portfolio: Portfolio
+) -> dict[str, dict[date, int]]:
+    """Recovered amounts per loan and day: the part of a day's payments that met what was overdue at the end
+    of that day had they not been made (late fee of the day included)."""
+    out: dict[str, dict[date, int]] = {}
+    by_loan: dict[str, dict[date, int]] = defaultdict(lambda: defaultdict(int))
+    for loan_id, day, amount in payments:
+        by_loan[loan_id][day] += amount
+    for loan in uow.loans.stream(sorted(by_loan)):
+        for day, amount in sorted(by_loan[loan.id].items()):
+            before = compute_position(
+                replace(loan, payments=tuple(p for p in loan.payments if p.on < day)), day
+            )
+            if before.dpd > 0:
+                out.setdefault(loan.id, {})[day] = min(amount, before.overdue.total)
+    return out
+
+
+def _due_outstanding(ledger: LedgerColumns, as_of: date, *, upto: date, since: date | None = None) -> int:
+    """What is still owed on instalments due in [since, upto] (all due by `upto` without `since`), late fees
+    included, in `ledger` (computed as of `as_of`)."""
+    hi = (upto - EPOCH).days
+    rows = ledger.inst_due <= hi
+    if since is not None:
+        rows &= ledger.inst_due >= (since - EPOCH).days
+    return int(ledger.inst_outstanding[rows].sum())
+
+
+def _late_borrowers(
+    opening: LedgerColumns,
+    closing: LedgerColumns,
+    start: date,
+    end: date,
+    loan_ids: list[str],
+    borrower_of: dict[str, str],
+    persona: dict[str, str | None],
+) -> set[str]:
+    """Accidental late payers (persona forgetful) who were late at some point in the window: late at the
+    start, late at the end, or an instalment due in the window paid after its due date."""
+    lo, hi = (start - EPOCH).days, (end - EPOCH).days
+    late_loans = set(np.flatnonzero((opening.dpd > 0) | (closing.dpd > 0)).tolist())
+    due_in = (closing.inst_due >= lo) & (closing.inst_due < hi)
+    paid_late = due_in & (closing.inst_paid_on > closing.inst_due) & (closing.inst_paid_on <= hi)
+    late_loans.update(closing.inst_account[paid_late].tolist())
+    out = set()
+    for i in late_loans:
+        borrower = borrower_of[loan_ids[i]]
+        if persona.get(borrower) == ACCIDENTAL:
+            out.add(borrower)
+    return out
+
+
+def _segments(
+    uow: UnitOfWork,
+    start: date,
+    end: date,
+    recovered_by_loan: dict[str, dict[date, int]],
+) -> dict[str, Any]:
+    """Per segment (the one of each loan's latest outbox row in the window): loans and recovered per day."""
+    rows = uow.connection.execute(
+        select(OutboxRow.loan_id, OutboxRow.segment)
+        .where(OutboxRow.as_of >= start, OutboxRow.as_of <= end)
+        .order_by(OutboxRow.as_of, OutboxRow.id)
+    ).all()
+    segment_of = {loan: segment for loan, segment in rows}
+    out: dict[str, Any] = {}
+    for loan, segment in sorted(segment_of.items()):
+        entry = out.setdefault(segment, {"loans": 0, "recovered_by_day": defaultdict(int)})
+        entry["loans"] += 1
+        for day, amount in recovered_by_loan.get(loan, {}).items():
+            entry["recovered_by_day"][day] += amount
+    return {
+        name: {
+            "loans": e["loans"],
+            "recovered_by_day": {
+                d.isoformat(): format_minor(v) for d, v in sorted(e["recovered_by_day"].items())
+            },
+        }
+        for name, e in sorted(out.items())
+    }
