@@ -258,6 +258,7 @@ def compute_kpis(
         "compliance_blocked": statuses.get("blocked", 0),
         "compliance_deferred": statuses.get("deferred", 0),
         "segments": _segments(uow, start, end, recovered_by_loan),
+        "arms": _segments(uow, start, end, recovered_by_loan, by_arm=True),
     }
 
 
@@ -335,14 +336,20 @@ def _segments(
     start: date,
     end: date,
     recovered_by_loan: dict[str, dict[date, int]],
+    *,
+    by_arm: bool = False,
 ) -> dict[str, Any]:
-    """Per segment (the one of each loan's latest outbox row in the window): loans and recovered per day."""
+    """Per segment (the one of each loan's latest outbox row in the window), or per experiment arm
+    ("experiment/arm"): loans and recovered per day."""
     rows = uow.connection.execute(
-        select(OutboxRow.loan_id, OutboxRow.segment)
+        select(OutboxRow.loan_id, OutboxRow.segment, OutboxRow.experiment, OutboxRow.arm)
         .where(OutboxRow.as_of >= start, OutboxRow.as_of <= end)
         .order_by(OutboxRow.as_of, OutboxRow.id)
     ).all()
-    segment_of = {loan: segment for loan, segment in rows}
+    if by_arm:
+        segment_of = {loan: f"{exp}/{arm}" for loan, _, exp, arm in rows if arm}
+    else:
+        segment_of = {loan: segment for loan, segment, _, _ in rows}
     out: dict[str, Any] = {}
     for loan, segment in sorted(segment_of.items()):
         entry = out.setdefault(segment, {"loans": 0, "recovered_by_day": defaultdict(int)})
