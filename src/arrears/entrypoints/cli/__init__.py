@@ -24,6 +24,8 @@ COMMAND_MODULES = (
     "templates",
     "audit",
     "sim",
+    "sim_lab",
+    "kpi",
     "serve",
     "dispatch",
 )
