@@ -26,6 +26,8 @@ install: $(DEV)
 
 demo: $(RUNTIME)
 	$(BIN)/arrears demo
+	$(BIN)/arrears sim compare policies/jd-baitiao-11day.yaml policies/segmented.yaml \
+		--days 90 --seeds 1 --borrowers 2000 --out out/report.html
 
 test: $(DEV)
 	bash scripts/test.sh

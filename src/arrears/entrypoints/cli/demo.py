@@ -7,6 +7,7 @@ from datetime import date, timedelta
 import typer
 from rich.table import Table
 
+from arrears.domain.compliance.profile import ComplianceProfile
 from arrears.domain.money import format_minor
 from arrears.entrypoints.cli.common import console, print_json
 from arrears.services.portfolio_report import BucketLine, bucket_table
@@ -22,12 +23,14 @@ def register(app: typer.Typer) -> None:
 def demo(
     borrowers: int = typer.Option(10_000, "--borrowers", help="Synthetic borrowers to generate."),
     seed: int = typer.Option(7, "--seed", help="Random seed (the same seed, the same portfolio)."),
-    compare_days: int = typer.Option(30, "--compare-days", help="Days of history to replay per policy."),
+    compare_days: int = typer.Option(
+        14, "--compare-days", help="Days of history to replay per policy in a dry run (0: none)."
+    ),
     db: str | None = typer.Option(None, "--db", help="Store URL (default ARREARS_DB_URL or ./arrears.db)."),
 ) -> None:
     """Build a sample portfolio (if the store is empty), show it by bucket, run the day, compare policies."""
     from arrears.adapters.profile_file import load_profile
-    from arrears.entrypoints.cli.run import load_run_policy, policy_path, render_summary
+    from arrears.entrypoints.cli.run import load_run_policy, render_summary
     from arrears.services.daily_run import run_range
     from arrears.services.unit_of_work import UnitOfWork
     from arrears.sim.portfolio import generate_portfolio, load_portfolio
@@ -50,6 +53,19 @@ def demo(
     with console.status("daily run …"):
         (summary,) = run_range(db, DEMO_AS_OF, DEMO_AS_OF, segmented, profile)
     render_summary(summary)
+
+    if compare_days > 0:
+        replay(db, compare_days, profile)
+    console.print(
+        "next: [bold]arrears sim compare policies/jd-baitiao-11day.yaml policies/segmented.yaml "
+        "--days 90 --seeds 1 --borrowers 2000 --out out/report.html[/] (what `make demo` runs)"
+    )
+
+
+def replay(db: str | None, compare_days: int, profile: ComplianceProfile) -> None:
+    """Each shipped policy over the last days of the stored portfolio, planned but not written."""
+    from arrears.entrypoints.cli.run import load_run_policy, policy_path
+    from arrears.services.daily_run import run_range
 
     start = DEMO_AS_OF - timedelta(days=compare_days - 1)
     table = Table(title=f"Replaying {start} → {DEMO_AS_OF} under each policy (dry run)")
