@@ -1,0 +1,279 @@
+"""The compliance report: what was decided and contacted over a period, and a replay that finds violations.
+
+Decisions come from the outbox (the daily run's and the dispatcher's statuses and rule ids), contacts from
+contact_attempts. The replay judges every recorded contact of the period with the engine's rules, against the
+attempts recorded before it (ordered by instant, then by record id: a dispatch batch shares one instant)
+and the debtor's flags as recorded at that instant (time zone, opt-outs made before it, a lawyer's letter's
+approval). Any attempt the engine would not allow is a violation: something bypassed the dispatcher, a
+receipt changed an outcome the caps count, or a rule was tightened since.
+
+Days are local days in the profile's first time zone (cn: Asia/Shanghai).
+"""
+
+from __future__ import annotations
+
+from collections import Counter, defaultdict
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, time, timedelta
+from typing import Any
+
+from sqlalchemy import func, select
+
+from arrears.adapters.store.dispatch_models import ContactAttemptRow, OptOutRow, OutboxApprovalRow
+from arrears.adapters.store.models import BorrowerRow
+from arrears.adapters.store.run_models import OutboxRow
+from arrears.domain.compliance.clock import zone
+from arrears.domain.compliance.engine import BLOCKED, DEFER, candidate_zones, make_facts, verdicts_at
+from arrears.domain.compliance.model import Approval, Attempt, ContactEvent, Debtor, LawFirm
+from arrears.domain.compliance.profile import ComplianceProfile
+from arrears.domain.errors import InputError
+from arrears.domain.masking import mask_email, mask_name, mask_phone
+from arrears.services.unit_of_work import UnitOfWork
+
+# The longest window a shipped profile's caps look back over (dispatch reads the same span).
+LOOKBACK_DAYS = 35
+# Outbox statuses by what compliance decided: the rest (awaiting_approval, cancelled) were not judged.
+DECISION_OF_STATUS = {
+    "pending": "allowed",
+    "sent": "allowed",
+    "failed": "allowed",
+    "dead": "allowed",
+    "deferred": "deferred",
+    "blocked": "blocked",
+}
+
+
+@dataclass(frozen=True, slots=True)
+class Violation:
+    """A recorded contact the engine would not have allowed."""
+
+    decision: str  # defer | block
+    rules: tuple[str, ...]
+    loan_id: str
+    borrower_id: str
+    borrower: str | None  # masked name
+    channel: str
+    target: str | None  # masked address
+    outcome: str
+    at: datetime  # in the debtor's zone
+    reasons: list[str]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "decision": self.decision,
+            "rules": list(self.rules),
+            "loan_id": self.loan_id,
+            "borrower_id": self.borrower_id,
+            "borrower": self.borrower,
+            "channel": self.channel,
+            "target": self.target,
+            "outcome": self.outcome,
+            "at": self.at.isoformat(),
+            "reasons": self.reasons,
+        }
+
+
+@dataclass
+class ComplianceReport:
+    """Counts of decisions and contacts over [start, end], and the replay's violations."""
+
+    start: date
+    end: date
+    profile: str
+    zone: str
+    decisions: Counter[str] = field(default_factory=Counter)
+    statuses: Counter[str] = field(default_factory=Counter)
+    by_channel: dict[str, Counter[str]] = field(default_factory=lambda: defaultdict(Counter))
+    by_rule: dict[str, Counter[str]] = field(default_factory=lambda: defaultdict(Counter))
+    contacts_by_outcome: Counter[str] = field(default_factory=Counter)
+    contacts_by_channel: dict[str, Counter[str]] = field(default_factory=lambda: defaultdict(Counter))
+    replayed: int = 0
+    violations: list[Violation] = field(default_factory=list)
+
+    @property
+    def contacts(self) -> int:
+        return sum(self.contacts_by_outcome.values())
+
+    def to_dict(self) -> dict[str, Any]:
+        """The JSON shape of `arrears compliance report --json`."""
+        return {
+            "from": self.start.isoformat(),
+            "to": self.end.isoformat(),
+            "profile": self.profile,
+            "zone": self.zone,
+            "decisions": {k: self.decisions.get(k, 0) for k in ("allowed", "deferred", "blocked")},
+            "outbox": {
+                "by_status": dict(sorted(self.statuses.items())),
+                "by_channel": {c: dict(sorted(n.items())) for c, n in sorted(self.by_channel.items())},
+                "by_rule": {r: dict(sorted(n.items())) for r, n in sorted(self.by_rule.items())},
+            },
+            "contacts": {
+                "total": self.contacts,
+                "by_outcome": dict(sorted(self.contacts_by_outcome.items())),
+                "by_channel": {
+                    c: dict(sorted(n.items())) for c, n in sorted(self.contacts_by_channel.items())
+                },
+            },
+            "replay": {
+                "checked": self.replayed,
+                "violations": [v.to_dict() for v in self.violations],
+            },
+        }
+
+
+def mask_target(channel: str, target: str | None) -> str | None:
+    """A contact's address as logs and views may show it (letters already carry a masked name)."""
+    if not target:
+        return target
+    if channel == "email":
+        return mask_email(target)
+    if channel in ("letter", "lawyer_letter", "visit"):
+        return target
+    return mask_phone(target)
+
+
+def compliance_report(
+    uow: UnitOfWork,
+    profile: ComplianceProfile,
+    start: date,
+    end: date,
+    lender: Mapping[str, Any] | None = None,
+) -> ComplianceReport:
+    """Count the period's decisions and contacts and replay its contacts through the rules.
+
+    `lender` (the channels configuration's lender section) names the law firm a lawyer's letter without
+    its own was sent under, as the dispatcher does.
+    """
+    if end < start:
+        raise InputError(f"--to {end} is before --from {start}", field="--to")
+    tz_name = profile.unknown_timezones[0]
+    tz = zone(tz_name)
+    lo = datetime.combine(start, time(0), tz)
+    hi = datetime.combine(end + timedelta(days=1), time(0), tz)
+    report = ComplianceReport(start, end, profile.name, tz_name)
+    c = uow.connection
+
+    for status, channel, rules, n in c.execute(
+        select(OutboxRow.status, OutboxRow.channel, OutboxRow.rules, func.count())
+        .where(OutboxRow.as_of >= start, OutboxRow.as_of <= end)
+        .group_by(OutboxRow.status, OutboxRow.channel, OutboxRow.rules)
+    ):
+        report.statuses[status] += n
+        report.by_channel[channel][status] += n
+        decided = DECISION_OF_STATUS.get(status)
+        if decided:
+            report.decisions[decided] += n
+        if status in ("deferred", "blocked"):
+            for rule in filter(None, (rules or "").split(",")):
+                report.by_rule[rule][status] += n
+
+    in_period = list(
+        c.execute(
+            select(ContactAttemptRow)
+            .where(ContactAttemptRow.at >= lo, ContactAttemptRow.at < hi)
+            .order_by(ContactAttemptRow.at, ContactAttemptRow.id)
+        )
+    )
+    for a in in_period:
+        report.contacts_by_outcome[a.outcome] += 1
+        report.contacts_by_channel[a.channel][a.outcome] += 1
+    _replay(uow, profile, report, in_period, lo, hi, lender or {})
+    return report
+
+
+def _replay(
+    uow: UnitOfWork,
+    profile: ComplianceProfile,
+    report: ComplianceReport,
+    in_period: list[Any],
+    lo: datetime,
+    hi: datetime,
+    lender: Mapping[str, Any],
+) -> None:
+    if not in_period:
+        return
+    c = uow.connection
+    borrower_ids = sorted({a.borrower_id for a in in_period})
+    history: dict[str, list[Any]] = defaultdict(list)
+    for a in c.execute(
+        select(ContactAttemptRow)
+        .where(
+            ContactAttemptRow.borrower_id.in_(borrower_ids),
+            ContactAttemptRow.at >= lo - timedelta(days=LOOKBACK_DAYS),
+            ContactAttemptRow.at < hi,
+        )
+        .order_by(ContactAttemptRow.at, ContactAttemptRow.id)
+    ):
+        history[a.borrower_id].append(a)
+    borrowers = {
+        b.id: b
+        for b in c.execute(
+            select(BorrowerRow.id, BorrowerRow.name, BorrowerRow.timezone).where(
+                BorrowerRow.id.in_(borrower_ids)
+            )
+        )
+    }
+    opt_outs: dict[str, list[tuple[datetime, str]]] = defaultdict(list)
+    for borrower_id, channel, at in c.execute(
+        select(OptOutRow.borrower_id, OptOutRow.channel, OptOutRow.at).where(
+            OptOutRow.borrower_id.in_(borrower_ids)
+        )
+    ):
+        opt_outs[borrower_id].append((at, channel))
+    outbox_ids = [a.outbox_id for a in in_period if a.outbox_id is not None]
+    approvals = {
+        r.outbox_id: r
+        for r in c.execute(select(OutboxApprovalRow).where(OutboxApprovalRow.outbox_id.in_(outbox_ids)))
+    }
+    default_firm = LawFirm(str(lender.get("law_firm", "")), bool(lender.get("law_firm_engaged", False)))
+
+    for borrower_id in borrower_ids:
+        borrower = borrowers.get(borrower_id)
+        tz_name = (borrower.timezone if borrower else None) or None
+        events: list[ContactEvent] = []
+        for a in history[borrower_id]:
+            event = ContactEvent(
+                a.channel, a.at, a.outcome, a.target, "debtor", a.message_type or None, a.loan_id
+            )
+            if a.at >= lo:
+                approval = approvals.get(a.outbox_id)
+                attempt = Attempt(
+                    channel=a.channel,
+                    at=a.at.astimezone(UTC),
+                    target=a.target,
+                    message_type=a.message_type or None,
+                    debt=a.loan_id,
+                    law_firm=LawFirm(approval.law_firm, default_firm.engaged)
+                    if approval is not None and approval.law_firm
+                    else default_firm,
+                    approval=Approval(approval.ref, approval.approved_by, approval.at)
+                    if approval is not None
+                    else None,
+                )
+                debtor = Debtor(
+                    id=borrower_id,
+                    timezones=(tz_name,) if tz_name else (),
+                    opted_out=frozenset(ch for at, ch in opt_outs[borrower_id] if at <= a.at),
+                )
+                # The rules broken at the attempt's own instant (decide() would add those met on
+                # the way to the next allowed instant, which were not broken).
+                broken = verdicts_at(make_facts(profile, debtor, events), attempt)
+                report.replayed += 1
+                if broken:
+                    report.violations.append(
+                        Violation(
+                            BLOCKED if any(v.effect == BLOCKED for v in broken) else DEFER,
+                            tuple(dict.fromkeys(v.rule for v in broken)),
+                            a.loan_id,
+                            borrower_id,
+                            mask_name(borrower.name) if borrower else None,
+                            a.channel,
+                            mask_target(a.channel, a.target),
+                            a.outcome,
+                            a.at.astimezone(zone(candidate_zones(profile, debtor)[0])),
+                            [f"{v.rule}: {v.en}" for v in broken],
+                        )
+                    )
+            events.append(event)
+    report.violations.sort(key=lambda v: (v.at, v.loan_id))
