@@ -29,6 +29,7 @@ from arrears.domain.errors import InputError
 from arrears.domain.policy.model import Policy
 from arrears.engine.plan import HISTORY_SCHEMA, Evaluation, count_by, engine
 from arrears.engine.portfolio import Portfolio
+from arrears.services.compliance_audit import audit_run_decisions
 from arrears.services.unit_of_work import UnitOfWork
 
 PLANNED_LOCAL_TIME = time(10, 0)  # the run plans contacts for mid-morning in the debtor's zone
@@ -237,6 +238,8 @@ def run_day(
     )
     if write:
         summary.written, summary.already_run = _write(uow, rows, summary, policy, started, started_at)
+        if not summary.already_run:  # a day's decisions are audited once, with its run record
+            audit_run_decisions(uow.connection, run_id, as_of, profile.name, rows)
     summary.seconds = clock.perf_counter() - started
     return summary, planned_today
 

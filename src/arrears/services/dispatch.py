@@ -59,6 +59,7 @@ from arrears.domain.errors import InputError, NotFound
 from arrears.domain.ledger import LedgerPosition, compute_position
 from arrears.domain.masking import mask_name, mask_phone
 from arrears.domain.messages import MessageChannel, RenderedMessage
+from arrears.services.compliance_audit import audit_dispatch
 from arrears.services.daily_run import CHANNEL_FOR_RULES, NOT_CONTACTS
 from arrears.services.unit_of_work import UnitOfWork
 
@@ -620,6 +621,7 @@ def _flush(connection: Connection, writes: _Writes) -> None:
     # in-memory history (_one appends to it), so writing them only now changes no decision.
     if writes.attempts:
         connection.execute(ContactAttemptRow.__table__.insert(), writes.attempts)
+    audit_dispatch(connection, writes.attempts, writes.statuses)  # every contact and send-time block
     if writes.deliveries:
         stmt = _insert(connection)(DeliveryRow)
         stmt = stmt.on_conflict_do_update(
