@@ -14,12 +14,16 @@ from arrears.services.cases import CaseworkConfig
 from arrears.services.unit_of_work import UnitOfWork
 
 WEBHOOK_SECRET = "test-webhook-secret"
+PROVIDER_SECRET = "test-provider-secret"
 
 
 @pytest.fixture
 def api(store_url: str, tmp_path: Path) -> Iterator[TestClient]:
     config = CaseworkConfig(
-        webhook_secret=WEBHOOK_SECRET, token_secret="test-token-secret", data_dir=tmp_path
+        webhook_secret=WEBHOOK_SECRET,
+        provider_secret=PROVIDER_SECRET,
+        token_secret="test-token-secret",
+        data_dir=tmp_path,
     )
     with TestClient(create_app(store_url, config)) as client:
         yield client

@@ -45,6 +45,8 @@ class CaseworkConfig:
     bureau_notice_days: int = 10
     token_secret: str = "change-me-token-secret"
     webhook_secret: str = "change-me-webhook-secret"
+    # Signs the messaging providers' callbacks (delivery receipts, SMS replies, IVR outcomes).
+    provider_secret: str = "change-me-provider-secret"
     data_dir: Path = Path("data")
 
 
@@ -88,6 +90,7 @@ def load_config(path: str | Path | None = None) -> CaseworkConfig:
             bureau_notice_days=int(raw.get("bureau_notice_days", 10)),
             token_secret=str(raw.get("token_secret", CaseworkConfig.token_secret)),
             webhook_secret=str(raw.get("webhook_secret", CaseworkConfig.webhook_secret)),
+            provider_secret=str(raw.get("provider_secret", CaseworkConfig.provider_secret)),
             data_dir=Path(str(raw.get("data_dir", "data"))),
         )
     except (AttributeError, KeyError, TypeError, ValueError, ArithmeticError) as exc:

@@ -2,26 +2,23 @@
 
 from __future__ import annotations
 
-import hashlib
-import json
 from datetime import UTC, date, datetime, timedelta
 from typing import Annotated, Any
 
 import pyarrow as pa
 from fastapi import APIRouter, Depends, Header, HTTPException, Query, Request
-from pydantic import ValidationError
-from sqlalchemy import insert, select
+from sqlalchemy import select
 
-from arrears.adapters.store.casework_models import WebhookReceiptRow
 from arrears.adapters.store.run_models import OUTBOX_STATUSES, OutboxRow, RunRow
 from arrears.domain.errors import InputError
 from arrears.domain.ledger import compute_position
 from arrears.domain.money import format_minor, parse_minor
+from arrears.entrypoints.api import webhooks
 from arrears.entrypoints.api.schemas import LoanIn, PaymentIn, TokenIn
 from arrears.entrypoints.api.security import Caller, Config, Uow, check_loan_scope, roles
 from arrears.services import bureau, importing
 from arrears.services.agencies import placed_loans, placement_of
-from arrears.services.auth import Principal, issue_borrower_token, signature_ok
+from arrears.services.auth import Principal, issue_borrower_token
 from arrears.services.cases import loans_of
 from arrears.services.payments import PaymentOutcome, record_payment
 from arrears.services.plans import loan_as_of, plans_of
@@ -197,36 +194,14 @@ async def payment_webhook(
     """A payment processor's notification: HMAC-SHA256 of the raw body in X-Signature; the same
     Idempotency-Key always gets the first answer (a different body with it is a 409)."""
     raw = await request.body()
-    if not signature_ok(cfg.webhook_secret, raw, x_signature):
-        raise HTTPException(401, "bad signature")
-    digest = hashlib.sha256(raw).hexdigest()
-    seen = uow.connection.execute(
-        select(WebhookReceiptRow.body_sha256, WebhookReceiptRow.response).where(
-            WebhookReceiptRow.idempotency_key == idempotency_key
-        )
-    ).first()
+    webhooks.check_signature(cfg.webhook_secret, raw, x_signature)
+    body_sha256 = webhooks.digest(raw)
+    seen = webhooks.replayed(uow, idempotency_key, body_sha256)
     if seen is not None:
-        if seen[0] != digest:
-            raise HTTPException(409, "this Idempotency-Key was used with a different body")
-        return {**seen[1], "replayed": True}
-    try:
-        body = PaymentIn.model_validate(json.loads(raw))
-    except (ValueError, ValidationError) as exc:
-        if isinstance(exc, ValidationError) and exc.errors():
-            loc = exc.errors()[0].get("loc", ())
-            raise InputError(
-                exc.errors()[0].get("msg", "invalid"), field=".".join(map(str, loc)) or "body"
-            ) from None
-        raise InputError("the body is not JSON", field="body") from None
+        return seen
+    body = webhooks.parse_body(PaymentIn, raw)
     out = _record(uow, cfg, body, "system:payment-webhook")
-    uow.connection.execute(
-        insert(WebhookReceiptRow).values(
-            idempotency_key=idempotency_key,
-            body_sha256=digest,
-            response=json.loads(json.dumps(out, default=str)),
-            received_at=datetime.now(UTC),
-        )
-    )
+    webhooks.remember(uow, idempotency_key, body_sha256, out)
     uow.commit()
     return {**out, "replayed": False}
 

@@ -29,7 +29,8 @@ def problem(
     return JSONResponse(body, status_code=status, media_type=PROBLEM)
 
 
-def _field(loc: tuple[Any, ...] | list[Any]) -> str:
+def field_of(loc: tuple[Any, ...] | list[Any]) -> str:
+    """A validation error's location as the field's name in the request."""
     # ("body", "instalments", 0, "due") → "instalments[0].due"; the request part (body/query/path) goes.
     parts = list(loc[1:]) if loc and loc[0] in ("body", "query", "path", "header") else list(loc)
     out = ""
@@ -43,7 +44,7 @@ def install(app: FastAPI) -> None:
 
     @app.exception_handler(RequestValidationError)
     async def invalid(request: Request, exc: RequestValidationError) -> JSONResponse:
-        errors = [{"field": _field(e.get("loc", ())), "message": e.get("msg", "")} for e in exc.errors()]
+        errors = [{"field": field_of(e.get("loc", ())), "message": e.get("msg", "")} for e in exc.errors()]
         first = errors[0] if errors else {"field": "body", "message": "invalid"}
         return problem(
             422,

@@ -6,7 +6,7 @@ from datetime import date
 from typing import Annotated
 
 from fastapi import Path
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
 Amount = Annotated[str, Field(pattern=r"^\d{1,12}(\.\d{1,2})?$", examples=["1234.56"])]
 RowId = Annotated[int, Path(ge=1, le=2**53)]  # a stored row's number (path parameter)
@@ -118,3 +118,36 @@ class ActivityIn(Body):
 class TokenIn(Body):
     borrower_id: Id
     minutes: int = Field(15, ge=1, le=60)
+
+
+# ------------------------------------------------------------------- messaging providers' callbacks
+RECEIPT_STATUSES = "accepted|sent|delivered|read|failed|undelivered|bounced|rejected"
+IVR_OUTCOMES = "answered|voicemail|no_answer|busy|pressed_1"
+MessageRef = Annotated[str, Field(min_length=1, max_length=200)]
+
+
+class DeliveryReceiptIn(Body):
+    """One delivery receipt; the message is named by our idempotency key or the provider's id."""
+
+    idempotency_key: MessageRef | None = None
+    provider_id: MessageRef | None = None
+    status: str = Field(pattern=f"^({RECEIPT_STATUSES})$")
+    at: AwareDatetime | None = None
+
+
+class IvrCallbackIn(Body):
+    """How a robocall ended: answered, voicemail, no_answer, busy, or pressed_1 (asked for an agent)."""
+
+    idempotency_key: MessageRef | None = None
+    provider_id: MessageRef | None = None
+    outcome: str = Field(pattern=f"^({IVR_OUTCOMES})$")
+    at: AwareDatetime | None = None
+
+
+class SmsReplyIn(Body):
+    """An inbound SMS: the sender's number and the text (退订 / TD / STOP opt out; 分期 / PLAN ask for a plan)."""
+
+    sender: str = Field(alias="from", min_length=1, max_length=32, pattern=r"^\+?\d{5,20}$")
+    text: str = Field(max_length=1000)
+    at: AwareDatetime | None = None
+    channel: str = Field("sms", pattern=r"^[a-z_]{1,32}$")
