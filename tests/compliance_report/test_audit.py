@@ -3,6 +3,8 @@ replays the dispatcher's history without a violation, and a changed contact row 
 
 from __future__ import annotations
 
+import json
+import re
 from collections import Counter
 from datetime import timedelta
 
@@ -56,6 +58,8 @@ def test_run_and_dispatch_are_audited_and_a_changed_contact_row_is_found(world: 
     sms = next(r for r in contacts if r.detail["channel"] == "sms")
     assert set(sms.detail) == {"outbox_id", "channel", "outcome", "target", "message_type", "at", "rules"}
     assert "****" in sms.detail["target"]  # masked: 138****5678
+    # No phone number in full anywhere in the log.
+    assert not re.search(r"1\d{10}", json.dumps([r.detail for r in rows], ensure_ascii=False))
     assert (
         _scalar(world.url, select(OutboxRow.status).where(OutboxRow.id == sms.detail["outbox_id"])) == "sent"
     )
