@@ -94,13 +94,37 @@ def place(
     return out
 
 
-def recall(uow: UnitOfWork, loan_id: str, actor: str) -> None:
-    uow.connection.execute(
-        update(PlacementRow)
-        .where(PlacementRow.loan_id == loan_id, PlacementRow.status == "active")
-        .values(status="recalled")
+def recall(uow: UnitOfWork, loan_id: str, actor: str, on: date | None = None) -> dict[str, Any]:
+    """Take a loan back from the agency holding it (before the recall date); NotFound if it is not placed.
+    From then on the agency no longer sees the account; the loan may be placed again."""
+    row = (
+        uow.connection.execute(
+            select(PlacementRow.id, PlacementRow.agency_id, PlacementRow.placed_on, PlacementRow.recall_on)
+            .where(PlacementRow.loan_id == loan_id, PlacementRow.status == "active")
+            .order_by(PlacementRow.id)
+        )
+        .mappings()
+        .first()
     )
-    audit.append(uow, actor, "agency.recall", f"loan:{loan_id}", {})
+    if row is None:
+        raise NotFound(f"loan {loan_id!r} is not placed with an agency")
+    uow.connection.execute(update(PlacementRow).where(PlacementRow.id == row["id"]).values(status="recalled"))
+    recalled_on = on or _now().date()
+    audit.append(
+        uow,
+        actor,
+        "agency.recall",
+        f"loan:{loan_id}",
+        {"agency_id": row["agency_id"], "recalled_on": str(recalled_on)},
+    )
+    return {
+        "loan_id": loan_id,
+        "agency_id": row["agency_id"],
+        "placed_on": row["placed_on"],
+        "recall_on": row["recall_on"],
+        "recalled_on": recalled_on,
+        "status": "recalled",
+    }
 
 
 def placement_of(uow: UnitOfWork, loan_id: str, today: date) -> str | None:

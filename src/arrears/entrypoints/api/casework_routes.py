@@ -6,7 +6,7 @@ from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, HTTPException, Query, Request
+from fastapi import APIRouter, Depends, HTTPException, Path, Query, Request
 
 from arrears.domain.money import parse_minor
 from arrears.domain.plans import PlanTerms
@@ -329,6 +329,18 @@ def place(
     out = agencies.place(
         uow, body.agency_id, body.loan_ids, body.placed_on, body.recall_on, who.actor, body.commission_rate
     )
+    uow.commit()
+    return out
+
+
+@router.post("/placements/{loan_id}/recall", tags=["agencies"])
+def recall_placement(
+    loan_id: Annotated[str, Path(min_length=1, max_length=64)],
+    uow: Uow,
+    who: Annotated[Principal, Depends(roles("admin", "supervisor"))],
+) -> dict[str, Any]:
+    """Take a loan back from its agency before the recall date: the agency no longer sees it (404)."""
+    out = agencies.recall(uow, loan_id, who.actor, _today())
     uow.commit()
     return out
 
