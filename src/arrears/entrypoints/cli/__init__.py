@@ -21,6 +21,7 @@ COMMAND_MODULES = (
     "policy",
     "run",
     "compliance",
+    "compliance_report",
     "templates",
     "audit",
     "sim",
