@@ -18,16 +18,20 @@ provider drops the duplicate. A channel that is down is retried with exponential
 
 from __future__ import annotations
 
+import multiprocessing
+import os
+import queue
 import random
 import threading
 import time as clock
+import traceback
 from collections import Counter, defaultdict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, bindparam, or_, select, text, update
+from sqlalchemy import Integer, and_, bindparam, func, or_, select, text, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection
 
@@ -37,9 +41,10 @@ from arrears.adapters.channels import (
     OutgoingMessage,
     PermanentFailure,
     SendResult,
+    after_fork,
 )
 from arrears.adapters.channels.agent_tasks import AgentTaskChannel
-from arrears.adapters.channels.config import ChannelsConfig
+from arrears.adapters.channels.config import ChannelsConfig, close_channels
 from arrears.adapters.rendering import library
 from arrears.adapters.store.dispatch_models import (
     ContactAttemptRow,
@@ -47,6 +52,7 @@ from arrears.adapters.store.dispatch_models import (
     OptOutRow,
     OutboxApprovalRow,
 )
+from arrears.adapters.store.engine import engine_for
 from arrears.adapters.store.models import AccountEventRow, BorrowerRow
 from arrears.adapters.store.records import LoanRecord
 from arrears.adapters.store.run_models import OutboxRow
@@ -153,20 +159,41 @@ def dispatch(
     limit: int | None = None,
     batch: int = BATCH,
     on_progress: Callable[[int], None] | None = None,
+    processes: bool | None = None,
 ) -> DispatchReport:
-    """Dispatch every claimable row once (up to `limit`) with `workers` threads; returns the report."""
+    """Dispatch every claimable row once (up to `limit`) with `workers` workers; returns the report.
+
+    On PostgreSQL several workers are processes (forked; `processes=False`: threads), so rendering,
+    the ledger and the HTTP clients do not share one GIL; SQLite has one worker.
+    """
     started = clock.perf_counter()
     with UnitOfWork(dispatcher.url) as probe:
         dialect = probe.dialect
     if dialect != "postgresql":
         workers = 1  # SQLite has one writer: more workers would only wait on each other
+    if processes is None:
+        processes = workers > 1 and "fork" in multiprocessing.get_all_start_methods()
+    if workers > 1 and processes:
+        reports = _run_processes(dispatcher, workers, limit, batch, on_progress)
+    else:
+        reports = _run_threads(dispatcher, workers, limit, batch, on_progress)
+    total = DispatchReport(workers=workers)
+    for r in reports:
+        total.merge(r)
+    total.seconds = clock.perf_counter() - started
+    return total
+
+
+def _run_threads(
+    d: Dispatcher, workers: int, limit: int | None, batch: int, on_progress: Callable[[int], None] | None
+) -> list[DispatchReport]:
     budget = _Budget(limit)
     reports = [DispatchReport() for _ in range(workers)]
     errors: list[BaseException] = []
 
     def work(report: DispatchReport) -> None:
         try:
-            _worker(dispatcher, report, budget, batch, on_progress)
+            _worker(d, report, budget, batch, on_progress)
         except BaseException as exc:
             errors.append(exc)
 
@@ -182,11 +209,77 @@ def dispatch(
             t.join()
     if errors:
         raise errors[0]
-    total = DispatchReport(workers=workers)
-    for r in reports:
-        total.merge(r)
-    total.seconds = clock.perf_counter() - started
-    return total
+    return reports
+
+
+def _run_processes(
+    d: Dispatcher, workers: int, limit: int | None, batch: int, on_progress: Callable[[int], None] | None
+) -> list[DispatchReport]:
+    """Fork `workers` processes; each claims its own batches. Reports and progress come back by queue."""
+    context = multiprocessing.get_context("fork")
+    budget = _SharedBudget(limit, context)
+    results: Any = context.Queue()
+    # The children open their own connections: none of this engine's pooled ones may be inherited.
+    engine_for(d.url).dispose()
+    children = [
+        context.Process(
+            target=_child, args=(d, i, workers, budget, batch, results, on_progress is not None), daemon=True
+        )
+        for i in range(workers)
+    ]
+    for child in children:
+        child.start()
+    reports: list[DispatchReport] = []
+    errors: list[str] = []
+    done = 0
+    while done < workers:
+        try:
+            kind, value = results.get(timeout=1.0)
+        except queue.Empty:
+            if all(not c.is_alive() for c in children) and results.empty():
+                errors.append("a dispatch worker process died without a report")
+                break
+            continue
+        if kind == "progress":
+            if on_progress is not None:
+                on_progress(value)
+            continue
+        done += 1
+        if kind == "report":
+            reports.append(value)
+        else:
+            errors.append(value)
+    for child in children:
+        child.join(timeout=10)
+    if errors:
+        raise RuntimeError(f"dispatch worker failed: {errors[0]}")
+    return reports
+
+
+def _child(
+    d: Dispatcher,
+    index: int,
+    workers: int,
+    budget: _SharedBudget,
+    batch: int,
+    results: Any,
+    progress: bool,
+) -> None:
+    """One worker process (forked): own channels' connections, own share of the rate limits."""
+    try:
+        after_fork(d.channels, 1 / workers)
+        d.rng.seed(f"{d.rng.random()}:{index}")  # the same inherited state would give every worker one jitter
+        report = DispatchReport()
+        _worker(d, report, budget, batch, (lambda n: results.put(("progress", n))) if progress else None)
+        close_channels(d.channels)
+        results.put(("report", report))
+    except BaseException:
+        results.put(("error", traceback.format_exc()))
+    finally:
+        engine_for(d.url).dispose()  # close this process's connections cleanly
+        results.close()
+        results.join_thread()
+        os._exit(0)  # skip the parent's atexit handlers and finalizers (test servers, pools)
 
 
 class _Budget:
@@ -205,6 +298,22 @@ class _Budget:
             return got
 
 
+class _SharedBudget(_Budget):
+    """The same, shared by worker processes."""
+
+    def __init__(self, limit: int | None, context: Any) -> None:
+        self.limited = limit is not None
+        self.value = context.Value("q", limit or 0)
+
+    def take(self, want: int) -> int:
+        if not self.limited:
+            return want
+        with self.value.get_lock():
+            got = min(want, self.value.value)
+            self.value.value -= got
+            return got
+
+
 def _worker(
     d: Dispatcher,
     report: DispatchReport,
@@ -212,7 +321,9 @@ def _worker(
     batch: int,
     on_progress: Callable[[int], None] | None,
 ) -> None:
-    seen: set[int] = set()  # a row deferred to a time still before `now` must not loop forever
+    # A row this worker deferred (or failed) to a time still before `now` must not loop forever; rows
+    # it sent, cancelled or blocked cannot be claimed again anyway, so only the others are excluded.
+    seen: set[int] = set()
     while True:
         want = budget.take(batch)
         if want == 0:
@@ -222,12 +333,12 @@ def _worker(
             rows = claim(uow.connection, now, want, exclude=seen)
             if not rows:
                 return
-            seen.update(r.id for r in rows)
             _lock_borrowers(uow.connection, sorted({r.borrower_id for r in rows}))
             if d.on_claimed is not None:
                 d.on_claimed([r.id for r in rows])
-            batch_report = _process(d, uow, rows, now)
+            batch_report, again = _process(d, uow, rows, now)
             uow.commit()
+        seen.update(again)
         report.merge(batch_report)
         if on_progress is not None:
             on_progress(len(rows))
@@ -240,7 +351,12 @@ def claim(connection: Connection, now: datetime, limit: int, exclude: set[int] |
         and_(OutboxRow.status.in_(CLAIMABLE_AGAIN), OutboxRow.next_allowed_at <= now),
     )
     query = select(OutboxRow).where(ready).order_by(*OUTBOX_ORDER).limit(limit)
-    if exclude:
+    if exclude and connection.dialect.name == "postgresql":
+        # One array parameter: a NOT IN list would be compiled and parsed afresh for every length.
+        query = query.where(
+            OutboxRow.id != func.all(bindparam("excluded", sorted(exclude), type_=postgresql.ARRAY(Integer)))
+        )
+    elif exclude:
         query = query.where(OutboxRow.id.not_in(sorted(exclude)))
     if connection.dialect.name == "postgresql":
         query = query.with_for_update(skip_locked=True)
@@ -274,6 +390,8 @@ class _Facts:
     opted_out: dict[str, set[str]]
     history: dict[str, list[ContactEvent]]
     approvals: dict[int, Any]
+    # Ledger positions by loan and day, computed at most once per batch (the loans were read once).
+    positions: dict[str, dict[date, LedgerPosition]] = field(default_factory=lambda: defaultdict(dict))
 
 
 def _read_facts(connection: Connection, uow: UnitOfWork, rows: Sequence[Any], now: datetime) -> _Facts:
@@ -331,7 +449,10 @@ class _Writes:
     statuses: list[dict[str, Any]] = field(default_factory=list)
 
 
-def _process(d: Dispatcher, uow: UnitOfWork, rows: Sequence[Any], now: datetime) -> DispatchReport:
+def _process(
+    d: Dispatcher, uow: UnitOfWork, rows: Sequence[Any], now: datetime
+) -> tuple[DispatchReport, list[int]]:
+    """Decide, send and record one claimed batch; also returns the ids left claimable again."""
     connection = uow.connection
     facts = _read_facts(connection, uow, rows, now)
     writes = _Writes()
@@ -340,7 +461,8 @@ def _process(d: Dispatcher, uow: UnitOfWork, rows: Sequence[Any], now: datetime)
         outcome = _one(d, connection, row, facts, writes, now)
         report.add(outcome, row.channel)
     _flush(connection, writes)
-    return report
+    again = [w["b_id"] for w in writes.statuses if w["status"] in CLAIMABLE_AGAIN]
+    return report, again
 
 
 def _status(writes: _Writes, row: Any, now: datetime, status: str, **extra: Any) -> str:
@@ -363,8 +485,17 @@ def message_type(template: str) -> str:
     return template.split("/", 1)[-1]
 
 
-def _moot(row: Any, record: LoanRecord, events: list[tuple[str, date]], check_day: date) -> str | None:
-    """Why a planned row no longer applies (paid, disputed, paused), or None."""
+def _moot(
+    row: Any,
+    record: LoanRecord,
+    events: list[tuple[str, date]],
+    check_day: date,
+    positions: dict[date, LedgerPosition],
+) -> str | None:
+    """Why a planned row no longer applies (paid, disputed, paused), or None.
+
+    The ledger position it computes is left in `positions` (by day) for the message to reuse.
+    """
     mtype = message_type(row.template)
     if mtype not in HOLD_EXEMPT_TYPES:
         since = row.anchor or date.min
@@ -376,7 +507,7 @@ def _moot(row: Any, record: LoanRecord, events: list[tuple[str, date]], check_da
                 return f"{pause.reason} pause since {pause.start.isoformat()}"
     if row.kind == "jump" and row.channel in NOT_CONTACTS:
         return None
-    position = compute_position(record.loan, check_day)
+    position = _position(record, check_day, positions)
     if mtype in OVERDUE_TYPES and position.overdue.total == 0:
         return "nothing overdue any more (paid)"
     if mtype in DUE_TYPES:
@@ -386,17 +517,35 @@ def _moot(row: Any, record: LoanRecord, events: list[tuple[str, date]], check_da
     return None
 
 
+def _position(record: LoanRecord, day: date, positions: dict[date, LedgerPosition]) -> LedgerPosition:
+    # The cancel check (as of today) and the message (as of the run day) usually ask for the same day:
+    # the ledger is the costliest part of a row, so it is computed once per row and day.
+    found = positions.get(day)
+    if found is None:
+        found = positions[day] = compute_position(record.loan, day)
+    return found
+
+
 def amount_due(position: LedgerPosition, upto: date) -> int:
     """What is due now: the unpaid amount (late fees included) of every instalment due by `upto`."""
     return sum(i.outstanding.total for i in position.instalments if i.due <= upto)
 
 
 def message_context(
-    d: Dispatcher, row: Any, record: LoanRecord, borrower: Any, language: str, now: datetime
+    d: Dispatcher,
+    row: Any,
+    record: LoanRecord,
+    borrower: Any,
+    language: str,
+    now: datetime,
+    positions: dict[date, LedgerPosition] | None = None,
 ) -> dict[str, Any]:
-    """The template context of one outbox row: the account as of the run day and the lender's contacts."""
+    """The template context of one outbox row: the account as of the run day and the lender's contacts.
+
+    `positions` holds ledger positions already computed for this loan, by day (reused, and added to).
+    """
     lender = d.config.lender
-    position = compute_position(record.loan, row.as_of)
+    position = _position(record, row.as_of, {} if positions is None else positions)
     mtype = message_type(row.template)
     upto = row.anchor if mtype in DUE_TYPES and row.anchor else row.as_of
     local_today = now.astimezone(zone((borrower.timezone if borrower else None) or "Asia/Shanghai")).date()
@@ -456,7 +605,8 @@ def _one(
     borrower = facts.borrowers.get(row.borrower_id)
     tz_name = (borrower.timezone if borrower else None) or None
     check_day = max(row.as_of, now.astimezone(zone(tz_name or "Asia/Shanghai")).date())
-    why = _moot(row, record, facts.events.get(row.loan_id, []), check_day)
+    positions = facts.positions[row.loan_id]
+    why = _moot(row, record, facts.events.get(row.loan_id, []), check_day, positions)
     if why:
         return _status(writes, row, now, "cancelled", last_error=why)
 
@@ -501,7 +651,7 @@ def _one(
 
     language = (borrower.language if borrower else None) or "zh-CN"
     try:
-        context = message_context(d, row, record, borrower, language, now)
+        context = message_context(d, row, record, borrower, language, now, positions)
         if approval_row is not None:
             context["approval_ref"] = approval_row.ref
             context["law_firm"] = approval_row.law_firm or context["law_firm"]

@@ -109,10 +109,28 @@ class RateLimited:
         self.bucket = bucket
         self.timeout = timeout
 
+    def after_fork(self, share: float) -> None:
+        """In a worker process: this process's `share` of the rate (the workers' buckets add up to it)."""
+        self.bucket = TokenBucket(self.bucket.rate * share, max(1, int(self.bucket.capacity * share)))
+
     def send(self, message: OutgoingMessage, idempotency_key: str) -> SendResult:
         if not self.bucket.acquire(self.timeout):
             raise ChannelDown(f"rate limit of {self.bucket.rate:g}/s: no slot within {self.timeout:g}s")
         return self.inner.send(message, idempotency_key)
+
+
+def after_fork(channels: dict[str, Channel], share: float) -> None:
+    """In a forked worker process: give every channel its own connections (an SMPP session, an HTTP
+    pool: sockets inherited from the parent must not be shared) and `share` of each rate limit."""
+    seen: set[int] = set()
+    for channel in channels.values():
+        for part in (channel, getattr(channel, "inner", None)):
+            if part is None or id(part) in seen:
+                continue
+            seen.add(id(part))
+            hook = getattr(part, "after_fork", None)
+            if callable(hook):
+                hook(share)
 
 
 __all__ = [
@@ -124,4 +142,5 @@ __all__ = [
     "RateLimited",
     "SendResult",
     "TokenBucket",
+    "after_fork",
 ]

@@ -64,6 +64,11 @@ class SmppChannel:
         self._client: Any = None
         self._lock = threading.Lock()
 
+    def after_fork(self, share: float) -> None:
+        """In a worker process: bind a session of its own (the parent's stays the parent's)."""
+        self._client = None
+        self._lock = threading.Lock()
+
     def _bound(self) -> Any:
         if self._client is None:
             client = smpplib.client.Client(
