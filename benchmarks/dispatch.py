@@ -13,6 +13,7 @@ import argparse
 import multiprocessing
 import os
 import platform
+import resource
 import sys
 import time
 import uuid
@@ -61,6 +62,12 @@ def _sink(port_queue: multiprocessing.Queue) -> None:  # type: ignore[type-arg]
     server.daemon_threads = True
     port_queue.put(server.server_address[1])
     server.serve_forever()
+
+
+def _cpu() -> float:
+    """CPU seconds of this process and of its children that have ended (the forked dispatch workers)."""
+    own, children = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
+    return own.ru_utime + own.ru_stime + children.ru_utime + children.ru_stime
 
 
 def _pg_url() -> str:
@@ -150,13 +157,19 @@ def main() -> None:
             _reset(url)
             channels = build_channels(config)
             d = Dispatcher(url, channels, config, profile, now=lambda: SEND_AT)
+            cpu_before = _cpu()
             started = time.perf_counter()
             report = dispatch(d, workers=workers)
             seconds = time.perf_counter() - started
+            cpu = _cpu() - cpu_before  # the dispatcher's own CPU (its worker processes included)
             close_channels(channels)
             sent = report.outcomes.get("sent", 0)
-            results.append((workers, sent, seconds, sent / seconds))
-            print(f"workers={workers} sent={sent} in {seconds:.2f}s: {sent / seconds:,.0f} SMS/s", flush=True)
+            results.append((workers, sent, seconds, sent / seconds, cpu))
+            print(
+                f"workers={workers} sent={sent} in {seconds:.2f}s: {sent / seconds:,.0f} SMS/s, "
+                f"dispatcher CPU {cpu:.2f}s",
+                flush=True,
+            )
         engine = create_engine(url)
         with engine.connect() as c:
             left = c.execute(
@@ -174,9 +187,12 @@ def main() -> None:
             c.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
         admin.dispose()
     table = [
-        "| workers | SMS sent | seconds | SMS/s |",
-        "|---:|---:|---:|---:|",
-        *[f"| {w} | {s:,} | {sec:.2f} | {rate:,.0f} |" for w, s, sec, rate in results],
+        "| workers | SMS sent | seconds | SMS/s | dispatcher CPU s | CPU ms per SMS |",
+        "|---:|---:|---:|---:|---:|---:|",
+        *[
+            f"| {w} | {s:,} | {sec:.2f} | {rate:,.0f} | {cpu:.2f} | {1000 * cpu / max(s, 1):.2f} |"
+            for w, s, sec, rate, cpu in results
+        ],
     ]
     header = (
         f"`benchmarks/dispatch.py --rows {args.rows}` on {datetime.now(UTC):%Y-%m-%d}, PostgreSQL, "

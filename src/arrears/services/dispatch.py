@@ -71,7 +71,7 @@ from arrears.services.unit_of_work import UnitOfWork
 
 CLAIMABLE_AGAIN = ("deferred", "failed")  # claimable again once next_allowed_at has passed
 HISTORY_DAYS = 35  # the longest window a profile's caps look back over
-BATCH = 50
+BATCH = 200  # rows per claim: the batch's reads and writes are a few queries whatever its size
 # Messages about money already overdue: moot once nothing is overdue.
 OVERDUE_TYPES = frozenset(
     {"reminder", "strong", "legal_warning", "lawyer_letter", "bureau_notice", "call_script", "placement"}
@@ -297,6 +297,13 @@ class _Budget:
             self.left -= got
             return got
 
+    def give_back(self, count: int) -> None:
+        """Rows taken but not claimed after all."""
+        if count > 0:
+            with self._lock:
+                if self.left is not None:
+                    self.left += count
+
 
 class _SharedBudget(_Budget):
     """The same, shared by worker processes."""
@@ -312,6 +319,11 @@ class _SharedBudget(_Budget):
             got = min(want, self.value.value)
             self.value.value -= got
             return got
+
+    def give_back(self, count: int) -> None:
+        if count > 0 and self.limited:
+            with self.value.get_lock():
+                self.value.value += count
 
 
 def _worker(
@@ -333,7 +345,8 @@ def _worker(
             rows = claim(uow.connection, now, want, exclude=seen)
             if not rows:
                 return
-            _lock_borrowers(uow.connection, sorted({r.borrower_id for r in rows}))
+            rows = _lock_borrowers(uow.connection, rows)
+            budget.give_back(want - len(rows))
             if d.on_claimed is not None:
                 d.on_claimed([r.id for r in rows])
             batch_report, again = _process(d, uow, rows, now)
@@ -363,18 +376,36 @@ def claim(connection: Connection, now: datetime, limit: int, exclude: set[int] |
     return list(connection.execute(query).all())
 
 
-def _lock_borrowers(connection: Connection, borrower_ids: Sequence[str]) -> None:
-    """PostgreSQL: a transaction-scoped advisory lock per borrower, taken in one global order (no deadlock)."""
-    if connection.dialect.name != "postgresql" or not borrower_ids:
-        return
+def _lock_borrowers(connection: Connection, rows: list[Any]) -> list[Any]:
+    """PostgreSQL: a transaction-scoped advisory lock per borrower; returns the rows whose borrower is locked.
+
+    Locks that are free are taken at once and the rows of borrowers another worker holds are left for later
+    (they stay claimable: this transaction neither changes nor keeps them), so workers do not queue behind
+    each other's batches. When no borrower is free, all are waited for, in one global order (no deadlock).
+    """
+    if connection.dialect.name != "postgresql" or not rows:
+        return rows
+    ids = sorted({r.borrower_id for r in rows})
+    free = set(
+        connection.scalars(
+            text(
+                "SELECT b FROM unnest(CAST(:ids AS text[])) AS b "
+                "WHERE pg_try_advisory_xact_lock(hashtextextended(b, 7215530003))"
+            ),
+            {"ids": ids},
+        )
+    )
+    if free:
+        return [r for r in rows if r.borrower_id in free]
     connection.execute(
         text(
             "SELECT count(pg_advisory_xact_lock(k)) FROM "
             "(SELECT DISTINCT hashtextextended(b, 7215530003) AS k FROM unnest(CAST(:ids AS text[])) AS b "
             "ORDER BY k) AS locks"
         ),
-        {"ids": list(borrower_ids)},
+        {"ids": ids},
     )
+    return rows
 
 
 # --- one batch ---------------------------------------------------------------------------------------
