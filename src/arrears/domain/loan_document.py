@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from datetime import date
 from typing import Any
 
+from arrears.domain.dates import parse_date
 from arrears.domain.errors import InputError
 from arrears.domain.loans import Instalment, Loan, Pause, Payment, Waiver
 from arrears.domain.money import parse_minor
@@ -24,15 +24,6 @@ DOCUMENT_KEYS = {
     "note",
     *LEDGER_KEYS,
 }
-
-
-def parse_date(value: object, field: str) -> date:
-    if isinstance(value, date):
-        return value
-    try:
-        return date.fromisoformat(str(value))
-    except ValueError:
-        raise InputError(f"not a date (YYYY-MM-DD): {value!r}", field=field) from None
 
 
 def _rows(raw: dict[str, Any], key: str) -> list[dict[str, Any]]:

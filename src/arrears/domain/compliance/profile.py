@@ -23,6 +23,7 @@ from arrears.domain.compliance.channels import (
     expand_channels,
 )
 from arrears.domain.compliance.clock import zone
+from arrears.domain.dates import parse_date
 from arrears.domain.errors import InputError
 
 HOLD_FLAGS = ("cease", "disputed", "identity_theft", "hardship")
@@ -508,15 +509,6 @@ def _words(value: object, where: str, allowed: Iterable[str] | None = None) -> f
     return items
 
 
-def _date(value: object, where: str) -> date:
-    if isinstance(value, date):
-        return value
-    try:
-        return date.fromisoformat(str(value))
-    except ValueError:
-        raise InputError(f"not a date (YYYY-MM-DD): {value!r}", field=where) from None
-
-
 class _Reader:
     """Reads a rule mapping, falling back to the base rule's value for keys the overlay leaves out."""
 
@@ -629,7 +621,7 @@ def _parse_rule(raw: Mapping[str, Any], where: str, base: Rule | None) -> Rule:
             )
         dates = r.get(
             "dates",
-            lambda v, w: frozenset(_date(d, f"{w}[{i}]") for i, d in enumerate(_list(v, w))),
+            lambda v, w: frozenset(parse_date(d, f"{w}[{i}]") for i, d in enumerate(_list(v, w))),
             frozenset(),
         )
         return QuietDaysRule(
