@@ -8,7 +8,7 @@ import pyarrow as pa
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from arrears.domain.account_features import AccountEvent, account_features
+from arrears.domain.account_features import EVENT_KINDS, AccountEvent, account_features
 from arrears.domain.ledger import compute_position
 from arrears.domain.loans import Loan, Pause
 from arrears.engine.portfolio import SCHEMAS, portfolio_from_loans
@@ -16,17 +16,7 @@ from arrears.engine.vector_features import feature_table
 from arrears.engine.vector_ledger import compute_ledger
 from tests.unit.ledger_strategies import START, as_of_dates, loans
 
-KINDS = [
-    "autodebit_failed",
-    "promise_made",
-    "promise_kept",
-    "promise_broken",
-    "dispute_opened",
-    "dispute_closed",
-    "identity_dispute",
-    "hardship_flag",
-    "contact",
-]
+KINDS = list(EVENT_KINDS)
 events_strategy = st.lists(
     st.builds(
         AccountEvent,

@@ -17,6 +17,18 @@ from arrears.domain.loans import Loan
 
 NEVER = 9999  # days_since_last_payment when nothing was ever paid
 NO_ANCHOR = -9999  # day_offset when nothing is unpaid
+# The facts about an account that the features read (account_events.kind).
+EVENT_KINDS = (
+    "autodebit_failed",
+    "promise_made",
+    "promise_kept",
+    "promise_broken",
+    "contact",
+    "hardship_flag",
+    "dispute_opened",
+    "dispute_closed",
+    "identity_dispute",
+)
 PROMISE_WINDOW, AUTODEBIT_WINDOW, HARDSHIP_WINDOW, HISTORY_WINDOW = 90, 30, 90, 365
 
 

@@ -6,24 +6,13 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
 
+from arrears.domain.account_features import EVENT_KINDS  # noqa: F401 - re-exported for the store
 from arrears.domain.loans import Loan
 from arrears.domain.masking import mask_email, mask_id_number, mask_name, mask_phone
 
 # Synthetic ground truth carried by generated portfolios (NULL for real data).
 PERSONAS = ("forgetful", "hardship", "strategic", "fraud", "deceased")
 
-# Facts about an account that the segmentation reads.
-EVENT_KINDS = (
-    "autodebit_failed",
-    "promise_made",
-    "promise_kept",
-    "promise_broken",
-    "contact",
-    "hardship_flag",
-    "dispute_opened",
-    "dispute_closed",
-    "identity_dispute",
-)
 
 PII_FIELDS = ("name", "phone", "id_number", "email")
 
