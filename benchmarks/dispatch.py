@@ -204,10 +204,15 @@ def main() -> None:
         doc = ROOT / "docs" / "performance.md"
         existing = doc.read_text(encoding="utf-8") if doc.exists() else "# Performance\n"
         section = "## Dispatch"
-        block = f"\n{header}\n\n" + "\n".join(table) + "\n"
+        block = f"{header}\n\n" + "\n".join(table) + "\n"
         if section not in existing:
             existing = existing.rstrip("\n") + f"\n\n{section}\n"
-        doc.write_text(existing.rstrip("\n") + "\n" + block, encoding="utf-8")
+        # At the end of the Dispatch section, before the next section (other parts own those).
+        start = existing.index(section) + len(section)
+        end = existing.find("\n## ", start)
+        end = len(existing) if end < 0 else end
+        head, tail = existing[:end].rstrip("\n"), existing[end:]
+        doc.write_text(f"{head}\n\n{block}{tail if tail else ''}", encoding="utf-8")
 
 
 if __name__ == "__main__":

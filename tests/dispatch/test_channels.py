@@ -9,7 +9,14 @@ from pathlib import Path
 import pytest
 from pypdf import PdfReader
 
-from arrears.adapters.channels import ChannelDown, OutgoingMessage, PermanentFailure, TokenBucket
+from arrears.adapters.channels import (
+    ChannelDown,
+    OutgoingMessage,
+    PermanentFailure,
+    RateLimited,
+    TokenBucket,
+    after_fork,
+)
 from arrears.adapters.channels.config import build_channels, load_channels_config
 from arrears.adapters.channels.email import SmtpChannel
 from arrears.adapters.channels.http import HttpSmsChannel, IvrChannel, WebhookChannel
@@ -192,3 +199,19 @@ def test_config_from_file_and_environment(tmp_path: Path) -> None:
     with pytest.raises(InputError, match="unknown section 'fax'") as err:
         load_channels_config(bad, environ={})
     assert err.value.line == 2
+
+
+def test_each_of_four_worker_processes_gets_a_quarter_of_the_rate_limit_and_its_own_connection() -> None:
+    with http_sink() as sink:
+        sms = HttpSmsChannel(sink.url + "/sms")
+        limited = RateLimited(sms, TokenBucket(500.0, 500))
+        limited.send(OutgoingMessage("sms", "13800138000", "您好"), "key-1")
+        parent_connections = list(sms._open)
+        after_fork({"sms": limited, "also": limited}, 1 / 4)  # one object under two names: once
+        assert (limited.bucket.rate, limited.bucket.capacity) == (125.0, 125.0)
+        assert sms._open == [] and len(parent_connections) == 1  # the parent's socket is left alone
+        limited.send(OutgoingMessage("sms", "13800138000", "您好"), "key-2")
+        assert len(sms._open) == 1 and sms._open[0] is not parent_connections[0]
+        sms.close()
+        parent_connections[0].close()
+    assert list(sink.delivered) == ["key-1", "key-2"]
