@@ -316,7 +316,7 @@ class _SharedBudget(_Budget):
         if not self.limited:
             return want
         with self.value.get_lock():
-            got = min(want, self.value.value)
+            got = min(want, int(self.value.value))
             self.value.value -= got
             return got
 
