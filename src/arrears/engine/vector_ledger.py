@@ -125,6 +125,28 @@ def _take(order: np.ndarray | None, *arrays: np.ndarray) -> tuple[np.ndarray, ..
     return arrays if order is None else tuple(a[order] for a in arrays)
 
 
+def account_index(ids: pa.ChunkedArray | pa.Array, loan_ids: pa.ChunkedArray | pa.Array) -> np.ndarray:
+    """The position in `loan_ids` of each of `ids`.
+
+    The store's snapshot sorts every table by loan, so a child table is runs of one loan id: look up one id
+    per run, not one per row.
+    """
+    col = ids.combine_chunks() if isinstance(ids, pa.ChunkedArray) else ids
+    n = len(col)
+    if n > 1:
+        changed = np.asarray(
+            pc.not_equal(col.slice(1), col.slice(0, n - 1)).fill_null(True).to_numpy(zero_copy_only=False)
+        )
+        starts = np.concatenate([[0], np.nonzero(changed)[0] + 1])
+    else:
+        starts = np.arange(n)
+    idx = pc.index_in(col.take(pa.array(starts)), loan_ids)
+    if idx.null_count:
+        raise ValueError(f"{idx.null_count} rows refer to loans that are not in the portfolio")
+    per_run = np.asarray(idx.to_numpy(zero_copy_only=False), dtype=np.int64)
+    return np.repeat(per_run, np.diff(np.concatenate([starts, [n]])))
+
+
 def _csr(acc: np.ndarray, n_acc: int) -> np.ndarray:
     """Start offsets of each account's rows in an array sorted by account."""
     return np.concatenate([[0], np.cumsum(np.bincount(acc, minlength=n_acc))]).astype(np.int64)
@@ -144,10 +166,7 @@ def compute_ledger(portfolio: Portfolio, as_of: date) -> LedgerColumns:
     loan_ids = loans["loan_id"]
 
     def account_of(table: pa.Table) -> np.ndarray:
-        idx = pc.index_in(table["loan_id"], loan_ids)
-        if idx.null_count:
-            raise ValueError(f"{idx.null_count} rows refer to loans that are not in the portfolio")
-        return np.asarray(idx.to_numpy(zero_copy_only=False), dtype=np.int64)
+        return account_index(table["loan_id"], loan_ids)
 
     inst = portfolio["instalments"]
     r_acc, r_due, r_seq = account_of(inst), _days(inst["due_date"], NONE_DAY), _ints(inst["seq"])
