@@ -37,7 +37,7 @@ def _instant(value: str | None) -> datetime | None:
 
 def dispatch_command(
     workers: int = typer.Option(
-        1, "--workers", min=1, max=64, help="Worker threads (PostgreSQL; SQLite: 1)."
+        1, "--workers", min=1, max=64, help="Workers: processes on PostgreSQL (one thread on SQLite)."
     ),
     once: bool = typer.Option(False, "--once", help="One pass over what is ready now, then stop."),
     limit: int | None = typer.Option(None, "--limit", min=1, help="Claim at most this many rows."),
