@@ -215,3 +215,10 @@ def test_each_of_four_worker_processes_gets_a_quarter_of_the_rate_limit_and_its_
         sms.close()
         parent_connections[0].close()
     assert list(sink.delivered) == ["key-1", "key-2"]
+
+
+def test_refused_recipients_are_masked_in_the_error_text() -> None:
+    from arrears.adapters.channels.email import _masked
+
+    assert _masked({"zhangsan@example.com": (550, b"no such user")}) == ["z*******@example.com"]
+    assert _masked(None) == []

@@ -8,6 +8,7 @@ from email.message import EmailMessage
 from email.utils import formataddr
 
 from arrears.adapters.channels import ChannelDown, OutgoingMessage, PermanentFailure, SendResult
+from arrears.domain.masking import mask_email
 
 
 class SmtpChannel:
@@ -58,7 +59,7 @@ class SmtpChannel:
                     smtp.login(self.username, self.password or "")
                 refused = smtp.send_message(mail)
         except smtplib.SMTPRecipientsRefused as exc:
-            raise PermanentFailure(f"recipient refused: {exc.recipients}") from None
+            raise PermanentFailure(f"recipient refused: {_masked(exc.recipients)}") from None
         except smtplib.SMTPResponseException as exc:
             # 5xx is the server's final word; 4xx (and anything odd) is worth another try.
             text = (
@@ -66,11 +67,17 @@ class SmtpChannel:
                 if isinstance(exc.smtp_error, bytes)
                 else exc.smtp_error
             )
+            text = text.replace(message.to, mask_email(message.to) or "") if message.to else text
             if 500 <= exc.smtp_code < 600:
                 raise PermanentFailure(f"SMTP {exc.smtp_code}: {text}") from None
             raise ChannelDown(f"SMTP {exc.smtp_code}: {text}") from None
         except (OSError, smtplib.SMTPException) as exc:
             raise ChannelDown(f"SMTP {self.host}:{self.port}: {exc}") from None
         if refused:
-            raise PermanentFailure(f"recipient refused: {sorted(refused)}")
+            raise PermanentFailure(f"recipient refused: {_masked(refused)}")
         return SendResult(self.message_id(idempotency_key), "accepted")
+
+
+def _masked(recipients: object) -> list[str]:
+    """Refused recipients for an error text that is stored and shown: masked, never the full address."""
+    return sorted(mask_email(str(r)) or "" for r in (recipients or {}))
