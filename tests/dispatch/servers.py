@@ -33,6 +33,8 @@ class HttpSink:
     fail_next: int = 0  # answer this many requests with `fail_status` first
     fail_status: int = 503
     reply: dict[str, Any] = field(default_factory=dict)  # extra fields in every 200 answer
+    reject: set[str] = field(default_factory=set)  # keys a batch answers with a per-message 400
+    batches: list[list[str]] = field(default_factory=list)  # the keys of each batch POST, in order
     lock: threading.Lock = field(default_factory=threading.Lock)
 
     def by_path(self, path: str) -> list[dict[str, Any]]:
@@ -56,6 +58,9 @@ def http_sink(record: bool = True) -> Iterator[HttpSink]:
                 if sink.fail_next > 0:
                     sink.fail_next -= 1
                     status, answer = sink.fail_status, {"error": "down"}
+                elif self.path.endswith("/batch"):
+                    status, answer = 200, {"results": [self._one_of_batch(m) for m in body["messages"]]}
+                    sink.batches.append([m["idempotency_key"] for m in body["messages"]])
                 else:
                     status = 200
                     if record:
@@ -70,6 +75,18 @@ def http_sink(record: bool = True) -> Iterator[HttpSink]:
             self.send_header("Content-Length", str(len(data)))
             self.end_headers()
             self.wfile.write(data)
+
+        def _one_of_batch(self, message: dict[str, Any]) -> dict[str, Any]:
+            key = str(message["idempotency_key"])
+            path = self.path[: -len("/batch")]
+            if key in sink.reject:
+                return {"idempotency_key": key, "code": 400, "error": "rejected"}
+            if record:
+                sink.requests.append({"path": path, "key": key, "body": message})
+            first = key not in sink.delivered
+            if first:
+                sink.delivered[key] = {"path": path, "key": key, "body": message}
+            return {"idempotency_key": key, "id": f"p-{abs(hash(key)) % 10**12}", "duplicate": not first}
 
         def log_message(self, *args: object) -> None:
             pass

@@ -14,6 +14,7 @@ from arrears.adapters.channels import (
     OutgoingMessage,
     PermanentFailure,
     RateLimited,
+    SendResult,
     TokenBucket,
     after_fork,
 )
@@ -222,3 +223,38 @@ def test_refused_recipients_are_masked_in_the_error_text() -> None:
 
     assert _masked({"zhangsan@example.com": (550, b"no such user")}) == ["z*******@example.com"]
     assert _masked(None) == []
+
+
+def test_http_sms_batch_send_is_one_post_with_a_result_per_message_and_retries_deliver_once() -> None:
+    with http_sink() as sink:
+        channel = HttpSmsChannel(
+            sink.url + "/sms", sender="106900", batch_url=sink.url + "/sms/batch", batch_size=2
+        )
+        items = [(OutgoingMessage("sms", f"1380013800{i}", f"您好{i}"), f"k{i}") for i in range(3)]
+        items.append((OutgoingMessage("sms", "", "无号码", borrower_id="B9"), "k-none"))
+        sink.reject = {"k1"}
+        first = channel.send_batch(items)
+        sink.fail_next, sink.fail_status = 1, 503
+        down = channel.send_batch(items[:2])
+        limited = RateLimited(channel, TokenBucket(1000.0, 1000))
+        assert limited.batch_size == 2
+        again = limited.send_batch([items[0], items[2]])  # a retry with the same keys
+        single = HttpSmsChannel(sink.url + "/sms")
+        assert single.batch_size == 0
+        one_by_one = single.send_batch([items[0]])
+    assert sink.batches == [["k0", "k1"], ["k2"], ["k0", "k2"]]  # two POSTs of ≤ 2, the 503 one, the retry
+    assert isinstance(first[0], SendResult) and first[0].status == "accepted"
+    assert first[0].provider_id.startswith("p-")
+    assert isinstance(first[1], PermanentFailure) and first[1].reason.endswith("message 400: rejected")
+    assert isinstance(first[2], SendResult)
+    assert isinstance(first[3], PermanentFailure) and first[3].reason == "no phone number for B9"
+    assert [type(o) for o in down] == [ChannelDown, ChannelDown] and "HTTP 503" in down[0].reason
+    assert again == [first[0], first[2]]
+    assert isinstance(one_by_one[0], SendResult)
+    assert list(sink.delivered) == ["k0", "k2"]  # sent three times and twice: delivered once each
+    assert sink.delivered["k2"]["body"] == {
+        "to": "13800138002",
+        "text": "您好2",
+        "sender": "106900",
+        "idempotency_key": "k2",
+    }

@@ -170,3 +170,38 @@ def test_a_payment_landing_while_a_worker_holds_the_row_cancels_it(world: World)
     (row,) = [r for r in world.rows(loan_id=SMS_LOAN) if r.channel == "sms"]
     assert row.status == "cancelled" and row.last_error == "nothing overdue any more (paid)"
     assert not [m for m in world.smpp.messages if "L0000000022" in m["text"]]
+
+
+def test_sms_through_the_gateways_batch_api_goes_in_few_posts_and_a_crash_resends_without_a_double(
+    world: World,
+) -> None:
+    http_sms = world.config(
+        ARREARS_SMS_PROVIDER="http",
+        ARREARS_SMS_URL=world.http.url + "/sms",
+        ARREARS_SMS_BATCH_URL=world.http.url + "/sms/batch",
+        ARREARS_SMS_BATCH_SIZE="8",
+        ARREARS_EMAIL_HOST="",
+    )
+    crashed: list[int] = []
+    sms_ids = {r.id for r in world.rows(channel="sms")}
+
+    def crash(outbox_id: int, result: SendResult) -> None:
+        if outbox_id in sms_ids and not crashed:  # after a batch POST the gateway took
+            crashed.append(outbox_id)
+            raise RuntimeError("power cut between send and commit")
+
+    with pytest.raises(RuntimeError, match="power cut"):
+        dispatch(world.dispatcher(config=http_sms, after_send=crash))
+    assert world.rows(status="sent") == []  # the whole claim rolled back
+    first_posts = len(world.http.batches)
+    report = dispatch(world.dispatcher(config=http_sms))
+    assert report.channels["sms"] == 30 and report.to_dict()["sent"] == 58
+    sms = world.rows(channel="sms", status="sent")
+    assert len(sms) == 30 and all(r.attempts == 1 for r in sms)
+    assert len(world.http.by_path("/sms")) == 30  # each delivered once ...
+    sent_keys = [k for batch in world.http.batches for k in batch]
+    assert len(sent_keys) > 30 and len(set(sent_keys)) == 30  # ... though some were sent twice
+    assert all(len(b) <= 8 for b in world.http.batches)
+    assert len(world.http.batches) - first_posts <= 8  # 30 messages, batches of ≤ 8, few borrower breaks
+    assert _count(world.url, ContactAttemptRow, channel="sms") == 30
+    assert _count(world.url, DeliveryRow, channel="sms") == 30

@@ -36,12 +36,14 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection
 
 from arrears.adapters.channels import (
+    BatchOutcome,
     Channel,
     ChannelError,
     OutgoingMessage,
     PermanentFailure,
     SendResult,
     after_fork,
+    batch_size,
 )
 from arrears.adapters.channels.agent_tasks import AgentTaskChannel
 from arrears.adapters.channels.config import ChannelsConfig, close_channels
@@ -480,20 +482,66 @@ class _Writes:
     statuses: list[dict[str, Any]] = field(default_factory=list)
 
 
+@dataclass
+class _Outgoing:
+    """A row decided and rendered, waiting to go out with the other messages of its batch-send."""
+
+    row: Any
+    channel: Channel
+    message: OutgoingMessage
+    rendered: RenderedMessage
+    target: str
+    is_contact: bool
+
+
+@dataclass
+class _Pending:
+    """Messages held for batch-capable channels; a borrower has at most one message held at a time."""
+
+    by_channel: dict[int, list[_Outgoing]] = field(default_factory=dict)
+    borrowers: set[str] = field(default_factory=set)
+
+
 def _process(
     d: Dispatcher, uow: UnitOfWork, rows: Sequence[Any], now: datetime
 ) -> tuple[DispatchReport, list[int]]:
-    """Decide, send and record one claimed batch; also returns the ids left claimable again."""
+    """Decide, send and record one claimed batch; also returns the ids left claimable again.
+
+    Messages for a channel with a batch-send API are held and sent together. Before a second row of a
+    borrower with a message held is decided, the held ones go out and are recorded, so its compliance
+    check sees the contact history exactly as if every message had been sent one at a time.
+    """
     connection = uow.connection
     facts = _read_facts(connection, uow, rows, now)
     writes = _Writes()
     report = DispatchReport()
+    pending = _Pending()
     for row in rows:
-        outcome = _one(d, connection, row, facts, writes, now)
-        report.add(outcome, row.channel)
+        if row.borrower_id in pending.borrowers:
+            _send_pending(d, pending, facts, writes, now, report)
+        outcome = _one(d, connection, row, facts, writes, now, pending)
+        if outcome is not None:
+            report.add(outcome, row.channel)
+        if any(len(group) >= batch_size(group[0].channel) for group in pending.by_channel.values()):
+            _send_pending(d, pending, facts, writes, now, report)
+    _send_pending(d, pending, facts, writes, now, report)
     _flush(connection, writes)
     again = [w["b_id"] for w in writes.statuses if w["status"] in CLAIMABLE_AGAIN]
     return report, again
+
+
+def _send_pending(
+    d: Dispatcher, pending: _Pending, facts: _Facts, writes: _Writes, now: datetime, report: DispatchReport
+) -> None:
+    groups = list(pending.by_channel.values())
+    pending.by_channel.clear()
+    pending.borrowers.clear()
+    for group in groups:
+        results = group[0].channel.send_batch(  # type: ignore[attr-defined]
+            [(o.message, o.row.idempotency_key) for o in group]
+        )
+        for outgoing, result in zip(group, results, strict=True):
+            report.add(_sent(d, outgoing, result, facts, writes, now), outgoing.row.channel)
 
 
 def _status(writes: _Writes, row: Any, now: datetime, status: str, **extra: Any) -> str:
@@ -628,8 +676,15 @@ def _address(channel: str, borrower: Any) -> str:
 
 
 def _one(
-    d: Dispatcher, connection: Connection, row: Any, facts: _Facts, writes: _Writes, now: datetime
-) -> str:
+    d: Dispatcher,
+    connection: Connection,
+    row: Any,
+    facts: _Facts,
+    writes: _Writes,
+    now: datetime,
+    pending: _Pending | None = None,
+) -> str | None:
+    """Decide, render and send one row (its outcome), or hold it in `pending` for a batch send (None)."""
     record = facts.records.get(row.loan_id)
     if record is None:
         return _status(writes, row, now, "dead", last_error=f"unknown loan {row.loan_id}")
@@ -712,19 +767,43 @@ def _one(
         rendered=rendered if rendered.channel is MessageChannel.LETTER else None,
         metadata={"outbox_id": str(row.id), "reason": row.channel, "template": row.template},
     )
+    outgoing = _Outgoing(row, channel, message, rendered, target, is_contact)
+    if pending is not None and batch_size(channel) > 1:
+        pending.by_channel.setdefault(id(channel), []).append(outgoing)
+        pending.borrowers.add(row.borrower_id)
+        return None  # decided later, when the held messages go out
+    result: BatchOutcome
     try:
         result = channel.send(message, row.idempotency_key)
-    except PermanentFailure as exc:
-        return _status(writes, row, now, "dead", attempts=row.attempts + 1, last_error=exc.reason)
     except ChannelError as exc:
-        return _retry(d, writes, row, now, exc.reason)
+        result = exc
+    return _sent(d, outgoing, result, facts, writes, now)
+
+
+def _sent(
+    d: Dispatcher, outgoing: _Outgoing, result: BatchOutcome, facts: _Facts, writes: _Writes, now: datetime
+) -> str:
+    """Record what became of one message: sent, dead (refused for good) or to be retried."""
+    row, target = outgoing.row, outgoing.target
+    if isinstance(result, PermanentFailure):
+        return _status(writes, row, now, "dead", attempts=row.attempts + 1, last_error=result.reason)
+    if isinstance(result, ChannelError):
+        return _retry(d, writes, row, now, result.reason)
     if d.after_send is not None:
         d.after_send(row.id, result)
-    attempt_row = _record_sent(writes, row, rendered, channel, result, target, now, is_contact)
+    attempt_row = _record_sent(
+        writes, row, outgoing.rendered, outgoing.channel, result, target, now, outgoing.is_contact
+    )
     if attempt_row is not None:
         facts.history[row.borrower_id].append(
             ContactEvent(
-                attempt_row["channel"], now, attempt_row["outcome"], target, "debtor", mtype, row.loan_id
+                attempt_row["channel"],
+                now,
+                attempt_row["outcome"],
+                target,
+                "debtor",
+                message_type(row.template),
+                row.loan_id,
             )
         )
     return _status(writes, row, now, "sent", attempts=row.attempts + 1)

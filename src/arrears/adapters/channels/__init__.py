@@ -5,6 +5,10 @@
 A channel raises ChannelDown when the provider cannot be reached or answers "try later" (dispatch retries
 with backoff) and PermanentFailure when the message can never be delivered as it is (dispatch dead-letters
 it at once). Every provider receives the idempotency key, so a retry after a crash is not a second send.
+
+A channel whose provider takes many messages in one request (an SMS gateway's batch-send API) also has
+`batch_size` > 1 and `send_batch(items)`, which answers each (message, key) with its own SendResult or
+ChannelError, in order; dispatch then sends a batch's messages for that channel together.
 """
 
 from __future__ import annotations
@@ -65,6 +69,16 @@ class Channel(Protocol):
     def send(self, message: OutgoingMessage, idempotency_key: str) -> SendResult: ...
 
 
+# One message's outcome in a batch send: what the provider said, or why it was not sent.
+BatchOutcome = SendResult | ChannelError
+
+
+def batch_size(channel: object) -> int:
+    """How many messages the channel sends in one request (0 or 1: one at a time)."""
+    size = getattr(channel, "batch_size", 0)
+    return size if isinstance(size, int) else 0
+
+
 class TokenBucket:
     """A thread-safe token bucket: `rate` sends per second on average, bursts up to `burst`."""
 
@@ -113,10 +127,30 @@ class RateLimited:
         """In a worker process: this process's `share` of the rate (the workers' buckets add up to it)."""
         self.bucket = TokenBucket(self.bucket.rate * share, max(1, int(self.bucket.capacity * share)))
 
+    @property
+    def batch_size(self) -> int:
+        return batch_size(self.inner)
+
     def send(self, message: OutgoingMessage, idempotency_key: str) -> SendResult:
         if not self.bucket.acquire(self.timeout):
             raise ChannelDown(f"rate limit of {self.bucket.rate:g}/s: no slot within {self.timeout:g}s")
         return self.inner.send(message, idempotency_key)
+
+    def send_batch(self, items: list[tuple[OutgoingMessage, str]]) -> list[BatchOutcome]:
+        """A token per message, as for single sends: the messages that got none within the timeout are
+        ChannelDown (retried later), the others go out together."""
+        deadline = time.monotonic() + self.timeout
+        allowed = 0
+        for _ in items:
+            if not self.bucket.acquire(max(0.0, deadline - time.monotonic())):
+                break
+            allowed += 1
+        refused: list[BatchOutcome] = [
+            ChannelDown(f"rate limit of {self.bucket.rate:g}/s: no slot within {self.timeout:g}s")
+            for _ in items[allowed:]
+        ]
+        sent: list[BatchOutcome] = self.inner.send_batch(items[:allowed]) if allowed else []  # type: ignore[attr-defined]
+        return sent + refused
 
 
 def after_fork(channels: dict[str, Channel], share: float) -> None:
@@ -134,6 +168,7 @@ def after_fork(channels: dict[str, Channel], share: float) -> None:
 
 
 __all__ = [
+    "BatchOutcome",
     "Channel",
     "ChannelDown",
     "ChannelError",
@@ -143,4 +178,5 @@ __all__ = [
     "SendResult",
     "TokenBucket",
     "after_fork",
+    "batch_size",
 ]

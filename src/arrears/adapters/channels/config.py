@@ -142,7 +142,11 @@ def build_channels(config: ChannelsConfig) -> dict[str, Channel]:
         )
     elif sms.get("url"):
         out["sms"] = HttpSmsChannel(
-            str(sms["url"]), sender=str(sms.get("sender", "")), api_key=sms.get("api_key")
+            str(sms["url"]),
+            sender=str(sms.get("sender", "")),
+            api_key=sms.get("api_key"),
+            batch_url=str(sms["batch_url"]) if sms.get("batch_url") else None,
+            batch_size=_int(sms, "batch_size", 100),
         )
     for kind in ("push", "in_app"):
         section = config.section(kind)

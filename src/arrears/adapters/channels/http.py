@@ -7,17 +7,32 @@ The client is the standard library's keep-alive `http.client`, one connection pe
 messages a second the client's own CPU counts, and it costs about a fifth of httpx's per request (73 vs
 336 µs measured against the benchmark's sink). A kept-alive connection the provider has meanwhile closed
 is retried once on a new one; that is safe because the provider de-duplicates on the idempotency key.
+
+The SMS gateway may also be given a batch-send endpoint (`batch_url`): one POST carries up to
+`batch_size` messages, each with its own idempotency key, `{"messages": [{to, text, sender,
+idempotency_key}, ...]}`, and the gateway answers per message, `{"results": [{idempotency_key, id?,
+status?, code?, error?}, ...]}` (a result's `code` maps like an HTTP status; missing: 200). A batch that
+fails as a whole (no answer, 5xx) is ChannelDown for each of its messages; dispatch retries them later
+with the same keys, so the gateway drops the ones it had already taken.
 """
 
 from __future__ import annotations
 
+import hashlib
 import http.client
 import json
 import threading
 from typing import Any
 from urllib.parse import urlsplit
 
-from arrears.adapters.channels import ChannelDown, OutgoingMessage, PermanentFailure, SendResult
+from arrears.adapters.channels import (
+    BatchOutcome,
+    ChannelDown,
+    ChannelError,
+    OutgoingMessage,
+    PermanentFailure,
+    SendResult,
+)
 
 RETRYABLE = frozenset({408, 425, 429})
 # What a kept-alive connection closed by the other side looks like on its next use.
@@ -114,28 +129,104 @@ def _provider_id(body: dict[str, Any], idempotency_key: str) -> str:
     return str(body.get("id") or body.get("message_id") or body.get("provider_id") or idempotency_key)
 
 
+def _item_outcome(url: str, item: dict[str, Any], key: str) -> BatchOutcome:
+    """One message's result in a batch answer, as a single send would have turned out."""
+    try:
+        code = int(item.get("code") or 200)
+    except (TypeError, ValueError):
+        code = 500
+    error = str(item.get("error") or "")
+    if code >= 500 or code in RETRYABLE:
+        return ChannelDown(f"{url}: message {code}{': ' + error[:200] if error else ''}")
+    if code >= 400 or error:
+        return PermanentFailure(f"{url}: message {code}{': ' + error[:200] if error else ''}")
+    return SendResult(_provider_id(item, key), str(item.get("status") or "accepted"))
+
+
 class HttpSmsChannel(HttpPost):
-    """An SMS gateway's REST API: {"to", "text", "sender", "idempotency_key"}."""
+    """An SMS gateway's REST API: {"to", "text", "sender", "idempotency_key"}; with `batch_url`, its
+    batch-send API as well (one POST per up to `batch_size` messages; module docstring)."""
 
     name = "sms-http"
 
-    def __init__(self, url: str, *, sender: str = "", **kw: Any) -> None:
+    def __init__(
+        self, url: str, *, sender: str = "", batch_url: str | None = None, batch_size: int = 100, **kw: Any
+    ) -> None:
         super().__init__(url, **kw)
         self.sender = sender
+        self._batch = HttpPost(batch_url, **kw) if batch_url else None
+        self.batch_size = max(1, batch_size) if batch_url else 0
+
+    def _payload(self, message: OutgoingMessage, idempotency_key: str) -> dict[str, Any]:
+        return {
+            "to": message.to,
+            "text": message.body,
+            "sender": self.sender,
+            "idempotency_key": idempotency_key,
+        }
 
     def send(self, message: OutgoingMessage, idempotency_key: str) -> SendResult:
         if not message.to:
             raise PermanentFailure(f"no phone number for {message.borrower_id or 'the borrower'}")
-        body = self.post(
-            {
-                "to": message.to,
-                "text": message.body,
-                "sender": self.sender,
-                "idempotency_key": idempotency_key,
-            },
-            idempotency_key,
-        )
+        body = self.post(self._payload(message, idempotency_key), idempotency_key)
         return SendResult(_provider_id(body, idempotency_key), str(body.get("status") or "accepted"))
+
+    def send_batch(self, items: list[tuple[OutgoingMessage, str]]) -> list[BatchOutcome]:
+        """Each (message, key)'s outcome, in order: one POST per `batch_size` messages to the batch URL
+        (one send per message without one). A message the answer does not mention is ChannelDown."""
+        outcomes: list[BatchOutcome | None] = [None] * len(items)
+        chosen: list[int] = []
+        for i, (message, _key) in enumerate(items):
+            if message.to:
+                chosen.append(i)
+            else:
+                outcomes[i] = PermanentFailure(f"no phone number for {message.borrower_id or 'the borrower'}")
+        if self._batch is None:
+            for i in chosen:
+                try:
+                    outcomes[i] = self.send(*items[i])
+                except ChannelError as exc:
+                    outcomes[i] = exc
+        else:
+            for start in range(0, len(chosen), self.batch_size):
+                part = chosen[start : start + self.batch_size]
+                for i, outcome in zip(part, self._post_batch([items[i] for i in part]), strict=True):
+                    outcomes[i] = outcome
+        return [o if o is not None else ChannelDown("not sent") for o in outcomes]
+
+    def _post_batch(self, items: list[tuple[OutgoingMessage, str]]) -> list[BatchOutcome]:
+        assert self._batch is not None
+        keys = [key for _message, key in items]
+        # The request's own key names exactly this set of messages (a retry of it is the same request).
+        batch_key = "batch:" + hashlib.sha256("\n".join(keys).encode()).hexdigest()[:32]
+        try:
+            body = self._batch.post({"messages": [self._payload(m, k) for m, k in items]}, batch_key)
+        except ChannelError as exc:
+            return [type(exc)(exc.reason) for _ in items]
+        results = body.get("results")
+        by_key: dict[str, dict[str, Any]] = {}
+        if isinstance(results, list):
+            for position, item in enumerate(results):
+                if isinstance(item, dict):
+                    key = str(item.get("idempotency_key") or (keys[position] if position < len(keys) else ""))
+                    by_key.setdefault(key, item)
+        url = self._batch.url
+        return [
+            _item_outcome(url, by_key[key], key)
+            if key in by_key
+            else ChannelDown(f"{url}: no result for {key}")
+            for key in keys
+        ]
+
+    def after_fork(self, share: float) -> None:
+        super().after_fork(share)
+        if self._batch is not None:
+            self._batch.after_fork(share)
+
+    def close(self) -> None:
+        super().close()
+        if self._batch is not None:
+            self._batch.close()
 
 
 class WebhookChannel(HttpPost):
