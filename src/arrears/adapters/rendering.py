@@ -16,10 +16,11 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
-from functools import lru_cache
+from functools import cache, lru_cache
 from pathlib import Path
 from typing import Any
 
+from babel import Locale
 from babel.dates import format_date
 from babel.numbers import format_currency, format_percent
 from jinja2 import (
@@ -131,9 +132,7 @@ def default_root() -> Path:
     return source_tree if source_tree.is_dir() else Path("templates")
 
 
-def _decimal_amount(minor: object, currency: str) -> Decimal:
-    if isinstance(minor, bool) or not isinstance(minor, int):
-        raise InputError(f"money filter needs minor units (int), got {minor!r}", field="money")
+def _decimal_amount(minor: int, currency: str) -> Decimal:
     return Decimal(format_minor(minor, currency))
 
 
@@ -318,15 +317,44 @@ def _one_paragraph(text: str, language: str) -> str:
 # --- filters ----------------------------------------------------------------------------------------
 
 
+# The filters run for every message sent (thousands a second): Babel parses the locale name and the
+# pattern on every call, so locales are parsed once and each formatted value is kept. The outputs are
+# pure functions of the cache keys, so the caches change no text.
+FORMAT_CACHE = 16384
+
+
+@cache
+def _babel_locale(name: str) -> Locale:
+    return Locale.parse(name)
+
+
 def _locale(ctx: Context) -> str:
     return BABEL_LOCALES.get(str(ctx.get("language")), "en_US")
+
+
+@lru_cache(maxsize=FORMAT_CACHE)
+def _format_money(minor: int, currency: str, locale: str) -> str:
+    return str(format_currency(_decimal_amount(minor, currency), currency, locale=_babel_locale(locale)))
+
+
+@lru_cache(maxsize=FORMAT_CACHE)
+def _format_date(value: date, locale: str) -> str:
+    return str(format_date(value, "medium", locale=_babel_locale(locale)))
+
+
+@lru_cache(maxsize=FORMAT_CACHE)
+def _format_percent(rate: str, locale: str) -> str:
+    # Keyed by the decimal's text, not its value: 0.0005 and 0.00050 are equal but need not print alike.
+    return str(format_percent(Decimal(rate), "#,##0.####%", locale=_babel_locale(locale)))
 
 
 @pass_context
 def _money(ctx: Context, minor: object, currency: str | None = None) -> str:
     """Minor units -> "¥1,234.56" (zh-CN), "CN¥1,234.56" (zh-TW, en) for CNY."""
     cur = currency or str(ctx.get("currency") or "CNY")
-    return str(format_currency(_decimal_amount(minor, cur), cur, locale=_locale(ctx)))
+    if isinstance(minor, bool) or not isinstance(minor, int):
+        raise InputError(f"money filter needs minor units (int), got {minor!r}", field="money")
+    return _format_money(minor, cur, _locale(ctx))
 
 
 @pass_context
@@ -336,14 +364,14 @@ def _date(ctx: Context, value: object) -> str:
         value = value.date()
     if not isinstance(value, date):
         raise InputError(f"date filter needs a date, got {value!r}", field="date")
-    return str(format_date(value, "medium", locale=_locale(ctx)))
+    return _format_date(value, _locale(ctx))
 
 
 @pass_context
 def _percent(ctx: Context, value: object) -> str:
     """A rate -> percent with up to four decimals: 0.0005 -> "0.05%"."""
     rate = value if isinstance(value, Decimal) else Decimal(str(value))
-    return str(format_percent(rate, "#,##0.####%", locale=_locale(ctx)))
+    return _format_percent(str(rate), _locale(ctx))
 
 
 @lru_cache(maxsize=8)
