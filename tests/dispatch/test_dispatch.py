@@ -205,3 +205,16 @@ def test_sms_through_the_gateways_batch_api_goes_in_few_posts_and_a_crash_resend
     assert len(world.http.batches) - first_posts <= 8  # 30 messages, batches of ≤ 8, few borrower breaks
     assert _count(world.url, ContactAttemptRow, channel="sms") == 30
     assert _count(world.url, DeliveryRow, channel="sms") == 30
+
+
+def test_a_ledger_position_kept_across_batches_is_never_one_from_before_a_payment(world: World) -> None:
+    from dataclasses import replace
+
+    from arrears.services.dispatch import _ledger
+
+    with UnitOfWork(world.url) as uow:
+        loan = uow.loans.get(SMS_LOAN)
+    before = _ledger(loan, AS_OF)
+    assert before.overdue.total == 14008 and _ledger(loan, AS_OF) is before  # kept
+    paid = replace(loan, payments=(*loan.payments, Payment("PAY-KEPT-1", AS_OF, 14008)))
+    assert _ledger(paid, AS_OF).overdue.total == 0  # the loan as read after the payment: a new key

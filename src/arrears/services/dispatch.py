@@ -29,6 +29,7 @@ from collections import Counter, defaultdict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
+from functools import lru_cache
 from typing import Any
 
 from sqlalchemy import Integer, and_, bindparam, func, or_, select, text, update
@@ -65,6 +66,7 @@ from arrears.domain.compliance.model import Approval, Attempt, ContactEvent, Deb
 from arrears.domain.compliance.profile import ComplianceProfile
 from arrears.domain.errors import InputError, NotFound
 from arrears.domain.ledger import LedgerPosition, compute_position
+from arrears.domain.loans import Loan
 from arrears.domain.masking import mask_name, mask_phone
 from arrears.domain.messages import MessageChannel, RenderedMessage
 from arrears.services.compliance_audit import audit_dispatch
@@ -73,6 +75,7 @@ from arrears.services.unit_of_work import UnitOfWork
 
 CLAIMABLE_AGAIN = ("deferred", "failed")  # claimable again once next_allowed_at has passed
 HISTORY_DAYS = 35  # the longest window a profile's caps look back over
+POSITIONS_KEPT = 8192  # ledger positions kept per process, by loan (as read) and day
 BATCH = 200  # rows per claim: the batch's reads and writes are a few queries whatever its size
 # Messages about money already overdue: moot once nothing is overdue.
 OVERDUE_TYPES = frozenset(
@@ -601,8 +604,19 @@ def _position(record: LoanRecord, day: date, positions: dict[date, LedgerPositio
     # the ledger is the costliest part of a row, so it is computed once per row and day.
     found = positions.get(day)
     if found is None:
-        found = positions[day] = compute_position(record.loan, day)
+        found = positions[day] = _ledger(record.loan, day)
     return found
+
+
+@lru_cache(maxsize=POSITIONS_KEPT)
+def _ledger(loan: Loan, day: date) -> LedgerPosition:
+    """compute_position, kept across batches for a loan whose every input is unchanged.
+
+    The key is the whole loan as just read under the lock (instalments, payments, reversals, pauses,
+    waivers, settings: frozen and compared by value) and the day, so a payment recorded since gives
+    another key and a fresh position; an unchanged loan, planned again in a later batch, is not replayed.
+    """
+    return compute_position(loan, day)
 
 
 def amount_due(position: LedgerPosition, upto: date) -> int:
