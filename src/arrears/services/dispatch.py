@@ -510,27 +510,42 @@ def _process(
 ) -> tuple[DispatchReport, list[int]]:
     """Decide, send and record one claimed batch; also returns the ids left claimable again.
 
-    Messages for a channel with a batch-send API are held and sent together. Before a second row of a
-    borrower with a message held is decided, the held ones go out and are recorded, so its compliance
-    check sees the contact history exactly as if every message had been sent one at a time.
+    Messages for a channel with a batch-send API are held and sent together. The rows go in rounds, a
+    borrower's k-th row in round k (claim order within each), and the held messages go out and are
+    recorded at the end of each round: a borrower's compliance check (which looks at that borrower's
+    history only) sees the earlier sends exactly as if every message had gone one at a time.
     """
     connection = uow.connection
     facts = _read_facts(connection, uow, rows, now)
     writes = _Writes()
     report = DispatchReport()
     pending = _Pending()
-    for row in rows:
-        if row.borrower_id in pending.borrowers:
-            _send_pending(d, pending, facts, writes, now, report)
-        outcome = _one(d, connection, row, facts, writes, now, pending)
-        if outcome is not None:
-            report.add(outcome, row.channel)
-        if any(len(group) >= batch_size(group[0].channel) for group in pending.by_channel.values()):
-            _send_pending(d, pending, facts, writes, now, report)
-    _send_pending(d, pending, facts, writes, now, report)
+    for round_rows in _rounds(rows):
+        for row in round_rows:
+            if row.borrower_id in pending.borrowers:  # cannot happen within a round; kept as the rule
+                _send_pending(d, pending, facts, writes, now, report)
+            outcome = _one(d, connection, row, facts, writes, now, pending)
+            if outcome is not None:
+                report.add(outcome, row.channel)
+            elif any(len(group) >= batch_size(group[0].channel) for group in pending.by_channel.values()):
+                _send_pending(d, pending, facts, writes, now, report)
+        _send_pending(d, pending, facts, writes, now, report)
     _flush(connection, writes)
     again = [w["b_id"] for w in writes.statuses if w["status"] in CLAIMABLE_AGAIN]
     return report, again
+
+
+def _rounds(rows: Sequence[Any]) -> list[list[Any]]:
+    """The rows with at most one per borrower in each list: a borrower's k-th row in the k-th."""
+    seen: Counter[str] = Counter()
+    rounds: list[list[Any]] = []
+    for row in rows:
+        k = seen[row.borrower_id]
+        seen[row.borrower_id] += 1
+        if k == len(rounds):
+            rounds.append([])
+        rounds[k].append(row)
+    return rounds
 
 
 def _send_pending(
