@@ -462,9 +462,15 @@ def _read_facts(connection: Connection, uow: UnitOfWork, rows: Sequence[Any], no
     history: dict[str, list[ContactEvent]] = defaultdict(list)
     since = now - timedelta(days=HISTORY_DAYS)
     for a in connection.execute(
-        select(ContactAttemptRow).where(
-            ContactAttemptRow.borrower_id.in_(borrower_ids), ContactAttemptRow.at >= since
-        )
+        select(  # only what the compliance engine looks at: this table grows with every send
+            ContactAttemptRow.borrower_id,
+            ContactAttemptRow.channel,
+            ContactAttemptRow.at,
+            ContactAttemptRow.outcome,
+            ContactAttemptRow.target,
+            ContactAttemptRow.message_type,
+            ContactAttemptRow.loan_id,
+        ).where(ContactAttemptRow.borrower_id.in_(borrower_ids), ContactAttemptRow.at >= since)
     ):
         history[a.borrower_id].append(
             ContactEvent(a.channel, a.at, a.outcome, a.target, "debtor", a.message_type or None, a.loan_id)
