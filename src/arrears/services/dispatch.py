@@ -59,6 +59,7 @@ from arrears.adapters.store.engine import engine_for
 from arrears.adapters.store.models import AccountEventRow, BorrowerRow
 from arrears.adapters.store.records import LoanRecord
 from arrears.adapters.store.run_models import OutboxRow
+from arrears.adapters.store.types import UtcDateTime
 from arrears.domain.compliance.channels import VOICE
 from arrears.domain.compliance.clock import zone
 from arrears.domain.compliance.engine import decide
@@ -928,7 +929,9 @@ def _flush(connection: Connection, writes: _Writes) -> None:
             },
         )
         connection.execute(stmt, writes.deliveries)
-    if writes.statuses:
+    if writes.statuses and connection.dialect.name == "postgresql":
+        _update_statuses(connection, writes.statuses)
+    elif writes.statuses:
         table = OutboxRow.__table__
         stmt = (
             update(table)
@@ -943,3 +946,31 @@ def _flush(connection: Connection, writes: _Writes) -> None:
             )
         )
         connection.execute(stmt, writes.statuses)
+
+
+def _update_statuses(connection: Connection, statuses: list[dict[str, Any]]) -> None:
+    """PostgreSQL: the batch's new statuses in one UPDATE from arrays (an executemany is a statement a row)."""
+    instant = UtcDateTime()
+
+    def at(value: datetime | None) -> datetime | None:
+        return instant.process_bind_param(value, connection.dialect)  # refuses naive datetimes
+
+    connection.execute(
+        text(
+            "UPDATE outbox AS o SET status = v.status, updated_at = v.updated_at, attempts = v.attempts, "
+            "next_allowed_at = v.next_allowed_at, last_error = v.last_error, rules = v.rules "
+            "FROM unnest(CAST(:ids AS bigint[]), CAST(:statuses AS text[]), CAST(:updated AS timestamptz[]), "
+            "CAST(:attempts AS integer[]), CAST(:next AS timestamptz[]), CAST(:errors AS text[]), "
+            "CAST(:rules AS text[])) AS v(id, status, updated_at, attempts, next_allowed_at, last_error, rules) "
+            "WHERE o.id = v.id"
+        ),
+        {
+            "ids": [w["b_id"] for w in statuses],
+            "statuses": [w["status"] for w in statuses],
+            "updated": [at(w["updated_at"]) for w in statuses],
+            "attempts": [w["attempts"] for w in statuses],
+            "next": [at(w["next_allowed_at"]) for w in statuses],
+            "errors": [w["last_error"] for w in statuses],
+            "rules": [w["rules"] for w in statuses],
+        },
+    )
