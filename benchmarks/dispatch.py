@@ -36,7 +36,7 @@ from arrears.adapters.store.dispatch_models import ContactAttemptRow, DeliveryRo
 from arrears.adapters.store.run_models import OutboxRow  # noqa: E402
 from arrears.domain.ledger import compute_position  # noqa: E402
 from arrears.entrypoints.cli.compliance import load_profile  # noqa: E402
-from arrears.services.dispatch import Dispatcher, dispatch  # noqa: E402
+from arrears.services.dispatch import BATCH, Dispatcher, dispatch  # noqa: E402
 from arrears.services.unit_of_work import UnitOfWork  # noqa: E402
 from arrears.sim.portfolio import generate_portfolio, load_portfolio  # noqa: E402
 
@@ -143,6 +143,7 @@ def main() -> None:
     parser.add_argument("--rows", type=int, default=20000)
     parser.add_argument("--accounts", type=int, default=3000)
     parser.add_argument("--workers", default="1,2,4")
+    parser.add_argument("--batch", type=int, default=BATCH, help="rows per claim")
     parser.add_argument("--no-batch", action="store_true", help="one POST per SMS, not the batch API")
     parser.add_argument("--no-append", action="store_true")
     args = parser.parse_args()
@@ -171,7 +172,7 @@ def main() -> None:
             d = Dispatcher(url, channels, config, profile, now=lambda: SEND_AT)
             cpu_before = _cpu()
             started = time.perf_counter()
-            report = dispatch(d, workers=workers)
+            report = dispatch(d, workers=workers, batch=args.batch)
             seconds = time.perf_counter() - started
             cpu = _cpu() - cpu_before  # the dispatcher's own CPU (its worker processes included)
             close_channels(channels)
