@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import timedelta
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -218,3 +219,46 @@ def test_a_ledger_position_kept_across_batches_is_never_one_from_before_a_paymen
     assert before.overdue.total == 14008 and _ledger(loan, AS_OF) is before  # kept
     paid = replace(loan, payments=(*loan.payments, Payment("PAY-KEPT-1", AS_OF, 14008)))
     assert _ledger(paid, AS_OF).overdue.total == 0  # the loan as read after the payment: a new key
+
+
+def test_batch_sends_still_let_a_per_debtor_sms_cap_see_the_sms_sent_earlier_in_the_claim(
+    world: World, tmp_path: Path
+) -> None:
+    from sqlalchemy import insert
+
+    from arrears.adapters.profile_file import load_profile
+    from arrears.adapters.store.run_models import OutboxRow
+    from arrears.services.dispatch import Dispatcher
+
+    profile_file = tmp_path / "cn-sms-once.yaml"
+    profile_file.write_text(
+        "name: cn-sms-once\nextends: cn\nrules:\n"
+        "  - id: lender.sms.per_day\n    kind: cap\n    source: one SMS per debtor per day\n"
+        "    applies_to: {channels: [sms]}\n    counts: {channels: [sms]}\n    per: debtor\n"
+        "    window: {calendar_days: 1}\n    max: 1\n",
+        encoding="utf-8",
+    )
+    (sms,) = [r for r in world.rows(loan_id=SMS_LOAN) if r.channel == "sms"]
+    copy = {k: v for k, v in sms._mapping.items() if k != "id"}
+    for n in (1, 2):  # two more SMS to the same borrower, claimed in the same batch
+        world.execute(
+            insert(OutboxRow).values(
+                **{**copy, "idempotency_key": f"{sms.idempotency_key}:{n}", "step_id": f"x{n}"}
+            )
+        )
+    config = world.config(
+        ARREARS_SMS_PROVIDER="http",
+        ARREARS_SMS_URL=world.http.url + "/sms",
+        ARREARS_SMS_BATCH_URL=world.http.url + "/sms/batch",
+    )
+    cfg_channels = world.dispatcher(config=config)
+    d = Dispatcher(
+        world.url, cfg_channels.channels, config, load_profile(str(profile_file)), now=lambda: SEND_AT
+    )
+    dispatch(d)
+    mine = [r for r in world.rows(borrower_id=sms.borrower_id) if r.channel == "sms"]
+    assert sorted(r.status for r in mine) == ["deferred", "deferred", "sent"]
+    assert [r.rules.split(",")[0] for r in mine if r.status == "deferred"] == ["lender.sms.per_day"] * 2
+    to_borrower = [m for m in world.http.by_path("/sms") if m["body"]["to"] == "18189061837"]
+    assert len(to_borrower) == 1
+    assert len(world.http.batches) >= 2  # the later rows were checked after the first had gone out
