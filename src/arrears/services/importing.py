@@ -31,6 +31,14 @@ import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 from sqlalchemy import bindparam, insert, select, update
 
+from arrears.adapters.import_layout import (
+    EVENT_OPTIONAL,
+    EVENT_REQUIRED,
+    LOAN_OPTIONAL,
+    LOAN_REQUIRED,
+    PAYMENT_OPTIONAL,
+    PAYMENT_REQUIRED,
+)
 from arrears.adapters.store.bulk import as_date
 from arrears.adapters.store.models import (
     ImportRow,
@@ -42,25 +50,6 @@ from arrears.domain.errors import InputError
 from arrears.domain.money import MINOR_DIGITS, format_minor
 from arrears.services import audit
 from arrears.services.unit_of_work import UnitOfWork
-
-LOAN_REQUIRED = ("loan_id", "borrower_id", "product", "currency", "seq", "due_date", "principal")
-LOAN_OPTIONAL = (
-    "interest",
-    "fees",
-    "opened_on",
-    "borrower_name",
-    "phone",
-    "id_number",
-    "email",
-    "timezone",
-    "region",
-    "language",
-    "persona",
-)
-PAYMENT_REQUIRED = ("payment_id", "loan_id", "paid_on", "amount")
-PAYMENT_OPTIONAL = ("reverses", "source")
-EVENT_REQUIRED = ("event_id", "loan_id", "kind", "on")
-EVENT_OPTIONAL = ("at", "detail")
 
 ERRORS_SHOWN = 20
 EARLIEST, LATEST = date(1900, 1, 1), date(2199, 12, 31)

@@ -33,6 +33,13 @@ import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
+from arrears.adapters.import_layout import (
+    EVENT_REQUIRED,
+    LOAN_OPTIONAL,
+    LOAN_REQUIRED,
+    PAYMENT_OPTIONAL,
+    PAYMENT_REQUIRED,
+)
 from arrears.domain.catalog import PRODUCTS
 from arrears.domain.errors import InputError
 from arrears.domain.products import Component, LateFeeCap
@@ -83,28 +90,10 @@ AUTODEBIT, APP, TRANSFER, BANK_RETURN = range(len(PAYMENT_SOURCES))
 AUTODEBIT_FAILURE_REASONS = ("insufficient_funds", "card_expired", "bank_declined")
 HARDSHIP_REASONS = ("job_loss", "illness", "income_drop", "family_emergency")
 
-LOAN_COLUMNS = (
-    "loan_id",
-    "borrower_id",
-    "product",
-    "currency",
-    "seq",
-    "due_date",
-    "principal",
-    "interest",
-    "fees",
-    "opened_on",
-    "borrower_name",
-    "phone",
-    "id_number",
-    "email",
-    "timezone",
-    "region",
-    "language",
-    "persona",
-)
-PAYMENT_COLUMNS = ("payment_id", "loan_id", "paid_on", "amount", "reverses", "source")
-EVENT_COLUMNS = ("event_id", "loan_id", "kind", "on", "detail")
+# The import layouts (the generator writes no `at` instants for events).
+LOAN_COLUMNS = LOAN_REQUIRED + LOAN_OPTIONAL
+PAYMENT_COLUMNS = PAYMENT_REQUIRED + PAYMENT_OPTIONAL
+EVENT_COLUMNS = (*EVENT_REQUIRED, "detail")
 
 
 @dataclass(frozen=True)
