@@ -13,7 +13,6 @@ from arrears.domain.ledger import compute_position
 from arrears.domain.loans import Loan, Pause
 from arrears.engine.portfolio import SCHEMAS, portfolio_from_loans
 from arrears.engine.vector_features import feature_table
-from arrears.engine.vector_ledger import compute_ledger
 from tests.unit.ledger_strategies import START, as_of_dates, loans
 
 KINDS = list(EVENT_KINDS)
@@ -51,7 +50,7 @@ def test_features_match_reference(
         for e in events
     ]
     portfolio.tables["events"] = pa.Table.from_pylist(rows, schema=SCHEMAS["events"])
-    table = feature_table(portfolio, compute_ledger(portfolio, as_of), as_of).to_pylist()
+    table = feature_table(portfolio, as_of).to_pylist()
     for i, loan in enumerate(built):
         product = portfolio["loans"]["product"][i].as_py()
         expected = account_features(loan, compute_position(loan, as_of), accounts[i][1], product)

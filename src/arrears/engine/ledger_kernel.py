@@ -1,8 +1,11 @@
-"""The per-account ledger walk compiled with numba: the rules of arrears.domain.ledger, account by account,
-over flat arrays, in parallel across accounts. Differential tests hold it to the domain ledger to the fen.
+"""One compiled pass per account: the ledger walk of arrears.domain.ledger and the account's features
+(arrears.domain.account_features), in parallel across accounts with numba. Differential tests hold both to
+the domain layer to the fen.
 
-Layout: every per-row array is grouped by account (CSR style: `*_start[a]:*_start[a + 1]`), instalment
-rows ordered by (due, seq), payments and waivers by (day, recorded order).
+Layout: every per-row array is grouped by account (CSR style: `*_start[a]:*_start[a + 1]`); instalment rows
+ordered by (due, seq); payments and waivers by (day, recorded order); events in recorded order. Each
+thread keeps an account's working state in its own scratch rows, so nothing is allocated per account and
+the per-instalment results are only written out when asked (`keep_rows`).
 """
 
 from __future__ import annotations
@@ -12,6 +15,21 @@ from numba import get_thread_id, njit, prange
 
 NONE_DAY = np.int64(np.iinfo(np.int32).min)
 FAR_DAY = np.int64(np.iinfo(np.int32).max)
+
+# Rows of the per-account output matrix `out` (one row per quantity, one column per account).
+DPD, DELINQUENT, PAUSED, BUCKET, OLDEST_DUE = 0, 1, 2, 3, 4
+OVERDUE, OUTSTANDING, PAID = 5, 9, 13  # four rows each: principal, interest, fees, late fee
+CREDIT, ACCRUED, WAIVED, LAST_PAYMENT = 17, 18, 19, 20
+INSTALMENTS_OVERDUE, ON_TIME_RATIO, MAX_DPD_12M = 21, 22, 23
+BROKEN_PROMISES, PROMISE_PENDING, AUTODEBIT_FAILED = 24, 25, 26
+HARDSHIP, DISPUTED, IDENTITY_DISPUTE, LAST_OUTCOME = 27, 28, 29, 30
+OUT_ROWS = 31
+
+# Event kinds as the kernel reads them (arrears.domain.account_features.EVENT_KINDS, same order).
+EV_AUTODEBIT_FAILED, EV_PROMISE_MADE, EV_PROMISE_KEPT, EV_PROMISE_BROKEN, EV_CONTACT = 0, 1, 2, 3, 4
+EV_HARDSHIP_FLAG, EV_DISPUTE_OPENED, EV_DISPUTE_CLOSED, EV_IDENTITY_DISPUTE = 5, 6, 7, 8
+# Pause reasons.
+PZ_HARDSHIP, PZ_DISPUTE, PZ_IDENTITY_THEFT, PZ_OTHER = 0, 1, 2, 3
 
 
 @njit(cache=True, inline="always")
@@ -33,66 +51,114 @@ def _daily_charge(base: np.int64, num: np.int64, den: np.int64, mode: np.int64) 
 
 
 @njit(cache=True, parallel=True)
-def walk(
+def assess(
     today: np.int64,
-    row_start: np.ndarray,
-    due: np.ndarray,
-    grace_end: np.ndarray,
-    scheduled: np.ndarray,  # (rows, 3) principal, interest, fees
-    base_mask: np.ndarray,  # (rows, 3)
+    windows: np.ndarray,  # promise, autodebit, hardship, history (days)
+    ratio_one: np.int64,
+    acc_product: np.ndarray,
+    grace: np.ndarray,  # per product
     rate_num: np.ndarray,
     rate_den: np.ndarray,
     rounding: np.ndarray,
-    cap: np.ndarray,  # -1 = no cap
-    waterfall: np.ndarray,  # (rows, 4) slots 0..3 = principal, interest, fees, late fee
+    base_mask: np.ndarray,  # (products, 3)
+    waterfall: np.ndarray,  # (products, 4) slots 0..3 = principal, interest, fees, late fee
+    cap_fixed: np.ndarray,  # -1 = none
+    cap_ratio_num: np.ndarray,  # -1 = none
+    cap_ratio_den: np.ndarray,
+    bucket_basis: np.ndarray,  # per product: 0 = DPD, 1 = delinquent days
+    bucket_start: np.ndarray,  # per product: its rows in bucket_min / bucket_code
+    bucket_min: np.ndarray,
+    bucket_max: np.ndarray,  # FAR_DAY = no upper bound
+    bucket_code: np.ndarray,
+    row_start: np.ndarray,
+    due: np.ndarray,
+    seq: np.ndarray,
+    principal: np.ndarray,
+    interest: np.ndarray,
+    fees: np.ndarray,
     pay_start: np.ndarray,
     pay_day: np.ndarray,
+    pay_reversed: np.ndarray,  # FAR_DAY when not reversed
     pay_amount: np.ndarray,
     wv_start: np.ndarray,
     wv_day: np.ndarray,
     wv_amount: np.ndarray,
-    wv_seq: np.ndarray,
-    row_seq: np.ndarray,
+    wv_seq: np.ndarray,  # -1 = oldest first
     pz_start: np.ndarray,
     pz_from: np.ndarray,
-    pz_to: np.ndarray,
-    owed: np.ndarray,  # out (rows, 4)
-    paid: np.ndarray,  # out (rows, 4)
-    accrued: np.ndarray,  # out
-    waived: np.ndarray,  # out
-    paid_on: np.ndarray,  # out
-    credit: np.ndarray,  # out per account
+    pz_to: np.ndarray,  # FAR_DAY when open
+    pz_reason: np.ndarray,
+    ev_start: np.ndarray,
+    ev_day: np.ndarray,
+    ev_kind: np.ndarray,  # -1 = a kind no feature reads
+    ev_outcome: np.ndarray,  # -1 = none
+    out: np.ndarray,  # (OUT_ROWS, accounts)
+    keep_rows: bool,
+    row_owed: np.ndarray,  # (rows, 4) when keep_rows
+    row_paid: np.ndarray,  # (rows, 4)
+    row_accrued: np.ndarray,
+    row_waived: np.ndarray,
+    row_paid_on: np.ndarray,
     n_threads: int,
 ) -> None:
     n_acc = len(row_start) - 1
-    # Per-thread scratch for each account's critical days and instalment state: no allocation per account.
-    most_rows = 0
-    most_days = 1
+    most_rows, most_days = 1, 1
     for a in range(n_acc):
         rows = row_start[a + 1] - row_start[a]
         m = 2 * rows + (pay_start[a + 1] - pay_start[a]) + (wv_start[a + 1] - wv_start[a])
         m += 2 * (pz_start[a + 1] - pz_start[a]) + 1
         most_rows = max(most_rows, rows)
         most_days = max(most_days, m)
-    scratch_days = np.empty((n_threads, most_days), dtype=np.int64)
-    scratch_pending = np.empty((n_threads, max(most_rows, 1)), dtype=np.int64)
-    scratch_resolved = np.empty((n_threads, max(most_rows, 1)), dtype=np.bool_)
+    s_days = np.empty((n_threads, most_days), dtype=np.int64)
+    s_owed = np.empty((n_threads, most_rows, 4), dtype=np.int64)
+    s_paid = np.empty((n_threads, most_rows, 4), dtype=np.int64)
+    s_int = np.empty((n_threads, 5, most_rows), dtype=np.int64)  # accrued, waived, paid_on, pending, cap
+    s_resolved = np.empty((n_threads, most_rows), dtype=np.bool_)
     for a in prange(n_acc):
         tid = get_thread_id()
+        k_prod = acc_product[a]
         r0, r1 = row_start[a], row_start[a + 1]
+        n_rows = r1 - r0
         p0, p1 = pay_start[a], pay_start[a + 1]
         w0, w1 = wv_start[a], wv_start[a + 1]
         z0, z1 = pz_start[a], pz_start[a + 1]
-        # critical days
-        days = scratch_days[tid]
+        g = grace[k_prod]
+        num, den, mode = rate_num[k_prod], rate_den[k_prod], rounding[k_prod]
+        bm0, bm1, bm2 = base_mask[k_prod, 0], base_mask[k_prod, 1], base_mask[k_prod, 2]
+        owed, paid = s_owed[tid], s_paid[tid]
+        accrued, waived, paid_on, pending, cap = (
+            s_int[tid, 0],
+            s_int[tid, 1],
+            s_int[tid, 2],
+            s_int[tid, 3],
+            s_int[tid, 4],
+        )
+        resolved = s_resolved[tid]
+        # --- the instalments' starting state and late-fee caps
+        for i in range(n_rows):
+            r = r0 + i
+            owed[i, 0], owed[i, 1], owed[i, 2], owed[i, 3] = principal[r], interest[r], fees[r], 0
+            paid[i, 0], paid[i, 1], paid[i, 2], paid[i, 3] = 0, 0, 0, 0
+            accrued[i], waived[i], pending[i] = 0, 0, 0
+            paid_on[i] = NONE_DAY
+            resolved[i] = g == 0
+            c = cap_fixed[k_prod]
+            if cap_ratio_num[k_prod] >= 0:
+                base = principal[r] * bm0 + interest[r] * bm1 + fees[r] * bm2
+                ratio = base * cap_ratio_num[k_prod] // cap_ratio_den[k_prod]
+                c = ratio if c < 0 else min(c, ratio)
+            cap[i] = c
+        # --- critical days, sorted (insertion sort: a loan has a few dozen at most)
+        days = s_days[tid]
         k = 0
         for r in range(r0, r1):
             days[k] = due[r]
-            days[k + 1] = grace_end[r]
+            days[k + 1] = due[r] + g
             k += 2
         for p in range(p0, p1):
-            days[k] = pay_day[p]
-            k += 1
+            if pay_reversed[p] > today:
+                days[k] = pay_day[p]
+                k += 1
         for w in range(w0, w1):
             days[k] = wv_day[w]
             k += 1
@@ -104,24 +170,15 @@ def walk(
                 k += 1
         days[k] = today
         k += 1
-        for i in range(1, k):  # insertion sort: a loan has a few dozen critical days at most
+        for i in range(1, k):
             v = days[i]
             j = i - 1
             while j >= 0 and days[j] > v:
                 days[j + 1] = days[j]
                 j -= 1
             days[j + 1] = v
-        pending = scratch_pending[tid]
-        resolved = scratch_resolved[tid]
-        for r in range(r1 - r0):
-            pending[r] = 0
-        for r in range(r0, r1):
-            owed[r, 0] = scheduled[r, 0]
-            owed[r, 1] = scheduled[r, 1]
-            owed[r, 2] = scheduled[r, 2]
-            owed[r, 3] = 0
-            resolved[r - r0] = grace_end[r] == due[r]
-            paid_on[r] = NONE_DAY
+        # --- the walk
+        credit = np.int64(0)
         last = days[0] - 1
         pi, wi = p0, w0
         for di in range(k):
@@ -136,39 +193,32 @@ def walk(
                 if pz_from[z] <= day <= pz_to[z]:
                     paused = True
             if n > 0 and not paused:
-                for r in range(r0, r1):
-                    s_owed = owed[r, 0] + owed[r, 1] + owed[r, 2]
-                    if day <= due[r] or s_owed == 0:
+                for i in range(n_rows):
+                    if day <= due[r0 + i] or owed[i, 0] + owed[i, 1] + owed[i, 2] == 0:
                         continue
-                    base = (
-                        owed[r, 0] * base_mask[r, 0]
-                        + owed[r, 1] * base_mask[r, 1]
-                        + owed[r, 2] * base_mask[r, 2]
-                    )
-                    charge = n * _daily_charge(base, rate_num[r], rate_den[r], rounding[r])
-                    if cap[r] >= 0:
-                        room = cap[r] - accrued[r] - pending[r - r0]
-                        if room < 0:
-                            room = 0
+                    base = owed[i, 0] * bm0 + owed[i, 1] * bm1 + owed[i, 2] * bm2
+                    charge = n * _daily_charge(base, num, den, mode)
+                    if cap[i] >= 0:
+                        room = max(cap[i] - accrued[i] - pending[i], 0)
                         if charge > room:
                             charge = room
                     if charge <= 0:
                         continue
-                    if resolved[r - r0]:
-                        accrued[r] += charge
-                        owed[r, 3] += charge
+                    if resolved[i]:
+                        accrued[i] += charge
+                        owed[i, 3] += charge
                     else:
-                        pending[r - r0] += charge
+                        pending[i] += charge
             while wi < w1 and wv_day[wi] < day:
                 wi += 1
             while wi < w1 and wv_day[wi] == day:
                 left = wv_amount[wi]
-                for r in range(r0, r1):
-                    if wv_seq[wi] >= 0 and row_seq[r] != wv_seq[wi]:
+                for i in range(n_rows):
+                    if wv_seq[wi] >= 0 and seq[r0 + i] != wv_seq[wi]:
                         continue
-                    take = min(left, owed[r, 3])
-                    owed[r, 3] -= take
-                    waived[r] += take
+                    take = min(left, owed[i, 3])
+                    owed[i, 3] -= take
+                    waived[i] += take
                     left -= take
                     if left == 0:
                         break
@@ -176,26 +226,160 @@ def walk(
             while pi < p1 and pay_day[pi] < day:
                 pi += 1
             while pi < p1 and pay_day[pi] == day:
-                left = pay_amount[pi]
-                for r in range(r0, r1):
-                    if left == 0:
-                        break
-                    for j in range(4):
-                        slot = waterfall[r, j]
-                        take = min(left, owed[r, slot])
-                        owed[r, slot] -= take
-                        paid[r, slot] += take
-                        left -= take
-                credit[a] += left
+                if pay_reversed[pi] > today:
+                    left = pay_amount[pi]
+                    for i in range(n_rows):
+                        if left == 0:
+                            break
+                        for j in range(4):
+                            slot = waterfall[k_prod, j]
+                            take = min(left, owed[i, slot])
+                            owed[i, slot] -= take
+                            paid[i, slot] += take
+                            left -= take
+                    credit += left
                 pi += 1
-            for r in range(r0, r1):
-                s_owed = owed[r, 0] + owed[r, 1] + owed[r, 2]
-                if not resolved[r - r0] and day >= grace_end[r]:
-                    resolved[r - r0] = True
-                    if s_owed > 0:
-                        accrued[r] += pending[r - r0]
-                        owed[r, 3] += pending[r - r0]
-                    pending[r - r0] = 0
-                if paid_on[r] == NONE_DAY and s_owed == 0 and owed[r, 3] == 0:
-                    paid_on[r] = day
+            for i in range(n_rows):
+                principal_left = owed[i, 0] + owed[i, 1] + owed[i, 2]
+                if not resolved[i] and day >= due[r0 + i] + g:
+                    resolved[i] = True
+                    if principal_left > 0:
+                        accrued[i] += pending[i]
+                        owed[i, 3] += pending[i]
+                    pending[i] = 0
+                if paid_on[i] == NONE_DAY and principal_left == 0 and owed[i, 3] == 0:
+                    paid_on[i] = day
             last = day
+        # --- the account's ledger figures
+        oldest = NONE_DAY
+        o0, o1, o2, o3 = np.int64(0), np.int64(0), np.int64(0), np.int64(0)  # overdue
+        t0, t1, t2, t3 = np.int64(0), np.int64(0), np.int64(0), np.int64(0)  # outstanding
+        q0, q1, q2, q3 = np.int64(0), np.int64(0), np.int64(0), np.int64(0)  # paid
+        total_accrued, total_waived = np.int64(0), np.int64(0)
+        n_overdue, n_judged, n_on_time, max_dpd = 0, 0, 0, np.int64(0)
+        window_start = today - (windows[3] - 1)
+        for i in range(n_rows):
+            d = due[r0 + i]
+            left = owed[i, 0] + owed[i, 1] + owed[i, 2] + owed[i, 3]
+            if oldest == NONE_DAY and left != 0:
+                oldest = d
+            t0, t1, t2, t3 = t0 + owed[i, 0], t1 + owed[i, 1], t2 + owed[i, 2], t3 + owed[i, 3]
+            q0, q1, q2, q3 = q0 + paid[i, 0], q1 + paid[i, 1], q2 + paid[i, 2], q3 + paid[i, 3]
+            total_accrued += accrued[i]
+            total_waived += waived[i]
+            if d < today:  # overdue amounts and the features of past instalments
+                o0, o1, o2, o3 = o0 + owed[i, 0], o1 + owed[i, 1], o2 + owed[i, 2], o3 + owed[i, 3]
+                if left > 0:
+                    n_overdue += 1
+                settled = paid_on[i] != NONE_DAY
+                if settled or d + g < today:
+                    n_judged += 1
+                    if settled and paid_on[i] <= d + g:
+                        n_on_time += 1
+                last_late = paid_on[i] - 1 if settled else today
+                if last_late >= window_start and last_late > d:
+                    max_dpd = max(max_dpd, last_late - d)
+        out[OVERDUE, a], out[OVERDUE + 1, a], out[OVERDUE + 2, a], out[OVERDUE + 3, a] = o0, o1, o2, o3
+        out[OUTSTANDING, a], out[OUTSTANDING + 1, a] = t0, t1
+        out[OUTSTANDING + 2, a], out[OUTSTANDING + 3, a] = t2, t3
+        out[PAID, a], out[PAID + 1, a], out[PAID + 2, a], out[PAID + 3, a] = q0, q1, q2, q3
+        dpd = max(today - oldest, 0) if oldest != NONE_DAY else 0
+        paused_days = 0
+        if dpd > 0 and z1 > z0:  # days of (oldest due, today] under any pause: merge the intervals
+            lo = oldest + 1
+            covered_to = lo - 1
+            n_iv = 0
+            for z in range(z0, z1):  # clipped intervals into the day scratch, sorted by start
+                s, e = max(pz_from[z], lo), min(pz_to[z], today)
+                if s > e:
+                    continue
+                j = n_iv - 1
+                while j >= 0 and days[2 * j] > s:
+                    days[2 * j + 2], days[2 * j + 3] = days[2 * j], days[2 * j + 1]
+                    j -= 1
+                days[2 * j + 2], days[2 * j + 3] = s, e
+                n_iv += 1
+            for j in range(n_iv):
+                s, e = days[2 * j], days[2 * j + 1]
+                if e > covered_to:
+                    paused_days += e - max(s, covered_to + 1) + 1
+                    covered_to = e
+        delinquent = max(dpd - g - paused_days, 0)
+        basis = dpd if bucket_basis[k_prod] == 0 else delinquent
+        code = bucket_code[bucket_start[k_prod + 1] - 1]  # the first bucket that holds, else the last
+        for b in range(bucket_start[k_prod], bucket_start[k_prod + 1]):
+            if bucket_min[b] <= basis <= bucket_max[b]:
+                code = bucket_code[b]
+                break
+        last_pay = NONE_DAY
+        for p in range(p0, p1):
+            if pay_day[p] <= today and pay_reversed[p] > today and pay_day[p] > last_pay:
+                last_pay = pay_day[p]
+        out[DPD, a] = dpd
+        out[DELINQUENT, a] = delinquent
+        out[PAUSED, a] = paused_days
+        out[BUCKET, a] = code
+        out[OLDEST_DUE, a] = oldest
+        out[CREDIT, a] = credit
+        out[ACCRUED, a] = total_accrued
+        out[WAIVED, a] = total_waived
+        out[LAST_PAYMENT, a] = last_pay
+        out[INSTALMENTS_OVERDUE, a] = n_overdue
+        out[ON_TIME_RATIO, a] = ratio_one if n_judged == 0 else n_on_time * ratio_one // n_judged
+        out[MAX_DPD_12M, a] = max_dpd
+        # --- events and pauses
+        broken, made, kept, broken_all, opened, closed = 0, 0, 0, 0, 0, 0
+        autodebit, hardship, disputed, identity = False, False, False, False
+        best_day, best_outcome = NONE_DAY, np.int64(-1)
+        for e in range(ev_start[a], ev_start[a + 1]):
+            day, kind = ev_day[e], ev_kind[e]
+            if day > today:
+                continue
+            if kind == EV_PROMISE_BROKEN:
+                broken_all += 1
+                if day > today - windows[0]:
+                    broken += 1
+            elif kind == EV_PROMISE_MADE:
+                made += 1
+            elif kind == EV_PROMISE_KEPT:
+                kept += 1
+            elif kind == EV_AUTODEBIT_FAILED:
+                if day > today - windows[1]:
+                    autodebit = True
+            elif kind == EV_HARDSHIP_FLAG:
+                if day > today - windows[2]:
+                    hardship = True
+            elif kind == EV_DISPUTE_OPENED:
+                opened += 1
+            elif kind == EV_DISPUTE_CLOSED:
+                closed += 1
+            elif kind == EV_IDENTITY_DISPUTE:
+                identity = True
+            elif kind == EV_CONTACT and day >= best_day:  # the last recorded on the latest day
+                best_day, best_outcome = day, ev_outcome[e]
+        disputed = opened > closed
+        for z in range(z0, z1):
+            if pz_from[z] <= today <= pz_to[z]:
+                reason = pz_reason[z]
+                if reason == PZ_HARDSHIP:
+                    hardship = True
+                elif reason == PZ_DISPUTE:
+                    disputed = True
+                elif reason == PZ_IDENTITY_THEFT:
+                    identity = True
+        out[BROKEN_PROMISES, a] = broken
+        out[PROMISE_PENDING, a] = 1 if made > kept + broken_all else 0
+        out[AUTODEBIT_FAILED, a] = 1 if autodebit else 0
+        out[HARDSHIP, a] = 1 if hardship else 0
+        out[DISPUTED, a] = 1 if disputed else 0
+        out[IDENTITY_DISPUTE, a] = 1 if identity else 0
+        out[LAST_OUTCOME, a] = best_outcome
+        if keep_rows:
+            for i in range(n_rows):
+                r = r0 + i
+                for c in range(4):
+                    row_owed[r, c] = owed[i, c]
+                    row_paid[r, c] = paid[i, c]
+                row_accrued[r] = accrued[i]
+                row_waived[r] = waived[i]
+                row_paid_on[r] = paid_on[i]

@@ -67,12 +67,46 @@ class Evaluation:
     actions: pa.Table
 
 
+def _in_order(table: pa.Table, keys: list[str]) -> bool:
+    """Whether the rows are already sorted by `keys` (ascending, most significant first): one pass instead
+    of a sort, as the engines mostly hand rows over in loan order."""
+    if table.num_rows < 2:
+        return True
+    bad: pa.Array | None = None
+    for key in reversed(keys):
+        col = table[key].combine_chunks()
+        after, before = col.slice(1), col.slice(0, len(col) - 1)
+        lt = pc.less(after, before)
+        bad = lt if bad is None else pc.or_(lt, pc.and_(pc.equal(after, before), bad))
+    return not pc.any(bad).as_py()
+
+
+def _sorted(table: pa.Table, keys: list[str]) -> pa.Table:
+    return table if _in_order(table, keys) else table.sort_by([(k, "ascending") for k in keys])
+
+
+def _conform(table: pa.Table, schema: pa.Schema) -> pa.Table:
+    """`table` with the schema's columns and types, except that dictionary-encoded text stays encoded (the
+    same values, a code per row instead of a string)."""
+    table = table.select(schema.names)
+    target = pa.schema(
+        [
+            table.schema.field(f.name)
+            if pa.types.is_dictionary(table.schema.field(f.name).type)
+            and table.schema.field(f.name).type.value_type == f.type
+            else f
+            for f in schema
+        ]
+    )
+    return table.cast(target)
+
+
 def normalise(assignments: pa.Table, actions: pa.Table) -> Evaluation:
-    """Both tables in the canonical column order and row order."""
-    a = assignments.select(ASSIGNMENT_SCHEMA.names).cast(ASSIGNMENT_SCHEMA).sort_by("loan_id")
-    kind_rank = pa.array([_KIND_ORDER[k] for k in actions["kind"].to_pylist()], pa.int64())
+    """Both tables in the canonical column order and row order (text columns may be dictionary-encoded)."""
+    a = _sorted(_conform(assignments, ASSIGNMENT_SCHEMA), ["loan_id"])
+    kind_rank = pc.index_in(actions["kind"], pa.array(list(_KIND_ORDER), pa.string()))
     ordered = actions.select(ACTION_SCHEMA.names).cast(ACTION_SCHEMA).append_column("_kind", kind_rank)
-    ordered = ordered.sort_by([("loan_id", "ascending"), ("_kind", "ascending"), ("position", "ascending")])
+    ordered = _sorted(ordered, ["loan_id", "_kind", "position"])
     return Evaluation(a, ordered.drop_columns(["_kind"]))
 
 

@@ -1,4 +1,9 @@
-"""The features of every account at once, column-wise: the same numbers as arrears.domain.account_features."""
+"""The features of every account at once, column-wise: the same numbers as arrears.domain.account_features.
+
+The compiled kernel computes them in the same pass as the ledger (arrears.engine.vector_ledger); this turns
+its output into the feature table the policy's SQL reads. Text features (bucket, last contact outcome) are
+dictionary-encoded: a code per account, no string per row.
+"""
 
 from __future__ import annotations
 
@@ -6,115 +11,58 @@ from datetime import date
 
 import numpy as np
 import pyarrow as pa
-import pyarrow.compute as pc
 
-from arrears.domain.account_features import (
-    AUTODEBIT_WINDOW,
-    HARDSHIP_WINDOW,
-    HISTORY_WINDOW,
-    NEVER,
-    NO_ANCHOR,
-    PROMISE_WINDOW,
-)
-from arrears.domain.features import RATIO_ONE
-from arrears.engine.portfolio import Portfolio, epoch_day
-from arrears.engine.vector_ledger import FAR_DAY, NONE_DAY, LedgerColumns, _days
+from arrears.domain.account_features import NEVER, NO_ANCHOR
+from arrears.engine import ledger_kernel as kernel
+from arrears.engine.portfolio import Portfolio
+from arrears.engine.vector_ledger import NONE_DAY, Assessment, assess_portfolio
 
 
-def _count(acc: np.ndarray, mask: np.ndarray, n: int) -> np.ndarray:
-    return np.bincount(acc[mask], minlength=n).astype(np.int64)
+def _names(codes: np.ndarray, names: list[str]) -> pa.DictionaryArray:
+    return pa.DictionaryArray.from_arrays(pa.array(codes.astype(np.int32)), pa.array(names, pa.string()))
 
 
-def feature_table(portfolio: Portfolio, ledger: LedgerColumns, as_of: date) -> pa.Table:
+def feature_table(portfolio: Portfolio, as_of: date) -> pa.Table:
     """One row per account (portfolio order): loan_id plus one column per engine-computed feature."""
-    n = ledger.accounts
-    today = epoch_day(as_of)
-    codes = pc.unique(ledger.product).to_pylist()
-    grace_of = {c: portfolio.settings_for(c).grace_days for c in codes}
-    acc_grace = np.array([grace_of[c] for c in codes], dtype=np.int64)[
-        np.asarray(
-            pc.index_in(ledger.product, pa.array(codes, pa.string())).to_numpy(zero_copy_only=False),
-            dtype=np.int64,
-        )
-    ]
+    return features_of(assess_portfolio(portfolio, as_of))
 
-    ra, due, paid_on = ledger.inst_account, ledger.inst_due, ledger.inst_paid_on
-    grace_end = due + acc_grace[ra]
-    past = due < today
-    settled = paid_on != NONE_DAY
-    judged = past & (settled | (grace_end < today))
-    on_time = judged & settled & (paid_on <= grace_end)
-    n_judged, n_on_time = _count(ra, judged, n), _count(ra, on_time, n)
-    on_time_ratio = np.where(n_judged == 0, RATIO_ONE, n_on_time * RATIO_ONE // np.maximum(n_judged, 1))
-    last_late = np.where(settled, paid_on - 1, today)
-    counts_late = past & (last_late >= today - (HISTORY_WINDOW - 1)) & (last_late > due)
-    max_dpd = np.zeros(n, dtype=np.int64)
-    np.maximum.at(max_dpd, ra[counts_late], (last_late - due)[counts_late])
-    overdue_inst = past & (ledger.inst_outstanding.sum(axis=1) > 0)
 
-    ev = portfolio["events"]
-    loan_index = pc.index_in(ev["loan_id"], ledger.loan_id)
-    e_acc = np.asarray(loan_index.fill_null(-1).to_numpy(zero_copy_only=False), dtype=np.int64)
-    e_day = _days(ev["on"], NONE_DAY)
-    keep = (e_acc >= 0) & (e_day <= today)
-    kinds = np.asarray(ev["kind"].to_numpy(zero_copy_only=False), dtype=object)
-    e_acc, e_day, kinds = e_acc[keep], e_day[keep], kinds[keep]
-    outcomes = (
-        np.asarray(pc.fill_null(ev["outcome"], "none").to_numpy(zero_copy_only=False), dtype=object)[keep]
-        if "outcome" in ev.column_names
-        else np.full(len(e_acc), "none", dtype=object)
-    )
+def features_of(a: Assessment) -> pa.Table:
+    today = a.today
+    oldest, last_pay = a[kernel.OLDEST_DUE], a[kernel.LAST_PAYMENT]
+    outcome = a[kernel.LAST_OUTCOME]
+    outcome = np.where(outcome < 0, len(a.outcome_names), outcome)
 
-    def kind(name: str, window: int | None = None) -> np.ndarray:
-        mask = kinds == name
-        if window is not None:
-            mask &= e_day > today - window
-        return _count(e_acc, mask, n)
+    def total(first: int) -> np.ndarray:
+        out: np.ndarray = a[first] + a[first + 1] + a[first + 2] + a[first + 3]
+        return out
 
-    ps = portfolio["pauses"]
-    z_idx = pc.index_in(ps["loan_id"], ledger.loan_id)
-    z_acc = np.asarray(z_idx.fill_null(-1).to_numpy(zero_copy_only=False), dtype=np.int64)
-    z_cover = (
-        (z_acc >= 0) & (_days(ps["start_on"], NONE_DAY) <= today) & (_days(ps["end_on"], FAR_DAY) >= today)
-    )
-    reasons = np.asarray(pc.fill_null(ps["reason"], "dispute").to_numpy(zero_copy_only=False), dtype=object)
+    def flag(row: int) -> np.ndarray:
+        out: np.ndarray = a[row] != 0
+        return out
 
-    def paused_for(reason: str) -> np.ndarray:
-        return _count(z_acc, z_cover & (reasons == reason), n) > 0
-
-    contact = kinds == "contact"
-    last_outcome = np.full(n, "none", dtype=object)
-    if contact.any():
-        idx = np.nonzero(contact)[0]
-        order = np.lexsort((idx, e_day[idx], e_acc[idx]))  # by account, day, then recorded order
-        idx = idx[order]
-        last = np.concatenate([e_acc[idx][1:] != e_acc[idx][:-1], [True]])
-        last_outcome[e_acc[idx][last]] = outcomes[idx][last]
-
-    oldest = ledger.oldest_unpaid_due
-    last_pay = ledger.last_payment_on
     return pa.table(
         {
-            "loan_id": ledger.loan_id,
-            "dpd": ledger.dpd,
-            "delinquent_days": ledger.delinquent_days,
-            "bucket": pa.array(ledger.bucket.tolist(), pa.string()),
+            "loan_id": a.loans["loan_id"],
+            "dpd": a[kernel.DPD],
+            "delinquent_days": a[kernel.DELINQUENT],
+            "bucket": _names(a[kernel.BUCKET], a.products.bucket_names),
             "day_offset": np.where(oldest != NONE_DAY, today - oldest, NO_ANCHOR),
-            "overdue_total": ledger.overdue.sum(axis=1),
-            "outstanding_total": ledger.outstanding.sum(axis=1),
-            "overdue_principal": ledger.overdue[:, 0],
-            "late_fee": ledger.outstanding[:, 3],
-            "instalments_overdue": _count(ra, overdue_inst, n),
-            "on_time_ratio": on_time_ratio,
-            "max_dpd_12m": max_dpd,
-            "broken_promises_90d": kind("promise_broken", PROMISE_WINDOW),
-            "promise_pending": kind("promise_made") > kind("promise_kept") + kind("promise_broken"),
-            "autodebit_failed": kind("autodebit_failed", AUTODEBIT_WINDOW) > 0,
-            "hardship": paused_for("hardship") | (kind("hardship_flag", HARDSHIP_WINDOW) > 0),
-            "disputed": paused_for("dispute") | (kind("dispute_opened") > kind("dispute_closed")),
-            "identity_dispute": paused_for("identity_theft") | (kind("identity_dispute") > 0),
+            "overdue_total": total(kernel.OVERDUE),
+            "outstanding_total": total(kernel.OUTSTANDING),
+            "overdue_principal": a[kernel.OVERDUE],
+            "late_fee": a[kernel.OUTSTANDING + 3],
+            "instalments_overdue": a[kernel.INSTALMENTS_OVERDUE],
+            "on_time_ratio": a[kernel.ON_TIME_RATIO],
+            "max_dpd_12m": a[kernel.MAX_DPD_12M],
+            "broken_promises_90d": a[kernel.BROKEN_PROMISES],
+            "promise_pending": flag(kernel.PROMISE_PENDING),
+            "autodebit_failed": flag(kernel.AUTODEBIT_FAILED),
+            "hardship": flag(kernel.HARDSHIP),
+            "disputed": flag(kernel.DISPUTED),
+            "identity_dispute": flag(kernel.IDENTITY_DISPUTE),
             "days_since_last_payment": np.where(last_pay != NONE_DAY, today - last_pay, NEVER),
-            "last_contact_outcome": pa.array(last_outcome.tolist(), pa.string()),
-            "product": ledger.product,
+            "last_contact_outcome": _names(outcome, [*a.outcome_names, "none"]),
+            "product": a.loans["product"],
         }
     )

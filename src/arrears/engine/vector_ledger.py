@@ -1,8 +1,9 @@
-"""The ledger for a whole portfolio at once: exactly the rules of arrears.domain.ledger, over columns.
+"""The ledger (and the features) of a whole portfolio at once: exactly the rules of arrears.domain.ledger
+and arrears.domain.account_features, over columns.
 
-Arrow columns are turned into flat int64 arrays grouped by account; the compiled kernel
-(arrears.engine.ledger_kernel) walks each account's critical days in parallel across accounts; the totals,
-DPD, buckets and paused days are then computed column-wise here.
+Arrow columns are turned into flat int64 arrays grouped by account (`prepare`); the compiled kernel
+(arrears.engine.ledger_kernel.assess) walks each account's critical days and sums up its figures and
+features in one pass, in parallel across accounts.
 
 All arithmetic is on int64 minor units; a daily rate is the exact fraction num/den of its Decimal, so
 rounding half-up / half-even / down / up gives the same fen as Decimal.quantize in the domain layer.
@@ -18,12 +19,20 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from arrears.domain.account_features import (
+    AUTODEBIT_WINDOW,
+    EVENT_KINDS,
+    HARDSHIP_WINDOW,
+    HISTORY_WINDOW,
+    PROMISE_WINDOW,
+)
+from arrears.domain.features import RATIO_ONE
 from arrears.domain.products import Component, LedgerSettings
-from arrears.engine.ledger_kernel import walk
+from arrears.engine import ledger_kernel as kernel
 from arrears.engine.portfolio import Portfolio, epoch_day
 
-NONE_DAY = np.iinfo(np.int32).min  # "no date"
-FAR_DAY = np.iinfo(np.int32).max
+NONE_DAY = int(kernel.NONE_DAY)  # "no date"
+FAR_DAY = int(kernel.FAR_DAY)
 _ROUNDING = {"half_up": 0, "half_even": 1, "down": 2, "up": 3}
 # Component slots in the working matrices.
 P, I, F, L = 0, 1, 2, 3  # noqa: E741 - slot names match the component initials
@@ -93,6 +102,9 @@ class _ProductTable:
         self.cap_fixed = np.full(n, -1, dtype=np.int64)
         self.cap_ratio_num = np.full(n, -1, dtype=np.int64)
         self.cap_ratio_den = np.ones(n, dtype=np.int64)
+        self.bucket_names: list[str] = []
+        self.bucket_basis = np.zeros(n, dtype=np.int64)
+        starts, mins, maxs, codes = [0], [], [], []
         for k, s in enumerate(settings):
             for comp in s.late_fee.base:
                 self.base_mask[k, _SLOT[comp]] = 1
@@ -102,49 +114,104 @@ class _ProductTable:
                 self.cap_fixed[k] = cap.fixed
             if cap is not None and cap.ratio is not None:
                 self.cap_ratio_num[k], self.cap_ratio_den[k] = _fraction(cap.ratio)
+            self.bucket_basis[k] = 0 if s.buckets.basis == "dpd" else 1
+            for b in s.buckets.buckets:
+                if b.name not in self.bucket_names:
+                    self.bucket_names.append(b.name)
+                mins.append(b.min_days)
+                maxs.append(FAR_DAY if b.max_days is None else b.max_days)
+                codes.append(self.bucket_names.index(b.name))
+            starts.append(len(mins))
+        self.bucket_start = np.array(starts, dtype=np.int64)
+        self.bucket_min = np.array(mins, dtype=np.int64)
+        self.bucket_max = np.array(maxs, dtype=np.int64)
+        self.bucket_code = np.array(codes, dtype=np.int64)
 
 
-def _order(*keys: np.ndarray) -> np.ndarray | None:
-    """The permutation sorting rows by `keys` (most significant first), or None when already sorted.
-
-    The store's snapshot arrives sorted by loan, so the check (one pass) usually saves the sort.
-    """
+def _sorted_by(*keys: np.ndarray) -> bool:
+    """Whether rows are in order of `keys` (most significant first), ties allowed."""
     n = len(keys[0])
     if n < 2:
-        return None
+        return True
     ahead = np.zeros(n - 1, dtype=bool)  # row i+1 already known to come after row i
     for key in keys:
         diff = key[1:] - key[:-1]
         if np.any((diff < 0) & ~ahead):
-            return np.lexsort(tuple(reversed(keys)))
+            return False
         ahead |= diff > 0
-    return None
+    return True
+
+
+def _order(*keys: np.ndarray) -> np.ndarray | None:
+    """The stable permutation sorting rows by `keys` (most significant first), or None when already sorted.
+
+    The store's snapshot arrives sorted by loan, so the check (one pass) usually saves the sort; ties keep
+    the recorded order.
+    """
+    return None if _sorted_by(*keys) else np.lexsort(tuple(reversed(keys)))
 
 
 def _take(order: np.ndarray | None, *arrays: np.ndarray) -> tuple[np.ndarray, ...]:
     return arrays if order is None else tuple(a[order] for a in arrays)
 
 
-def account_index(ids: pa.ChunkedArray | pa.Array, loan_ids: pa.ChunkedArray | pa.Array) -> np.ndarray:
-    """The position in `loan_ids` of each of `ids`.
-
-    The store's snapshot sorts every table by loan, so a child table is runs of one loan id: look up one id
-    per run, not one per row.
-    """
-    col = ids.combine_chunks() if isinstance(ids, pa.ChunkedArray) else ids
+def _runs(col: pa.Array) -> np.ndarray:
+    """Start of each run of equal values."""
     n = len(col)
-    if n > 1:
-        changed = np.asarray(
-            pc.not_equal(col.slice(1), col.slice(0, n - 1)).fill_null(True).to_numpy(zero_copy_only=False)
-        )
-        starts = np.concatenate([[0], np.nonzero(changed)[0] + 1])
-    else:
-        starts = np.arange(n)
-    idx = pc.index_in(col.take(pa.array(starts)), loan_ids)
-    if idx.null_count:
-        raise ValueError(f"{idx.null_count} rows refer to loans that are not in the portfolio")
-    per_run = np.asarray(idx.to_numpy(zero_copy_only=False), dtype=np.int64)
-    return np.repeat(per_run, np.diff(np.concatenate([starts, [n]])))
+    if n < 2:
+        return np.arange(n)
+    changed = pc.not_equal(col.slice(1), col.slice(0, n - 1)).fill_null(True)
+    return np.concatenate([[0], np.nonzero(np.asarray(changed.to_numpy(zero_copy_only=False)))[0] + 1])
+
+
+def accounts_of(
+    columns: list[pa.ChunkedArray | pa.Array],
+    loan_ids: pa.ChunkedArray | pa.Array,
+    *,
+    missing: int | None = None,
+) -> list[np.ndarray]:
+    """For each column of loan ids, the position in `loan_ids` of every row (`missing` for ids not there;
+    None = an error).
+
+    A column dictionary-encoded with the loans' own ids as its dictionary (what a snapshot directory holds)
+    already is the answer. Otherwise the store's snapshot sorts every table by loan, so a child table is
+    runs of one loan id: one id per run is looked up, for all the columns in one hash lookup.
+    """
+    loans = loan_ids.combine_chunks() if isinstance(loan_ids, pa.ChunkedArray) else loan_ids
+    out: list[np.ndarray | None] = [None] * len(columns)
+    pending: list[tuple[int, np.ndarray, int]] = []  # column, run starts, rows
+    run_ids: list[pa.Array] = []
+    for k, ids in enumerate(columns):
+        col = ids.combine_chunks() if isinstance(ids, pa.ChunkedArray) else ids
+        if len(col) == 0:
+            out[k] = np.zeros(0, dtype=np.int64)
+            continue
+        if pa.types.is_dictionary(col.type):
+            if col.null_count == 0 and col.dictionary.equals(loans):
+                out[k] = np.asarray(col.indices.to_numpy(zero_copy_only=False), dtype=np.int64)
+                continue
+            col = col.cast(col.type.value_type)
+        starts = _runs(col)
+        pending.append((k, starts, len(col)))
+        run_ids.append(col.take(pa.array(starts)))
+    if pending:
+        idx = pc.index_in(pa.concat_arrays(run_ids), loans)
+        if idx.null_count and missing is None:
+            raise ValueError(f"{idx.null_count} rows refer to loans that are not in the portfolio")
+        found = np.asarray(idx.fill_null(-1 if missing is None else missing).to_numpy(zero_copy_only=False))
+        at = 0
+        for k, starts, rows in pending:
+            per_run = found[at : at + len(starts)].astype(np.int64)
+            at += len(starts)
+            out[k] = np.repeat(per_run, np.diff(np.concatenate([starts, [rows]])))
+    return [o if o is not None else np.zeros(0, dtype=np.int64) for o in out]
+
+
+def account_index(
+    ids: pa.ChunkedArray | pa.Array, loan_ids: pa.ChunkedArray | pa.Array, *, missing: int | None = None
+) -> np.ndarray:
+    """The position in `loan_ids` of each of `ids` (see `accounts_of`)."""
+    return accounts_of([ids], loan_ids, missing=missing)[0]
 
 
 def _csr(acc: np.ndarray, n_acc: int) -> np.ndarray:
@@ -152,227 +219,193 @@ def _csr(acc: np.ndarray, n_acc: int) -> np.ndarray:
     return np.concatenate([[0], np.cumsum(np.bincount(acc, minlength=n_acc))]).astype(np.int64)
 
 
-def compute_ledger(portfolio: Portfolio, as_of: date) -> LedgerColumns:
-    """The ledger of every account in `portfolio` at the end of `as_of`."""
+def _codes(col: pa.ChunkedArray | pa.Array, names: list[str], *, null: int, other: int) -> np.ndarray:
+    idx = pc.index_in(col, pa.array(names, pa.string()))
+    if col.null_count:
+        idx = pc.if_else(pc.is_null(col), null, idx)
+    return np.asarray(idx.fill_null(other).to_numpy(zero_copy_only=False), dtype=np.int64)
+
+
+_PAUSE_REASONS = ["hardship", "dispute", "identity_theft"]
+_WINDOWS = np.array([PROMISE_WINDOW, AUTODEBIT_WINDOW, HARDSHIP_WINDOW, HISTORY_WINDOW], dtype=np.int64)
+
+
+@dataclass
+class Assessment:
+    """What the kernel found for every account (`out`, rows per ledger_kernel's constants), in the order of
+    the portfolio's `loans` table; with `keep_rows`, each instalment row's state too (rows grouped by
+    account, ordered by due date)."""
+
+    today: int
+    loans: pa.Table
+    products: _ProductTable
+    acc_product: np.ndarray
+    out: np.ndarray
+    outcome_names: list[str]
+    row_acc: np.ndarray
+    row_seq: np.ndarray
+    row_due: np.ndarray
+    row_owed: np.ndarray
+    row_paid: np.ndarray
+    row_accrued: np.ndarray
+    row_waived: np.ndarray
+    row_paid_on: np.ndarray
+
+    def __getitem__(self, row: int) -> np.ndarray:
+        return self.out[row]
+
+    def components(self, first: int) -> np.ndarray:
+        """(accounts, 4): principal, interest, fees, late fee from `first` on."""
+        return np.ascontiguousarray(self.out[first : first + 4].T)
+
+
+def assess_portfolio(portfolio: Portfolio, as_of: date, *, keep_rows: bool = False) -> Assessment:
+    """Ledger and features of every account in `portfolio` at the end of `as_of`."""
     loans = portfolio["loans"]
     n_acc = loans.num_rows
     today = epoch_day(as_of)
-    codes = pc.unique(loans["product"]).to_pylist()
+    codes = [str(c) for c in pc.unique(loans["product"]).to_pylist()]
     products = _ProductTable([portfolio.settings_for(c) for c in codes])
     acc_product = np.asarray(
         pc.index_in(loans["product"], pa.array(codes, pa.string())).to_numpy(zero_copy_only=False),
         dtype=np.int64,
     )
-    loan_ids = loans["loan_id"]
-
-    def account_of(table: pa.Table) -> np.ndarray:
-        return account_index(table["loan_id"], loan_ids)
-
-    inst = portfolio["instalments"]
-    r_acc, r_due, r_seq = account_of(inst), _days(inst["due_date"], NONE_DAY), _ints(inst["seq"])
-    sched = np.stack([_ints(inst["principal"]), _ints(inst["interest"]), _ints(inst["fees"])], axis=1)
-    row_acc, row_due, row_seq, sched = _take(_order(r_acc, r_due, r_seq), r_acc, r_due, r_seq, sched)
-    row_prod = acc_product[row_acc]
-    row_grace_end = row_due + products.grace[row_prod]
-    base_mask = products.base_mask[row_prod]
-    sched_base = (sched * base_mask).sum(axis=1)
-    fixed = products.cap_fixed[row_prod]
-    ratio = sched_base * np.maximum(products.cap_ratio_num[row_prod], 0) // products.cap_ratio_den[row_prod]
-    has_ratio = products.cap_ratio_num[row_prod] >= 0
-    cap = np.where(has_ratio, np.where(fixed >= 0, np.minimum(fixed, ratio), ratio), fixed)
-
-    pays = portfolio["payments"]
-    p_acc, p_day, p_rev = (
-        account_of(pays),
-        _days(pays["paid_on"], NONE_DAY),
-        _days(pays["reversed_on"], FAR_DAY),
+    inst, pays, wv, ps, ev = (
+        portfolio[t] for t in ("instalments", "payments", "waivers", "pauses", "events")
     )
-    counted = (p_day <= today) & (p_rev > today)
-    p_acc, p_day, p_amt = p_acc[counted], p_day[counted], _ints(pays["amount"])[counted]
-    p_acc, p_day, p_amt = _take(_order(p_acc, p_day, np.arange(len(p_acc))), p_acc, p_day, p_amt)
+    # pauses and events of loans not in the portfolio are left out; other rows must belong to a loan
+    i_acc, p_acc, w_acc = accounts_of([inst["loan_id"], pays["loan_id"], wv["loan_id"]], loans["loan_id"])
+    z_acc, e_acc = accounts_of([ps["loan_id"], ev["loan_id"]], loans["loan_id"], missing=-1)
 
-    wv = portfolio["waivers"]
-    w_acc, w_day = account_of(wv), _days(wv["on"], NONE_DAY)
-    keep = w_day <= today
-    w_acc, w_day, w_amt, w_seq = (
-        w_acc[keep],
-        w_day[keep],
-        _ints(wv["amount"])[keep],
-        _ints(wv["instalment_seq"], -1)[keep],
+    i_due, i_seq = _days(inst["due_date"], NONE_DAY), _ints(inst["seq"])
+    order = _order(i_acc, i_due, i_seq)
+    i_acc, i_due, i_seq = _take(order, i_acc, i_due, i_seq)
+    amounts = _take(order, *(_ints(inst[c]) for c in ("principal", "interest", "fees")))
+
+    p_day = _days(pays["paid_on"], NONE_DAY)
+    order = _order(p_acc, p_day)
+    p_acc, p_day, p_rev, p_amt = _take(
+        order, p_acc, p_day, _days(pays["reversed_on"], FAR_DAY), _ints(pays["amount"])
     )
+
+    w_day = _days(wv["on"], NONE_DAY)
+    order = _order(w_acc, w_day)
     w_acc, w_day, w_amt, w_seq = _take(
-        _order(w_acc, w_day, np.arange(len(w_acc))), w_acc, w_day, w_amt, w_seq
+        order, w_acc, w_day, _ints(wv["amount"]), _ints(wv["instalment_seq"], -1)
     )
 
-    ps = portfolio["pauses"]
-    z_acc, z_start, z_end = account_of(ps), _days(ps["start_on"], NONE_DAY), _days(ps["end_on"], FAR_DAY)
-    z_acc, z_start, z_end = _take(_order(z_acc, np.arange(len(z_acc))), z_acc, z_start, z_end)
+    z_from, z_to = _days(ps["start_on"], NONE_DAY), _days(ps["end_on"], FAR_DAY)
+    z_reason = _codes(ps["reason"], _PAUSE_REASONS, null=1, other=kernel.PZ_OTHER)
+    keep = z_acc >= 0
+    z_acc, z_from, z_to, z_reason = z_acc[keep], z_from[keep], z_to[keep], z_reason[keep]
+    z_acc, z_from, z_to, z_reason = _take(_order(z_acc), z_acc, z_from, z_to, z_reason)
 
-    n_rows = len(row_acc)
-    owed = np.zeros((n_rows, 4), dtype=np.int64)
-    paid = np.zeros((n_rows, 4), dtype=np.int64)
-    accrued = np.zeros(n_rows, dtype=np.int64)
-    waived = np.zeros(n_rows, dtype=np.int64)
-    paid_on = np.full(n_rows, NONE_DAY, dtype=np.int64)
-    credit = np.zeros(n_acc, dtype=np.int64)
-    walk(
+    e_day = _days(ev["on"], NONE_DAY)
+    e_kind = _codes(ev["kind"], list(EVENT_KINDS), null=-1, other=-1)
+    outcomes = pc.dictionary_encode(ev["outcome"]).combine_chunks()
+    outcome_names = [str(v) for v in outcomes.dictionary.to_pylist()]
+    e_outcome = np.asarray(outcomes.indices.fill_null(-1).to_numpy(zero_copy_only=False), dtype=np.int64)
+    keep = (e_acc >= 0) & (e_kind >= 0)
+    if not keep.all():
+        e_acc, e_day, e_kind, e_outcome = e_acc[keep], e_day[keep], e_kind[keep], e_outcome[keep]
+    e_acc, e_day, e_kind, e_outcome = _take(_order(e_acc), e_acc, e_day, e_kind, e_outcome)
+
+    n_rows = len(i_acc)
+    out = np.empty((kernel.OUT_ROWS, n_acc), dtype=np.int64)
+    shape = (n_rows, 4) if keep_rows else (0, 4)
+    row_owed, row_paid = np.zeros(shape, dtype=np.int64), np.zeros(shape, dtype=np.int64)
+    row_accrued, row_waived, row_paid_on = (np.zeros(shape[0], dtype=np.int64) for _ in range(3))
+    kernel.assess(
         np.int64(today),
-        _csr(row_acc, n_acc),
-        row_due,
-        row_grace_end,
-        np.ascontiguousarray(sched),
-        np.ascontiguousarray(base_mask),
-        products.rate_num[row_prod],
-        products.rate_den[row_prod],
-        products.rounding[row_prod],
-        cap,
-        np.ascontiguousarray(products.waterfall[row_prod]),
+        _WINDOWS,
+        np.int64(RATIO_ONE),
+        acc_product,
+        products.grace,
+        products.rate_num,
+        products.rate_den,
+        products.rounding,
+        products.base_mask,
+        products.waterfall,
+        products.cap_fixed,
+        products.cap_ratio_num,
+        products.cap_ratio_den,
+        products.bucket_basis,
+        products.bucket_start,
+        products.bucket_min,
+        products.bucket_max,
+        products.bucket_code,
+        _csr(i_acc, n_acc),
+        i_due,
+        i_seq,
+        *amounts,
         _csr(p_acc, n_acc),
         p_day,
+        p_rev,
         p_amt,
         _csr(w_acc, n_acc),
         w_day,
         w_amt,
         w_seq,
-        row_seq,
         _csr(z_acc, n_acc),
-        z_start,
-        z_end,
-        owed,
-        paid,
-        accrued,
-        waived,
-        paid_on,
-        credit,
+        z_from,
+        z_to,
+        z_reason,
+        _csr(e_acc, n_acc),
+        e_day,
+        e_kind,
+        e_outcome,
+        out,
+        keep_rows,
+        row_owed,
+        row_paid,
+        row_accrued,
+        row_waived,
+        row_paid_on,
         numba.get_num_threads(),
     )
-    identity = np.arange(n_acc)
-    return _summarise(
+    return Assessment(
         today,
         loans,
-        acc_product,
         products,
-        identity,
-        identity,
-        row_acc,
-        row_acc,
-        row_seq,
-        row_due,
-        row_grace_end,
-        owed,
-        paid,
-        accrued,
-        waived,
-        paid_on,
-        credit,
-        p_acc,
-        p_day,
-        z_acc,
-        z_start,
-        z_end,
+        acc_product,
+        out,
+        outcome_names,
+        i_acc,
+        i_seq,
+        i_due,
+        row_owed,
+        row_paid,
+        row_accrued,
+        row_waived,
+        row_paid_on,
     )
 
 
-def _summarise(
-    today: int,
-    loans: pa.Table,
-    acc_product: np.ndarray,
-    products: _ProductTable,
-    order: np.ndarray,
-    pos_of: np.ndarray,
-    row_pos: np.ndarray,
-    row_acc: np.ndarray,
-    row_seq: np.ndarray,
-    row_due: np.ndarray,
-    row_grace_end: np.ndarray,
-    owed: np.ndarray,
-    paid: np.ndarray,
-    accrued: np.ndarray,
-    waived: np.ndarray,
-    paid_on: np.ndarray,
-    credit_pos: np.ndarray,
-    p_acc: np.ndarray,
-    p_day: np.ndarray,
-    z_acc: np.ndarray,
-    z_start: np.ndarray,
-    z_end: np.ndarray,
-) -> LedgerColumns:
-    n_acc = loans.num_rows
-    settled = (owed[:, P] + owed[:, I] + owed[:, F] == 0) & (owed[:, L] == 0)
-    n_rows = len(row_pos)
-    rows_per_pos = np.bincount(row_pos, minlength=n_acc)
-    starts = np.cumsum(rows_per_pos) - rows_per_pos
-    idx = np.where(settled, n_rows, np.arange(n_rows))
-    oldest_row = np.full(n_acc, n_rows, dtype=np.int64)
-    nonempty = rows_per_pos > 0
-    if n_rows:
-        oldest_row[nonempty] = np.minimum.reduceat(idx, starts[nonempty])
-    has_unpaid = oldest_row < n_rows
-    oldest_due_pos = np.where(has_unpaid, row_due[np.minimum(oldest_row, max(n_rows - 1, 0))], NONE_DAY)
-    # back to account order
-    oldest_due = np.empty(n_acc, dtype=np.int64)
-    oldest_due[order] = oldest_due_pos
-    dpd = np.where(oldest_due != NONE_DAY, np.maximum(0, today - oldest_due), 0)
-    paused_days = np.zeros(n_acc, dtype=np.int64)
-    if len(z_acc):
-        for acc in np.unique(z_acc):
-            if dpd[acc] <= 0:
-                continue
-            lo, hi = int(oldest_due[acc]) + 1, today
-            covered = np.zeros(hi - lo + 1, dtype=bool)
-            for s, e in zip(z_start[z_acc == acc], z_end[z_acc == acc], strict=True):
-                a, b = max(int(s), lo), min(int(e), hi)
-                if a <= b:
-                    covered[a - lo : b - lo + 1] = True
-            paused_days[acc] = int(covered.sum())
-    grace = products.grace[acc_product]
-    delinquent = np.maximum(0, dpd - grace - paused_days)
-    bucket = np.empty(n_acc, dtype=object)
-    for k, s in enumerate(products.settings):
-        sel = acc_product == k
-        if not sel.any():
-            continue
-        table = s.buckets
-        days = dpd[sel] if table.basis == "dpd" else delinquent[sel]
-        mins = np.array([b.min_days for b in table.buckets])
-        names = np.array(table.names(), dtype=object)
-        bucket[sel] = names[np.searchsorted(mins, days, side="right") - 1]
-
-    def per_account(values: np.ndarray) -> np.ndarray:
-        out_pos = np.zeros((n_acc, *values.shape[1:]), dtype=np.int64)
-        if nonempty.any():  # rows are grouped by account, so sums are segment reductions
-            out_pos[nonempty] = np.add.reduceat(values, starts[nonempty], axis=0)
-        out = np.empty_like(out_pos)
-        out[order] = out_pos
-        return out
-
-    overdue_rows = np.where((row_due < today)[:, None], owed, 0)
-    credit = np.empty(n_acc, dtype=np.int64)
-    credit[order] = credit_pos
-    last_pay = np.full(n_acc, NONE_DAY, dtype=np.int64)
-    if len(p_acc):
-        np.maximum.at(last_pay, p_acc, p_day)
+def compute_ledger(portfolio: Portfolio, as_of: date) -> LedgerColumns:
+    """The ledger of every account in `portfolio` at the end of `as_of`, with every instalment row."""
+    a = assess_portfolio(portfolio, as_of, keep_rows=True)
+    names = np.array(a.products.bucket_names, dtype=object)
     return LedgerColumns(
-        loan_id=loans["loan_id"].combine_chunks(),
-        product=loans["product"].combine_chunks(),
-        dpd=dpd,
-        delinquent_days=delinquent,
-        paused_days=paused_days,
-        bucket=bucket,
-        oldest_unpaid_due=oldest_due,
-        overdue=per_account(overdue_rows),
-        outstanding=per_account(owed),
-        paid=per_account(paid),
-        credit=credit,
-        late_fee_accrued=per_account(accrued),
-        late_fee_waived=per_account(waived),
-        last_payment_on=last_pay,
-        inst_account=row_acc,
-        inst_seq=row_seq,
-        inst_due=row_due,
-        inst_grace_end=row_grace_end,
-        inst_outstanding=owed,
-        inst_accrued=accrued,
-        inst_waived=waived,
-        inst_paid_on=paid_on,
+        loan_id=a.loans["loan_id"].combine_chunks(),
+        product=a.loans["product"].combine_chunks(),
+        dpd=a[kernel.DPD],
+        delinquent_days=a[kernel.DELINQUENT],
+        paused_days=a[kernel.PAUSED],
+        bucket=names[a[kernel.BUCKET]] if len(names) else np.empty(0, dtype=object),
+        oldest_unpaid_due=a[kernel.OLDEST_DUE],
+        overdue=a.components(kernel.OVERDUE),
+        outstanding=a.components(kernel.OUTSTANDING),
+        paid=a.components(kernel.PAID),
+        credit=a[kernel.CREDIT],
+        late_fee_accrued=a[kernel.ACCRUED],
+        late_fee_waived=a[kernel.WAIVED],
+        last_payment_on=a[kernel.LAST_PAYMENT],
+        inst_account=a.row_acc,
+        inst_seq=a.row_seq,
+        inst_due=a.row_due,
+        inst_grace_end=a.row_due + a.products.grace[a.acc_product[a.row_acc]],
+        inst_outstanding=a.row_owed,
+        inst_accrued=a.row_accrued,
+        inst_waived=a.row_waived,
+        inst_paid_on=a.row_paid_on,
     )

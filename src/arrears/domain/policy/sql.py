@@ -43,7 +43,10 @@ class PolicySql:
 
     policy: Policy
     dialect: SqlDialect = DUCKDB
-    account_column: str = "account_id"
+    account_column: str = "account_id"  # the account id the experiments hash
+    key_column: str | None = None  # the column rows are joined and returned by (default: the account id)
+    # experiment → a source column that already holds arm_bucket(experiment, account) (else md5 in SQL)
+    bucket_columns: tuple[tuple[str, str], ...] = ()
 
     # --- pieces over a relation with the feature columns
     def _cond(self, expr: Expression, alias: str = "") -> str:
@@ -52,6 +55,27 @@ class PolicySql:
 
     def _account(self, alias: str = "") -> str:
         return (f"{alias}." if alias else "") + self.dialect.quote(self.account_column)
+
+    @property
+    def _key_name(self) -> str:
+        return self.key_column or self.account_column
+
+    def _key(self, alias: str = "") -> str:
+        return (f"{alias}." if alias else "") + self.dialect.quote(self._key_name)
+
+    def columns_read(self) -> tuple[str, ...]:
+        """The source columns the policy's queries read: the key, the account id, `day_offset` and every
+        feature a condition names (in a stable order)."""
+        p = self.policy
+        exprs = [r.condition for r in p.early_warning.rows]
+        exprs += [s.condition for s in p.segments if s.condition is not None]
+        exprs += [st.condition for ladder in p.ladders.values() for st in ladder.steps if st.condition]
+        exprs += [j.condition for j in p.jumps]
+        names = set().union(*(e.features for e in exprs)) - {"ews_score", "ews_level"}
+        first = dict.fromkeys((self._key_name, self.account_column, "day_offset"))
+        if self.bucket_columns:  # the account id is only read for the experiments' hash
+            first = dict.fromkeys((self._key_name, "day_offset", *(c for _, c in self.bucket_columns)))
+        return (*first, *sorted(names - set(first)))
 
     def ews_score(self) -> str:
         """The early-warning score: the sum of the points of the rows that hold."""
@@ -95,8 +119,12 @@ class PolicySql:
         if not exps:
             return "''"
         parts = []
+        given = dict(self.bucket_columns)
         for exp in exps:
-            bucket = arm_bucket_sql(exp.name, self._account(), self.dialect)
+            if exp.name in given:
+                bucket = self.dialect.quote(given[exp.name])
+            else:
+                bucket = arm_bucket_sql(exp.name, self._account(), self.dialect)
             cumulative, whens = 0, []
             for arm in exp.arms[:-1]:
                 cumulative += arm.weight_bp
@@ -119,20 +147,41 @@ class PolicySql:
         return f"CASE {q('segment')} {' '.join(whens)} ELSE '' END" if whens else "''"
 
     # --- whole queries
-    def assignment_ctes(self, source: str) -> str:
-        """WITH ... p_assigned: the source's columns plus the assignment columns."""
+    def action_candidates(self) -> str:
+        """A condition (over the features and the early-warning columns) that holds for every account that
+        can have an action today, whatever its segment: its day offset is a step's, or past a catch-up
+        step's, or a jump's condition holds. The actions query can skip every other account."""
         q = self.dialect.quote
+        steps = [st for ladder in self.policy.ladders.values() for st in ladder.steps]
+        parts = []
+        offsets = sorted({st.offset or 0 for st in steps})
+        if offsets:
+            parts.append(f"{q('day_offset')} IN ({', '.join(_int(o) for o in offsets)})")
+        late = [st.offset or 0 for st in steps if st.catch_up]
+        if late:
+            parts.append(f"{q('day_offset')} > {_int(min(late))}")
+        parts += [f"({self._cond(j.condition)})" for j in self.policy.jumps]
+        return " OR ".join(parts) if parts else "FALSE"
+
+    def assignment_ctes(
+        self, source: str, columns: tuple[str, ...] | None = None, where: str | None = None
+    ) -> str:
+        """WITH ... p_assigned: the source's columns (or only `columns`) plus the assignment columns, for
+        every row (or those where `where` holds over the features and ews_score / ews_level)."""
+        q = self.dialect.quote
+        kept = "src.*" if columns is None else ", ".join(f"src.{q(c)}" for c in columns)
         return (
-            f"WITH p_ews AS (SELECT src.*, {self.ews_score()} AS {q('ews_score')} FROM {source} AS src),\n"
+            f"WITH p_ews AS (SELECT {kept}, {self.ews_score()} AS {q('ews_score')} FROM {source} AS src),\n"
             f"p_level AS (SELECT p_ews.*, {self.ews_level()} AS {q('ews_level')} FROM p_ews),\n"
-            f"p_segment AS (SELECT p_level.*, {self.segment()} AS {q('segment')} FROM p_level),\n"
+            f"p_segment AS (SELECT p_level.*, {self.segment()} AS {q('segment')} FROM p_level"
+            f"{'' if where is None else f' WHERE {where}'}),\n"
             f"p_arm AS (SELECT p_segment.*, {self.experiment()} AS {q('experiment')}, {self.arm()} AS {q('arm')} FROM p_segment),\n"
             f"p_assigned AS (SELECT p_arm.*, {self.ladder()} AS {q('ladder')} FROM p_arm)"
         )
 
     def assignment_query(self, source: str) -> str:
         """One row per account: the account id and the assignment columns."""
-        cols = ", ".join(self.dialect.quote(c) for c in (self.account_column, *ASSIGNMENT_COLUMNS))
+        cols = ", ".join(self.dialect.quote(c) for c in (self._key_name, *ASSIGNMENT_COLUMNS))
         return f"{self.assignment_ctes(source)}\nSELECT {cols} FROM p_assigned"
 
     def _step_row(self, ladder: str, step: Step, position: int, key: int) -> str:
@@ -147,16 +196,24 @@ class PolicySql:
         if history is None:
             return "TRUE"
         return (
-            f"NOT EXISTS (SELECT 1 FROM {history} AS h WHERE h.{self.dialect.quote(self.account_column)} = "
-            f"{self._account('a')} AND h.step_id = {step_id_sql})"
+            f"NOT EXISTS (SELECT 1 FROM {history} AS h WHERE h.{self.dialect.quote(self._key_name)} = "
+            f"{self._key('a')} AND h.step_id = {step_id_sql})"
         )
 
-    def actions_query(self, source: str, history: str | None = None) -> str:
+    def actions_query(
+        self, source: str, history: str | None = None, columns: tuple[str, ...] | None = None
+    ) -> str:
         """One row per action due today, exactly as `decide()` lists them.
 
-        `history` names a relation (account column, step_id) of the steps and jumps already sent in each
-        account's current delinquency episode; None means nothing was sent.
+        `history` names a relation (key column, step_id) of the steps and jumps already sent in each
+        account's current delinquency episode; None means nothing was sent. With `columns` (e.g.
+        `columns_read()`), only those source columns are carried and only the accounts that pass
+        `action_candidates()` are assigned.
         """
+        where = None if columns is None else self.action_candidates()
+        return f"{self.assignment_ctes(source, columns, where)},\n{self._actions_tail(history)}"
+
+    def _actions_tail(self, history: str | None) -> str:
         q = self.dialect.quote
         steps: list[str] = []
         conditions: list[str] = []
@@ -167,14 +224,14 @@ class PolicySql:
                 if step.condition is not None:
                     conditions.append(f"WHEN {key} THEN {self._cond(step.condition, 'a')}")
         step_condition = f"CASE s.step_key {' '.join(conditions)} ELSE TRUE END" if conditions else "TRUE"
-        assigned = f"{self._account('a')}, a.{q('segment')}, a.{q('experiment')}, a.{q('arm')}"
+        assigned = f"{self._key('a')}, a.{q('segment')}, a.{q('experiment')}, a.{q('arm')}"
         keep = f"{assigned}, a.{q('ladder')}"
         jump_keep = f"{assigned}, '' AS {q('ladder')}"  # a jump belongs to no ladder
         step_cols = (
             "s.step_id, s.position, s.channel, s.template, s.tone, s.requires, s.catch_up, s.step_offset, "
             f"a.{q('day_offset')} AS account_offset"
         )
-        out = f"{q(self.account_column)}, {q('segment')}, {q('experiment')}, {q('arm')}, {q('ladder')}"
+        out = f"{q(self._key_name)}, {q('segment')}, {q('experiment')}, {q('arm')}, {q('ladder')}"
         kind_step, kind_late, kind_jump = ACTION_KINDS
         tail = "step_id, position, channel, template, tone, requires, catch_up"
         selects = [
@@ -196,13 +253,15 @@ class PolicySql:
                 f"AND {self._cond(jump.condition, 'a')} AND {self._not_sent(history, sql_string(s.id))}"
             )
         return (
-            f"{self.assignment_ctes(source)},\n"
             f"p_steps AS ({' UNION ALL '.join(steps)}),\n"
+            # the step of the day (an equi-join), then catch-up steps whose day has passed
             f"p_matched AS (SELECT {keep}, {step_cols} FROM p_assigned AS a JOIN p_steps AS s "
-            f"ON s.ladder = a.{q('ladder')} AND (s.step_offset = a.{q('day_offset')} "
-            f"OR (s.catch_up AND s.step_offset < a.{q('day_offset')})) "
+            f"ON s.ladder = a.{q('ladder')} AND s.step_offset = a.{q('day_offset')} "
+            f"WHERE {step_condition} AND {self._not_sent(history, 's.step_id')}\n"
+            f"UNION ALL SELECT {keep}, {step_cols} FROM p_assigned AS a JOIN p_steps AS s "
+            f"ON s.ladder = a.{q('ladder')} AND s.catch_up AND s.step_offset < a.{q('day_offset')} "
             f"WHERE {step_condition} AND {self._not_sent(history, 's.step_id')}),\n"
-            f"p_late AS (SELECT p_matched.*, DENSE_RANK() OVER (PARTITION BY {q(self.account_column)} "
+            f"p_late AS (SELECT p_matched.*, DENSE_RANK() OVER (PARTITION BY {q(self._key_name)} "
             f"ORDER BY step_offset DESC) AS late_rank FROM p_matched WHERE step_offset < account_offset)\n"
             + "\nUNION ALL\n".join(selects)
         )
