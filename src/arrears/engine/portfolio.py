@@ -97,10 +97,15 @@ class Portfolio:
             for col in schema:
                 if col.name not in table.column_names:  # optional columns the store does not keep
                     table = table.append_column(col.name, pa.nulls(table.num_rows, col.type))
-            self.tables[name] = table.select(schema.names).cast(schema)
+            self.tables[name] = table.select(schema.names).cast(_keeping_dictionaries(table, schema))
 
     def __getitem__(self, name: str) -> pa.Table:
         return self.tables[name]
+
+    def decoded(self) -> Portfolio:
+        """The same portfolio with every dictionary-encoded column as plain values."""
+        tables = {name: table.cast(SCHEMAS[name]) for name, table in self.tables.items() if name in SCHEMAS}
+        return Portfolio({**self.tables, **tables}, dict(self.products))
 
     @property
     def account_count(self) -> int:
@@ -231,6 +236,17 @@ def _contact_outcomes(events: pa.Table) -> pa.Array:
             outcome = str(value) if value else None
         out.append(outcome)
     return pa.array(out, pa.string())
+
+
+def _keeping_dictionaries(table: pa.Table, schema: pa.Schema) -> pa.Schema:
+    """`schema`, except that a text column the table holds dictionary-encoded stays encoded (a snapshot
+    directory encodes the child tables' loan ids against the loans, so their codes are account positions)."""
+    fields = []
+    for f in schema:
+        have = table.schema.field(f.name).type
+        keep = pa.types.is_dictionary(have) and have.value_type == f.type
+        fields.append(pa.field(f.name, have) if keep else f)
+    return pa.schema(fields)
 
 
 def epoch_day(d: date) -> int:

@@ -29,6 +29,7 @@ CHILDREN = ("instalments", "payments", "pauses", "waivers", "events")
 
 def pack(portfolio: Portfolio) -> pa.Table:
     """One row per loan, each child table as list columns named `<table>__<column>`."""
+    portfolio = portfolio.decoded()
     packed = portfolio["loans"]
     for name in CHILDREN:
         table = portfolio[name]
