@@ -181,6 +181,9 @@ def assess(
         credit = np.int64(0)
         last = days[0] - 1
         pi, wi = p0, w0
+        lo = 0  # rows before `lo` are paid and past their grace: nothing can change them any more
+        hi = 0  # rows from `hi` on are not due before this day: no late fee, no grace ending
+        first = True
         for di in range(k):
             day = days[di]
             if day > today:
@@ -188,12 +191,16 @@ def assess(
             if di > 0 and day == days[di - 1]:
                 continue
             n = day - last
+            while hi < n_rows and due[r0 + hi] < day:
+                hi += 1
+            paid_today = first  # a row only becomes paid on a day money moves (or, owing nothing, at once)
+            first = False
             paused = False
             for z in range(z0, z1):
                 if pz_from[z] <= day <= pz_to[z]:
                     paused = True
             if n > 0 and not paused:
-                for i in range(n_rows):
+                for i in range(lo, hi):
                     if day <= due[r0 + i] or owed[i, 0] + owed[i, 1] + owed[i, 2] == 0:
                         continue
                     base = owed[i, 0] * bm0 + owed[i, 1] * bm1 + owed[i, 2] * bm2
@@ -212,8 +219,9 @@ def assess(
             while wi < w1 and wv_day[wi] < day:
                 wi += 1
             while wi < w1 and wv_day[wi] == day:
+                paid_today = True
                 left = wv_amount[wi]
-                for i in range(n_rows):
+                for i in range(lo, n_rows):
                     if wv_seq[wi] >= 0 and seq[r0 + i] != wv_seq[wi]:
                         continue
                     take = min(left, owed[i, 3])
@@ -227,8 +235,9 @@ def assess(
                 pi += 1
             while pi < p1 and pay_day[pi] == day:
                 if pay_reversed[pi] > today:
+                    paid_today = True
                     left = pay_amount[pi]
-                    for i in range(n_rows):
+                    for i in range(lo, n_rows):
                         if left == 0:
                             break
                         for j in range(4):
@@ -239,7 +248,7 @@ def assess(
                             left -= take
                     credit += left
                 pi += 1
-            for i in range(n_rows):
+            for i in range(lo, n_rows if paid_today else hi):
                 principal_left = owed[i, 0] + owed[i, 1] + owed[i, 2]
                 if not resolved[i] and day >= due[r0 + i] + g:
                     resolved[i] = True
@@ -249,6 +258,8 @@ def assess(
                     pending[i] = 0
                 if paid_on[i] == NONE_DAY and principal_left == 0 and owed[i, 3] == 0:
                     paid_on[i] = day
+            while lo < n_rows and resolved[lo] and paid_on[lo] != NONE_DAY:
+                lo += 1
             last = day
         # --- the account's ledger figures
         oldest = NONE_DAY
