@@ -1,8 +1,20 @@
-"""Measured throughput of the daily run's engines on a generated portfolio (no timing asserts anywhere)."""
+"""Measured throughput of the daily run's engines on generated portfolios (no timing asserts anywhere).
+
+`measure_snapshot` times the daily run over a snapshot directory (engine/snapshot_dir.py), part by part;
+`measure_in_child` runs it in a fresh process, so that the peak RSS it reports is the run's own:
+
+    python -m arrears.engine.bench measure SNAPSHOT_DIR --engine duckdb --policy policies/segmented.yaml
+
+prints the Measurement as one JSON line.
+"""
 
 from __future__ import annotations
 
+import argparse
+import json
 import resource
+import subprocess
+import sys
 import tempfile
 import time
 from dataclasses import dataclass
@@ -13,12 +25,13 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
+from arrears.domain.errors import InputError
 from arrears.domain.policy.model import Policy
 from arrears.engine.plan import engine
 from arrears.engine.portfolio import Portfolio
 
 BENCH_AS_OF = date(2026, 3, 31)
-LOANS_PER_BORROWER = 1.5  # what the synthetic generator produces on average
+LOANS_PER_BORROWER = 1.5  # what the synthetic generator produces on average (1.52)
 
 
 @dataclass
@@ -28,6 +41,8 @@ class Measurement:
     seconds: float
     actions: int
     peak_rss_mb: float
+    parts: int = 1
+    read_seconds: float = 0.0  # of `seconds`: reading the snapshot's parts
 
     @property
     def accounts_per_s(self) -> float:
@@ -41,30 +56,92 @@ class Measurement:
             "accounts_per_s": round(self.accounts_per_s),
             "actions": self.actions,
             "peak_rss_mb": round(self.peak_rss_mb),
+            "parts": self.parts,
+            "read_seconds": round(self.read_seconds, 3),
         }
 
+    @classmethod
+    def from_dict(cls, raw: dict[str, object]) -> Measurement:
+        return cls(
+            engine=str(raw["engine"]),
+            accounts=int(raw["accounts"]),  # type: ignore[call-overload]
+            seconds=float(raw["seconds"]),  # type: ignore[arg-type]
+            actions=int(raw["actions"]),  # type: ignore[call-overload]
+            peak_rss_mb=float(raw["peak_rss_mb"]),  # type: ignore[arg-type]
+            parts=int(raw.get("parts", 1)),  # type: ignore[call-overload]
+            read_seconds=float(raw.get("read_seconds", 0.0)),  # type: ignore[arg-type]
+        )
 
-def generated_portfolio(accounts: int, seed: int = 1) -> Portfolio:
+
+def generated_portfolio(accounts: int, seed: int = 1, as_of: date = BENCH_AS_OF) -> Portfolio:
     """A synthetic portfolio with exactly `accounts` loans, in the engine's layout."""
     from arrears.sim.portfolio import generate_portfolio
 
     borrowers = max(1, int(accounts / LOANS_PER_BORROWER) + 10)
-    portfolio = generate_portfolio(borrowers, seed, BENCH_AS_OF).engine_portfolio()
-    return take_accounts(portfolio, accounts)
+    while True:
+        portfolio = generate_portfolio(borrowers, seed, as_of).engine_portfolio()
+        if portfolio.account_count >= accounts:
+            return take_accounts(portfolio, accounts)
+        borrowers += max(10, (accounts - portfolio.account_count) * 2)  # an unlucky draw: a few more
+
+
+def bench_snapshot_dir(root: Path, accounts: int, seed: int = 1) -> Path:
+    """Where the benchmarks keep the generated snapshot directory of `accounts` accounts."""
+    return root / ".bench" / f"snapshot-{accounts}-seed{seed}"
 
 
 def take_accounts(portfolio: Portfolio, accounts: int) -> Portfolio:
-    """The first `accounts` loans of a portfolio and everything that belongs to them."""
+    """The first `accounts` loans of a portfolio and everything that belongs to them (their borrowers too)."""
     loans = portfolio["loans"].slice(0, accounts)
     keep = loans["loan_id"]
-    tables = {"loans": loans, "borrowers": portfolio["borrowers"]}
+    borrowers = portfolio["borrowers"]
+    tables = {
+        "loans": loans,
+        "borrowers": borrowers.filter(
+            pc.is_in(borrowers["borrower_id"], value_set=loans["borrower_id"].combine_chunks())
+        ),
+    }
     for name, table in portfolio.tables.items():
         if name not in tables:
-            tables[name] = table.filter(pc.is_in(table["loan_id"], value_set=keep))
+            tables[name] = _rows_of_first(table, portfolio["loans"]["loan_id"], keep)
     return Portfolio(tables, dict(portfolio.products))
 
 
+def _rows_of_first(table: pa.Table, all_ids: pa.ChunkedArray, keep: pa.ChunkedArray) -> pa.Table:
+    """A child table's rows of the loans in `keep` (the first loans of `all_ids`).
+
+    Loan ids encoded as account positions (a snapshot part's) stay so, over the shorter dictionary.
+    """
+    column = table["loan_id"]
+    if pa.types.is_dictionary(column.type) and all(
+        c.dictionary.equals(all_ids.combine_chunks()) for c in column.chunks
+    ):
+        codes = pa.chunked_array([c.indices for c in column.chunks], column.type.index_type)
+        kept = table.filter(pc.less(codes, len(keep)))
+        dictionary = keep.combine_chunks()
+        encoded = pa.chunked_array(
+            [pa.DictionaryArray.from_arrays(c.indices, dictionary) for c in kept["loan_id"].chunks],
+            column.type,
+        )
+        return kept.set_column(kept.schema.get_field_index("loan_id"), "loan_id", encoded)
+    if pa.types.is_dictionary(column.type):
+        table = table.set_column(table.schema.get_field_index("loan_id"), "loan_id", column.cast(pa.string()))
+    return table.filter(pc.is_in(table["loan_id"], value_set=keep.combine_chunks()))
+
+
 def peak_rss_mb() -> float:
+    """This process's peak resident set, in MiB.
+
+    Linux's VmHWM, where there is one: it starts afresh at exec, whereas ru_maxrss carries over what
+    the forking parent had resident, which would charge a child with its parent's memory.
+    """
+    try:
+        with open("/proc/self/status", encoding="ascii") as status:
+            for line in status:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1]) / 1024
+    except OSError:
+        pass
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
@@ -81,6 +158,93 @@ def measure(
     return Measurement(
         engine_name, portfolio.account_count, seconds, evaluation.actions.num_rows, peak_rss_mb()
     )
+
+
+def measure_snapshot(snapshot_dir: Path, policy: Policy, engine_name: str, out_path: Path) -> Measurement:
+    """The daily run over a snapshot directory, part by part, the outbox written as one Parquet file.
+
+    The clock starts before the first part is read and stops once the outbox file (a row group per
+    part) is closed; only one part is held at a time.
+    """
+    from arrears.engine.snapshot_dir import read_manifest, read_parts
+
+    run = engine(engine_name)
+    parts = read_manifest(snapshot_dir).parts
+    accounts = actions = 0
+    read_seconds = 0.0
+    writer: pq.ParquetWriter | None = None
+    started = time.perf_counter()
+    try:
+        reading = read_parts(snapshot_dir)
+        while True:
+            before = time.perf_counter()
+            portfolio = next(reading, None)
+            read_seconds += time.perf_counter() - before
+            if portfolio is None:
+                break
+            accounts += portfolio.account_count
+            found = run(portfolio, policy, BENCH_AS_OF, None).actions
+            del portfolio  # before the next part is read
+            if writer is None:
+                writer = pq.ParquetWriter(out_path, found.schema)
+            writer.write_table(found.cast(writer.schema), row_group_size=max(1, found.num_rows))
+            actions += found.num_rows
+            del found
+    finally:
+        if writer is not None:
+            writer.close()
+    seconds = time.perf_counter() - started
+    return Measurement(engine_name, accounts, seconds, actions, peak_rss_mb(), len(parts), read_seconds)
+
+
+def measure_in_child(snapshot_dir: Path, policy_file: Path, engine_name: str) -> Measurement:
+    """`measure_snapshot` in a fresh Python process (engine warmed up there first): its own peak RSS."""
+    command = [
+        sys.executable,
+        "-m",
+        "arrears.engine.bench",
+        "measure",
+        str(snapshot_dir),
+        "--engine",
+        engine_name,
+        "--policy",
+        str(policy_file),
+    ]
+    done = subprocess.run(command, capture_output=True, text=True, check=False)
+    lines = done.stdout.strip().splitlines()
+    last = json.loads(lines[-1]) if lines and lines[-1].startswith("{") else None
+    if done.returncode == 2 and last and "error" in last:
+        raise InputError(str(last["error"]), file=last.get("file"), field=last.get("field"))
+    if done.returncode != 0 or last is None:
+        tail = "\n".join(done.stderr.strip().splitlines()[-15:])
+        raise RuntimeError(f"the measuring process failed (exit {done.returncode}):\n{tail}")
+    return Measurement.from_dict(last)
+
+
+def _measure_main(argv: list[str]) -> int:
+    parser = argparse.ArgumentParser(prog="python -m arrears.engine.bench")
+    commands = parser.add_subparsers(dest="command", required=True)
+    measuring = commands.add_parser("measure", help="time the daily run over a snapshot directory")
+    measuring.add_argument("snapshot_dir", type=Path)
+    measuring.add_argument("--engine", default="duckdb")
+    measuring.add_argument("--policy", type=Path, required=True)
+    measuring.add_argument("--out", type=Path, help="outbox Parquet file (default: a temporary one)")
+    args = parser.parse_args(argv)
+    from arrears.adapters.policy_file import load_policy
+    from arrears.engine.snapshot_dir import read_manifest
+
+    try:
+        read_manifest(args.snapshot_dir)
+        policy = load_policy(args.policy)
+        warm_up(policy, args.engine)
+        with tempfile.TemporaryDirectory(prefix="arrears-outbox-") as tmp:
+            out = args.out or Path(tmp) / f"outbox-{args.engine}.parquet"
+            result = measure_snapshot(args.snapshot_dir, policy, args.engine, out)
+    except InputError as err:
+        print(json.dumps({"error": err.message, "file": err.file, "field": err.field}), flush=True)
+        return 2
+    print(json.dumps(result.to_dict()), flush=True)
+    return 0
 
 
 class _keep:
@@ -117,3 +281,7 @@ def snapshot_seconds(portfolio_accounts: int, url: str) -> tuple[int, float]:
 
 def table_of(rows: list[dict[str, object]]) -> pa.Table:
     return pa.Table.from_pylist(rows)
+
+
+if __name__ == "__main__":
+    raise SystemExit(_measure_main(sys.argv[1:]))
