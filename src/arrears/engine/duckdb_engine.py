@@ -67,7 +67,8 @@ def evaluate(
         assigned = con.sql(
             f"{sql.assignment_ctes('src', columns)}\nSELECT {KEY}, ews_score, {coded} FROM p_assigned"
         ).to_arrow_table()
-        actions = con.sql(sql.actions_query("src", "hist", columns)).to_arrow_table()
+        con.execute(f"CREATE TEMP TABLE candidates AS {sql.candidates_query('src')}")
+        actions = con.sql(sql.actions_from_assigned("candidates", "hist")).to_arrow_table()
     finally:
         con.close()
     if not _in_row_order(assigned[KEY]):

@@ -184,13 +184,26 @@ class PolicySql:
         cols = ", ".join(self.dialect.quote(c) for c in (self._key_name, *ASSIGNMENT_COLUMNS))
         return f"{self.assignment_ctes(source)}\nSELECT {cols} FROM p_assigned"
 
+    _STEP_COLUMNS = (
+        "ladder, step_id, step_offset, position, step_key, catch_up, channel, template, tone, requires"
+    )
+
+    _NO_STEP = "('', '', 0, 0, 0, FALSE, '', '', '', '')"  # the shape of a step row, for a policy with none
+
     def _step_row(self, ladder: str, step: Step, position: int, key: int) -> str:
-        return (
-            f"SELECT {sql_string(ladder)} AS ladder, {sql_string(step.id)} AS step_id, {_int(step.offset or 0)} AS step_offset, "
-            f"{position} AS position, {key} AS step_key, {_bool(step.catch_up)} AS catch_up, "
-            f"{sql_string(step.channel)} AS channel, {sql_string(step.template)} AS template, "
-            f"{sql_string(step.tone)} AS tone, {sql_string(','.join(step.requires))} AS requires"
+        values = (
+            sql_string(ladder),
+            sql_string(step.id),
+            _int(step.offset or 0),
+            str(position),
+            str(key),
+            _bool(step.catch_up),
+            sql_string(step.channel),
+            sql_string(step.template),
+            sql_string(step.tone),
+            sql_string(",".join(step.requires)),
         )
+        return f"({', '.join(values)})"
 
     def _not_sent(self, history: str | None, step_id_sql: str) -> str:
         if history is None:
@@ -212,6 +225,16 @@ class PolicySql:
         """
         where = None if columns is None else self.action_candidates()
         return f"{self.assignment_ctes(source, columns, where)},\n{self._actions_tail(history)}"
+
+    def candidates_query(self, source: str) -> str:
+        """The assignment of just the accounts that can have an action today, with the columns the actions
+        read: materialised, it is what `actions_from_assigned` reads."""
+        where = self.action_candidates()
+        return f"{self.assignment_ctes(source, self.columns_read(), where)}\nSELECT * FROM p_assigned"
+
+    def actions_from_assigned(self, assigned: str, history: str | None = None) -> str:
+        """`actions_query` over a relation that already holds the assignment (`p_assigned`'s columns)."""
+        return f"WITH p_assigned AS (SELECT * FROM {assigned}),\n{self._actions_tail(history)}"
 
     def _actions_tail(self, history: str | None) -> str:
         q = self.dialect.quote
@@ -253,7 +276,9 @@ class PolicySql:
                 f"AND {self._cond(jump.condition, 'a')} AND {self._not_sent(history, sql_string(s.id))}"
             )
         return (
-            f"p_steps AS ({' UNION ALL '.join(steps)}),\n"
+            # one VALUES list (a single scan), not a UNION of one-row SELECTs
+            f"p_steps AS (SELECT * FROM (VALUES {', '.join(steps or [self._NO_STEP])}) "
+            f"AS s({self._STEP_COLUMNS}){'' if steps else ' WHERE FALSE'}),\n"
             # the step of the day (an equi-join), then catch-up steps whose day has passed
             f"p_matched AS (SELECT {keep}, {step_cols} FROM p_assigned AS a JOIN p_steps AS s "
             f"ON s.ladder = a.{q('ladder')} AND s.step_offset = a.{q('day_offset')} "
