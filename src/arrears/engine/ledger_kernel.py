@@ -394,3 +394,29 @@ def assess(
                 row_accrued[r] = accrued[i]
                 row_waived[r] = waived[i]
                 row_paid_on[r] = paid_on[i]
+
+
+@njit(cache=True)
+def sorted_by(a: np.ndarray, b: np.ndarray, c: np.ndarray) -> bool:
+    """Whether rows are in order of (a, b, c), ties allowed: one pass, no temporary arrays."""
+    for i in range(1, len(a)):
+        if a[i] != a[i - 1]:
+            if a[i] < a[i - 1]:
+                return False
+        elif b[i] != b[i - 1]:
+            if b[i] < b[i - 1]:
+                return False
+        elif c[i] < c[i - 1]:
+            return False
+    return True
+
+
+@njit(cache=True)
+def offsets(acc: np.ndarray, n_acc: int) -> np.ndarray:
+    """Start of each account's rows in rows grouped by account (CSR offsets, n_acc + 1 of them)."""
+    out = np.zeros(n_acc + 1, dtype=np.int64)
+    for a in acc:
+        out[a + 1] += 1
+    for a in range(n_acc):
+        out[a + 1] += out[a]
+    return out

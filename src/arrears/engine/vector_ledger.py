@@ -129,17 +129,10 @@ class _ProductTable:
 
 
 def _sorted_by(*keys: np.ndarray) -> bool:
-    """Whether rows are in order of `keys` (most significant first), ties allowed."""
-    n = len(keys[0])
-    if n < 2:
-        return True
-    ahead = np.zeros(n - 1, dtype=bool)  # row i+1 already known to come after row i
-    for key in keys:
-        diff = key[1:] - key[:-1]
-        if np.any((diff < 0) & ~ahead):
-            return False
-        ahead |= diff > 0
-    return True
+    """Whether rows are in order of `keys` (most significant first, at most three), ties allowed."""
+    zero = np.zeros(len(keys[0]), dtype=np.int64)
+    a, b, c = (*keys, zero, zero)[:3]
+    return bool(kernel.sorted_by(a, b, c))
 
 
 def _order(*keys: np.ndarray) -> np.ndarray | None:
@@ -216,7 +209,8 @@ def account_index(
 
 def _csr(acc: np.ndarray, n_acc: int) -> np.ndarray:
     """Start offsets of each account's rows in an array sorted by account."""
-    return np.concatenate([[0], np.cumsum(np.bincount(acc, minlength=n_acc))]).astype(np.int64)
+    out: np.ndarray = kernel.offsets(acc, n_acc)
+    return out
 
 
 def _codes(col: pa.ChunkedArray | pa.Array, names: list[str], *, null: int, other: int) -> np.ndarray:
