@@ -1,7 +1,7 @@
 """The daily run's engines side by side on the same generated portfolios; writes docs/performance.md.
 
     python benchmarks/daily_run.py [--sizes 100000,1000000,10000000] [--reference-sample 20000]
-                                   [--part-accounts 1000000] [--no-spark]
+                                   [--part-accounts 1000000] [--no-spark] [--memory-map]
 
 Each size is a snapshot directory under .bench/ (drawn once by the synthetic generator, part by part,
 and re-used while its manifest matches); each engine is timed over it part by part in a fresh process
@@ -72,6 +72,7 @@ def main() -> int:
     parser.add_argument("--part-accounts", type=int, default=1_000_000)
     parser.add_argument("--snapshot-accounts", type=int, default=100_000)
     parser.add_argument("--no-spark", action="store_true")
+    parser.add_argument("--memory-map", action="store_true", help="map the parts' files, not read them")
     parser.add_argument("--out", default=str(ROOT / "docs" / "performance.md"))
     args = parser.parse_args()
     rows: list[Row] = []
@@ -84,12 +85,12 @@ def main() -> int:
             directory, size, part_accounts=args.part_accounts, seed=SEED, quiet=not sys.stderr.isatty()
         )
         drawn.append(Drawn(size, manifest, reused is not None))
-        fast = measure_in_child(directory, POLICY, "duckdb")
+        fast = measure_in_child(directory, POLICY, "duckdb", memory_map=args.memory_map)
         ref = _reference_on_sample(directory, min(size, args.reference_sample))
         rows.append(Row(f"{size:,}", fast, fast.accounts_per_s / ref.accounts_per_s))
         rows.append(Row(f"{size:,} (sample)", ref, 1.0))
         if not args.no_spark and size <= SPARK_MAX_ACCOUNTS:
-            spark = measure_in_child(directory, POLICY, "spark")
+            spark = measure_in_child(directory, POLICY, "spark", memory_map=args.memory_map)
             rows.append(Row(f"{size:,}", spark, spark.accounts_per_s / ref.accounts_per_s))
         print(*(r.measured.to_dict() for r in rows[first_row:]), sep="\n", flush=True)
     snapshots = []
@@ -99,7 +100,7 @@ def main() -> int:
     if pg:
         _empty(pg)
         snapshots.append(("PostgreSQL", *snapshot_seconds(args.snapshot_accounts, pg)))
-    write(Path(args.out), rows, drawn, snapshots)
+    write(Path(args.out), rows, drawn, snapshots, args.memory_map)
     return 0
 
 
@@ -127,14 +128,21 @@ def _empty(url: str) -> None:
     engine.dispose()
 
 
-def write(path: Path, rows: list[Row], drawn: list[Drawn], snapshots: list[tuple[str, int, float]]) -> None:
+def write(
+    path: Path,
+    rows: list[Row],
+    drawn: list[Drawn],
+    snapshots: list[tuple[str, int, float]],
+    memory_map: bool = False,
+) -> None:
     lines = [
         SECTION,
         "",
         f"Measured {datetime.now(UTC):%Y-%m-%d} on {platform.machine()}, {os.cpu_count()} cores, "
         f"Python {sys.version.split()[0]} (load average {os.getloadavg()[0]:.1f} at the end), "
         "by `python benchmarks/daily_run.py` (policy segmented.yaml; ledger + features + segments + steps + "
-        "the outbox written as Parquet, from a columnar snapshot directory read part by part).",
+        "the outbox written as Parquet, from a columnar snapshot directory read part by part"
+        + (", its files memory-mapped)." if memory_map else ")."),
         "",
         "How it is measured. Each size is a snapshot directory (`arrears.engine.snapshot_dir`): a",
         "`manifest.json` and parts of at most `--part-accounts` accounts (a million by default), each a complete",
@@ -144,7 +152,8 @@ def write(path: Path, rows: list[Row], drawn: list[Drawn], snapshots: list[tuple
         "matches. Each engine then runs in a fresh Python process (`python -m arrears.engine.bench measure`),",
         "warmed up on a tiny portfolio first; the clock starts before the first part is read and stops when",
         "the outbox Parquet file (a row group per part) is closed, and that process's peak RSS is the run's",
-        "own, not the generator's. `arrears bench run --accounts N` measures one size the same way.",
+        "own, not the generator's. `arrears bench run --accounts N` measures one size the same way;",
+        "`--memory-map` (both) maps the part files instead of reading them into memory.",
         "",
         "| accounts | engine | parts | seconds | of which reading | accounts/s | × reference | actions "
         "| peak RSS MB |",

@@ -85,6 +85,11 @@ def test_parts_round_trip_with_ids_unique_across_parts(snapshot: Path) -> None:
     )
 
 
+def test_memory_mapped_parts_are_the_same_parts(snapshot: Path) -> None:
+    for plain, mapped in zip(read_parts(snapshot), read_parts(snapshot, memory_map=True), strict=True):
+        assert all(plain[name].equals(mapped[name]) for name in SCHEMAS)
+
+
 def test_child_loan_ids_are_positions_in_the_parts_loans(snapshot: Path) -> None:
     for part in ("part-00000", "part-00002"):
         loans = raw_table(snapshot / part / "loans.arrow")

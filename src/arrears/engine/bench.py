@@ -34,6 +34,10 @@ BENCH_AS_OF = date(2026, 3, 31)
 LOANS_PER_BORROWER = 1.5  # what the synthetic generator produces on average (1.52)
 
 
+class MeasurementFailed(RuntimeError):
+    """The measuring process died: its message ends with the tail of that process's stderr."""
+
+
 @dataclass
 class Measurement:
     engine: str
@@ -160,11 +164,14 @@ def measure(
     )
 
 
-def measure_snapshot(snapshot_dir: Path, policy: Policy, engine_name: str, out_path: Path) -> Measurement:
+def measure_snapshot(
+    snapshot_dir: Path, policy: Policy, engine_name: str, out_path: Path, *, memory_map: bool = False
+) -> Measurement:
     """The daily run over a snapshot directory, part by part, the outbox written as one Parquet file.
 
     The clock starts before the first part is read and stops once the outbox file (a row group per
-    part) is closed; only one part is held at a time.
+    part) is closed; one part is held at a time. `read_seconds` is the part of it spent reading parts
+    (with `memory_map`, mapping them: their pages are then read as the engine touches them).
     """
     from arrears.engine.snapshot_dir import read_manifest, read_parts
 
@@ -175,7 +182,7 @@ def measure_snapshot(snapshot_dir: Path, policy: Policy, engine_name: str, out_p
     writer: pq.ParquetWriter | None = None
     started = time.perf_counter()
     try:
-        reading = read_parts(snapshot_dir)
+        reading = read_parts(snapshot_dir, memory_map=memory_map)
         while True:
             before = time.perf_counter()
             portfolio = next(reading, None)
@@ -197,7 +204,9 @@ def measure_snapshot(snapshot_dir: Path, policy: Policy, engine_name: str, out_p
     return Measurement(engine_name, accounts, seconds, actions, peak_rss_mb(), len(parts), read_seconds)
 
 
-def measure_in_child(snapshot_dir: Path, policy_file: Path, engine_name: str) -> Measurement:
+def measure_in_child(
+    snapshot_dir: Path, policy_file: Path, engine_name: str, *, memory_map: bool = False
+) -> Measurement:
     """`measure_snapshot` in a fresh Python process (engine warmed up there first): its own peak RSS."""
     command = [
         sys.executable,
@@ -209,6 +218,7 @@ def measure_in_child(snapshot_dir: Path, policy_file: Path, engine_name: str) ->
         engine_name,
         "--policy",
         str(policy_file),
+        *(["--memory-map"] if memory_map else []),
     ]
     done = subprocess.run(command, capture_output=True, text=True, check=False)
     lines = done.stdout.strip().splitlines()
@@ -217,7 +227,7 @@ def measure_in_child(snapshot_dir: Path, policy_file: Path, engine_name: str) ->
         raise InputError(str(last["error"]), file=last.get("file"), field=last.get("field"))
     if done.returncode != 0 or last is None:
         tail = "\n".join(done.stderr.strip().splitlines()[-15:])
-        raise RuntimeError(f"the measuring process failed (exit {done.returncode}):\n{tail}")
+        raise MeasurementFailed(f"the measuring process failed (exit {done.returncode}):\n{tail}")
     return Measurement.from_dict(last)
 
 
@@ -229,6 +239,9 @@ def _measure_main(argv: list[str]) -> int:
     measuring.add_argument("--engine", default="duckdb")
     measuring.add_argument("--policy", type=Path, required=True)
     measuring.add_argument("--out", type=Path, help="outbox Parquet file (default: a temporary one)")
+    measuring.add_argument(
+        "--memory-map", action="store_true", help="map the part files instead of reading them"
+    )
     args = parser.parse_args(argv)
     from arrears.adapters.policy_file import load_policy
     from arrears.engine.snapshot_dir import read_manifest
@@ -239,7 +252,7 @@ def _measure_main(argv: list[str]) -> int:
         warm_up(policy, args.engine)
         with tempfile.TemporaryDirectory(prefix="arrears-outbox-") as tmp:
             out = args.out or Path(tmp) / f"outbox-{args.engine}.parquet"
-            result = measure_snapshot(args.snapshot_dir, policy, args.engine, out)
+            result = measure_snapshot(args.snapshot_dir, policy, args.engine, out, memory_map=args.memory_map)
     except InputError as err:
         print(json.dumps({"error": err.message, "file": err.file, "field": err.field}), flush=True)
         return 2

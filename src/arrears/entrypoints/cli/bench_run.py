@@ -12,7 +12,7 @@ from pathlib import Path
 import typer
 
 from arrears.entrypoints.cli.bench import bench_app
-from arrears.entrypoints.cli.common import console, print_json
+from arrears.entrypoints.cli.common import console, err_console, print_json
 
 SEED = 1
 
@@ -35,9 +35,12 @@ def bench_run(
     snapshot_dir: Path | None = typer.Option(
         None, "--snapshot-dir", help="Where the snapshot is kept (default .bench/snapshot-N-seed1)."
     ),
+    memory_map: bool = typer.Option(
+        False, "--memory-map", help="Map the snapshot's files instead of reading them into memory."
+    ),
 ) -> None:
     """Ledger + features + segments + steps + outbox (Parquet) for N generated accounts, timed."""
-    from arrears.engine.bench import bench_snapshot_dir, measure_in_child
+    from arrears.engine.bench import MeasurementFailed, bench_snapshot_dir, measure_in_child
     from arrears.engine.plan import engine as engine_named
     from arrears.engine.snapshot_dir import write_generated_snapshot
     from arrears.entrypoints.cli.run import load_run_policy, policy_path
@@ -51,7 +54,11 @@ def bench_run(
     )
     show = not json_out and console.is_terminal
     with console.status(f"measuring {engine} over {len(manifest.parts)} part(s) …") if show else _quiet():
-        result = measure_in_child(directory, policy_file.resolve(), engine)
+        try:
+            result = measure_in_child(directory, policy_file.resolve(), engine, memory_map=memory_map)
+        except MeasurementFailed as err:
+            err_console.print(str(err), highlight=False, markup=False)
+            raise typer.Exit(1) from None
     if json_out:
         print_json({**result.to_dict(), "snapshot_dir": str(directory)})
     else:
