@@ -32,6 +32,8 @@ from arrears.engine.bench import (
     take_accounts,
 )
 from arrears.engine.snapshot_dir import (
+    COMPRESSION,
+    MAPPED_COMPRESSION,
     Manifest,
     read_parts,
     reusable,
@@ -77,12 +79,16 @@ def main() -> int:
     args = parser.parse_args()
     rows: list[Row] = []
     drawn: list[Drawn] = []
+    compression = MAPPED_COMPRESSION if args.memory_map else COMPRESSION
     for size in (int(s) for s in args.sizes.split(",")):
         first_row = len(rows)
-        directory = bench_snapshot_dir(ROOT, size, SEED)
-        reused = reusable(directory, size, part_accounts=args.part_accounts, seed=SEED, as_of=BENCH_AS_OF)
+        directory = bench_snapshot_dir(ROOT, size, SEED, uncompressed=args.memory_map)
+        parts, quiet = args.part_accounts, not sys.stderr.isatty()
+        reused = reusable(
+            directory, size, part_accounts=parts, seed=SEED, as_of=BENCH_AS_OF, compression=compression
+        )
         manifest = write_generated_snapshot(
-            directory, size, part_accounts=args.part_accounts, seed=SEED, quiet=not sys.stderr.isatty()
+            directory, size, part_accounts=parts, seed=SEED, compression=compression, quiet=quiet
         )
         drawn.append(Drawn(size, manifest, reused is not None))
         fast = measure_in_child(directory, POLICY, "duckdb", memory_map=args.memory_map)
@@ -146,14 +152,14 @@ def write(
         "",
         "How it is measured. Each size is a snapshot directory (`arrears.engine.snapshot_dir`): a",
         "`manifest.json` and parts of at most `--part-accounts` accounts (a million by default), each a complete",
-        "sub-portfolio as uncompressed Arrow IPC files (one per table; child tables carry `loan_id`",
+        "sub-portfolio as lz4 Arrow IPC files (one per table; child tables carry `loan_id`",
         "dictionary-encoded over the part's loans, so its indices are account positions). The",
         "synthetic generator draws it once, one part per spawned process, and it is re-used while the manifest",
         "matches. Each engine then runs in a fresh Python process (`python -m arrears.engine.bench measure`),",
         "warmed up on a tiny portfolio first; the clock starts before the first part is read and stops when",
         "the outbox Parquet file (a row group per part) is closed, and that process's peak RSS is the run's",
         "own, not the generator's. `arrears bench run --accounts N` measures one size the same way;",
-        "`--memory-map` (both) maps the part files instead of reading them into memory.",
+        "`--memory-map` (both) maps the part files instead of reading them, from an uncompressed snapshot.",
         "",
         "| accounts | engine | parts | seconds | of which reading | accounts/s | × reference | actions "
         "| peak RSS MB |",

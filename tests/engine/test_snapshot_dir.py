@@ -18,6 +18,7 @@ from arrears.engine.plan import engine
 from arrears.engine.portfolio import SCHEMAS, Portfolio
 from arrears.engine.snapshot_dir import (
     CHILD_TABLES,
+    COMPRESSION,
     MANIFEST,
     read_manifest,
     read_parts,
@@ -85,9 +86,19 @@ def test_parts_round_trip_with_ids_unique_across_parts(snapshot: Path) -> None:
     )
 
 
-def test_memory_mapped_parts_are_the_same_parts(snapshot: Path) -> None:
-    for plain, mapped in zip(read_parts(snapshot), read_parts(snapshot, memory_map=True), strict=True):
-        assert all(plain[name].equals(mapped[name]) for name in SCHEMAS)
+def test_uncompressed_and_memory_mapped_parts_are_the_same_parts(snapshot: Path, tmp_path: Path) -> None:
+    assert read_manifest(snapshot).compression == COMPRESSION
+    plain = write_generated_snapshot(
+        tmp_path / "plain", 3000, part_accounts=1000, quiet=True, compression=None
+    )
+    assert plain.compression is None and read_manifest(tmp_path / "plain").compression is None
+    assert sum(f.stat().st_size for f in (tmp_path / "plain").rglob("*.arrow")) > sum(
+        f.stat().st_size for f in snapshot.rglob("*.arrow")
+    )
+    for packed, mapped in zip(
+        read_parts(snapshot), read_parts(tmp_path / "plain", memory_map=True), strict=True
+    ):
+        assert all(packed[name].equals(mapped[name]) for name in SCHEMAS)
 
 
 def test_child_loan_ids_are_positions_in_the_parts_loans(snapshot: Path) -> None:
@@ -111,6 +122,8 @@ def test_a_matching_manifest_is_reused_and_another_draw_replaces_it(tmp_path: Pa
     again = write_generated_snapshot(directory, 600, part_accounts=400, quiet=True)
     assert again == first
     assert {p: p.stat().st_mtime_ns for p in sorted(directory.rglob("*"))} == mtimes
+    unpacked = write_generated_snapshot(directory, 600, part_accounts=400, quiet=True, compression=None)
+    assert unpacked.compression is None and unpacked.made["at"] >= first.made["at"]
     other = write_generated_snapshot(directory, 600, part_accounts=400, seed=5, quiet=True)
     assert other.seed == 5 and read_manifest(directory).seed == 5
     assert (directory / "part-00000" / "loans.arrow").stat().st_mtime_ns != mtimes[

@@ -89,9 +89,9 @@ def generated_portfolio(accounts: int, seed: int = 1, as_of: date = BENCH_AS_OF)
         borrowers += max(10, (accounts - portfolio.account_count) * 2)  # an unlucky draw: a few more
 
 
-def bench_snapshot_dir(root: Path, accounts: int, seed: int = 1) -> Path:
+def bench_snapshot_dir(root: Path, accounts: int, seed: int = 1, *, uncompressed: bool = False) -> Path:
     """Where the benchmarks keep the generated snapshot directory of `accounts` accounts."""
-    return root / ".bench" / f"snapshot-{accounts}-seed{seed}"
+    return root / ".bench" / f"snapshot-{accounts}-seed{seed}{'-uncompressed' if uncompressed else ''}"
 
 
 def take_accounts(portfolio: Portfolio, accounts: int) -> Portfolio:

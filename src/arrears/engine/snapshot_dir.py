@@ -44,12 +44,15 @@ MANIFEST = "manifest.json"
 PRODUCTS_FILE = "products.json"
 CHILD_TABLES = ("instalments", "payments", "pauses", "waivers", "events")
 LOAN_ID_TYPE = pa.dictionary(pa.int32(), pa.string())
-# Uncompressed IPC reads faster than lz4 here. One part of 1,000,000 accounts (2026-12-07, 2 cores):
-# 406 MiB uncompressed, 124 MiB lz4, 63 MiB zstd; read from the page cache 0.09-0.13 s, lz4 0.16-0.19 s,
-# zstd 0.31-0.33 s; with the files evicted from the page cache 0.27 s, 0.25-0.34 s, 0.23-0.32 s. A 1e7
-# snapshot (4 GB) stays in the page cache of this 24 GB machine, where a copy beats decompressing (which
-# also takes the cores from the engine). The reader accepts any of them.
-COMPRESSION: str | None = None
+# lz4 IPC files: read with plain reads they are faster here than uncompressed ones, because this machine's
+# page cache does not keep a whole snapshot. Measured 2026-12-07 (2 cores, 24 GB): one part of 1,000,000
+# accounts is 406 MiB uncompressed, 124 MiB lz4, 63 MiB zstd; read from the page cache 0.09-0.13 s,
+# 0.16-0.19 s, 0.31-0.33 s; but over the 10 parts of the 1e7 DuckDB run, read time 2.0-4.1 s uncompressed
+# (median 2.5) against 1.8-2.3 s lz4 (median 2.0), six runs each, as parts fell out of the page cache.
+# Memory-mapped files want no compression (mapping an lz4 file still copies it into memory): uncompressed
+# and mapped, the same run spent 0.7-0.9 s reading, at a lower peak RSS. The reader takes any of them.
+COMPRESSION: str | None = "lz4"
+MAPPED_COMPRESSION: str | None = None  # what a snapshot meant to be memory-mapped is written with
 # Parts this small are drawn in this process: a child's start-up would cost more than the drawing.
 IN_PROCESS_ACCOUNTS = 50_000
 # What drawing one part costs at its peak (the generator holds every column): ≈ 3 GB per million accounts.
@@ -89,13 +92,15 @@ class Manifest:
             "made": self.made,
         }
 
-    def same_draw(self, accounts: int, part_accounts: int, seed: int, as_of: date) -> bool:
+    def same_draw(
+        self, accounts: int, part_accounts: int, seed: int, as_of: date, compression: str | None
+    ) -> bool:
         """Whether this is the generator's snapshot for exactly these arguments (so it can be re-used)."""
         return (
             self.version == VERSION
             and self.made.get("by") == "generator"
-            and (self.accounts, self.part_accounts, self.seed, self.as_of)
-            == (accounts, part_accounts, seed, as_of)
+            and (self.accounts, self.part_accounts, self.seed, self.as_of, self.compression)
+            == (accounts, part_accounts, seed, as_of, compression)
         )
 
 
@@ -151,8 +156,8 @@ def read_manifest(snapshot_dir: str | Path) -> Manifest:
 def read_parts(snapshot_dir: str | Path, *, memory_map: bool = False) -> Iterator[Portfolio]:
     """The snapshot's parts in order, one Portfolio each, read only when asked for (one part resident).
 
-    Parts are read into memory with plain reads; `memory_map` maps the files instead (no copy: the pages
-    are the page cache's, and are let go of with the part).
+    Parts are read into memory with plain reads; `memory_map` maps the files instead (no copy for an
+    uncompressed snapshot: the pages are the page cache's, and are let go of with the part).
     """
     root = Path(snapshot_dir)
     manifest = read_manifest(root)
@@ -264,7 +269,12 @@ def with_loan_positions(table: pa.Table, loan_ids: pa.Array) -> pa.Table:
 
 
 def write_portfolio_snapshot(
-    portfolio: Portfolio, out_dir: str | Path, part_accounts: int = 1_000_000, *, as_of: date | None = None
+    portfolio: Portfolio,
+    out_dir: str | Path,
+    part_accounts: int = 1_000_000,
+    *,
+    as_of: date | None = None,
+    compression: str | None = COMPRESSION,
 ) -> Manifest:
     """An in-memory portfolio as a snapshot directory, split by its loans rows (rows of no loan are left out)."""
     if part_accounts < 1:
@@ -288,7 +298,8 @@ def write_portfolio_snapshot(
             tables[name] = table.slice(int(lo), int(hi - lo))
         tables["borrowers"] = borrowers.filter(pc.is_in(borrowers["borrower_id"], part_loans["borrower_id"]))
         name = part_name(index)
-        parts.append(PartEntry(name, write_part(Portfolio(tables, portfolio.products), root / name)))
+        part = Portfolio(tables, portfolio.products)
+        parts.append(PartEntry(name, write_part(part, root / name, compression)))
     manifest = Manifest(
         accounts=loans.num_rows,
         part_accounts=part_accounts,
@@ -296,6 +307,7 @@ def write_portfolio_snapshot(
         as_of=as_of,
         seed=None,
         made=_made("portfolio", time.perf_counter() - started),
+        compression=compression,
     )
     _write_manifest(root, manifest)
     return manifest
@@ -324,6 +336,7 @@ def write_generated_snapshot(
     as_of: date = BENCH_AS_OF,
     quiet: bool = False,
     processes: int | None = None,
+    compression: str | None = COMPRESSION,
 ) -> Manifest:
     """A synthetic portfolio of `accounts` loans as a snapshot directory, drawn part by part.
 
@@ -338,12 +351,14 @@ def write_generated_snapshot(
     if part_accounts < 1:
         raise InputError("a part holds at least one account", field="--part-accounts")
     root = Path(out_dir)
-    existing = reusable(root, accounts, part_accounts=part_accounts, seed=seed, as_of=as_of)
+    existing = reusable(
+        root, accounts, part_accounts=part_accounts, seed=seed, as_of=as_of, compression=compression
+    )
     if existing is not None:
         return existing
     _clear_for_writing(root)
     sizes = [min(part_accounts, accounts - start) for start in range(0, accounts, part_accounts)]
-    tasks = [(root / part_name(k), size, seed + k, as_of, k) for k, size in enumerate(sizes)]
+    tasks = [(root / part_name(k), size, seed + k, as_of, k, compression) for k, size in enumerate(sizes)]
     workers = _draw_processes(accounts, part_accounts, len(sizes)) if processes is None else processes
     workers = max(0, min(workers, len(tasks)))
     started = time.perf_counter()
@@ -364,13 +379,20 @@ def write_generated_snapshot(
         as_of=as_of,
         seed=seed,
         made=_made("generator", time.perf_counter() - started, processes=workers),
+        compression=compression,
     )
     _write_manifest(root, manifest)
     return manifest
 
 
 def reusable(
-    out_dir: str | Path, accounts: int, *, part_accounts: int, seed: int, as_of: date
+    out_dir: str | Path,
+    accounts: int,
+    *,
+    part_accounts: int,
+    seed: int,
+    as_of: date,
+    compression: str | None = COMPRESSION,
 ) -> Manifest | None:
     """The manifest of the generator's snapshot in `out_dir` if it is this very draw, whole; else None."""
     root = Path(out_dir)
@@ -380,20 +402,20 @@ def reusable(
         existing = read_manifest(root)
     except InputError:
         return None
-    if not existing.same_draw(accounts, part_accounts, seed, as_of):
+    if not existing.same_draw(accounts, part_accounts, seed, as_of, compression):
         return None
     if not all((root / p.dir / f"{name}.arrow").is_file() for p in existing.parts for name in SCHEMAS):
         return None
     return existing
 
 
-def draw_part(task: tuple[Path, int, int, date, int]) -> int:
+def draw_part(task: tuple[Path, int, int, date, int, str | None]) -> int:
     """Draw one part with the synthetic generator, give it the part's id prefix, write it; its accounts."""
-    part_dir, accounts, seed, as_of, index = task
+    part_dir, accounts, seed, as_of, index, compression = task
     portfolio = generated_portfolio(accounts, seed, as_of)
     if portfolio.account_count != accounts:
         raise RuntimeError(f"the generator drew {portfolio.account_count} accounts, not {accounts}")
-    written = write_part(prefixed(portfolio, f"P{index:05d}-"), part_dir)
+    written = write_part(prefixed(portfolio, f"P{index:05d}-"), part_dir, compression)
     return written
 
 
@@ -495,6 +517,7 @@ class _DrawProgress:
 __all__ = [
     "COMPRESSION",
     "FORMAT",
+    "MAPPED_COMPRESSION",
     "Manifest",
     "PartEntry",
     "read_manifest",

@@ -36,21 +36,28 @@ def bench_run(
         None, "--snapshot-dir", help="Where the snapshot is kept (default .bench/snapshot-N-seed1)."
     ),
     memory_map: bool = typer.Option(
-        False, "--memory-map", help="Map the snapshot's files instead of reading them into memory."
+        False,
+        "--memory-map",
+        help="Map the snapshot's files instead of reading them (the snapshot is then kept uncompressed).",
     ),
 ) -> None:
     """Ledger + features + segments + steps + outbox (Parquet) for N generated accounts, timed."""
     from arrears.engine.bench import MeasurementFailed, bench_snapshot_dir, measure_in_child
     from arrears.engine.plan import engine as engine_named
-    from arrears.engine.snapshot_dir import write_generated_snapshot
+    from arrears.engine.snapshot_dir import COMPRESSION, MAPPED_COMPRESSION, write_generated_snapshot
     from arrears.entrypoints.cli.run import load_run_policy, policy_path
 
     engine_named(engine)  # an unknown engine is bad input before anything is drawn
     policy_file = policy_path(policy)
     load_run_policy(policy)  # checked here, so a bad file is reported before anything is drawn
-    directory = snapshot_dir or bench_snapshot_dir(Path.cwd(), accounts, SEED)
+    directory = snapshot_dir or bench_snapshot_dir(Path.cwd(), accounts, SEED, uncompressed=memory_map)
     manifest = write_generated_snapshot(
-        directory, accounts, part_accounts=part_accounts, seed=SEED, quiet=json_out
+        directory,
+        accounts,
+        part_accounts=part_accounts,
+        seed=SEED,
+        quiet=json_out,
+        compression=MAPPED_COMPRESSION if memory_map else COMPRESSION,
     )
     show = not json_out and console.is_terminal
     with console.status(f"measuring {engine} over {len(manifest.parts)} part(s) …") if show else _quiet():
