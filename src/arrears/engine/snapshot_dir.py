@@ -22,7 +22,7 @@ import os
 import shutil
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import ExitStack
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
@@ -251,7 +251,7 @@ def write_part(portfolio: Portfolio, part_dir: Path, compression: str | None = C
 
         text = json.dumps({code: settings_to_json(s) for code, s in products.items()}, indent=1)
         (part_dir / PRODUCTS_FILE).write_text(text + "\n", encoding="utf-8")
-    return loans.num_rows
+    return int(loans.num_rows)
 
 
 def with_loan_positions(table: pa.Table, loan_ids: pa.Array) -> pa.Table:
@@ -364,6 +364,7 @@ def write_generated_snapshot(
     started = time.perf_counter()
     with ExitStack() as stack:
         progress = stack.enter_context(_DrawProgress(len(sizes), accounts, enabled=not quiet))
+        results: Iterable[int]
         if workers <= 0:
             results = map(draw_part, tasks)
         else:
