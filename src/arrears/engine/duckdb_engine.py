@@ -27,6 +27,15 @@ from arrears.engine.vector_features import features_of
 from arrears.engine.vector_ledger import NONE_DAY, assess_portfolio
 
 KEY = "_row"  # the account's position in the portfolio's loans table
+_THREADS = [2]  # DuckDB's threads (and the compiled kernels', through numba)
+
+
+def set_threads(threads: int) -> None:
+    """How many threads the engine uses, in DuckDB and in the compiled kernels."""
+    import numba
+
+    _THREADS[0] = max(1, threads)
+    numba.set_num_threads(min(_THREADS[0], numba.config.NUMBA_NUM_THREADS))
 
 
 def features_with_keys(portfolio: Portfolio, as_of: date) -> pa.Table:
@@ -55,7 +64,7 @@ def evaluate(
     sql = PolicySql(policy, account_column="loan_id", key_column=KEY, bucket_columns=tuple(buckets))
     con = duckdb.connect()
     try:
-        con.execute("SET threads TO 2")
+        con.execute(f"SET threads TO {_THREADS[0]}")
         con.register("src", src)
         con.register("hist_raw", history if history is not None else empty_history())
         con.execute(

@@ -16,14 +16,19 @@ from numba import get_thread_id, njit, prange
 NONE_DAY = np.int64(np.iinfo(np.int32).min)
 FAR_DAY = np.int64(np.iinfo(np.int32).max)
 
-# Rows of the per-account output matrix `out` (one row per quantity, one column per account).
-DPD, DELINQUENT, PAUSED, BUCKET, OLDEST_DUE = 0, 1, 2, 3, 4
-OVERDUE, OUTSTANDING, PAID = 5, 9, 13  # four rows each: principal, interest, fees, late fee
-CREDIT, ACCRUED, WAIVED, LAST_PAYMENT = 17, 18, 19, 20
-INSTALMENTS_OVERDUE, ON_TIME_RATIO, MAX_DPD_12M = 21, 22, 23
-BROKEN_PROMISES, PROMISE_PENDING, AUTODEBIT_FAILED = 24, 25, 26
-HARDSHIP, DISPUTED, IDENTITY_DISPUTE, LAST_OUTCOME = 27, 28, 29, 30
-OUT_ROWS = 31
+# Rows of the per-account output matrices (one row per quantity, one column per account).
+# `facts` (int32): days, counts, codes and flags.
+DPD, DELINQUENT, PAUSED, BUCKET, OLDEST_DUE, LAST_PAYMENT = 0, 1, 2, 3, 4, 5
+INSTALMENTS_OVERDUE, ON_TIME_RATIO, MAX_DPD_12M = 6, 7, 8
+BROKEN_PROMISES, PROMISE_PENDING, AUTODEBIT_FAILED = 9, 10, 11
+HARDSHIP, DISPUTED, IDENTITY_DISPUTE, LAST_OUTCOME = 12, 13, 14, 15
+FACT_ROWS = 16
+# `money` (int64, minor units): what the features read ...
+OVERDUE_TOTAL, OUTSTANDING_TOTAL, OVERDUE_PRINCIPAL, LATE_FEE = 0, 1, 2, 3
+# ... and, for the whole ledger (`keep_rows`), every component (principal, interest, fees, late fee).
+OVERDUE, OUTSTANDING, PAID = 4, 8, 12  # four rows each
+CREDIT, ACCRUED, WAIVED = 16, 17, 18
+FEATURE_MONEY_ROWS, LEDGER_MONEY_ROWS = 4, 19
 
 # Event kinds as the kernel reads them (arrears.domain.account_features.EVENT_KINDS, same order).
 EV_AUTODEBIT_FAILED, EV_PROMISE_MADE, EV_PROMISE_KEPT, EV_PROMISE_BROKEN, EV_CONTACT = 0, 1, 2, 3, 4
@@ -92,7 +97,8 @@ def assess(
     ev_day: np.ndarray,
     ev_kind: np.ndarray,  # -1 = a kind no feature reads
     ev_outcome: np.ndarray,  # -1 = none
-    out: np.ndarray,  # (OUT_ROWS, accounts)
+    facts: np.ndarray,  # (FACT_ROWS, accounts) int32
+    money: np.ndarray,  # (FEATURE_MONEY_ROWS or, with keep_rows, LEDGER_MONEY_ROWS, accounts) int64
     keep_rows: bool,
     row_owed: np.ndarray,  # (rows, 4) when keep_rows
     row_paid: np.ndarray,  # (rows, 4)
@@ -109,11 +115,12 @@ def assess(
         m += 2 * (pz_start[a + 1] - pz_start[a]) + 1
         most_rows = max(most_rows, rows)
         most_days = max(most_days, m)
-    s_days = np.empty((n_threads, most_days), dtype=np.int64)
-    s_owed = np.empty((n_threads, most_rows, 4), dtype=np.int64)
-    s_paid = np.empty((n_threads, most_rows, 4), dtype=np.int64)
-    s_int = np.empty((n_threads, 5, most_rows), dtype=np.int64)  # accrued, waived, paid_on, pending, cap
-    s_resolved = np.empty((n_threads, most_rows), dtype=np.bool_)
+    # Padded so that no two threads' scratch share a cache line (64 bytes).
+    s_days = np.empty((n_threads, most_days + 8), dtype=np.int64)
+    s_owed = np.empty((n_threads, most_rows + 2, 4), dtype=np.int64)
+    s_paid = np.empty((n_threads, most_rows + 2, 4), dtype=np.int64)
+    s_int = np.empty((n_threads, 5, most_rows + 8), dtype=np.int64)  # accrued, waived, paid_on, pending, cap
+    s_resolved = np.empty((n_threads, most_rows + 64), dtype=np.bool_)
     for a in prange(n_acc):
         tid = get_thread_id()
         k_prod = acc_product[a]
@@ -290,10 +297,20 @@ def assess(
                 last_late = paid_on[i] - 1 if settled else today
                 if last_late >= window_start and last_late > d:
                     max_dpd = max(max_dpd, last_late - d)
-        out[OVERDUE, a], out[OVERDUE + 1, a], out[OVERDUE + 2, a], out[OVERDUE + 3, a] = o0, o1, o2, o3
-        out[OUTSTANDING, a], out[OUTSTANDING + 1, a] = t0, t1
-        out[OUTSTANDING + 2, a], out[OUTSTANDING + 3, a] = t2, t3
-        out[PAID, a], out[PAID + 1, a], out[PAID + 2, a], out[PAID + 3, a] = q0, q1, q2, q3
+        money[OVERDUE_TOTAL, a] = o0 + o1 + o2 + o3
+        money[OUTSTANDING_TOTAL, a] = t0 + t1 + t2 + t3
+        money[OVERDUE_PRINCIPAL, a] = o0
+        money[LATE_FEE, a] = t3
+        if keep_rows:
+            money[OVERDUE, a], money[OVERDUE + 1, a], money[OVERDUE + 2, a], money[OVERDUE + 3, a] = (
+                o0,
+                o1,
+                o2,
+                o3,
+            )
+            money[OUTSTANDING, a], money[OUTSTANDING + 1, a] = t0, t1
+            money[OUTSTANDING + 2, a], money[OUTSTANDING + 3, a] = t2, t3
+            money[PAID, a], money[PAID + 1, a], money[PAID + 2, a], money[PAID + 3, a] = q0, q1, q2, q3
         dpd = max(today - oldest, 0) if oldest != NONE_DAY else 0
         paused_days = 0
         if dpd > 0 and z1 > z0:  # days of (oldest due, today] under any pause: merge the intervals
@@ -326,18 +343,19 @@ def assess(
         for p in range(p0, p1):
             if pay_day[p] <= today and pay_reversed[p] > today and pay_day[p] > last_pay:
                 last_pay = pay_day[p]
-        out[DPD, a] = dpd
-        out[DELINQUENT, a] = delinquent
-        out[PAUSED, a] = paused_days
-        out[BUCKET, a] = code
-        out[OLDEST_DUE, a] = oldest
-        out[CREDIT, a] = credit
-        out[ACCRUED, a] = total_accrued
-        out[WAIVED, a] = total_waived
-        out[LAST_PAYMENT, a] = last_pay
-        out[INSTALMENTS_OVERDUE, a] = n_overdue
-        out[ON_TIME_RATIO, a] = ratio_one if n_judged == 0 else n_on_time * ratio_one // n_judged
-        out[MAX_DPD_12M, a] = max_dpd
+        facts[DPD, a] = dpd
+        facts[DELINQUENT, a] = delinquent
+        facts[PAUSED, a] = paused_days
+        facts[BUCKET, a] = code
+        facts[OLDEST_DUE, a] = oldest
+        facts[LAST_PAYMENT, a] = last_pay
+        facts[INSTALMENTS_OVERDUE, a] = n_overdue
+        facts[ON_TIME_RATIO, a] = ratio_one if n_judged == 0 else n_on_time * ratio_one // n_judged
+        facts[MAX_DPD_12M, a] = max_dpd
+        if keep_rows:
+            money[CREDIT, a] = credit
+            money[ACCRUED, a] = total_accrued
+            money[WAIVED, a] = total_waived
         # --- events and pauses
         broken, made, kept, broken_all, opened, closed = 0, 0, 0, 0, 0, 0
         autodebit, hardship, disputed, identity = False, False, False, False
@@ -378,13 +396,13 @@ def assess(
                     disputed = True
                 elif reason == PZ_IDENTITY_THEFT:
                     identity = True
-        out[BROKEN_PROMISES, a] = broken
-        out[PROMISE_PENDING, a] = 1 if made > kept + broken_all else 0
-        out[AUTODEBIT_FAILED, a] = 1 if autodebit else 0
-        out[HARDSHIP, a] = 1 if hardship else 0
-        out[DISPUTED, a] = 1 if disputed else 0
-        out[IDENTITY_DISPUTE, a] = 1 if identity else 0
-        out[LAST_OUTCOME, a] = best_outcome
+        facts[BROKEN_PROMISES, a] = broken
+        facts[PROMISE_PENDING, a] = 1 if made > kept + broken_all else 0
+        facts[AUTODEBIT_FAILED, a] = 1 if autodebit else 0
+        facts[HARDSHIP, a] = 1 if hardship else 0
+        facts[DISPUTED, a] = 1 if disputed else 0
+        facts[IDENTITY_DISPUTE, a] = 1 if identity else 0
+        facts[LAST_OUTCOME, a] = best_outcome
         if keep_rows:
             for i in range(n_rows):
                 r = r0 + i

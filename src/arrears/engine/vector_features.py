@@ -33,10 +33,6 @@ def features_of(a: Assessment) -> pa.Table:
     outcome = a[kernel.LAST_OUTCOME]
     outcome = np.where(outcome < 0, len(a.outcome_names), outcome)
 
-    def total(first: int) -> np.ndarray:
-        out: np.ndarray = a[first] + a[first + 1] + a[first + 2] + a[first + 3]
-        return out
-
     def flag(row: int) -> np.ndarray:
         out: np.ndarray = a[row] != 0
         return out
@@ -48,10 +44,10 @@ def features_of(a: Assessment) -> pa.Table:
             "delinquent_days": a[kernel.DELINQUENT],
             "bucket": _names(a[kernel.BUCKET], a.products.bucket_names),
             "day_offset": np.where(oldest != NONE_DAY, today - oldest, NO_ANCHOR),
-            "overdue_total": total(kernel.OVERDUE),
-            "outstanding_total": total(kernel.OUTSTANDING),
-            "overdue_principal": a[kernel.OVERDUE],
-            "late_fee": a[kernel.OUTSTANDING + 3],
+            "overdue_total": a.amount(kernel.OVERDUE_TOTAL),
+            "outstanding_total": a.amount(kernel.OUTSTANDING_TOTAL),
+            "overdue_principal": a.amount(kernel.OVERDUE_PRINCIPAL),
+            "late_fee": a.amount(kernel.LATE_FEE),
             "instalments_overdue": a[kernel.INSTALMENTS_OVERDUE],
             "on_time_ratio": a[kernel.ON_TIME_RATIO],
             "max_dpd_12m": a[kernel.MAX_DPD_12M],

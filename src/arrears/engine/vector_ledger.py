@@ -226,15 +226,16 @@ _WINDOWS = np.array([PROMISE_WINDOW, AUTODEBIT_WINDOW, HARDSHIP_WINDOW, HISTORY_
 
 @dataclass
 class Assessment:
-    """What the kernel found for every account (`out`, rows per ledger_kernel's constants), in the order of
-    the portfolio's `loans` table; with `keep_rows`, each instalment row's state too (rows grouped by
-    account, ordered by due date)."""
+    """What the kernel found for every account (`facts` and `money`, rows per ledger_kernel's constants),
+    in the order of the portfolio's `loans` table; with `keep_rows`, every money component and each
+    instalment row's state too (rows grouped by account, ordered by due date)."""
 
     today: int
     loans: pa.Table
     products: _ProductTable
     acc_product: np.ndarray
-    out: np.ndarray
+    facts: np.ndarray
+    money: np.ndarray
     outcome_names: list[str]
     row_acc: np.ndarray
     row_seq: np.ndarray
@@ -246,11 +247,18 @@ class Assessment:
     row_paid_on: np.ndarray
 
     def __getitem__(self, row: int) -> np.ndarray:
-        return self.out[row]
+        """A row of `facts` (int32)."""
+        out: np.ndarray = self.facts[row]
+        return out
+
+    def amount(self, row: int) -> np.ndarray:
+        """A row of `money` (int64)."""
+        out: np.ndarray = self.money[row]
+        return out
 
     def components(self, first: int) -> np.ndarray:
-        """(accounts, 4): principal, interest, fees, late fee from `first` on."""
-        return np.ascontiguousarray(self.out[first : first + 4].T)
+        """(accounts, 4): principal, interest, fees, late fee from `first` on (ledger mode only)."""
+        return np.ascontiguousarray(self.money[first : first + 4].T)
 
 
 def assess_portfolio(portfolio: Portfolio, as_of: date, *, keep_rows: bool = False) -> Assessment:
@@ -305,7 +313,9 @@ def assess_portfolio(portfolio: Portfolio, as_of: date, *, keep_rows: bool = Fal
     e_acc, e_day, e_kind, e_outcome = _take(_order(e_acc), e_acc, e_day, e_kind, e_outcome)
 
     n_rows = len(i_acc)
-    out = np.empty((kernel.OUT_ROWS, n_acc), dtype=np.int64)
+    facts = np.empty((kernel.FACT_ROWS, n_acc), dtype=np.int32)
+    money_rows = kernel.LEDGER_MONEY_ROWS if keep_rows else kernel.FEATURE_MONEY_ROWS
+    money = np.empty((money_rows, n_acc), dtype=np.int64)
     shape = (n_rows, 4) if keep_rows else (0, 4)
     row_owed, row_paid = np.zeros(shape, dtype=np.int64), np.zeros(shape, dtype=np.int64)
     row_accrued, row_waived, row_paid_on = (np.zeros(shape[0], dtype=np.int64) for _ in range(3))
@@ -348,7 +358,8 @@ def assess_portfolio(portfolio: Portfolio, as_of: date, *, keep_rows: bool = Fal
         e_day,
         e_kind,
         e_outcome,
-        out,
+        facts,
+        money,
         keep_rows,
         row_owed,
         row_paid,
@@ -362,7 +373,8 @@ def assess_portfolio(portfolio: Portfolio, as_of: date, *, keep_rows: bool = Fal
         loans,
         products,
         acc_product,
-        out,
+        facts,
+        money,
         outcome_names,
         i_acc,
         i_seq,
@@ -382,18 +394,18 @@ def compute_ledger(portfolio: Portfolio, as_of: date) -> LedgerColumns:
     return LedgerColumns(
         loan_id=a.loans["loan_id"].combine_chunks(),
         product=a.loans["product"].combine_chunks(),
-        dpd=a[kernel.DPD],
-        delinquent_days=a[kernel.DELINQUENT],
-        paused_days=a[kernel.PAUSED],
+        dpd=a[kernel.DPD].astype(np.int64),
+        delinquent_days=a[kernel.DELINQUENT].astype(np.int64),
+        paused_days=a[kernel.PAUSED].astype(np.int64),
         bucket=names[a[kernel.BUCKET]] if len(names) else np.empty(0, dtype=object),
-        oldest_unpaid_due=a[kernel.OLDEST_DUE],
+        oldest_unpaid_due=a[kernel.OLDEST_DUE].astype(np.int64),
         overdue=a.components(kernel.OVERDUE),
         outstanding=a.components(kernel.OUTSTANDING),
         paid=a.components(kernel.PAID),
-        credit=a[kernel.CREDIT],
-        late_fee_accrued=a[kernel.ACCRUED],
-        late_fee_waived=a[kernel.WAIVED],
-        last_payment_on=a[kernel.LAST_PAYMENT],
+        credit=a.amount(kernel.CREDIT),
+        late_fee_accrued=a.amount(kernel.ACCRUED),
+        late_fee_waived=a.amount(kernel.WAIVED),
+        last_payment_on=a[kernel.LAST_PAYMENT].astype(np.int64),
         inst_account=a.row_acc,
         inst_seq=a.row_seq,
         inst_due=a.row_due,

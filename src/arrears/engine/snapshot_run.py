@@ -1,0 +1,251 @@
+"""The daily run's evaluation over a snapshot directory, its parts spread over worker processes.
+
+A part is a complete sub-portfolio (arrears.engine.snapshot_dir), so parts are independent: each worker
+reads a part, runs the engine on it (ledger, features, segments, steps) and writes that part's actions
+to its own Parquet file in the outbox directory, then takes the next part. One worker per core, each
+with one engine thread, keeps both cores busy through the stretches of the run that are single-threaded
+Python (reading, Arrow bookkeeping) as well as the compiled and SQL ones; with one worker the engine's
+own threads are used instead. Workers start and compile before the clock starts; the measured time is
+the parts' reading, evaluation and writing.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import multiprocessing
+import os
+import queue
+import time
+import traceback
+from collections import Counter
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from datetime import date
+from multiprocessing.process import BaseProcess
+from multiprocessing.queues import Queue
+from pathlib import Path
+from typing import Any
+
+import pyarrow.parquet as pq
+
+from arrears.domain.errors import InputError
+
+OUTBOX_FILE = "outbox-{part}.parquet"
+
+
+@dataclass
+class PartDone:
+    part: str
+    accounts: int
+    actions: int
+    seconds: float
+    segments: dict[str, int]
+    peak_rss_mb: float
+
+
+@dataclass
+class SnapshotRun:
+    """What a run over a snapshot directory did."""
+
+    accounts: int
+    actions: int
+    parts: int
+    workers: int
+    seconds: float  # from the first part handed out to the last part's outbox file closed
+    peak_rss_mb: float  # the workers' peaks added up (and the caller's): an upper bound of what was resident
+    outbox_dir: Path
+    segments: dict[str, int] = field(default_factory=dict)
+
+    @property
+    def accounts_per_s(self) -> float:
+        return self.accounts / self.seconds if self.seconds else 0.0
+
+
+def default_workers(parts: int) -> int:
+    return max(1, min(parts, os.cpu_count() or 1))
+
+
+def run_snapshot(
+    snapshot_dir: str | Path,
+    policy_file: str | Path,
+    as_of: date,
+    outbox_dir: str | Path,
+    *,
+    engine: str = "duckdb",
+    workers: int | None = None,
+    on_part: Callable[[PartDone], None] | None = None,
+    memory_map: bool = False,
+) -> SnapshotRun:
+    """Evaluate every part of the snapshot on `as_of` with `policy_file`; each part's actions go to
+    `outbox_dir/outbox-<part>.parquet`."""
+    from arrears.adapters.policy_file import load_policy
+    from arrears.engine.bench import peak_rss_mb
+    from arrears.engine.snapshot_dir import read_manifest
+
+    root = Path(snapshot_dir)
+    manifest = read_manifest(root)
+    load_policy(policy_file)  # a bad policy is reported here, before any worker starts
+    out = Path(outbox_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    count = workers or default_workers(len(manifest.parts))
+    if count < 1:
+        raise InputError("at least one worker is needed", field="--workers")
+    count = min(count, max(1, len(manifest.parts)))
+    threads = max(1, (os.cpu_count() or 1) // count)
+    context = multiprocessing.get_context("spawn")
+    tasks: Queue[Any] = context.Queue()
+    results: Queue[Any] = context.Queue()
+    procs: list[BaseProcess] = [
+        context.Process(
+            target=_worker,
+            args=(str(policy_file), engine, as_of, threads, str(out), memory_map, tasks, results),
+            daemon=True,
+        )
+        for _ in range(count)
+    ]
+    with _worker_environment():
+        for proc in procs:
+            proc.start()
+    done: list[PartDone] = []
+    try:
+        for _ in procs:  # every worker has loaded the policy and compiled the engine
+            _expect(_next(results, procs), "ready", procs)
+        started = time.perf_counter()
+        for entry in manifest.parts:
+            tasks.put((str(root / entry.dir), entry.dir, entry.accounts))
+        for _ in procs:
+            tasks.put(None)
+        peaks: list[float] = []
+        while len(done) < len(manifest.parts) or len(peaks) < len(procs):
+            kind, payload = _next(results, procs)
+            if kind == "peak":  # a worker with nothing left to do
+                peaks.append(payload)
+                continue
+            part = _expect((kind, payload), "done", procs)
+            done.append(part)
+            if on_part is not None:
+                on_part(part)
+            if len(done) == len(manifest.parts):
+                seconds = time.perf_counter() - started
+    finally:
+        for proc in procs:
+            proc.join(timeout=30)
+            if proc.is_alive():
+                proc.terminate()
+    segments: Counter[str] = Counter()
+    for part in done:
+        segments.update(part.segments)
+    return SnapshotRun(
+        accounts=sum(p.accounts for p in done),
+        actions=sum(p.actions for p in done),
+        parts=len(done),
+        workers=count,
+        seconds=seconds,
+        peak_rss_mb=sum(peaks) + peak_rss_mb(),
+        outbox_dir=out,
+        segments=dict(segments),
+    )
+
+
+# Each part allocates the same large arrays again. Memory handed back to the system and taken again costs
+# a page fault per page (and on a virtual machine the host's too): keep it in the process instead, and
+# skip huge-page zeroing of short-lived arrays.
+WORKER_ENVIRONMENT = {
+    "NUMPY_MADVISE_HUGEPAGE": "0",
+    "MALLOC_MMAP_THRESHOLD_": str(32 * 2**20),
+    "MALLOC_TRIM_THRESHOLD_": str(16 * 2**30),
+    "MALLOC_TOP_PAD_": str(512 * 2**20),
+}
+
+
+@contextlib.contextmanager
+def _worker_environment() -> Iterator[None]:
+    saved = {k: os.environ.get(k) for k in WORKER_ENVIRONMENT}
+    os.environ.update({k: v for k, v in WORKER_ENVIRONMENT.items() if saved[k] is None})  # yours win
+    try:
+        yield
+    finally:
+        for k, v in saved.items():
+            if v is None:
+                os.environ.pop(k, None)
+            else:
+                os.environ[k] = v
+
+
+def _next(results: Queue[Any], procs: list[BaseProcess]) -> tuple[str, Any]:
+    """The next message from the workers; a worker that died without saying why is an error too."""
+    while True:
+        try:
+            message: tuple[str, Any] = results.get(timeout=1.0)
+            return message
+        except queue.Empty:
+            dead = [p for p in procs if p.exitcode not in (None, 0)]
+            if dead:
+                return ("error", f"a worker process exited with code {dead[0].exitcode}")
+
+
+def _expect(message: tuple[str, Any], kind: str, procs: list[BaseProcess]) -> Any:
+    got, payload = message
+    if got == "error":
+        for proc in procs:
+            proc.terminate()
+        if isinstance(payload, InputError):
+            raise payload
+        raise RuntimeError(f"a run worker failed:\n{payload}")
+    if got != kind:
+        raise RuntimeError(f"a run worker said {got!r} where {kind!r} was expected")
+    return payload
+
+
+def _worker(
+    policy_file: str,
+    engine_name: str,
+    as_of: date,
+    threads: int,
+    outbox_dir: str,
+    memory_map: bool,
+    tasks: Queue[Any],
+    results: Queue[Any],
+) -> None:
+    try:
+        from arrears.adapters.policy_file import load_policy
+        from arrears.engine import duckdb_engine
+        from arrears.engine.bench import peak_rss_mb, warm_up
+        from arrears.engine.plan import count_by, engine
+        from arrears.engine.snapshot_dir import read_part
+
+        duckdb_engine.set_threads(threads)
+        import pyarrow
+
+        with contextlib.suppress(NotImplementedError):  # keep freed Arrow memory for the next part
+            pyarrow.jemalloc_set_decay_ms(-1)
+        policy = load_policy(policy_file)
+        run = engine(engine_name)
+        warm_up(policy, engine_name)
+        results.put(("ready", None))
+        while (task := tasks.get()) is not None:
+            part_dir, name, accounts = task
+            started = time.perf_counter()
+            portfolio = read_part(Path(part_dir), accounts, memory_map=memory_map)
+            evaluation = run(portfolio, policy, as_of, None)
+            del portfolio
+            pq.write_table(evaluation.actions, Path(outbox_dir) / OUTBOX_FILE.format(part=name))
+            results.put(
+                (
+                    "done",
+                    PartDone(
+                        name,
+                        evaluation.assignments.num_rows,
+                        evaluation.actions.num_rows,
+                        time.perf_counter() - started,
+                        count_by(evaluation.assignments, "segment"),
+                        peak_rss_mb(),
+                    ),
+                )
+            )
+            del evaluation
+        results.put(("peak", peak_rss_mb()))
+    except InputError as err:
+        results.put(("error", err))
+    except BaseException:
+        results.put(("error", traceback.format_exc()))
