@@ -86,7 +86,7 @@ def evaluate(
     spark = session()
     products = {c: portfolio.settings_for(c) for c in set(portfolio["loans"]["product"].to_pylist())}
     packed = pack(portfolio)
-    feature_schema = features_with_keys(unpack(packed.slice(0, 0), products), as_of).schema
+    feature_schema = _plain(features_with_keys(unpack(packed.slice(0, 0), products), as_of).schema)
 
     def per_partition(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
         for batch in batches:
@@ -109,6 +109,14 @@ def evaluate(
     assignments = spark.sql(f"{sql.assignment_ctes('src')}\nSELECT {cols} FROM p_assigned").toArrow()
     actions = spark.sql(sql.actions_query("src", "hist")).toArrow()
     return normalise(assignments, actions)
+
+
+def _plain(schema: pa.Schema) -> pa.Schema:
+    """The schema with dictionary-encoded columns as their values (Spark's Arrow reader takes no
+    dictionaries)."""
+    return pa.schema(
+        [pa.field(f.name, f.type.value_type) if pa.types.is_dictionary(f.type) else f for f in schema]
+    )
 
 
 def _spark_schema(schema: pa.Schema) -> Any:
