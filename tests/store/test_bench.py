@@ -30,5 +30,6 @@ def test_bench_run_prints_the_measured_figures(cli, tmp_path, monkeypatch) -> No
         figures
     )
     assert (figures["accounts"], figures["parts"], figures["engine"]) == (2000, 3, "duckdb")
+    assert figures["workers"] >= 1  # DuckDB runs the parts on worker processes by default
     assert figures["seconds"] > 0 and figures["actions"] > 0 and figures["peak_rss_mb"] > 0
     assert (tmp_path / ".bench" / "snapshot-2000-seed1" / "manifest.json").exists()

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import resource
 import subprocess
 import sys
@@ -46,7 +47,8 @@ class Measurement:
     actions: int
     peak_rss_mb: float
     parts: int = 1
-    read_seconds: float = 0.0  # of `seconds`: reading the snapshot's parts
+    read_seconds: float = 0.0  # of `seconds`: reading the snapshot's parts (summed over the workers)
+    workers: int = 0  # worker processes (0: part by part in the measuring process)
 
     @property
     def accounts_per_s(self) -> float:
@@ -62,6 +64,7 @@ class Measurement:
             "peak_rss_mb": round(self.peak_rss_mb),
             "parts": self.parts,
             "read_seconds": round(self.read_seconds, 3),
+            "workers": self.workers,
         }
 
     @classmethod
@@ -73,6 +76,7 @@ class Measurement:
             actions=int(raw["actions"]),  # type: ignore[call-overload]
             peak_rss_mb=float(raw["peak_rss_mb"]),  # type: ignore[arg-type]
             parts=int(raw.get("parts", 1)),  # type: ignore[call-overload]
+            workers=int(raw.get("workers", 0)),  # type: ignore[call-overload]
             read_seconds=float(raw.get("read_seconds", 0.0)),  # type: ignore[arg-type]
         )
 
@@ -204,10 +208,60 @@ def measure_snapshot(
     return Measurement(engine_name, accounts, seconds, actions, peak_rss_mb(), len(parts), read_seconds)
 
 
-def measure_in_child(
-    snapshot_dir: Path, policy_file: Path, engine_name: str, *, memory_map: bool = False
+def measure_with_workers(
+    snapshot_dir: Path,
+    policy_file: Path,
+    engine_name: str,
+    outbox_dir: Path,
+    workers: int,
+    *,
+    memory_map: bool = False,
 ) -> Measurement:
-    """`measure_snapshot` in a fresh Python process (engine warmed up there first): its own peak RSS."""
+    """The daily run over a snapshot directory with its parts spread over `workers` processes
+    (arrears.engine.snapshot_run), each writing its parts' outbox files; the peak RSS is the workers'
+    peaks added up, plus this process's."""
+    from arrears.engine.snapshot_run import run_snapshot
+
+    read = [0.0]
+    done = run_snapshot(
+        snapshot_dir,
+        policy_file,
+        BENCH_AS_OF,
+        outbox_dir,
+        engine=engine_name,
+        workers=workers,
+        memory_map=memory_map,
+        on_part=lambda part: read.__setitem__(0, read[0] + part.read_seconds),
+    )
+    return Measurement(
+        engine_name,
+        done.accounts,
+        done.seconds,
+        done.actions,
+        done.peak_rss_mb,
+        done.parts,
+        read[0],
+        done.workers,
+    )
+
+
+def default_workers(engine_name: str) -> int:
+    """Worker processes for a measurement: one per core for DuckDB, none for the others (the reference
+    engine is measured on a sample, Spark has its own executors)."""
+    return (os.cpu_count() or 1) if engine_name == "duckdb" else 0
+
+
+def measure_in_child(
+    snapshot_dir: Path,
+    policy_file: Path,
+    engine_name: str,
+    *,
+    memory_map: bool = False,
+    workers: int | None = None,
+) -> Measurement:
+    """`measure_snapshot` (or, with workers, `measure_with_workers`; default: `default_workers`) in a fresh
+    Python process, the engine warmed up before the clock starts: the peak RSS is the run's own."""
+    workers = default_workers(engine_name) if workers is None else workers
     command = [
         sys.executable,
         "-m",
@@ -219,6 +273,7 @@ def measure_in_child(
         "--policy",
         str(policy_file),
         *(["--memory-map"] if memory_map else []),
+        *(["--workers", str(workers)] if workers else []),
     ]
     done = subprocess.run(command, capture_output=True, text=True, check=False)
     lines = done.stdout.strip().splitlines()
@@ -242,6 +297,9 @@ def _measure_main(argv: list[str]) -> int:
     measuring.add_argument(
         "--memory-map", action="store_true", help="map the part files instead of reading them"
     )
+    measuring.add_argument(
+        "--workers", type=int, default=0, help="worker processes over the parts (0: part by part here)"
+    )
     args = parser.parse_args(argv)
     from arrears.adapters.policy_file import load_policy
     from arrears.engine.snapshot_dir import read_manifest
@@ -249,10 +307,22 @@ def _measure_main(argv: list[str]) -> int:
     try:
         read_manifest(args.snapshot_dir)
         policy = load_policy(args.policy)
-        warm_up(policy, args.engine)
         with tempfile.TemporaryDirectory(prefix="arrears-outbox-") as tmp:
-            out = args.out or Path(tmp) / f"outbox-{args.engine}.parquet"
-            result = measure_snapshot(args.snapshot_dir, policy, args.engine, out, memory_map=args.memory_map)
+            if args.workers > 0:
+                result = measure_with_workers(
+                    args.snapshot_dir,
+                    args.policy,
+                    args.engine,
+                    args.out or Path(tmp),
+                    args.workers,
+                    memory_map=args.memory_map,
+                )
+            else:
+                warm_up(policy, args.engine)
+                out = args.out or Path(tmp) / f"outbox-{args.engine}.parquet"
+                result = measure_snapshot(
+                    args.snapshot_dir, policy, args.engine, out, memory_map=args.memory_map
+                )
     except InputError as err:
         print(json.dumps({"error": err.message, "file": err.file, "field": err.field}), flush=True)
         return 2

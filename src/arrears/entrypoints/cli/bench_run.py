@@ -40,6 +40,12 @@ def bench_run(
         "--memory-map",
         help="Map the snapshot's files instead of reading them (the snapshot is then kept uncompressed).",
     ),
+    workers: int | None = typer.Option(
+        None,
+        "--workers",
+        min=0,
+        help="Worker processes over the parts (default: one per core for duckdb; 0 = part by part).",
+    ),
 ) -> None:
     """Ledger + features + segments + steps + outbox (Parquet) for N generated accounts, timed."""
     from arrears.engine.bench import MeasurementFailed, bench_snapshot_dir, measure_in_child
@@ -62,7 +68,9 @@ def bench_run(
     show = not json_out and console.is_terminal
     with console.status(f"measuring {engine} over {len(manifest.parts)} part(s) …") if show else _quiet():
         try:
-            result = measure_in_child(directory, policy_file.resolve(), engine, memory_map=memory_map)
+            result = measure_in_child(
+                directory, policy_file.resolve(), engine, memory_map=memory_map, workers=workers
+            )
         except MeasurementFailed as err:
             err_console.print(str(err), highlight=False, markup=False)
             raise typer.Exit(1) from None
@@ -70,7 +78,8 @@ def bench_run(
         print_json({**result.to_dict(), "snapshot_dir": str(directory)})
     else:
         console.print(
-            f"{result.engine}: {result.accounts:,} accounts in {result.parts} part(s), {result.seconds:.2f}s = "
+            f"{result.engine}: {result.accounts:,} accounts in {result.parts} part(s)"
+            f"{f' on {result.workers} workers' if result.workers else ''}, {result.seconds:.2f}s = "
             f"{result.accounts_per_s:,.0f} accounts/s ({result.actions:,} actions, "
             f"reading {result.read_seconds:.2f}s, peak RSS {result.peak_rss_mb:,.0f} MB)",
             highlight=False,

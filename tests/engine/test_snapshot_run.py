@@ -1,0 +1,70 @@
+"""A run over a snapshot directory on worker processes: the same actions as part by part in one process,
+an outbox file per part, and errors in a worker reported, not hung on."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pyarrow.parquet as pq
+import pytest
+
+from arrears.adapters.policy_file import load_policy
+from arrears.domain.errors import InputError
+from arrears.engine.bench import BENCH_AS_OF
+from arrears.engine.plan import count_by, engine
+from arrears.engine.snapshot_dir import read_parts, write_generated_snapshot
+from arrears.engine.snapshot_run import OUTBOX_FILE, run_snapshot
+
+POLICY_FILE = Path(__file__).parents[2] / "policies" / "segmented.yaml"
+
+
+@pytest.fixture(scope="module")
+def snapshot(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    directory = tmp_path_factory.mktemp("snapshots") / "snapshot-1500"
+    write_generated_snapshot(directory, 1500, part_accounts=500, quiet=True)
+    return directory
+
+
+def test_workers_write_what_one_process_finds_part_by_part(snapshot: Path, tmp_path: Path) -> None:
+    seen: list[str] = []
+    done = run_snapshot(
+        snapshot,
+        POLICY_FILE,
+        BENCH_AS_OF,
+        tmp_path / "outbox",
+        workers=2,
+        on_part=lambda p: seen.append(p.part),
+    )
+    assert (done.accounts, done.parts, done.workers) == (1500, 3, 2)
+    assert sorted(seen) == ["part-00000", "part-00001", "part-00002"]
+    run, policy = engine("duckdb"), load_policy(POLICY_FILE)
+    expected_segments: dict[str, int] = {}
+    total = 0
+    for name, part in zip(sorted(seen), read_parts(snapshot), strict=True):
+        here = run(part, policy, BENCH_AS_OF, None)
+        written = pq.read_table(tmp_path / "outbox" / OUTBOX_FILE.format(part=name))
+        assert written.to_pylist() == here.actions.to_pylist()
+        total += here.actions.num_rows
+        for segment, n in count_by(here.assignments, "segment").items():
+            expected_segments[segment] = expected_segments.get(segment, 0) + n
+    assert done.actions == total > 0
+    assert done.segments == expected_segments
+    assert done.seconds > 0 and done.peak_rss_mb > 0
+
+
+def test_a_bad_policy_is_reported_before_any_worker_starts(snapshot: Path, tmp_path: Path) -> None:
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("name: x\nversion: 1\nsegments: []\n")
+    with pytest.raises(InputError):
+        run_snapshot(snapshot, bad, BENCH_AS_OF, tmp_path / "outbox", workers=2)
+
+
+def test_a_broken_part_is_an_error_from_the_worker_not_a_hang(snapshot: Path, tmp_path: Path) -> None:
+    import shutil
+
+    broken = tmp_path / "broken"
+    shutil.copytree(snapshot, broken)
+    (broken / "part-00001" / "payments.arrow").write_bytes(b"not arrow at all")
+    with pytest.raises(InputError) as caught:
+        run_snapshot(broken, POLICY_FILE, BENCH_AS_OF, tmp_path / "outbox", workers=2)
+    assert "payments.arrow" in str(caught.value.file or caught.value)
