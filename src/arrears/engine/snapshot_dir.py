@@ -490,16 +490,10 @@ class _DrawProgress:
     def __enter__(self) -> _DrawProgress:
         if self.enabled:
             from rich.console import Console
-            from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-            self._progress = Progress(
-                TextColumn("{task.description}"),
-                BarColumn(),
-                MofNCompleteColumn(),
-                TimeElapsedColumn(),
-                console=Console(stderr=True),
-                transient=True,
-            )
+            from arrears.progress import progress_bar
+
+            self._progress = progress_bar(Console(stderr=True))
             self._progress.start()
             self._task = self._progress.add_task(
                 f"drawing {self.accounts:,} accounts in {self.parts} part(s)", total=self.parts

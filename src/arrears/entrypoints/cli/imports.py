@@ -11,9 +11,10 @@ from types import TracebackType
 from typing import Any, Self
 
 import typer
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextColumn, TimeElapsedColumn
+from rich.progress import Progress, TaskID
 
 from arrears.entrypoints.cli.common import EXIT_BAD_INPUT, console, err_console, print_json
+from arrears.progress import progress_bar
 from arrears.services.importing import ERRORS_SHOWN, ImportRejected, ImportResult, import_file
 from arrears.services.unit_of_work import UnitOfWork
 
@@ -44,14 +45,7 @@ class RowProgress:
 
     def __enter__(self) -> Self:
         if self.enabled:
-            self._progress = Progress(
-                TextColumn("{task.description}"),
-                BarColumn(),
-                MofNCompleteColumn(),
-                TimeElapsedColumn(),
-                console=err_console,
-                transient=True,
-            )
+            self._progress = progress_bar(err_console)
             self._progress.start()
             self._task = self._progress.add_task(self.label, total=self.total)
         return self
