@@ -42,6 +42,7 @@ class PartDone:
     peak_rss_mb: float
     read_seconds: float = 0.0
     write_seconds: float = 0.0
+    channels: dict[str, int] = field(default_factory=dict)
 
 
 @dataclass
@@ -55,7 +56,8 @@ class SnapshotRun:
     seconds: float  # from the first part handed out to the last part's outbox file closed
     peak_rss_mb: float  # the workers' peaks added up (and the caller's): an upper bound of what was resident
     outbox_dir: Path
-    segments: dict[str, int] = field(default_factory=dict)
+    segments: dict[str, int] = field(default_factory=dict)  # accounts per segment
+    channels: dict[str, int] = field(default_factory=dict)  # planned actions per channel
 
     @property
     def accounts_per_s(self) -> float:
@@ -139,8 +141,10 @@ def run_snapshot(
             if proc.is_alive():
                 proc.terminate()
     segments: Counter[str] = Counter()
+    channels: Counter[str] = Counter()
     for part in done:
         segments.update(part.segments)
+        channels.update(part.channels)
     return SnapshotRun(
         accounts=sum(p.accounts for p in done),
         actions=sum(p.actions for p in done),
@@ -150,6 +154,7 @@ def run_snapshot(
         peak_rss_mb=sum(peaks) + peak_rss_mb(),
         outbox_dir=out,
         segments=dict(segments),
+        channels=dict(channels),
     )
 
 
@@ -275,6 +280,7 @@ def _worker(
                         peak_rss_mb(),
                         read - started,
                         written - evaluated,
+                        count_by(evaluation.actions, "channel"),
                     ),
                 )
             )

@@ -29,6 +29,7 @@ COMMAND_MODULES = (
     "kpi",
     "serve",
     "dispatch",
+    "snapshot",
 )
 
 
