@@ -13,7 +13,7 @@ from arrears.domain.errors import InputError
 from arrears.engine.bench import BENCH_AS_OF
 from arrears.engine.plan import count_by, engine
 from arrears.engine.snapshot_dir import read_parts, write_generated_snapshot
-from arrears.engine.snapshot_run import OUTBOX_FILE, run_snapshot
+from arrears.engine.snapshot_run import OUTBOX_FILE, run_snapshot, worker_count
 
 POLICY_FILE = Path(__file__).parents[2] / "policies" / "segmented.yaml"
 
@@ -68,3 +68,12 @@ def test_a_broken_part_is_an_error_from_the_worker_not_a_hang(snapshot: Path, tm
     with pytest.raises(InputError) as caught:
         run_snapshot(broken, POLICY_FILE, BENCH_AS_OF, tmp_path / "outbox", workers=2)
     assert "payments.arrow" in str(caught.value.file or caught.value)
+
+
+def test_how_many_workers_run() -> None:
+    assert worker_count("duckdb", 4, 3) == 3  # never more than the parts
+    assert worker_count("duckdb", 2, 10) == 2
+    assert worker_count("spark", 2, 10) == 1  # Spark has its own executors
+    assert 1 <= worker_count("duckdb", None, 10) <= 10
+    with pytest.raises(InputError):
+        worker_count("duckdb", 0, 10)

@@ -58,6 +58,7 @@ def test_export_then_plan_finds_what_the_engine_finds_on_the_store(loaded: str, 
     assert plan["accounts"] == expected.assignments.num_rows == figures["accounts"]
     assert plan["actions"] == expected.actions.num_rows > 0
     assert sum(plan["segments"].values()) == plan["accounts"]
+    assert Path(plan["out"]) == tmp_path / "snap-plan-2026-03-31"
     files = sorted(Path(plan["out"]).glob("outbox-part-*.parquet"))
     assert len(files) == figures["parts"]
     got = pa.concat_tables([pq.read_table(f) for f in files]).sort_by([("loan_id", "ascending")])

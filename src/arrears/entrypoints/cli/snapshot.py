@@ -81,7 +81,7 @@ def plan(
     out: Path | None = typer.Option(
         None,
         "--out",
-        help="Where the planned actions go, a Parquet file per part (default SNAPSHOT/plan-DAY).",
+        help="Where the planned actions go, a Parquet file per part (default SNAPSHOT-plan-DAY beside it).",
     ),
     engine: str = typer.Option("duckdb", "--engine", help="duckdb (default), reference or spark."),
     workers: int | None = typer.Option(
@@ -107,7 +107,8 @@ def plan(
             field="--as-of",
         )
     load_run_policy(policy)
-    outbox = out or snapshot_dir / f"plan-{day.isoformat()}"
+    # beside the snapshot, not in it: a snapshot directory holds its parts and nothing else
+    outbox = out or snapshot_dir.parent / f"{snapshot_dir.name}-plan-{day.isoformat()}"
     show = not json_out and console.is_terminal
     with (
         console.status(f"planning {manifest.accounts:,} accounts in {len(manifest.parts)} part(s) …")
