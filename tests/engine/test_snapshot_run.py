@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
@@ -77,3 +78,30 @@ def test_how_many_workers_run() -> None:
     assert 1 <= worker_count("duckdb", None, 10) <= 10
     with pytest.raises(InputError):
         worker_count("duckdb", 0, 10)
+
+
+def test_accidental_late_payers_legal_actions_are_counted_column_wise() -> None:
+    from arrears.engine.plan import ACTION_SCHEMA, ASSIGNMENT_SCHEMA, Evaluation, accidental_legal_actions
+
+    def row(schema: pa.Schema, **values: object) -> dict[str, object]:
+        return {f.name: values.get(f.name) for f in schema}
+
+    assignments = pa.Table.from_pylist(
+        [
+            row(ASSIGNMENT_SCHEMA, loan_id="L1", borrower_id="B1"),
+            row(ASSIGNMENT_SCHEMA, loan_id="L2", borrower_id="B2"),
+        ],
+        schema=ASSIGNMENT_SCHEMA,
+    )
+    actions = pa.Table.from_pylist(
+        [
+            row(ACTION_SCHEMA, loan_id="L1", channel="lawyer_letter", tone="legal"),
+            row(ACTION_SCHEMA, loan_id="L1", channel="sms", tone="legal"),
+            row(ACTION_SCHEMA, loan_id="L1", channel="sms", tone="gentle"),
+            row(ACTION_SCHEMA, loan_id="L2", channel="lawyer_letter", tone="legal"),  # a strategic defaulter
+        ],
+        schema=ACTION_SCHEMA,
+    )
+    borrowers = pa.table({"borrower_id": ["B1", "B2"], "persona": ["forgetful", "strategic"]})
+    got = accidental_legal_actions(Evaluation(assignments, actions), borrowers)
+    assert got == {"lawyer_letter": 1, "legal_tone": 2}

@@ -13,7 +13,7 @@ import pytest
 
 from arrears.adapters.policy_file import load_policy
 from arrears.adapters.store.snapshot import snapshot
-from arrears.engine.plan import engine
+from arrears.engine.plan import accidental_legal_actions, engine
 from arrears.engine.portfolio import Portfolio
 from arrears.services.unit_of_work import UnitOfWork
 from arrears.sim.portfolio import generate_portfolio, load_portfolio
@@ -58,6 +58,7 @@ def test_export_then_plan_finds_what_the_engine_finds_on_the_store(loaded: str, 
     assert plan["accounts"] == expected.assignments.num_rows == figures["accounts"]
     assert plan["actions"] == expected.actions.num_rows > 0
     assert sum(plan["segments"].values()) == plan["accounts"]
+    assert plan["accidental_late_payers"] == accidental_legal_actions(expected, tables["borrowers"])
     assert Path(plan["out"]) == tmp_path / "snap-plan-2026-03-31"
     files = sorted(Path(plan["out"]).glob("outbox-part-*.parquet"))
     assert len(files) == figures["parts"]

@@ -146,6 +146,31 @@ def engine(name: str) -> EngineFn:
     raise InputError(f"unknown engine {name!r} (use duckdb, reference or spark)", field="--engine")
 
 
+ACCIDENTAL = "forgetful"  # the borrowers' persona of accidental late payers (the synthetic portfolios')
+
+
+def accidental_legal_actions(evaluation: Evaluation, borrowers: pa.Table) -> dict[str, int]:
+    """How many actions planned for accidental late payers are a lawyer's letter, and how many are in a
+    legal tone: the seeds' question, column-wise."""
+    if evaluation.actions.num_rows == 0 or "persona" not in borrowers.column_names:
+        return {"lawyer_letter": 0, "legal_tone": 0}
+    a = evaluation.assignments
+    accidental = pc.equal(
+        pc.take(borrowers["persona"], pc.index_in(a["borrower_id"], borrowers["borrower_id"])), ACCIDENTAL
+    )
+    loans = pc.filter(a["loan_id"], pc.fill_null(accidental, False))
+    acts = evaluation.actions
+    mine = pc.is_in(acts["loan_id"], value_set=loans.combine_chunks() if loans.num_chunks else loans)
+
+    def both(cond: pa.ChunkedArray) -> int:
+        return int(pc.sum(pc.and_(mine, cond)).as_py() or 0)
+
+    return {
+        "lawyer_letter": both(pc.equal(acts["channel"], "lawyer_letter")),
+        "legal_tone": both(pc.equal(acts["tone"], "legal")),
+    }
+
+
 def count_by(table: pa.Table, column: str) -> dict[str, int]:
     if table.num_rows == 0:
         return {}

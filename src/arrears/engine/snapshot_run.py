@@ -43,6 +43,7 @@ class PartDone:
     read_seconds: float = 0.0
     write_seconds: float = 0.0
     channels: dict[str, int] = field(default_factory=dict)
+    accidental: dict[str, int] = field(default_factory=dict)  # accidental late payers' legal actions
 
 
 @dataclass
@@ -58,6 +59,8 @@ class SnapshotRun:
     outbox_dir: Path
     segments: dict[str, int] = field(default_factory=dict)  # accounts per segment
     channels: dict[str, int] = field(default_factory=dict)  # planned actions per channel
+    # actions planned for accidental late payers: lawyer's letters, and any in a legal tone
+    accidental_late_payers: dict[str, int] = field(default_factory=dict)
 
     @property
     def accounts_per_s(self) -> float:
@@ -150,9 +153,11 @@ def run_snapshot(
                 proc.terminate()
     segments: Counter[str] = Counter()
     channels: Counter[str] = Counter()
+    accidental: Counter[str] = Counter({"lawyer_letter": 0, "legal_tone": 0})
     for part in done:
         segments.update(part.segments)
         channels.update(part.channels)
+        accidental.update(part.accidental)
     return SnapshotRun(
         accounts=sum(p.accounts for p in done),
         actions=sum(p.actions for p in done),
@@ -163,6 +168,7 @@ def run_snapshot(
         outbox_dir=out,
         segments=dict(segments),
         channels=dict(channels),
+        accidental_late_payers=dict(accidental),
     )
 
 
@@ -253,7 +259,7 @@ def _worker(
         from arrears.adapters.policy_file import load_policy
         from arrears.engine import duckdb_engine
         from arrears.engine.bench import peak_rss_mb, warm_up
-        from arrears.engine.plan import count_by, engine
+        from arrears.engine.plan import accidental_legal_actions, count_by, engine
         from arrears.engine.snapshot_dir import read_part
 
         duckdb_engine.set_threads(threads)
@@ -272,6 +278,7 @@ def _worker(
             portfolio = read_part(Path(part_dir), accounts, memory_map=memory_map)
             read = time.perf_counter()
             evaluation = run(portfolio, policy, as_of, None)
+            accidental = accidental_legal_actions(evaluation, portfolio["borrowers"])
             del portfolio
             evaluated = time.perf_counter()
             pq.write_table(evaluation.actions, Path(outbox_dir) / OUTBOX_FILE.format(part=name))
@@ -289,6 +296,7 @@ def _worker(
                         read - started,
                         written - evaluated,
                         count_by(evaluation.actions, "channel"),
+                        accidental,
                     ),
                 )
             )

@@ -27,7 +27,7 @@ from arrears.domain.compliance.model import Attempt, Debtor
 from arrears.domain.compliance.profile import ComplianceProfile
 from arrears.domain.errors import InputError
 from arrears.domain.policy.model import Policy
-from arrears.engine.plan import HISTORY_SCHEMA, Evaluation, count_by, engine
+from arrears.engine.plan import HISTORY_SCHEMA, Evaluation, accidental_legal_actions, count_by, engine
 from arrears.engine.portfolio import Portfolio
 from arrears.services.compliance_audit import audit_run_decisions
 from arrears.services.unit_of_work import UnitOfWork
@@ -37,7 +37,6 @@ PLANNED_LOCAL_TIME = time(10, 0)  # the run plans contacts for mid-morning in th
 NOT_CONTACTS = frozenset({"agency", "litigation"})
 # Policy channel → the compliance engine's channel.
 CHANNEL_FOR_RULES = {"credit_bureau_notice": "letter"}
-ACCIDENTAL = "forgetful"  # the synthetic persona of accidental late payers
 
 
 @dataclass
@@ -286,22 +285,6 @@ def _counts(evaluation: Evaluation, borrowers: pa.Table, statuses: list[str]) ->
     """What the run record keeps: accounts per segment / bucket / arm, actions per step / channel / status,
     and how many accidental late payers were planned a legal action (the seeds' question)."""
     assignments, actions = evaluation.assignments, evaluation.actions
-    persona = dict(zip(borrowers["borrower_id"].to_pylist(), borrowers["persona"].to_pylist(), strict=True))
-    borrower_of = dict(
-        zip(assignments["loan_id"].to_pylist(), assignments["borrower_id"].to_pylist(), strict=True)
-    )
-    legal = Counter()
-    for loan_id, channel, tone in zip(
-        actions["loan_id"].to_pylist(),
-        actions["channel"].to_pylist(),
-        actions["tone"].to_pylist(),
-        strict=True,
-    ):
-        if persona.get(borrower_of[loan_id]) == ACCIDENTAL:
-            if channel == "lawyer_letter":
-                legal["lawyer_letter"] += 1
-            if tone == "legal":
-                legal["legal_tone"] += 1
     return {
         "segments": count_by(assignments, "segment"),
         "buckets": count_by(assignments, "bucket"),
@@ -309,10 +292,7 @@ def _counts(evaluation: Evaluation, borrowers: pa.Table, statuses: list[str]) ->
         "steps": count_by(actions, "step_id"),
         "channels": count_by(actions, "channel"),
         "statuses": dict(Counter(statuses)),
-        "accidental_late_payers": {
-            "lawyer_letter": legal["lawyer_letter"],
-            "legal_tone": legal["legal_tone"],
-        },
+        "accidental_late_payers": accidental_legal_actions(evaluation, borrowers),
     }
 
 

@@ -28,6 +28,7 @@ from arrears.domain.errors import InputError
 from arrears.domain.ledger import compute_position
 from arrears.domain.money import format_minor, parse_minor
 from arrears.domain.products import LedgerSettings
+from arrears.engine.plan import ACCIDENTAL
 from arrears.engine.portfolio import Portfolio
 from arrears.engine.vector_ledger import LedgerColumns, compute_ledger
 from arrears.services.unit_of_work import UnitOfWork
@@ -36,7 +37,6 @@ BEIJING = ZoneInfo("Asia/Shanghai")
 EPOCH = date(1970, 1, 1)
 BUCKET_ORDER = ("M0", "M1", "M2", "M3", "M4", "M5", "M6", "M7+")
 RIGHT_PARTY = frozenset({"connected", "conversation"})
-ACCIDENTAL = "forgetful"
 COMPLIANCE_STATUSES = ("pending", "awaiting_approval", "deferred", "blocked", "cancelled", "sent", "dead")
 
 # Unit cost of one send per channel, in fen (CNY minor units). Rough market prices in China: an SMS about

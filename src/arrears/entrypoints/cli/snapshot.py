@@ -128,6 +128,7 @@ def plan(
         "accounts_per_s": round(done.accounts_per_s),
         "segments": dict(sorted(done.segments.items())),
         "channels": dict(sorted(done.channels.items())),
+        "accidental_late_payers": done.accidental_late_payers,
         "out": str(outbox),
     }
     if json_out:
@@ -148,6 +149,12 @@ def plan(
             s[0], f"{s[1]:,}" if s[1] is not None else "", c[0], f"{c[1]:,}" if c[1] is not None else ""
         )
     console.print(table)
+    legal = done.accidental_late_payers
+    console.print(
+        f"accidental late payers: {legal.get('lawyer_letter', 0):,} lawyer's letter(s), "
+        f"{legal.get('legal_tone', 0):,} action(s) in a legal tone",
+        highlight=False,
+    )
 
 
 class _quiet:
