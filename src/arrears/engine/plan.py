@@ -151,24 +151,28 @@ ACCIDENTAL = "forgetful"  # the borrowers' persona of accidental late payers (th
 
 def accidental_legal_actions(evaluation: Evaluation, borrowers: pa.Table) -> dict[str, int]:
     """How many actions planned for accidental late payers are a lawyer's letter, and how many are in a
-    legal tone: the seeds' question, column-wise."""
-    if evaluation.actions.num_rows == 0 or "persona" not in borrowers.column_names:
-        return {"lawyer_letter": 0, "legal_tone": 0}
-    a = evaluation.assignments
-    accidental = pc.equal(
-        pc.take(borrowers["persona"], pc.index_in(a["borrower_id"], borrowers["borrower_id"])), ACCIDENTAL
-    )
-    loans = pc.filter(a["loan_id"], pc.fill_null(accidental, False))
+    legal tone: the seeds' question, column-wise. Only the few legal actions' borrowers are looked up."""
+    zero = {"lawyer_letter": 0, "legal_tone": 0}
     acts = evaluation.actions
-    mine = pc.is_in(acts["loan_id"], value_set=loans.combine_chunks() if loans.num_chunks else loans)
+    if acts.num_rows == 0 or "persona" not in borrowers.column_names:
+        return zero
+    letter, tone = pc.equal(acts["channel"], "lawyer_letter"), pc.equal(acts["tone"], "legal")
+    legal = acts.filter(pc.or_(letter, tone))
+    if legal.num_rows == 0:
+        return zero
+    a = evaluation.assignments
+    theirs = a.filter(pc.is_in(a["loan_id"], value_set=pc.unique(legal["loan_id"])))
+    whose = borrowers.filter(pc.is_in(borrowers["borrower_id"], value_set=pc.unique(theirs["borrower_id"])))
+    accidental_borrowers = pc.filter(whose["borrower_id"], pc.equal(whose["persona"], ACCIDENTAL))
+    accidental_loans = pc.filter(
+        theirs["loan_id"], pc.is_in(theirs["borrower_id"], value_set=accidental_borrowers)
+    )
+    mine = pc.is_in(legal["loan_id"], value_set=accidental_loans)
 
-    def both(cond: pa.ChunkedArray) -> int:
-        return int(pc.sum(pc.and_(mine, cond)).as_py() or 0)
+    def counted(column: str, value: str) -> int:
+        return int(pc.sum(pc.and_(mine, pc.equal(legal[column], value))).as_py() or 0)
 
-    return {
-        "lawyer_letter": both(pc.equal(acts["channel"], "lawyer_letter")),
-        "legal_tone": both(pc.equal(acts["tone"], "legal")),
-    }
+    return {"lawyer_letter": counted("channel", "lawyer_letter"), "legal_tone": counted("tone", "legal")}
 
 
 def count_by(table: pa.Table, column: str) -> dict[str, int]:
