@@ -7,6 +7,7 @@ RSS reported is the run's own and not the generator's.
 
 from __future__ import annotations
 
+from contextlib import nullcontext
 from pathlib import Path
 
 import typer
@@ -66,7 +67,9 @@ def bench_run(
         compression=MAPPED_COMPRESSION if memory_map else COMPRESSION,
     )
     show = not json_out and console.is_terminal
-    with console.status(f"measuring {engine} over {len(manifest.parts)} part(s) …") if show else _quiet():
+    with (
+        console.status(f"measuring {engine} over {len(manifest.parts)} part(s) …") if show else nullcontext()
+    ):
         try:
             result = measure_in_child(
                 directory, policy_file.resolve(), engine, memory_map=memory_map, workers=workers
@@ -85,11 +88,3 @@ def bench_run(
             highlight=False,
             soft_wrap=True,
         )
-
-
-class _quiet:
-    def __enter__(self) -> None:
-        return None
-
-    def __exit__(self, *exc: object) -> None:
-        return None

@@ -11,6 +11,7 @@ contact against the jurisdiction's profile and writes the outbox.
 from __future__ import annotations
 
 import time
+from contextlib import nullcontext
 from pathlib import Path
 
 import typer
@@ -113,7 +114,7 @@ def plan(
     with (
         console.status(f"planning {manifest.accounts:,} accounts in {len(manifest.parts)} part(s) …")
         if show
-        else _quiet()
+        else nullcontext()
     ):
         done = run_snapshot(
             snapshot_dir, policy_path(policy).resolve(), day, outbox, engine=engine, workers=workers
@@ -155,11 +156,3 @@ def plan(
         f"{legal.get('legal_tone', 0):,} action(s) in a legal tone",
         highlight=False,
     )
-
-
-class _quiet:
-    def __enter__(self) -> None:
-        return None
-
-    def __exit__(self, *exc: object) -> None:
-        return None
