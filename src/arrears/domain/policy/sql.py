@@ -64,17 +64,17 @@ class PolicySql:
         return (f"{alias}." if alias else "") + self.dialect.quote(self._key_name)
 
     def columns_read(self) -> tuple[str, ...]:
-        """The source columns the policy's queries read: the key, the account id, `day_offset` and every
-        feature a condition names (in a stable order)."""
+        """The source columns the policy's queries read: the key, the account id (or the experiments'
+        bucket columns), `day_offset` and every feature a condition names (in a stable order)."""
         p = self.policy
         exprs = [r.condition for r in p.early_warning.rows]
         exprs += [s.condition for s in p.segments if s.condition is not None]
         exprs += [st.condition for ladder in p.ladders.values() for st in ladder.steps if st.condition]
         exprs += [j.condition for j in p.jumps]
         names = set().union(*(e.features for e in exprs)) - {"ews_score", "ews_level"}
-        first = dict.fromkeys((self._key_name, self.account_column, "day_offset"))
-        if self.bucket_columns:  # the account id is only read for the experiments' hash
-            first = dict.fromkeys((self._key_name, "day_offset", *(c for _, c in self.bucket_columns)))
+        # the account id is only read for the experiments' hash, which bucket columns may already hold
+        hashed = [c for _, c in self.bucket_columns] or [self.account_column]
+        first = dict.fromkeys((self._key_name, *hashed, "day_offset"))
         return (*first, *sorted(names - set(first)))
 
     def ews_score(self) -> str:
@@ -213,18 +213,14 @@ class PolicySql:
             f"{self._key('a')} AND h.step_id = {step_id_sql})"
         )
 
-    def actions_query(
-        self, source: str, history: str | None = None, columns: tuple[str, ...] | None = None
-    ) -> str:
+    def actions_query(self, source: str, history: str | None = None) -> str:
         """One row per action due today, exactly as `decide()` lists them.
 
         `history` names a relation (key column, step_id) of the steps and jumps already sent in each
-        account's current delinquency episode; None means nothing was sent. With `columns` (e.g.
-        `columns_read()`), only those source columns are carried and only the accounts that pass
-        `action_candidates()` are assigned.
+        account's current delinquency episode; None means nothing was sent. (`candidates_query` and
+        `actions_from_assigned` give the same rows in two steps, assigning only the accounts that can act.)
         """
-        where = None if columns is None else self.action_candidates()
-        return f"{self.assignment_ctes(source, columns, where)},\n{self._actions_tail(history)}"
+        return f"{self.assignment_ctes(source)},\n{self._actions_tail(history)}"
 
     def candidates_query(self, source: str) -> str:
         """The assignment of just the accounts that can have an action today, with the columns the actions
@@ -279,12 +275,9 @@ class PolicySql:
             # one VALUES list (a single scan), not a UNION of one-row SELECTs
             f"p_steps AS (SELECT * FROM (VALUES {', '.join(steps or [self._NO_STEP])}) "
             f"AS s({self._STEP_COLUMNS}){'' if steps else ' WHERE FALSE'}),\n"
-            # the step of the day (an equi-join), then catch-up steps whose day has passed
             f"p_matched AS (SELECT {keep}, {step_cols} FROM p_assigned AS a JOIN p_steps AS s "
-            f"ON s.ladder = a.{q('ladder')} AND s.step_offset = a.{q('day_offset')} "
-            f"WHERE {step_condition} AND {self._not_sent(history, 's.step_id')}\n"
-            f"UNION ALL SELECT {keep}, {step_cols} FROM p_assigned AS a JOIN p_steps AS s "
-            f"ON s.ladder = a.{q('ladder')} AND s.catch_up AND s.step_offset < a.{q('day_offset')} "
+            f"ON s.ladder = a.{q('ladder')} AND (s.step_offset = a.{q('day_offset')} "
+            f"OR (s.catch_up AND s.step_offset < a.{q('day_offset')})) "
             f"WHERE {step_condition} AND {self._not_sent(history, 's.step_id')}),\n"
             f"p_late AS (SELECT p_matched.*, DENSE_RANK() OVER (PARTITION BY {q(self._key_name)} "
             f"ORDER BY step_offset DESC) AS late_rank FROM p_matched WHERE step_offset < account_offset)\n"
