@@ -22,7 +22,7 @@ from arrears.domain.policy.model import Policy
 from arrears.domain.policy.sql import ASSIGNMENT_COLUMNS, PolicySql
 from arrears.engine import ledger_kernel as kernel
 from arrears.engine.arm_hash import arm_buckets
-from arrears.engine.plan import ASSIGNMENT_SCHEMA, Evaluation, empty_history, normalise
+from arrears.engine.plan import ASSIGNMENT_SCHEMA, Evaluation, empty_history, kind_rank, normalise
 from arrears.engine.portfolio import Portfolio
 from arrears.engine.vector_features import features_of
 from arrears.engine.vector_ledger import NONE_DAY, assess_portfolio
@@ -102,8 +102,7 @@ def evaluate(
         assignments = assignments.append_column(column, assigned[column])
     assignments = assignments.select(ASSIGNMENT_SCHEMA.names)
     loan_ids = portfolio["loans"]["loan_id"]
-    kind = pc.index_in(actions["kind"], pa.array(["step", "catch_up", "jump"]))
-    actions = actions.append_column("_kind", kind).sort_by(
+    actions = actions.append_column("_kind", kind_rank(actions["kind"])).sort_by(
         [(KEY, "ascending"), ("_kind", "ascending"), ("position", "ascending")]
     )
     actions = actions.append_column("loan_id", pc.take(loan_ids, actions[KEY])).drop_columns([KEY, "_kind"])

@@ -15,6 +15,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from arrears.domain.policy.model import Policy
+from arrears.domain.policy.treatment import ACTION_KINDS
 from arrears.engine.portfolio import Portfolio
 
 ASSIGNMENT_SCHEMA = pa.schema(
@@ -58,7 +59,6 @@ ACTION_SCHEMA = pa.schema(
     ]
 )
 HISTORY_SCHEMA = pa.schema([("loan_id", pa.string()), ("step_id", pa.string()), ("anchor", pa.date32())])
-_KIND_ORDER = {"step": 0, "catch_up": 1, "jump": 2}
 
 
 @dataclass
@@ -101,11 +101,16 @@ def _conform(table: pa.Table, schema: pa.Schema) -> pa.Table:
     return table.cast(target)
 
 
+def kind_rank(kinds: pa.ChunkedArray | pa.Array) -> pa.ChunkedArray | pa.Array:
+    """Each action kind's place in the canonical order: steps, then catch-ups, then jumps."""
+    return pc.index_in(kinds, pa.array(list(ACTION_KINDS), pa.string()))
+
+
 def normalise(assignments: pa.Table, actions: pa.Table) -> Evaluation:
     """Both tables in the canonical column order and row order (text columns may be dictionary-encoded)."""
     a = _sorted(_conform(assignments, ASSIGNMENT_SCHEMA), ["loan_id"])
-    kind_rank = pc.index_in(actions["kind"], pa.array(list(_KIND_ORDER), pa.string()))
-    ordered = actions.select(ACTION_SCHEMA.names).cast(ACTION_SCHEMA).append_column("_kind", kind_rank)
+    ordered = actions.select(ACTION_SCHEMA.names).cast(ACTION_SCHEMA)
+    ordered = ordered.append_column("_kind", kind_rank(ordered["kind"]))
     ordered = _sorted(ordered, ["loan_id", "_kind", "position"])
     return Evaluation(a, ordered.drop_columns(["_kind"]))
 

@@ -200,13 +200,6 @@ def accounts_of(
     return [o if o is not None else np.zeros(0, dtype=np.int64) for o in out]
 
 
-def account_index(
-    ids: pa.ChunkedArray | pa.Array, loan_ids: pa.ChunkedArray | pa.Array, *, missing: int | None = None
-) -> np.ndarray:
-    """The position in `loan_ids` of each of `ids` (see `accounts_of`)."""
-    return accounts_of([ids], loan_ids, missing=missing)[0]
-
-
 def _csr(acc: np.ndarray, n_acc: int) -> np.ndarray:
     """Start offsets of each account's rows in an array sorted by account."""
     out: np.ndarray = kernel.offsets(acc, n_acc)
