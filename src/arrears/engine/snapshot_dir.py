@@ -37,6 +37,7 @@ from arrears.domain.errors import InputError
 from arrears.domain.products import LedgerSettings
 from arrears.engine.bench import BENCH_AS_OF, generated_portfolio
 from arrears.engine.portfolio import SCHEMAS, Portfolio
+from arrears.engine.vector_ledger import accounts_of
 
 FORMAT = "arrears snapshot directory"
 VERSION = 1
@@ -256,14 +257,11 @@ def write_part(portfolio: Portfolio, part_dir: Path, compression: str | None = C
 
 def with_loan_positions(table: pa.Table, loan_ids: pa.Array) -> pa.Table:
     """`table` with loan_id dictionary-encoded over `loan_ids` (indices = account positions)."""
-    column = table["loan_id"]
-    if pa.types.is_dictionary(column.type):
-        column = column.cast(pa.string())
-    positions = pc.index_in(column, value_set=loan_ids).combine_chunks()
-    if positions.null_count:
-        missing = column.filter(pc.is_null(positions))[0].as_py()
+    positions = accounts_of([table["loan_id"]], loan_ids, missing=-1)[0]
+    if (positions < 0).any():
+        missing = table["loan_id"][int(np.argmax(positions < 0))].as_py()
         raise ValueError(f"{missing!r} has rows but no loan in this part")
-    encoded = pa.DictionaryArray.from_arrays(positions.cast(pa.int32()), loan_ids)
+    encoded = pa.DictionaryArray.from_arrays(pa.array(positions.astype(np.int32)), loan_ids)
     index = table.schema.get_field_index("loan_id")
     return table.set_column(index, pa.field("loan_id", LOAN_ID_TYPE), encoded)
 
@@ -315,14 +313,10 @@ def write_portfolio_snapshot(
 
 def _by_position(table: pa.Table, loan_ids: pa.Array) -> tuple[pa.Table, np.ndarray]:
     """The rows that belong to a loan, stably sorted by its position (each loan's rows keep their order)."""
-    column = table["loan_id"]
-    if pa.types.is_dictionary(column.type):
-        column = column.cast(pa.string())
-    positions = pc.index_in(column, value_set=loan_ids).combine_chunks()
-    known = pc.is_valid(positions)
-    if positions.null_count:
-        table, positions = table.filter(known), positions.filter(known)
-    values = positions.to_numpy(zero_copy_only=False).astype(np.int64)
+    values = accounts_of([table["loan_id"]], loan_ids, missing=-1)[0]
+    known = values >= 0
+    if not known.all():
+        table, values = table.filter(pa.array(known)), values[known]
     order = np.argsort(values, kind="stable")
     return table.take(pa.array(order)), values[order]
 
