@@ -222,7 +222,6 @@ def measure_with_workers(
     peaks added up, plus this process's."""
     from arrears.engine.snapshot_run import run_snapshot
 
-    read = [0.0]
     done = run_snapshot(
         snapshot_dir,
         policy_file,
@@ -231,7 +230,6 @@ def measure_with_workers(
         engine=engine_name,
         workers=workers,
         memory_map=memory_map,
-        on_part=lambda part: read.__setitem__(0, read[0] + part.read_seconds),
     )
     return Measurement(
         engine_name,
@@ -240,7 +238,7 @@ def measure_with_workers(
         done.actions,
         done.peak_rss_mb,
         done.parts,
-        read[0],
+        done.read_seconds,
         done.workers,
     )
 

@@ -57,6 +57,7 @@ class SnapshotRun:
     seconds: float  # from the first part handed out to the last part's outbox file closed
     peak_rss_mb: float  # the workers' peaks added up (and the caller's): an upper bound of what was resident
     outbox_dir: Path
+    read_seconds: float = 0.0  # the parts' reading, added up over the workers
     segments: dict[str, int] = field(default_factory=dict)  # accounts per segment
     channels: dict[str, int] = field(default_factory=dict)  # planned actions per channel
     # actions planned for accidental late payers: lawyer's letters, and any in a legal tone
@@ -67,14 +68,10 @@ class SnapshotRun:
         return self.accounts / self.seconds if self.seconds else 0.0
 
 
-def default_workers(parts: int) -> int:
-    return max(1, min(parts, os.cpu_count() or 1))
-
-
 def worker_count(engine: str, asked: int | None, parts: int) -> int:
     """How many worker processes run: as asked (default one per core), never more than there are parts,
     and one for Spark, which spreads the work over its own executors."""
-    count = default_workers(parts) if asked is None else asked
+    count = (os.cpu_count() or 1) if asked is None else asked
     if count < 1:
         raise InputError("at least one worker is needed", field="--workers")
     if engine == "spark":
@@ -166,6 +163,7 @@ def run_snapshot(
         seconds=seconds,
         peak_rss_mb=sum(peaks) + peak_rss_mb(),
         outbox_dir=out,
+        read_seconds=sum(p.read_seconds for p in done),
         segments=dict(segments),
         channels=dict(channels),
         accidental_late_payers=dict(accidental),
