@@ -291,9 +291,17 @@ def write_portfolio_snapshot(
         stop = min(start + part_accounts, loans.num_rows)
         part_loans = loans.slice(start, stop - start)
         tables = {"loans": part_loans}
+        part_ids = loan_ids.slice(start, stop - start)
         for name, (table, positions) in children.items():
-            lo, hi = np.searchsorted(positions, [start, stop])
-            tables[name] = table.slice(int(lo), int(hi - lo))
+            lo, hi = (int(i) for i in np.searchsorted(positions, [start, stop]))
+            # already encoded over the part's loans: write_part need not look the ids up again
+            codes = pa.DictionaryArray.from_arrays(
+                pa.array((positions[lo:hi] - start).astype(np.int32)), part_ids
+            )
+            rows = table.slice(lo, hi - lo)
+            tables[name] = rows.set_column(
+                rows.schema.get_field_index("loan_id"), pa.field("loan_id", LOAN_ID_TYPE), codes
+            )
         tables["borrowers"] = borrowers.filter(pc.is_in(borrowers["borrower_id"], part_loans["borrower_id"]))
         name = part_name(index)
         part = Portfolio(tables, portfolio.products)
