@@ -14,9 +14,9 @@ from sqlalchemy import insert, select
 
 from arrears.adapters.store.dispatch_models import (
     AgentTaskRow,
+    BorrowerFlagRow,
     ContactAttemptRow,
     DeliveryRow,
-    OptOutRow,
 )
 from arrears.adapters.store.models import AccountEventRow
 from arrears.adapters.store.run_models import OutboxRow
@@ -105,7 +105,7 @@ def test_sms_replies_opt_out_and_ask_for_a_plan(
     r = post(api, "/webhooks/sms-replies", reply, key="sms-1")
     assert r.status_code == 200, r.text
     assert r.json() == {"borrower_id": "B1", "action": "opt_out", "loans": [], "replayed": False}
-    opt_outs = select(OptOutRow.borrower_id, OptOutRow.channel, OptOutRow.source)
+    opt_outs = select(BorrowerFlagRow.borrower_id, BorrowerFlagRow.channel, BorrowerFlagRow.reason)
     assert rows(store_url, opt_outs) == [("B1", "sms", "reply: TD")]
     # the provider retries: the first answer again, nothing applied twice
     r = post(api, "/webhooks/sms-replies", reply, key="sms-1")
@@ -202,7 +202,7 @@ def test_callbacks_need_the_provider_signature_and_a_valid_body(
         # an API key is not a signature
         r = api.post(path, json=td, headers=key("admin"))
         assert (r.status_code, r.json()["field"]) == (422, "x-signature")
-    assert rows(store_url, select(OptOutRow.borrower_id)) == []
+    assert rows(store_url, select(BorrowerFlagRow.borrower_id)) == []
 
     bad: list[tuple[str, Any, str]] = [
         ("/webhooks/sms-replies", {"from": "13812345678"}, "text"),
@@ -219,4 +219,4 @@ def test_callbacks_need_the_provider_signature_and_a_valid_body(
         r = post(api, path, body)
         assert (r.status_code, r.headers["content-type"]) == (422, PROBLEM), (path, body)
         assert (r.json()["field"], r.json()["instance"]) == (field, path), (path, body)
-    assert rows(store_url, select(OptOutRow.borrower_id)) == []
+    assert rows(store_url, select(BorrowerFlagRow.borrower_id)) == []

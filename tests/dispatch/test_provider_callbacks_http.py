@@ -11,7 +11,7 @@ from typing import Any
 from fastapi.testclient import TestClient
 from sqlalchemy import create_engine, select
 
-from arrears.adapters.store.dispatch_models import ContactAttemptRow, DeliveryRow, OptOutRow
+from arrears.adapters.store.dispatch_models import BorrowerFlagRow, ContactAttemptRow, DeliveryRow
 from arrears.entrypoints.api import create_app
 from arrears.services.auth import sign_body
 from arrears.services.cases import CaseworkConfig
@@ -46,7 +46,12 @@ def test_a_td_reply_over_http_blocks_the_next_sms_and_receipts_update_the_delive
         # the borrower with a pending SMS answers "TD" (from +86...): opted out of SMS
         out = _post(api, "/webhooks/sms-replies", {"from": "+86" + SMS_PHONE, "text": "TD"})
         assert (out["borrower_id"], out["action"]) == (SMS_BORROWER, "opt_out")
-        assert _select(world.url, select(OptOutRow.borrower_id, OptOutRow.channel)) == [(SMS_BORROWER, "sms")]
+        assert _select(
+            world.url,
+            select(BorrowerFlagRow.borrower_id, BorrowerFlagRow.channel).where(
+                BorrowerFlagRow.name == "opt_out"
+            ),
+        ) == [(SMS_BORROWER, "sms")]
 
         # the dispatcher's compliance check at send time reads the opt-out: the SMS is blocked, the
         # letter goes, and the other borrowers get their SMS

@@ -15,7 +15,12 @@ import pytest
 import typer
 from sqlalchemy import create_engine, insert, select
 
-from arrears.adapters.store.dispatch_models import AgentTaskRow, ContactAttemptRow, DeliveryRow, OptOutRow
+from arrears.adapters.store.dispatch_models import (
+    AgentTaskRow,
+    BorrowerFlagRow,
+    ContactAttemptRow,
+    DeliveryRow,
+)
 from arrears.adapters.store.models import AccountEventRow
 from arrears.adapters.store.run_models import OutboxRow
 from arrears.entrypoints.cli import dispatch as dispatch_cli
@@ -96,9 +101,15 @@ def test_replies_opt_out_and_ask_for_a_plan(world: World) -> None:
         assert record_reply(uow, {"from": "13000000000", "text": "STOP"}).action == "unknown_sender"
         uow.commit()
     assert plan.action == "plan_request" and plan.loans == [SMS_LOAN]
-    assert [tuple(r) for r in _select(world.url, select(OptOutRow.borrower_id, OptOutRow.channel))] == [
-        (SMS_BORROWER, "sms")
-    ]
+    assert [
+        tuple(r)
+        for r in _select(
+            world.url,
+            select(BorrowerFlagRow.borrower_id, BorrowerFlagRow.channel).where(
+                BorrowerFlagRow.name == "opt_out"
+            ),
+        )
+    ] == [(SMS_BORROWER, "sms")]
     events = _select(
         world.url,
         select(AccountEventRow.loan_id, AccountEventRow.kind).where(AccountEventRow.kind == "plan_request"),
@@ -196,12 +207,12 @@ def test_cli_dispatch_approve_and_receipts(
         monkeypatch.setenv(key, value)
     cli = _cli(monkeypatch, capsys)
     code, out, err = cli(
-        "dispatch", "--once", "--limit", "5", "--as-of-time", "2026-03-31T11:00:00+08:00", "--json"
+        "dispatch", "--once", "--dev", "--limit", "5", "--as-of-time", "2026-03-31T11:00:00+08:00", "--json"
     )
     assert code == 0, err
     first = json.loads(out)
     assert first["claimed"] == 5 and first["sent"] == 5
-    code, out, _ = cli("dispatch", "--once", "--as-of-time", "2026-03-31T11:00:00+08:00", "--json")
+    code, out, _ = cli("dispatch", "--once", "--dev", "--as-of-time", "2026-03-31T11:00:00+08:00", "--json")
     assert json.loads(out)["claimed"] == 55  # 60 ready, 5 already done; the lawyer's letter awaits approval
     (letter,) = world.rows(channel="lawyer_letter")
     code, out, err = cli("outbox", "approve", str(letter.id), "--by", "王律师", "--ref", "LR-9", "--json")

@@ -52,6 +52,7 @@ class StepShape(_Shape):
     when: Condition | None = None
     requires: list[StrictStr] = Field(default_factory=list)
     catch_up: StrictBool = False
+    valid_for: int | None = Field(default=None, ge=1, le=366, strict=True)
 
 
 class JumpStepShape(_Shape):
@@ -59,6 +60,7 @@ class JumpStepShape(_Shape):
     template: StrictStr
     tone: StrictStr
     requires: list[StrictStr] = Field(default_factory=list)
+    valid_for: int | None = Field(default=None, ge=1, le=366, strict=True)
 
 
 class JumpShape(_Shape):
@@ -216,10 +218,27 @@ def policy_from_data(data: object, source: str = "") -> Policy:
 
     def ladder_step(s: StepShape, where: str) -> Step:
         condition = _condition(s.when, schema, f"{where}.when") if s.when is not None else None
-        return Step(s.id, s.channel, s.template, s.tone, s.offset, condition, tuple(s.requires), s.catch_up)
+        return Step(
+            s.id,
+            s.channel,
+            s.template,
+            s.tone,
+            s.offset,
+            condition,
+            tuple(s.requires),
+            s.catch_up,
+            s.valid_for,
+        )
 
     def jump_step(j: JumpShape) -> Step:
-        return Step(j.id, j.step.channel, j.step.template, j.step.tone, requires=tuple(j.step.requires))
+        return Step(
+            j.id,
+            j.step.channel,
+            j.step.template,
+            j.step.tone,
+            requires=tuple(j.step.requires),
+            valid_for=j.step.valid_for,
+        )
 
     ews = shape.early_warning
     return Policy(

@@ -20,12 +20,13 @@ from typing import Any
 
 from sqlalchemy import func, select
 
-from arrears.adapters.store.dispatch_models import ContactAttemptRow, OptOutRow, OutboxApprovalRow
+from arrears.adapters.store.dispatch_models import ContactAttemptRow, OutboxApprovalRow
 from arrears.adapters.store.models import BorrowerRow
 from arrears.adapters.store.run_models import OutboxRow
 from arrears.domain.compliance.clock import zone
 from arrears.domain.compliance.engine import BLOCKED, DEFER, candidate_zones, make_facts, verdicts_at
-from arrears.domain.compliance.model import Approval, Attempt, ContactEvent, Debtor, LawFirm
+from arrears.domain.compliance.facts import debtor_for
+from arrears.domain.compliance.model import Approval, Attempt, ContactEvent, LawFirm
 from arrears.domain.compliance.profile import ComplianceProfile
 from arrears.domain.errors import InputError
 from arrears.domain.masking import mask_email, mask_name, mask_phone
@@ -214,13 +215,7 @@ def _replay(
             )
         )
     }
-    opt_outs: dict[str, list[tuple[datetime, str]]] = defaultdict(list)
-    for borrower_id, channel, at in c.execute(
-        select(OptOutRow.borrower_id, OptOutRow.channel, OptOutRow.at).where(
-            OptOutRow.borrower_id.in_(borrower_ids)
-        )
-    ):
-        opt_outs[borrower_id].append((at, channel))
+    flags = uow.flags.for_borrowers(borrower_ids)  # cleared ones too: each replay reads those in force then
     outbox_ids = [a.outbox_id for a in in_period if a.outbox_id is not None]
     approvals = {
         r.outbox_id: r
@@ -251,10 +246,13 @@ def _replay(
                     if approval is not None
                     else None,
                 )
-                debtor = Debtor(
-                    id=borrower_id,
-                    timezones=(tz_name,) if tz_name else (),
-                    opted_out=frozenset(ch for at, ch in opt_outs[borrower_id] if at <= a.at),
+                debtor = debtor_for(
+                    borrower_id,
+                    (tz_name,) if tz_name else (),
+                    flags.get(borrower_id, ()),
+                    a.at,
+                    a.at.astimezone(zone(tz_name or profile.unknown_timezones[0])).date(),
+                    a.loan_id,
                 )
                 # The rules broken at the attempt's own instant (decide() would add those met on
                 # the way to the next allowed instant, which were not broken).

@@ -11,7 +11,7 @@ import hashlib
 import time as clock
 from collections import Counter
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
@@ -21,12 +21,16 @@ from sqlalchemy.dialects import postgresql, sqlite
 
 from arrears.adapters.store.run_models import OutboxRow, RunRow
 from arrears.adapters.store.snapshot import snapshot
-from arrears.domain.compliance.batch import ContactSummary, PlannedContact, decide_batch
+from arrears.domain.compliance.batch import ContactSummary, PlannedContact, decide_batch, lookback
 from arrears.domain.compliance.clock import at_local_time, zone
-from arrears.domain.compliance.model import Attempt, Debtor
+from arrears.domain.compliance.engine import candidate_zones
+from arrears.domain.compliance.facts import contact_address, debtor_for
+from arrears.domain.compliance.model import Attempt
 from arrears.domain.compliance.profile import ComplianceProfile
 from arrears.domain.errors import InputError
-from arrears.domain.policy.model import Policy
+from arrears.domain.masking import mask_name
+from arrears.domain.policy.model import DEFAULT_VALID_DAYS, Policy
+from arrears.engine.contact_summary import PastEvents, PlannedRows, summaries
 from arrears.engine.plan import HISTORY_SCHEMA, Evaluation, accidental_legal_actions, count_by, engine
 from arrears.engine.portfolio import Portfolio
 from arrears.services.compliance_audit import audit_run_decisions
@@ -96,49 +100,126 @@ def load_history(uow: UnitOfWork, before: date) -> pa.Table:
     )
 
 
+@dataclass(frozen=True)
+class PlannedStatus:
+    """What the compliance filter made of one planned action, and until when it may be sent."""
+
+    status: str
+    rules: str
+    next_allowed_at: datetime | None
+    valid_days: int
+    expires_at: datetime | None
+
+
 def compliance_statuses(
-    evaluation: Evaluation, borrowers: pa.Table, profile: ComplianceProfile, as_of: date
-) -> list[tuple[str, str, datetime | None]]:
-    """(status, rule ids, next allowed instant) for every action, in order."""
+    uow: UnitOfWork,
+    evaluation: Evaluation,
+    borrowers: pa.Table,
+    profile: ComplianceProfile,
+    as_of: date,
+    policy: Policy,
+) -> list[PlannedStatus]:
+    """The compliance filter of a day's actions, in order: each planned contact judged at 10:00 local time
+    with the debtor's stored facts (flags in force then) and a summary of the contact history over the
+    profile's windows, computed column-wise (engine/contact_summary.py)."""
     actions = evaluation.actions.to_pylist()
-    flags = {r["loan_id"]: r for r in evaluation.assignments.to_pylist()}
+    accounts = {r["loan_id"]: r for r in evaluation.assignments.to_pylist()}
     tz_of = dict(zip(borrowers["borrower_id"].to_pylist(), borrowers["timezone"].to_pylist(), strict=True))
-    out: list[tuple[str, str, datetime | None] | None] = [None] * len(actions)
+    steps = policy.all_steps()
+    out: list[PlannedStatus | None] = [None] * len(actions)
+    contacts = [i for i, a in enumerate(actions) if not a["requires"] and a["channel"] not in NOT_CONTACTS]
+    who = sorted({accounts[actions[i]["loan_id"]]["borrower_id"] for i in contacts})
+    flags = uow.flags.for_borrowers(who)
+    addresses = uow.contacts.addresses(who)
+    back = lookback(profile)
+    # The earliest planned instant of the day is 10:00 in the easternmost zone (UTC+14).
+    earliest = datetime.combine(as_of, PLANNED_LOCAL_TIME, UTC) - timedelta(hours=14)
+    history = uow.contacts.table(who, None if back is None else earliest - back)
+
+    def valid_days(action: dict[str, Any]) -> int:
+        step = steps.get((action["ladder"] or "", action["step_id"])) or steps.get(("", action["step_id"]))
+        return step.valid_days if step is not None else DEFAULT_VALID_DAYS
+
     planned: list[PlannedContact] = []
     where: list[int] = []
+    expiry: dict[int, tuple[int, datetime]] = {}
     for i, action in enumerate(actions):
-        if action["requires"]:
-            out[i] = ("awaiting_approval", "", None)
-            continue
-        if action["channel"] in NOT_CONTACTS:
-            out[i] = ("pending", "", None)
-            continue
-        account = flags[action["loan_id"]]
+        account = accounts[action["loan_id"]]
         tz_name = tz_of.get(account["borrower_id"])
-        zones = (tz_name,) if tz_name else ()
-        at = at_local_time(
-            as_of, PLANNED_LOCAL_TIME, zone(zones[0] if zones else profile.unknown_timezones[0])
-        )
-        debtor = Debtor(
-            id=account["borrower_id"],
-            timezones=zones,
+        first_zone = zone(tz_name or profile.unknown_timezones[0])
+        days_valid = valid_days(action)
+        if action["requires"]:  # a step awaiting approval counts its validity from the approval
+            out[i] = PlannedStatus("awaiting_approval", "", None, days_valid, None)
+            continue
+        # Sendable through local day D + valid − 1.
+        expires = at_local_time(as_of + timedelta(days=days_valid), time(0, 0), first_zone)
+        if action["channel"] in NOT_CONTACTS:
+            out[i] = PlannedStatus("pending", "", None, days_valid, expires)
+            continue
+        expiry[i] = (days_valid, expires)
+        at = at_local_time(as_of, PLANNED_LOCAL_TIME, first_zone)
+        borrower_id = account["borrower_id"]
+        name, phone, email = addresses.get(borrower_id, (None, None, None))
+        channel = CHANNEL_FOR_RULES.get(action["channel"], action["channel"])
+        debtor = debtor_for(
+            borrower_id,
+            (tz_name,) if tz_name else (),
+            flags.get(borrower_id, ()),
+            at,
+            at.astimezone(first_zone).date(),
+            action["loan_id"],
             disputed=account["disputed"],
             identity_theft=account["identity_dispute"],
             hardship=account["hardship"],
         )
         attempt = Attempt(
-            channel=CHANNEL_FOR_RULES.get(action["channel"], action["channel"]),
+            channel=channel,
             at=at,
+            target=contact_address(channel, phone, email, mask_name(name) or borrower_id),
             message_type=action["template"].split("/", 1)[-1],
             debt=action["loan_id"],
         )
         planned.append(PlannedContact(action["loan_id"], debtor, attempt, ContactSummary()))
         where.append(i)
-    for i, result in zip(where, decide_batch(profile, planned), strict=True):
+    found = contact_summaries(profile, planned, history)
+    judged = [replace(p, summary=s) for p, s in zip(planned, found, strict=True)]
+    for i, result in zip(where, decide_batch(profile, judged), strict=True):
         d = result.decision
         status = {"allow": "pending", "defer": "deferred", "block": "blocked"}[d.decision]
-        out[i] = (status, ",".join(d.rules), d.next_allowed_at)
+        out[i] = PlannedStatus(status, ",".join(d.rules), d.next_allowed_at, *expiry[i])
     return [o for o in out if o is not None]
+
+
+def contact_summaries(
+    profile: ComplianceProfile, planned: list[PlannedContact], history: pa.Table
+) -> list[ContactSummary]:
+    """The history summary of every planned contact (engine/contact_summary.py), from the stored attempts."""
+    rows = PlannedRows(
+        borrower=[p.debtor.id for p in planned],
+        debt=[p.attempt.debt for p in planned],
+        target=[p.attempt.target for p in planned],
+        channel=[p.attempt.channel for p in planned],
+        at=[p.attempt.at for p in planned],
+        zones=[candidate_zones(profile, p.debtor) for p in planned],
+        work_target=[p.attempt.target in p.debtor.work_numbers for p in planned],
+        contact=[p.attempt.kind == "contact" and p.attempt.target_kind == "debtor" for p in planned],
+    )
+    work = {(p.debtor.id, number) for p in planned for number in p.debtor.work_numbers}
+    borrower = history["borrower_id"].to_pylist()
+    target = history["target"].to_pylist()
+    events = PastEvents(
+        borrower=borrower,
+        debt=history["loan_id"].to_pylist(),
+        target=target,
+        channel=history["channel"].to_pylist(),
+        outcome=history["outcome"].to_pylist(),
+        message_type=history["message_type"].to_pylist(),
+        at=history["at"].cast(pa.int64()).to_numpy(zero_copy_only=False),
+        work_target=[(b, t) in work for b, t in zip(borrower, target, strict=True)]
+        if work
+        else [False] * len(borrower),
+    )
+    return summaries(profile, rows, events)
 
 
 def _insert(dialect: str) -> Callable[..., Any]:
@@ -169,7 +250,7 @@ def run_day(
     if planned_earlier is not None and planned_earlier.num_rows:
         history = pa.concat_tables([history, planned_earlier])
     evaluation = engine(engine_name)(portfolio, policy, as_of, history)
-    statuses = compliance_statuses(evaluation, tables["borrowers"], profile, as_of)
+    statuses = compliance_statuses(uow, evaluation, tables["borrowers"], profile, as_of, policy)
 
     anchors = dict(
         zip(
@@ -186,7 +267,7 @@ def run_day(
         )
     )
     rows = []
-    for action, (status, rules, next_at) in zip(evaluation.actions.to_pylist(), statuses, strict=True):
+    for action, planned in zip(evaluation.actions.to_pylist(), statuses, strict=True):
         rows.append(
             {
                 "idempotency_key": idempotency_key(
@@ -206,9 +287,11 @@ def run_day(
                 "segment": action["segment"],
                 "experiment": action["experiment"],
                 "arm": action["arm"],
-                "status": status,
-                "rules": rules,
-                "next_allowed_at": next_at,
+                "status": planned.status,
+                "rules": planned.rules,
+                "next_allowed_at": planned.next_allowed_at,
+                "valid_days": planned.valid_days,
+                "expires_at": planned.expires_at,
                 "attempts": 0,
                 "created_at": started_at,
                 "updated_at": started_at,
@@ -222,7 +305,7 @@ def run_day(
         ],
         schema=HISTORY_SCHEMA,
     )
-    counts = _counts(evaluation, tables["borrowers"], [s for s, _, _ in statuses])
+    counts = _counts(evaluation, tables["borrowers"], [s.status for s in statuses])
     summary = RunSummary(
         run_id,
         as_of,

@@ -52,7 +52,6 @@ from arrears.adapters.rendering import library
 from arrears.adapters.store.dispatch_models import (
     ContactAttemptRow,
     DeliveryRow,
-    OptOutRow,
     OutboxApprovalRow,
 )
 from arrears.adapters.store.engine import engine_for
@@ -60,10 +59,12 @@ from arrears.adapters.store.models import AccountEventRow, BorrowerRow
 from arrears.adapters.store.records import LoanRecord
 from arrears.adapters.store.run_models import OutboxRow
 from arrears.adapters.store.types import UtcDateTime
+from arrears.domain.compliance.batch import lookback
 from arrears.domain.compliance.channels import VOICE
 from arrears.domain.compliance.clock import zone
 from arrears.domain.compliance.engine import decide
-from arrears.domain.compliance.model import Approval, Attempt, ContactEvent, Debtor, LawFirm
+from arrears.domain.compliance.facts import BorrowerFlag, contact_address, debtor_for
+from arrears.domain.compliance.model import Approval, Attempt, ContactEvent, LawFirm
 from arrears.domain.compliance.profile import ComplianceProfile
 from arrears.domain.errors import InputError, NotFound
 from arrears.domain.ledger import LedgerPosition, compute_position
@@ -75,7 +76,6 @@ from arrears.services.daily_run import CHANNEL_FOR_RULES, NOT_CONTACTS
 from arrears.services.unit_of_work import UnitOfWork
 
 CLAIMABLE_AGAIN = ("deferred", "failed")  # claimable again once next_allowed_at has passed
-HISTORY_DAYS = 35  # the longest window a profile's caps look back over
 POSITIONS_KEPT = 8192  # ledger positions kept per process, by loan (as read) and day
 BATCH = 200  # rows per claim: the batch's reads and writes are a few queries whatever its size
 # Messages about money already overdue: moot once nothing is overdue.
@@ -127,7 +127,7 @@ class DispatchReport:
             "claimed": self.claimed,
             **{
                 k: self.outcomes.get(k, 0)
-                for k in ("sent", "cancelled", "deferred", "blocked", "failed", "dead")
+                for k in ("sent", "cancelled", "deferred", "blocked", "failed", "dead", "expired")
             },
             "sent_by_channel": dict(sorted(self.channels.items())),
             "workers": self.workers,
@@ -424,14 +424,16 @@ class _Facts:
     records: dict[str, LoanRecord]
     borrowers: dict[str, Any]
     events: dict[str, list[tuple[str, date]]]
-    opted_out: dict[str, set[str]]
+    flags: dict[str, list[BorrowerFlag]]  # the borrowers' compliance facts (those not cleared by now)
     history: dict[str, list[ContactEvent]]
     approvals: dict[int, Any]
     # Ledger positions by loan and day, computed at most once per batch (the loans were read once).
     positions: dict[str, dict[date, LedgerPosition]] = field(default_factory=lambda: defaultdict(dict))
 
 
-def _read_facts(connection: Connection, uow: UnitOfWork, rows: Sequence[Any], now: datetime) -> _Facts:
+def _read_facts(
+    connection: Connection, uow: UnitOfWork, rows: Sequence[Any], now: datetime, profile: ComplianceProfile
+) -> _Facts:
     loan_ids = sorted({r.loan_id for r in rows})
     borrower_ids = sorted({r.borrower_id for r in rows})
     records = {rec.id: rec for rec in uow.loans.stream_records(loan_ids)}
@@ -455,34 +457,17 @@ def _read_facts(connection: Connection, uow: UnitOfWork, rows: Sequence[Any], no
         )
     ):
         events[loan_id].append((kind, on))
-    opted: dict[str, set[str]] = defaultdict(set)
-    for borrower_id, channel in connection.execute(
-        select(OptOutRow.borrower_id, OptOutRow.channel).where(OptOutRow.borrower_id.in_(borrower_ids))
-    ):
-        opted[borrower_id].add(channel)
+    flags = uow.flags.for_borrowers(borrower_ids, since=now)
+    back = lookback(profile)
     history: dict[str, list[ContactEvent]] = defaultdict(list)
-    since = now - timedelta(days=HISTORY_DAYS)
-    for a in connection.execute(
-        select(  # only what the compliance engine looks at: this table grows with every send
-            ContactAttemptRow.borrower_id,
-            ContactAttemptRow.channel,
-            ContactAttemptRow.at,
-            ContactAttemptRow.outcome,
-            ContactAttemptRow.target,
-            ContactAttemptRow.message_type,
-            ContactAttemptRow.loan_id,
-        ).where(ContactAttemptRow.borrower_id.in_(borrower_ids), ContactAttemptRow.at >= since)
-    ):
-        history[a.borrower_id].append(
-            ContactEvent(a.channel, a.at, a.outcome, a.target, "debtor", a.message_type or None, a.loan_id)
-        )
+    history.update(uow.contacts.events(borrower_ids, None if back is None else now - back))
     approvals = {
         a.outbox_id: a
         for a in connection.execute(
             select(OutboxApprovalRow).where(OutboxApprovalRow.outbox_id.in_([r.id for r in rows]))
         )
     }
-    return _Facts(records, borrowers, events, opted, history, approvals)
+    return _Facts(records, borrowers, events, flags, history, approvals)
 
 
 @dataclass
@@ -523,7 +508,7 @@ def _process(
     history only) sees the earlier sends exactly as if every message had gone one at a time.
     """
     connection = uow.connection
-    facts = _read_facts(connection, uow, rows, now)
+    facts = _read_facts(connection, uow, rows, now, d.profile)
     writes = _Writes()
     report = DispatchReport()
     pending = _Pending()
@@ -655,15 +640,18 @@ def message_context(
     now: datetime,
     positions: dict[date, LedgerPosition] | None = None,
 ) -> dict[str, Any]:
-    """The template context of one outbox row: the account as of the run day and the lender's contacts.
+    """The template context of one outbox row: the account as of the day it is sent (the borrower's local
+    day, never before the plan day) and the lender's contacts. Amounts, days past due and every deadline
+    are counted from that day, so a message sent late quotes today's figures, not the plan day's.
 
     `positions` holds ledger positions already computed for this loan, by day (reused, and added to).
     """
     lender = d.config.lender
-    position = _position(record, row.as_of, {} if positions is None else positions)
-    mtype = message_type(row.template)
-    upto = row.anchor if mtype in DUE_TYPES and row.anchor else row.as_of
     local_today = now.astimezone(zone((borrower.timezone if borrower else None) or "Asia/Shanghai")).date()
+    send_day = max(row.as_of, local_today)
+    position = _position(record, send_day, {} if positions is None else positions)
+    mtype = message_type(row.template)
+    upto = row.anchor if mtype in DUE_TYPES and row.anchor else send_day
     context: dict[str, Any] = {
         "lender_name": lender["name"],
         "hotline": lender["hotline"],
@@ -678,9 +666,9 @@ def message_context(
         "contract_clause": d.config.contract_clause(language),
         "law_firm": lender["law_firm"],
         "approval_ref": "",
-        "letter_date": local_today,
+        "letter_date": send_day,
         "loan_ref": record.id,
-        "report_date": row.as_of + timedelta(days=7),
+        "report_date": send_day + timedelta(days=7),
         "bureau_name": lender["bureau_name"],
         "agency_name": lender["agency_name"],
         "agency_contact": lender["agency_contact"],
@@ -695,8 +683,8 @@ def message_context(
         context["plan_terms"] = {
             "instalments": count,
             "instalment_amount": -(-due_now // count),  # rounded up: the plan never collects less
-            "first_due_date": row.as_of + timedelta(days=7),
-            "accept_by": row.as_of + timedelta(days=5),
+            "first_due_date": send_day + timedelta(days=7),
+            "accept_by": send_day + timedelta(days=5),
         }
     return context
 
@@ -704,11 +692,8 @@ def message_context(
 def _address(channel: str, borrower: Any) -> str:
     if borrower is None:
         return ""
-    if channel == "email":
-        return str(borrower.email or "")
-    if channel in ("sms", "robocall", "agent_call") or channel in VOICE:
-        return str(borrower.phone or "")
-    return str(mask_name(borrower.name) or borrower.id)  # letters: the records keep the name masked
+    # letters: the records keep the name masked
+    return contact_address(channel, borrower.phone, borrower.email, mask_name(borrower.name) or borrower.id)
 
 
 def _one(
@@ -731,6 +716,8 @@ def _one(
     why = _moot(row, record, facts.events.get(row.loan_id, []), check_day, positions)
     if why:
         return _status(writes, row, now, "cancelled", last_error=why)
+    if row.expires_at is not None and now >= row.expires_at:
+        return _status(writes, row, now, "expired", last_error=_expired(row))
 
     mtype = message_type(row.template)
     target = _address(row.channel, borrower)
@@ -753,22 +740,27 @@ def _one(
             if approval_row is not None
             else None,
         )
-        debtor = Debtor(
-            id=row.borrower_id,
-            timezones=(tz_name,) if tz_name else (),
-            opted_out=frozenset(facts.opted_out.get(row.borrower_id, ())),
+        local = zone(tz_name or d.profile.unknown_timezones[0])
+        debtor = debtor_for(
+            row.borrower_id,
+            (tz_name,) if tz_name else (),
+            facts.flags.get(row.borrower_id, ()),
+            now,
+            now.astimezone(local).date(),
+            row.loan_id,
+            recorded=True,
         )
         decision = decide(d.profile, debtor, facts.history.get(row.borrower_id, []), attempt)
         if decision.decision == "block":
             return _status(writes, row, now, "blocked", rules=",".join(decision.rules))
         if decision.decision == "defer":
+            later = decision.next_allowed_at
+            if row.expires_at is not None and later is not None and later >= row.expires_at:
+                return _status(
+                    writes, row, now, "expired", rules=",".join(decision.rules), last_error=_expired(row)
+                )
             return _status(
-                writes,
-                row,
-                now,
-                "deferred",
-                rules=",".join(decision.rules),
-                next_allowed_at=decision.next_allowed_at,
+                writes, row, now, "deferred", rules=",".join(decision.rules), next_allowed_at=later
             )
 
     language = (borrower.language if borrower else None) or "zh-CN"
@@ -843,6 +835,10 @@ def _sent(
             )
         )
     return _status(writes, row, now, "sent", attempts=row.attempts + 1)
+
+
+def _expired(row: Any) -> str:
+    return f"not sent by {row.expires_at.isoformat()}: valid for {row.valid_days or '?'} day(s)"
 
 
 def _retry(d: Dispatcher, writes: _Writes, row: Any, now: datetime, reason: str) -> str:

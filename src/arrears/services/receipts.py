@@ -18,7 +18,7 @@ import hashlib
 import json
 import unicodedata
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -28,7 +28,6 @@ from arrears.adapters.channels.agent_tasks import enqueue_agent_task
 from arrears.adapters.store.dispatch_models import (
     ContactAttemptRow,
     DeliveryRow,
-    OptOutRow,
     OutboxApprovalRow,
 )
 from arrears.adapters.store.models import BorrowerRow, LoanRow
@@ -36,6 +35,7 @@ from arrears.adapters.store.records import AccountEvent
 from arrears.adapters.store.run_models import OutboxRow
 from arrears.domain.compliance.document import parse_instant
 from arrears.domain.errors import InputError, NotFound
+from arrears.services import borrower_facts
 from arrears.services.unit_of_work import UnitOfWork
 
 # Receipt status -> the contact attempt's outcome (arrears.domain.compliance.channels.OUTCOMES).
@@ -136,17 +136,16 @@ def record_reply(uow: UnitOfWork, record: dict[str, Any], where: str = "reply") 
         return ReplyResult(None, "unknown_sender")
     word = _keyword(text)
     if word in OPT_OUT_WORDS:
-        exists = c.execute(
-            select(OptOutRow.borrower_id).where(
-                OptOutRow.borrower_id == borrower_id, OptOutRow.channel == channel
-            )
-        ).first()
-        if exists is None:
-            c.execute(
-                OptOutRow.__table__.insert().values(
-                    borrower_id=borrower_id, channel=channel, at=at, source=f"reply: {text.strip()[:40]}"
-                )
-            )
+        borrower_facts.set_flag(
+            uow,
+            borrower_id,
+            "opt_out",
+            channel=channel,
+            by="borrower",
+            reason=f"reply: {text.strip()[:40]}",
+            source="reply",
+            effective_at=at,
+        )
         return ReplyResult(borrower_id, "opt_out")
     if word in PLAN_WORDS:
         loans = list(
@@ -177,9 +176,10 @@ def approve(
     if not ref.strip():
         raise InputError("the approval reference is required", field="--ref")
     c = uow.connection
-    status = c.execute(select(OutboxRow.status).where(OutboxRow.id == outbox_id)).scalar()
-    if status is None:
+    found = c.execute(select(OutboxRow.status, OutboxRow.valid_days).where(OutboxRow.id == outbox_id)).first()
+    if found is None:
         raise NotFound(f"no outbox row {outbox_id}")
+    status, valid_days = found
     if status != "awaiting_approval":
         raise InputError(f"outbox row {outbox_id} is {status}, not awaiting_approval", field="ID")
     when = at or datetime.now(UTC)
@@ -188,7 +188,13 @@ def approve(
             outbox_id=outbox_id, approved_by=by.strip(), ref=ref.strip(), law_firm=law_firm, at=when
         )
     )
-    c.execute(update(OutboxRow).where(OutboxRow.id == outbox_id).values(status="pending", updated_at=when))
+    # A legal step's validity runs from its approval (the review dates the letter), not from the plan day.
+    expires = when + timedelta(days=valid_days) if valid_days is not None else None
+    c.execute(
+        update(OutboxRow)
+        .where(OutboxRow.id == outbox_id)
+        .values(status="pending", updated_at=when, expires_at=expires)
+    )
 
 
 def read_records(path: str | Path) -> list[dict[str, Any]]:

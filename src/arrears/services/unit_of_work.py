@@ -18,6 +18,8 @@ from sqlalchemy.orm import Session
 
 from arrears.adapters.store import open_store
 from arrears.adapters.store.bulk import BulkWriter, bulk_writer
+from arrears.adapters.store.contacts import ContactRepository
+from arrears.adapters.store.flags import BorrowerFlagRepository
 from arrears.adapters.store.repositories import (
     BorrowerRepository,
     EventRepository,
@@ -50,6 +52,8 @@ class UnitOfWork:
         self.payments = PaymentRepository(self.connection)
         self.postings = PostingRepository(self.connection)
         self.events = EventRepository(self.connection)
+        self.flags = BorrowerFlagRepository(self.connection)
+        self.contacts = ContactRepository(self.connection)
         self.bulk: BulkWriter = bulk_writer(self.connection)
         return self
 

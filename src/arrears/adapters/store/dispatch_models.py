@@ -3,10 +3,10 @@ the agents' call queue."""
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import BigInteger, Index, String, Text
+from sqlalchemy import BigInteger, Date, Index, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from arrears.adapters.store.models import Base
@@ -51,15 +51,29 @@ class DeliveryRow(Base):
     detail: Mapped[dict[str, Any] | None] = mapped_column(JSONDoc)
 
 
-class OptOutRow(Base):
-    """A borrower asked not to be contacted on a channel (a reply of 退订 / TD / STOP ...)."""
+class BorrowerFlagRow(Base):
+    """One compliance fact about a borrower (domain/compliance/facts.py), set and cleared with provenance.
 
-    __tablename__ = "opt_outs"
+    Opt-outs live here too (name `opt_out`, from a reply of 退订 / TD / STOP or an operator)."""
 
-    borrower_id: Mapped[str] = mapped_column(String(64), primary_key=True)
-    channel: Mapped[str] = mapped_column(String(32), primary_key=True)
-    at: Mapped[datetime] = mapped_column(UtcDateTime)
+    __tablename__ = "borrower_flags"
+    __table_args__ = (Index("ix_borrower_flags_borrower", "borrower_id", "name"),)
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    borrower_id: Mapped[str] = mapped_column(String(64))
+    name: Mapped[str] = mapped_column(String(32))
+    channel: Mapped[str] = mapped_column(String(32), default="")
+    debt: Mapped[str] = mapped_column(String(64), default="")
+    value: Mapped[str] = mapped_column(Text, default="")  # PII for work numbers: masked in every view
+    until: Mapped[date | None] = mapped_column(Date)
+    effective_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    set_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    set_by: Mapped[str] = mapped_column(Text)
+    reason: Mapped[str] = mapped_column(Text)
     source: Mapped[str] = mapped_column(Text)
+    cleared_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    cleared_by: Mapped[str | None] = mapped_column(Text)
+    clear_reason: Mapped[str | None] = mapped_column(Text)
 
 
 class OutboxApprovalRow(Base):

@@ -23,6 +23,7 @@ OUTBOX_STATUSES = (
     "sent",
     "failed",
     "dead",
+    "expired",
 )
 
 
@@ -72,3 +73,7 @@ class OutboxRow(Base):
     created_at: Mapped[datetime] = mapped_column(UtcDateTime)
     updated_at: Mapped[datetime] = mapped_column(UtcDateTime)
     last_error: Mapped[str | None] = mapped_column(Text)
+    valid_days: Mapped[int | None] = mapped_column(
+        Integer
+    )  # the step's valid_for; legal steps: from approval
+    expires_at: Mapped[datetime | None] = mapped_column(UtcDateTime)  # not sent by then: expired

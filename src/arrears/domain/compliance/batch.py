@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import numpy as np
 
@@ -80,6 +80,26 @@ class BatchDecision:
 NOTICE_TYPES = frozenset({"validation_notice", "bureau_notice"})
 
 
+def lookback(profile: ComplianceProfile) -> timedelta | None:
+    """How far back a history must reach for every cap and cooldown of the profile (None: all of it).
+
+    A calendar window of N days reaches N − 1 local days back; two days more cover the zone offsets. A
+    lifetime cap that counts only third-party contacts needs no debtor history."""
+    days = 1
+    for rule in profile.rules:
+        if isinstance(rule, CapRule):
+            if rule.window.lifetime:
+                if "debtor" in rule.counts.target_kinds:
+                    return None
+            elif rule.window.rolling is not None:
+                days = max(days, rule.window.rolling.days + 1)
+            else:
+                days = max(days, rule.window.calendar_days)
+        elif isinstance(rule, CooldownRule):
+            days = max(days, rule.days)
+    return timedelta(days=days + 2)
+
+
 def summarise(
     profile: ComplianceProfile, debtor: Debtor, history: Sequence[ContactEvent], attempt: Attempt
 ) -> ContactSummary:
@@ -110,7 +130,7 @@ def _static_key(row: PlannedContact) -> tuple[object, ...]:
     return (
         d.timezones, d.cease, d.opted_out, d.disputed, d.identity_theft, d.hardship, d.hardship_until,
         d.unreachable, d.validation_notice_sent_at, d.bureau_notice_sent_at, d.employer_prohibits_contact,
-        d.time_barred, a.target in d.work_numbers, a.channel, a.at, a.target_kind, a.message_type, a.kind,
+        d.time_barred, d.represented_by_attorney, d.deceased, d.bankruptcy, a.target in d.work_numbers, a.channel, a.at, a.target_kind, a.message_type, a.kind,
         a.law_firm, a.approval, row.summary.notices,
     )  # fmt: skip
 

@@ -32,6 +32,9 @@ DEBTOR_KEYS = {
     "work_numbers",
     "employer_prohibits_contact",
     "time_barred",
+    "represented_by_attorney",
+    "deceased",
+    "bankruptcy",
 }
 EVENT_KEYS = {"channel", "at", "outcome", "target", "target_kind", "message_type", "debt", "note"}
 ATTEMPT_KEYS = (EVENT_KEYS - {"outcome"}) | {"kind", "law_firm", "approval"}
@@ -156,6 +159,9 @@ def parse_debtor(raw: object, where: str = "debtor") -> Debtor:
         work_numbers=frozenset(_str_list(d.get("work_numbers"), f"{where}.work_numbers")),
         employer_prohibits_contact=_bool(d, "employer_prohibits_contact", where),
         time_barred=_bool(d, "time_barred", where),
+        represented_by_attorney=_bool(d, "represented_by_attorney", where),
+        deceased=_bool(d, "deceased", where),
+        bankruptcy=_bool(d, "bankruptcy", where),
     )
 
 

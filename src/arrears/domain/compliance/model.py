@@ -30,6 +30,9 @@ class Debtor:
     work_numbers: frozenset[str] = frozenset()
     employer_prohibits_contact: bool = False
     time_barred: bool = False
+    represented_by_attorney: bool = False
+    deceased: bool = False
+    bankruptcy: bool = False
 
 
 @dataclass(frozen=True, slots=True)

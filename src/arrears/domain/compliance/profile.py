@@ -26,7 +26,15 @@ from arrears.domain.compliance.clock import zone
 from arrears.domain.dates import parse_date
 from arrears.domain.errors import InputError
 
-HOLD_FLAGS = ("cease", "disputed", "identity_theft", "hardship")
+HOLD_FLAGS = (
+    "cease",
+    "disputed",
+    "identity_theft",
+    "hardship",
+    "represented_by_attorney",
+    "deceased",
+    "bankruptcy",
+)
 KNOWN_CALENDARS = ("CN", "US", "HK", "TW")
 
 

@@ -41,6 +41,7 @@ from arrears.domain.compliance.profile import (
 
 BLOCK, DEFER = "block", "defer"
 MICROSECOND = timedelta(microseconds=1)
+UNKNOWN = "unknown"  # the outcome of an attempt whose provider status could not be read
 
 
 @dataclass(frozen=True, slots=True)
@@ -79,11 +80,16 @@ def gates(f: EventFilter, attempt: Attempt, debtor: Debtor) -> bool:
     )
 
 
-def counts(f: EventFilter, event: ContactEvent, debtor: Debtor) -> bool:
-    """Whether a past event is one the filter counts."""
+def counts(f: EventFilter, event: ContactEvent, debtor: Debtor, *, cap: bool = False) -> bool:
+    """Whether a past event is one the filter counts.
+
+    For a cap (`cap=True`) an event whose outcome is `unknown` (a provider's status we could not read)
+    counts whatever outcomes the cap counts: it may have been any of them, and a cap must never
+    undercount. A cooldown starts only on an outcome that is known.
+    """
     return (
         event.channel in f.channels
-        and (f.outcomes is None or event.outcome in f.outcomes)
+        and (f.outcomes is None or event.outcome in f.outcomes or (cap and event.outcome == UNKNOWN))
         and event.target_kind in f.target_kinds
         and (f.number_kind == "any" or event.target in debtor.work_numbers)
     )
@@ -101,9 +107,13 @@ def same_scope(per: str, event: ContactEvent, attempt: Attempt) -> bool:
     return True
 
 
-def counted_events(facts: Facts, f: EventFilter, per: str, attempt: Attempt) -> list[datetime]:
-    """The instants of the events a cap or cooldown counts for this attempt, in time order."""
-    return [e.at for e in facts.history if counts(f, e, facts.debtor) and same_scope(per, e, attempt)]
+def counted_events(
+    facts: Facts, f: EventFilter, per: str, attempt: Attempt, *, cap: bool = False
+) -> list[datetime]:
+    """The instants of the events a cap (`cap=True`) or cooldown counts for this attempt, in time order."""
+    return [
+        e.at for e in facts.history if counts(f, e, facts.debtor, cap=cap) and same_scope(per, e, attempt)
+    ]
 
 
 # ----------------------------------------------------------------------------------------------- hours
@@ -199,7 +209,7 @@ def _rolling_window_max(times: Sequence[datetime], width: timedelta, at: datetim
 
 def cap_count(rule: CapRule, facts: Facts, attempt: Attempt, tz: ZoneInfo) -> int:
     """Counted events sharing a window with the attempt (the worst such window); zone used for calendar days."""
-    times = counted_events(facts, rule.counts, rule.per, attempt)
+    times = counted_events(facts, rule.counts, rule.per, attempt, cap=True)
     if rule.window.lifetime:
         return len(times)
     if rule.window.rolling is not None:
@@ -229,7 +239,7 @@ def _scope_zh(per: str) -> str:
 def check_cap(rule: CapRule, facts: Facts, attempt: Attempt) -> Verdict | None:
     if not gates(rule.applies_to, attempt, facts.debtor):
         return None
-    times = counted_events(facts, rule.counts, rule.per, attempt)
+    times = counted_events(facts, rule.counts, rule.per, attempt, cap=True)
     if rule.window.lifetime:
         if len(times) < rule.max:
             return None
@@ -307,6 +317,15 @@ HOLD_TEXT = {
     ),
     "identity_theft": ("suspected identity theft: collection is on hold", "疑似身份冒用，暂停催收"),
     "hardship": ("an approved hardship plan holds collection contact", "已批准困难还款计划，暂停催收联系"),
+    "represented_by_attorney": (
+        "the debtor is represented by an attorney: contact the attorney, not the debtor",
+        "债务人已委托律师：应联系其律师，不得直接联系债务人",
+    ),
+    "deceased": ("the debtor is deceased: no collection contact", "债务人已故，停止催收联系"),
+    "bankruptcy": (
+        "the debtor is in bankruptcy proceedings: collection is stayed",
+        "债务人处于破产程序中，暂停催收",
+    ),
 }
 
 

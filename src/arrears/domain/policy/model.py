@@ -36,6 +36,9 @@ TONES = ("gentle", "regular", "firm", "legal")
 LEGAL_REVIEW = "legal_review"
 NEEDS_LEGAL_REVIEW = frozenset({"lawyer_letter", "litigation"})
 BASIS_POINTS = 10_000
+# A message not sent within this many days of its plan day (of its approval, for a legal step) expires:
+# its figures and deadlines would be stale (it is rendered at send time, but the step was chosen for then).
+DEFAULT_VALID_DAYS = 3
 
 _NAME = re.compile(r"^[a-z0-9][a-z0-9_.-]*$")
 _TEMPLATE = re.compile(r"^[a-z0-9_]+/[a-z0-9_]+$")
@@ -53,6 +56,13 @@ class Step:
     condition: Expression | None = None
     requires: tuple[str, ...] = ()  # approvals needed before sending, e.g. ("legal_review",)
     catch_up: bool = False  # send late if the day was missed (the account jumped past it)
+    valid_for: int | None = None  # days a planned message stays sendable (None: DEFAULT_VALID_DAYS)
+
+    @property
+    def valid_days(self) -> int:
+        """Days the message may still go out: through local day plan day + valid_days − 1; a step that
+        needs an approval counts them from the approval instead."""
+        return self.valid_for if self.valid_for is not None else DEFAULT_VALID_DAYS
 
 
 @dataclass(frozen=True, slots=True)
@@ -155,8 +165,13 @@ class Policy:
 
     def templates(self) -> list[str]:
         """Every template the policy can send, sorted."""
-        steps = [s for ladder in self.ladders.values() for s in ladder.steps] + [j.step for j in self.jumps]
-        return sorted({s.template for s in steps})
+        return sorted({s.template for s in self.all_steps().values()})
+
+    def all_steps(self) -> dict[tuple[str, str], Step]:
+        """Every step by (ladder, step id); a jump's step under ladder ""."""
+        out = {(name, s.id): s for name, ladder in self.ladders.items() for s in ladder.steps}
+        out.update({("", j.step.id): j.step for j in self.jumps})
+        return out
 
     def warnings(self) -> list[str]:
         """Things that are allowed but probably not meant: ladders no segment or arm uses."""

@@ -1,0 +1,135 @@
+"""The borrower_flags table: compliance facts in (with provenance), `BorrowerFlag`s out."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+
+import pyarrow as pa
+from sqlalchemy import insert, or_, select, update
+from sqlalchemy.engine import Connection
+
+from arrears.adapters.store.dispatch_models import BorrowerFlagRow
+from arrears.domain.compliance.facts import BorrowerFlag
+
+_IN_CHUNK = 5_000
+FLAG_SCHEMA = pa.schema(
+    [
+        ("borrower_id", pa.string()),
+        ("name", pa.string()),
+        ("channel", pa.string()),
+        ("debt", pa.string()),
+        ("value", pa.string()),
+        ("until", pa.date32()),
+        ("effective_at", pa.timestamp("us", tz="UTC")),
+        ("cleared_at", pa.timestamp("us", tz="UTC")),
+    ]
+)
+
+
+def _flag(row: Any) -> BorrowerFlag:
+    return BorrowerFlag(
+        borrower_id=row.borrower_id,
+        name=row.name,
+        effective_at=row.effective_at,
+        channel=row.channel or "",
+        debt=row.debt or "",
+        value=row.value or "",
+        until=row.until,
+        set_by=row.set_by,
+        reason=row.reason,
+        source=row.source,
+        cleared_at=row.cleared_at,
+    )
+
+
+class BorrowerFlagRepository:
+    """Set, clear and read borrower flags on the unit of work's connection."""
+
+    def __init__(self, connection: Connection) -> None:
+        self.connection = connection
+
+    def add(self, flag: BorrowerFlag, set_at: datetime) -> int:
+        result = self.connection.execute(
+            insert(BorrowerFlagRow).values(
+                borrower_id=flag.borrower_id,
+                name=flag.name,
+                channel=flag.channel,
+                debt=flag.debt,
+                value=flag.value,
+                until=flag.until,
+                effective_at=flag.effective_at,
+                set_at=set_at,
+                set_by=flag.set_by,
+                reason=flag.reason,
+                source=flag.source,
+            )
+        )
+        return int(result.inserted_primary_key[0])
+
+    def open_ids(self, borrower_id: str, name: str, channel: str, debt: str, value: str | None) -> list[int]:
+        """Ids of the flags in force (not cleared) that match; `value` None matches any value."""
+        query = select(BorrowerFlagRow.id).where(
+            BorrowerFlagRow.borrower_id == borrower_id,
+            BorrowerFlagRow.name == name,
+            BorrowerFlagRow.channel == channel,
+            BorrowerFlagRow.debt == debt,
+            BorrowerFlagRow.cleared_at.is_(None),
+        )
+        if value is not None:
+            query = query.where(BorrowerFlagRow.value == value)
+        return list(self.connection.scalars(query.order_by(BorrowerFlagRow.id)))
+
+    def clear(self, ids: Sequence[int], at: datetime, by: str, reason: str) -> None:
+        self.connection.execute(
+            update(BorrowerFlagRow)
+            .where(BorrowerFlagRow.id.in_(list(ids)))
+            .values(cleared_at=at, cleared_by=by, clear_reason=reason)
+        )
+
+    def history(self, borrower_id: str) -> list[dict[str, Any]]:
+        """Every flag of the borrower ever set, cleared ones included, oldest first (rows as mappings)."""
+        rows = self.connection.execute(
+            select(BorrowerFlagRow)
+            .where(BorrowerFlagRow.borrower_id == borrower_id)
+            .order_by(BorrowerFlagRow.effective_at, BorrowerFlagRow.id)
+        ).mappings()
+        return [dict(r) for r in rows]
+
+    def for_borrowers(
+        self, borrower_ids: Sequence[str], *, since: datetime | None = None
+    ) -> dict[str, list[BorrowerFlag]]:
+        """The borrowers' flags, not cleared before `since` (all of them when None), by borrower."""
+        out: dict[str, list[BorrowerFlag]] = defaultdict(list)
+        ids = sorted(set(borrower_ids))
+        for start in range(0, len(ids), _IN_CHUNK):
+            query = select(BorrowerFlagRow).where(
+                BorrowerFlagRow.borrower_id.in_(ids[start : start + _IN_CHUNK])
+            )
+            if since is not None:
+                query = query.where(
+                    or_(BorrowerFlagRow.cleared_at.is_(None), BorrowerFlagRow.cleared_at > since)
+                )
+            for row in self.connection.execute(query.order_by(BorrowerFlagRow.id)):
+                out[row.borrower_id].append(_flag(row))
+        return out
+
+    def table(self, as_of_end: datetime) -> pa.Table:
+        """Every flag set before `as_of_end` and not cleared before it, as Arrow (the daily run's read)."""
+        query = select(
+            BorrowerFlagRow.borrower_id,
+            BorrowerFlagRow.name,
+            BorrowerFlagRow.channel,
+            BorrowerFlagRow.debt,
+            BorrowerFlagRow.value,
+            BorrowerFlagRow.until,
+            BorrowerFlagRow.effective_at,
+            BorrowerFlagRow.cleared_at,
+        ).where(
+            BorrowerFlagRow.effective_at < as_of_end,
+            or_(BorrowerFlagRow.cleared_at.is_(None), BorrowerFlagRow.cleared_at >= as_of_end),
+        )
+        rows = self.connection.execute(query).all()
+        return pa.Table.from_pylist([dict(r._mapping) for r in rows], schema=FLAG_SCHEMA)
