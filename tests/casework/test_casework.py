@@ -134,6 +134,31 @@ def test_plan_limits_four_eyes_waiver_and_settlement(store_url: str) -> None:
         uow.rollback()
 
 
+def test_a_fee_waiver_on_the_last_grace_day_is_refused_not_dropped(store_url: str) -> None:
+    _store(store_url, {"L1": ("B1", "zh")})
+    with UnitOfWork(store_url) as uow:
+        # 3 grace days: on 13 Jan the fee of 11–13 Jan (1.50) only counts at the end of the day, after
+        # that day's waivers; a waiver then would be more than the unpaid late fee, so it is refused
+        w = plans.propose_plan(
+            uow, "L1", PlanTerms("fee_waiver", date(2026, 1, 13)), CFG.plans, "agent:wang", "agent"
+        )
+        assert w["concession"] == 150
+        with pytest.raises(InputError, match="start the waiver a day later") as err:
+            plans.approve_plan(uow, w["id"], CFG.plans, "supervisor:li", "supervisor")
+        assert err.value.field == "start_on"
+        assert uow.loans.get("L1").waivers == ()
+        uow.rollback()
+    with UnitOfWork(store_url) as uow:
+        w = plans.propose_plan(
+            uow, "L1", PlanTerms("fee_waiver", date(2026, 1, 14)), CFG.plans, "agent:wang", "agent"
+        )
+        plans.approve_plan(uow, w["id"], CFG.plans, "supervisor:li", "supervisor")
+        p = compute_position(uow.loans.get("L1"), date(2026, 1, 20))
+        assert (p.late_fee_waived, p.late_fee_accrued) == (200, 500)
+        assert check_ledger(uow).problems == []
+        uow.rollback()
+
+
 def test_broken_plan_reverts_to_the_old_schedule(store_url: str) -> None:
     _store(store_url, {"L1": ("B1", "zh")})
     with UnitOfWork(store_url) as uow:

@@ -24,6 +24,12 @@ payments:
 """
 
 
+WAIVER = """\
+waivers:
+  - {{date: {date}, amount: "3.00", user: agent1, approver: sup1, reason: goodwill, seq: {seq}}}
+"""
+
+
 def arrears(*args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run([*ARREARS, *args], capture_output=True, text=True, timeout=120, check=False)
 
@@ -83,14 +89,46 @@ def test_table_output(loan_file: Path) -> None:
         (LOAN.replace("instalments:", "instalment:"), "instalment"),
         ("instalments: [\n", "invalid YAML"),
         (LOAN.replace('daily_rate: "0.0005"', 'daily_rate: "-1"'), "late_fee.daily_rate"),
+        # an instalment number that is not a whole number: never truncated, never a traceback
+        (
+            LOAN.replace("- {due: 2026-01-10", "- {seq: 1.5, due: 2026-01-10"),
+            "loan.yaml:5: field 'instalments[0].seq'",
+        ),
+        (
+            LOAN.replace("- {due: 2026-02-10", "- {seq: abc, due: 2026-02-10"),
+            "loan.yaml:6: field 'instalments[1].seq'",
+        ),
+        (LOAN + WAIVER.format(date="2026-01-15", seq="1.5"), "loan.yaml:11: field 'waivers[0].seq'"),
+        (LOAN + WAIVER.format(date="2026-01-15", seq="abc"), "loan.yaml:11: field 'waivers[0].seq'"),
+        (
+            LOAN + WAIVER.format(date="2026-01-15", seq="3"),
+            "field 'waivers[0].seq': there is no instalment 3",
+        ),
+        # a bucket table must end open-ended
+        (
+            LOAN.replace(
+                "instalments:",
+                "buckets: [{name: M0, min: 0, max: 0}, {name: M1, min: 1, max: 30}]\ninstalments:",
+            ),
+            "loan.yaml:4: field 'buckets[1].max'",
+        ),
+        # a waiver inside grace, or above the unpaid late fee on its day, is refused (not silently dropped)
+        (
+            LOAN.replace("grace_days: 0", "grace_days: 3") + WAIVER.format(date="2026-01-12", seq="1"),
+            "loan.yaml:11: field 'waivers[0].amount'",
+        ),
+        (
+            LOAN + WAIVER.format(date="2026-01-15", seq="1"),
+            "is more than instalment 1's unpaid late fee on that day",
+        ),
     ],
 )
 def test_bad_input_exits_2_with_the_field(tmp_path: Path, text: str, expected: str) -> None:
     path = tmp_path / "loan.yaml"
     path.write_text(text, encoding="utf-8")
     result = arrears("loan", "explain", str(path), "--as-of", "2026-01-20", "--json")
-    assert result.returncode == 2
-    assert expected in result.stderr
+    assert result.returncode == 2, result.stderr
+    assert expected in result.stderr, result.stderr
     assert "Traceback" not in result.stderr and result.stdout == ""
 
 

@@ -140,6 +140,10 @@ BAD_LOANS = [
         "L3,B3,baitiao-3,CNY,x,2026-02-10,100.00,,,,,,,,,,,",
         "loans.csv:6: field 'seq': not a whole number: 'x'",
     ),
+    (
+        "L3,B3,baitiao-3,CNY,1.5,2026-02-10,100.00,,,,,,,,,,,",
+        "loans.csv:6: field 'seq': not a whole number: '1.5'",
+    ),
     (",B3,baitiao-3,CNY,1,2026-02-10,100.00,,,,,,,,,,,", "loans.csv:6: field 'loan_id': is required"),
     (
         "L2,B2,baitiao-30d,CNY,1,2026-02-16,800.00,,,,,,,,,,,",
@@ -352,6 +356,30 @@ def test_a_bom_is_fine_and_bytes_that_are_not_utf8_are_named_by_line(
     result = cli("import", "payments", str(latin))
     assert result.code == 2
     assert "latin.csv:2: not UTF-8 text" in result.stderr
+
+
+@pytest.mark.parametrize(
+    ("seq", "expected"),
+    [
+        (pa.array([1.5, 2.0, 3.0, 1.0]), "loans.parquet: field 'seq': holds floating-point numbers"),
+        (
+            pa.array([Decimal("1.5"), Decimal(2), Decimal(3), Decimal(1)], pa.decimal128(4, 1)),
+            "loans.parquet:2: field 'seq': not a whole number: '1.5'",
+        ),
+    ],
+)
+def test_a_parquet_seq_that_is_not_a_whole_number_is_refused(
+    store_url: str, tmp_path: Path, cli, seq: pa.Array, expected: str
+) -> None:
+    loans = read_table(write(tmp_path, "l.csv", LOANS))
+    assert loans.num_rows == len(seq)
+    pq.write_table(
+        loans.set_column(loans.schema.get_field_index("seq"), "seq", seq), tmp_path / "loans.parquet"
+    )
+    result = cli("import", "loans", str(tmp_path / "loans.parquet"))
+    assert result.code == 2
+    assert expected in result.stderr.replace(str(tmp_path) + "/", "")
+    assert "Traceback" not in result.stderr
 
 
 def test_floating_point_amounts_are_refused(

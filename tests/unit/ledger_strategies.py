@@ -1,12 +1,20 @@
-"""Hypothesis strategies for loans: schedules, payments (some reversed), pauses, waivers, product settings."""
+"""Hypothesis strategies for loans: schedules, payments (some reversed), pauses, waivers, product settings.
+
+Pauses are drawn anywhere and also around a due date, so that they often overlap a grace period (where a
+paused day must not be subtracted twice from the delinquent days). Waivers are drawn within what the ledger
+accepts (no more than the unpaid late fee on their day, whatever the as-of date) unless `any_waivers`,
+which draws them freely, inside grace periods too, for tests that check a bad waiver is refused.
+"""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import date, timedelta
 from decimal import Decimal
 
 from hypothesis import strategies as st
 
+from arrears.domain.ledger import waivable_late_fee
 from arrears.domain.loans import Instalment, Loan, Pause, Payment, Waiver
 from arrears.domain.products import (
     DEFAULT_BUCKETS,
@@ -58,7 +66,9 @@ def settings(draw: st.DrawFn) -> LedgerSettings:
 
 
 @st.composite
-def loans(draw: st.DrawFn, max_instalments: int = 6, max_payments: int = 6) -> Loan:
+def loans(
+    draw: st.DrawFn, max_instalments: int = 6, max_payments: int = 6, *, any_waivers: bool = False
+) -> Loan:
     n = draw(st.integers(1, max_instalments))
     first_due = START + timedelta(days=draw(st.integers(0, 40)))
     gap = draw(st.sampled_from([30, 31, 14, 7]))
@@ -81,33 +91,41 @@ def loans(draw: st.DrawFn, max_instalments: int = 6, max_payments: int = 6) -> L
         payments.append(Payment(f"p{k}", on, draw(st.integers(1, 600_000)), reversed_on))
     pauses = []
     for _ in range(draw(st.integers(0, 2))):
-        start = START + timedelta(days=draw(st.integers(0, 300)))
+        if draw(st.booleans()):  # anywhere
+            start = START + timedelta(days=draw(st.integers(0, 300)))
+        else:  # around a due date: it often covers days of the grace period, or all of it
+            start = draw(st.sampled_from(instalments)).due + timedelta(days=draw(st.integers(-3, 6)))
         end = (
             None
             if draw(st.booleans()) and draw(st.booleans())
             else start + timedelta(days=draw(st.integers(0, 40)))
         )
         pauses.append(Pause(start, end))
-    waivers = []
-    for _ in range(draw(st.integers(0, 2))):
-        waivers.append(
-            Waiver(
-                on=START + timedelta(days=draw(st.integers(0, 300))),
-                amount=draw(st.integers(1, 10_000)),
-                user="agent",
-                approver="supervisor",
-                reason="goodwill",
-                instalment_seq=draw(st.one_of(st.none(), st.integers(1, n))),
-            )
-        )
-    return Loan(
+    loan = Loan(
         id="L",
         instalments=instalments,
         payments=tuple(payments),
         pauses=tuple(pauses),
-        waivers=tuple(waivers),
         settings=draw(settings()),
     )
+    # in day order, so that a waiver drawn later never takes late fee from one drawn before
+    offsets = sorted(draw(st.lists(st.integers(0, 90), max_size=2)))
+    for offset in offsets:
+        on = first_due + timedelta(days=offset)
+        seq = draw(st.one_of(st.none(), st.integers(1, n)))
+        if any_waivers:
+            amount = draw(st.integers(1, 10_000))
+        else:
+            # a reversal takes a payment back from its date on, which can bring late fee back: the waiver
+            # must fit whatever the as-of date
+            as_ofs = [on, *(p.reversed_on for p in payments if p.reversed_on and p.reversed_on > on)]
+            room = min(waivable_late_fee(loan, on, seq, as_of=d) for d in as_ofs)
+            if room == 0:
+                continue
+            amount = draw(st.integers(1, room))
+        waiver = Waiver(on, amount, "agent", "supervisor", "goodwill", seq)
+        loan = replace(loan, waivers=(*loan.waivers, waiver))
+    return loan
 
 
 as_of_dates = st.integers(0, 400).map(lambda d: START + timedelta(days=d))

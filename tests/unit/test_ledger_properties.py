@@ -98,3 +98,26 @@ def test_day_by_day_walk_agrees(loan: Loan, as_of: date) -> None:
     waived = pos.late_fee_waived
     assert pos.late_fee_accrued == total
     assert pos.outstanding.late_fee == total - waived
+
+
+@SETTINGS
+@given(loans(), as_of_dates)
+def test_delinquent_days_are_the_unpaused_days_after_grace(loan: Loan, as_of: date) -> None:
+    """Day by day: after the grace period, up to as-of, not paused (a paused grace day is not counted twice);
+    with no pause, max(0, DPD − grace)."""
+    pos = compute_position(loan, as_of)
+    grace = loan.settings.grace_days
+    if pos.oldest_unpaid_due is None:
+        assert pos.delinquent_days == 0
+        return
+    days = [pos.oldest_unpaid_due + timedelta(days=k) for k in range(grace + 1, pos.dpd + 1)]
+    assert pos.delinquent_days == sum(1 for d in days if not any(p.covers(d) for p in loan.pauses))
+    if not loan.pauses:
+        assert pos.delinquent_days == max(0, pos.dpd - grace)
+
+
+@SETTINGS
+@given(loans(), as_of_dates)
+def test_no_waiver_is_lost(loan: Loan, as_of: date) -> None:
+    pos = compute_position(loan, as_of)
+    assert pos.late_fee_waived == sum(w.amount for w in loan.waivers if w.on <= as_of)

@@ -1,4 +1,8 @@
-"""Literal ledger scenarios: each YAML file holds a loan and the numbers expected as of given dates."""
+"""Literal ledger scenarios: each YAML file holds a loan and the numbers expected as of given dates.
+
+A case may expect `error: {field, message}` instead: the ledger must refuse the loan as of that date
+(InputError naming the field, its message containing `message`).
+"""
 
 from __future__ import annotations
 
@@ -9,6 +13,7 @@ from typing import Any
 import pytest
 import yaml
 
+from arrears.domain.errors import InputError
 from arrears.domain.ledger import compute_position
 from arrears.domain.loan_document import parse_loan_document
 
@@ -53,6 +58,12 @@ def test_scenario(path: Path) -> None:
     for case in doc["expect"]:
         case = _normalise(case)
         as_of = date.fromisoformat(case.pop("as_of"))
+        if "error" in case:
+            with pytest.raises(InputError) as err:
+                compute_position(loan, as_of)
+            assert err.value.field == case["error"]["field"], f"{path.name}@{as_of}"
+            assert case["error"]["message"] in err.value.message, f"{path.name}@{as_of}"
+            continue
         result = compute_position(loan, as_of).to_dict()
         assert_subset(case, result, f"{path.name}@{as_of}")
 

@@ -94,7 +94,8 @@ FEATURES: dict[str, Feature] = {
         _f(
             "delinquent_days",
             _I,
-            "max(0, dpd − grace days − paused days), as in Apache Fineract",
+            "days after the grace period up to as-of that no pause covers; max(0, dpd − grace days) with no"
+            " pause, as in Apache Fineract",
             0,
             "nothing overdue",
         ),

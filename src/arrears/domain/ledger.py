@@ -7,7 +7,12 @@ The rules (DOMAIN.md, "Ledger rules"):
   charge rounded to the minor unit, per instalment; a payment on day D lowers the base from D + 1;
 - grace: an instalment whose scheduled amounts are paid in full within the grace days bears no late fee;
   once grace passes unpaid, the late fee counts from the first overdue day;
-- paused days (dispute, hardship) accrue no late fee and are not delinquent days;
+- paused days (dispute, hardship) accrue no late fee and are not delinquent days: delinquent days are the
+  days after the grace period, up to the as-of date, that no pause covers (a paused day inside the grace
+  period is not subtracted twice); with no pause, max(0, DPD − grace), as in Apache Fineract;
+- a waiver forgives late fee that is charged and unpaid on its date (of its instalment, or oldest first);
+  a waiver for more than that (e.g. dated inside the grace period, before any fee is charged) is bad
+  input (InputError naming `waivers[i]`), never silently cut down;
 - payments settle the oldest instalment first, components in the product's waterfall order; what is
   left over is held as credit; a reversed payment is treated as never made, from its date on.
 
@@ -18,10 +23,11 @@ n × the daily charge (bounded by the cap), which is exactly the day-by-day resu
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, timedelta
 
-from arrears.domain.loans import Loan, Payment, Waiver
+from arrears.domain.errors import InputError
+from arrears.domain.loans import Loan, Pause, Payment, Waiver
 from arrears.domain.money import format_minor
 from arrears.domain.products import SCHEDULED, Component
 
@@ -225,10 +231,10 @@ def compute_position(loan: Loan, as_of: date) -> LedgerPosition:
     payments_by_day: dict[date, list[Payment]] = {}
     for p in counted:  # within a day, in the order given
         payments_by_day.setdefault(p.on, []).append(p)
-    waivers_by_day: dict[date, list[Waiver]] = {}
-    for wv in loan.waivers:
+    waivers_by_day: dict[date, list[tuple[int, Waiver]]] = {}
+    for k, wv in enumerate(loan.waivers):  # within a day, in the order given
         if wv.on <= as_of:
-            waivers_by_day.setdefault(wv.on, []).append(wv)
+            waivers_by_day.setdefault(wv.on, []).append((k, wv))
 
     critical: set[date] = {as_of, *payments_by_day, *waivers_by_day}
     for w in work:
@@ -260,8 +266,8 @@ def compute_position(loan: Loan, as_of: date) -> LedgerPosition:
                     w.late_fee += charge
                 else:
                     w.pending += charge
-        for wv in waivers_by_day.get(day, ()):
-            _apply_waiver(work, wv)
+        for k, wv in waivers_by_day.get(day, ()):
+            _apply_waiver(work, wv, k, settings.currency)
         for p in payments_by_day.get(day, ()):
             alloc = _allocate(work, p, settings.waterfall)
             credit += alloc.to_credit
@@ -282,12 +288,12 @@ def compute_position(loan: Loan, as_of: date) -> LedgerPosition:
     oldest = next((w for w in work if not w.settled()), None)
     oldest_due = oldest.due if oldest else None
     dpd = max(0, (as_of - oldest_due).days) if oldest_due else 0
-    paused_days = 0
+    paused_days = delinquent = 0
     if dpd > 0 and oldest_due is not None:
-        paused_days = sum(
-            1 for k in range(1, dpd + 1) if any(p.covers(oldest_due + timedelta(days=k)) for p in loan.pauses)
-        )
-    delinquent = max(0, dpd - grace - paused_days)
+        # days oldest_due + 1 .. as_of are overdue; the first `grace` of them are the grace period
+        paused_days = _paused(loan.pauses, oldest_due + ONE_DAY, as_of)
+        after_grace = oldest_due + timedelta(days=grace + 1)
+        delinquent = max(0, dpd - grace) - _paused(loan.pauses, after_grace, as_of)
 
     positions = []
     overdue = outstanding = paid = Amounts()
@@ -336,6 +342,28 @@ def compute_position(loan: Loan, as_of: date) -> LedgerPosition:
     )
 
 
+def waivable_late_fee(loan: Loan, on: date, seq: int | None = None, *, as_of: date | None = None) -> int:
+    """The most a new waiver dated `on` (on instalment `seq`, or oldest first) may forgive: the late fee
+    charged and still unpaid when that day's waivers apply, after the waivers already given.
+
+    Counted as of `as_of` (default: `on`); a payment reversed later can bring back late fee it had paid.
+    """
+    as_of = as_of or on
+    if as_of < on:
+        raise ValueError("as_of must not be before the waiver's date")
+    probe = Waiver(on, _PROBE_AMOUNT, "probe", "probe approver", "probe", seq)
+    try:
+        compute_position(replace(loan, waivers=(*loan.waivers, probe)), as_of)
+    except WaiverTooLarge as err:
+        if err.index == len(loan.waivers):
+            return err.available
+        raise
+    raise AssertionError("a probe waiver larger than any late fee was accepted")  # pragma: no cover
+
+
+_PROBE_AMOUNT = 10**18
+
+
 def _status(w: _Working, as_of: date) -> str:
     if w.settled() and w.paid_on is not None:
         return "paid" if w.paid_on <= w.grace_end else "paid_late"
@@ -348,11 +376,60 @@ def _status(w: _Working, as_of: date) -> str:
     return "overdue"
 
 
-def _apply_waiver(work: list[_Working], waiver: Waiver) -> None:
+def _paused(pauses: tuple[Pause, ...], first: date, last: date) -> int:
+    """How many days of first .. last (inclusive) at least one pause covers."""
+    spans = sorted(
+        (max(p.start, first), last if p.end is None else min(p.end, last))
+        for p in pauses
+        if p.start <= last and (p.end is None or p.end >= first)
+    )
+    count = 0
+    covered_to = first - ONE_DAY
+    for start, end in spans:
+        if end > covered_to:
+            count += (end - max(start, covered_to + ONE_DAY)).days + 1
+            covered_to = end
+    return count
+
+
+class WaiverTooLarge(InputError):
+    """A waiver for more late fee than is charged and unpaid on its date (`available`)."""
+
+    def __init__(self, message: str, *, field: str, index: int, available: int) -> None:
+        super().__init__(message, field=field)
+        self.index = index
+        self.available = available
+
+
+def _apply_waiver(work: list[_Working], waiver: Waiver, index: int, currency: str) -> None:
+    """Forgive unpaid late fee (of the waiver's instalment, or oldest first); all of the amount or none."""
+    seq = waiver.instalment_seq
+    targets = [w for w in work if seq is None or w.seq == seq]
+    at = f"waivers[{index}]"
+    if not targets:
+        raise WaiverTooLarge(
+            f"there is no instalment {seq} to waive late fee on", field=f"{at}.seq", index=index, available=0
+        )
+    available = sum(w.late_fee for w in targets)
+    if waiver.amount > available:
+        on = waiver.on.isoformat()
+        of = f"instalment {seq}'s unpaid late fee" if seq is not None else "the unpaid late fee"
+        why = ""
+        in_grace = [w.seq for w in targets if w.due < waiver.on <= w.grace_end and w.scheduled_owed() > 0]
+        if available == 0 and in_grace:
+            why = (
+                f" (the waiver is dated inside the grace period of instalment {in_grace[0]}, when no late fee"
+                " is charged yet)"
+            )
+        raise WaiverTooLarge(
+            f"a waiver of {format_minor(waiver.amount, currency)} on {on} is more than {of} on that day"
+            f" ({format_minor(available, currency)}){why}",
+            field=f"{at}.amount",
+            index=index,
+            available=available,
+        )
     left = waiver.amount
-    for w in work:
-        if waiver.instalment_seq is not None and w.seq != waiver.instalment_seq:
-            continue
+    for w in targets:
         take = min(left, w.late_fee)
         w.late_fee -= take
         w.waived += take
@@ -387,4 +464,13 @@ def _allocate(work: list[_Working], payment: Payment, waterfall: tuple[Component
     return Allocation(payment.id, payment.on, payment.amount, tuple(parts), left)
 
 
-__all__ = ["SCHEDULED", "Allocation", "Amounts", "InstalmentPosition", "LedgerPosition", "compute_position"]
+__all__ = [
+    "SCHEDULED",
+    "Allocation",
+    "Amounts",
+    "InstalmentPosition",
+    "LedgerPosition",
+    "WaiverTooLarge",
+    "compute_position",
+    "waivable_late_fee",
+]

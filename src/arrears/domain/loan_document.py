@@ -42,6 +42,19 @@ def _need(row: dict[str, Any], key: str, where: str) -> Any:
     return row[key]
 
 
+def _seq(value: object, field: str) -> int:
+    """An instalment number: a whole number ≥ 1 (1.5, "abc" or true are bad input, never truncated)."""
+    if isinstance(value, int) and not isinstance(value, bool):
+        number = value
+    elif isinstance(value, str) and value.strip().isascii() and value.strip().isdigit():
+        number = int(value.strip())
+    else:
+        raise InputError(f"an instalment number must be a whole number, got {value!r}", field=field)
+    if number < 1:
+        raise InputError(f"an instalment number must be at least 1, got {number}", field=field)
+    return number
+
+
 def parse_loan_document(raw: object, base: LedgerSettings | None = None) -> Loan:
     """Build a Loan from a mapping; every error names the field path (e.g. `payments[1].amount`)."""
     if not isinstance(raw, dict):
@@ -59,7 +72,7 @@ def parse_loan_document(raw: object, base: LedgerSettings | None = None) -> Loan
         at = f"instalments[{i}]"
         instalments.append(
             Instalment(
-                seq=int(row.get("seq", i + 1)),
+                seq=_seq(row["seq"], f"{at}.seq") if "seq" in row else i + 1,
                 due=parse_date(_need(row, "due", at), f"{at}.due"),
                 principal=parse_minor(_need(row, "principal", at), cur, field=f"{at}.principal"),
                 interest=parse_minor(row.get("interest", "0"), cur, field=f"{at}.interest"),
@@ -99,11 +112,14 @@ def parse_loan_document(raw: object, base: LedgerSettings | None = None) -> Loan
                     user=str(_need(row, "user", at)),
                     approver=str(_need(row, "approver", at)),
                     reason=str(_need(row, "reason", at)),
-                    instalment_seq=int(row["seq"]) if row.get("seq") is not None else None,
+                    instalment_seq=_seq(row["seq"], "seq") if row.get("seq") is not None else None,
                 )
             )
         except InputError as err:
             raise InputError(err.message, field=f"{at}.{err.field}" if err.field else at) from None
+        seq = waivers[-1].instalment_seq
+        if seq is not None and seq not in {inst.seq for inst in instalments}:
+            raise InputError(f"there is no instalment {seq}", field=f"{at}.seq")
     return Loan(
         id=str(raw.get("id", "loan")),
         instalments=tuple(instalments),

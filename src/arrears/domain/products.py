@@ -44,12 +44,22 @@ class BucketTable:
     buckets: tuple[Bucket, ...]
     basis: str = "dpd"  # "dpd" | "delinquent_days"
 
+    def __post_init__(self) -> None:
+        # Every day count must fall in a bucket: a table that stops at a max would leave longer arrears
+        # unclassified (never silently put in the last bucket).
+        if not self.buckets:
+            raise InputError("a bucket table needs at least one bucket", field="buckets")
+        if self.buckets[-1].max_days is not None:
+            raise InputError(
+                f"the last bucket ({self.buckets[-1].name}) must be open-ended (no max)", field="buckets"
+            )
+
     def classify(self, dpd: int, delinquent_days: int) -> str:
         days = dpd if self.basis == "dpd" else delinquent_days
         for bucket in self.buckets:
             if days >= bucket.min_days and (bucket.max_days is None or days <= bucket.max_days):
                 return bucket.name
-        return self.buckets[-1].name
+        raise InputError(f"no bucket holds {days} days (basis {self.basis})", field="buckets")
 
     def names(self) -> list[str]:
         return [b.name for b in self.buckets]
@@ -178,7 +188,7 @@ def parse_bucket_table(raw: object, path: str = "buckets") -> BucketTable:
     for i, row in enumerate(rows):
         where = f"{path}[{i}]"
         if not isinstance(row, dict) or "name" not in row or "min" not in row:
-            raise InputError("each bucket needs name and min (max optional on the last)", field=where)
+            raise InputError("each bucket needs name and min (and max, except the last)", field=where)
         lo = _int(row["min"], f"{where}.min")
         hi = None if row.get("max") is None else _int(row["max"], f"{where}.max")
         if lo != expect:
@@ -189,6 +199,11 @@ def parse_bucket_table(raw: object, path: str = "buckets") -> BucketTable:
             raise InputError("max is below min", field=where)
         if hi is None and i != len(rows) - 1:
             raise InputError("only the last bucket may be open-ended", field=where)
+        if hi is not None and i == len(rows) - 1:
+            raise InputError(
+                "the last bucket must be open-ended (no max): a longer arrears would fall in no bucket",
+                field=f"{where}.max",
+            )
         buckets.append(Bucket(str(row["name"]), lo, hi))
         expect = (hi + 1) if hi is not None else expect
     return BucketTable(tuple(buckets), basis)

@@ -22,7 +22,11 @@ DPD, DELINQUENT, PAUSED, BUCKET, OLDEST_DUE, LAST_PAYMENT = 0, 1, 2, 3, 4, 5
 INSTALMENTS_OVERDUE, ON_TIME_RATIO, MAX_DPD_12M = 6, 7, 8
 BROKEN_PROMISES, PROMISE_PENDING, AUTODEBIT_FAILED = 9, 10, 11
 HARDSHIP, DISPUTED, IDENTITY_DISPUTE, LAST_OUTCOME = 12, 13, 14, 15
-FACT_ROWS = 16
+# 1 + the account's first waiver row (in day order) for more late fee than was unpaid on its day, else 0:
+# the domain ledger refuses such a waiver (InputError), so the caller must too.
+BAD_WAIVER = 16
+# BUCKET is -1 when no bucket holds the day count (a bucket table whose last bucket is closed).
+FACT_ROWS = 17
 # `money` (int64, minor units): what the features read ...
 OVERDUE_TOTAL, OUTSTANDING_TOTAL, OVERDUE_PRINCIPAL, LATE_FEE = 0, 1, 2, 3
 # ... and, for the whole ledger (`keep_rows`), every component (principal, interest, fees, late fee).
@@ -186,6 +190,7 @@ def assess(
             days[j + 1] = v
         # --- the walk
         credit = np.int64(0)
+        bad_waiver = 0
         last = days[0] - 1
         pi, wi = p0, w0
         lo = 0  # rows before `lo` are paid and past their grace: nothing can change them any more
@@ -228,15 +233,23 @@ def assess(
             while wi < w1 and wv_day[wi] == day:
                 paid_today = True
                 left = wv_amount[wi]
-                for i in range(lo, n_rows):
-                    if wv_seq[wi] >= 0 and seq[r0 + i] != wv_seq[wi]:
-                        continue
-                    take = min(left, owed[i, 3])
-                    owed[i, 3] -= take
-                    waived[i] += take
-                    left -= take
-                    if left == 0:
-                        break
+                if bad_waiver == 0:
+                    available = np.int64(0)  # all of the amount or none: the unpaid late fee it can reach
+                    for i in range(lo, n_rows):
+                        if wv_seq[wi] < 0 or seq[r0 + i] == wv_seq[wi]:
+                            available += owed[i, 3]
+                    if left > available:
+                        bad_waiver = wi - w0 + 1
+                if bad_waiver == 0:
+                    for i in range(lo, n_rows):
+                        if wv_seq[wi] >= 0 and seq[r0 + i] != wv_seq[wi]:
+                            continue
+                        take = min(left, owed[i, 3])
+                        owed[i, 3] -= take
+                        waived[i] += take
+                        left -= take
+                        if left == 0:
+                            break
                 wi += 1
             while pi < p1 and pay_day[pi] < day:
                 pi += 1
@@ -313,6 +326,7 @@ def assess(
             money[PAID, a], money[PAID + 1, a], money[PAID + 2, a], money[PAID + 3, a] = q0, q1, q2, q3
         dpd = max(today - oldest, 0) if oldest != NONE_DAY else 0
         paused_days = 0
+        paused_late = 0  # of those, the days after the grace period: what delinquent days leave out
         if dpd > 0 and z1 > z0:  # days of (oldest due, today] under any pause: merge the intervals
             lo = oldest + 1
             covered_to = lo - 1
@@ -327,14 +341,19 @@ def assess(
                     j -= 1
                 days[2 * j + 2], days[2 * j + 3] = s, e
                 n_iv += 1
+            after_grace = oldest + g + 1
             for j in range(n_iv):
                 s, e = days[2 * j], days[2 * j + 1]
                 if e > covered_to:
-                    paused_days += e - max(s, covered_to + 1) + 1
+                    s = max(s, covered_to + 1)
+                    paused_days += e - s + 1
+                    if e >= after_grace:
+                        paused_late += e - max(s, after_grace) + 1
                     covered_to = e
-        delinquent = max(dpd - g - paused_days, 0)
+        # the days after grace up to today that no pause covers (a paused grace day is not counted twice)
+        delinquent = max(dpd - g, 0) - paused_late
         basis = dpd if bucket_basis[k_prod] == 0 else delinquent
-        code = bucket_code[bucket_start[k_prod + 1] - 1]  # the first bucket that holds, else the last
+        code = -1  # the first bucket that holds; a product's table ends open-ended (BucketTable)
         for b in range(bucket_start[k_prod], bucket_start[k_prod + 1]):
             if bucket_min[b] <= basis <= bucket_max[b]:
                 code = bucket_code[b]
@@ -403,6 +422,7 @@ def assess(
         facts[DISPUTED, a] = 1 if disputed else 0
         facts[IDENTITY_DISPUTE, a] = 1 if identity else 0
         facts[LAST_OUTCOME, a] = best_outcome
+        facts[BAD_WAIVER, a] = bad_waiver
         if keep_rows:
             for i in range(n_rows):
                 r = r0 + i

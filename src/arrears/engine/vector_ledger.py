@@ -26,12 +26,15 @@ from arrears.domain.account_features import (
     HISTORY_WINDOW,
     PROMISE_WINDOW,
 )
+from arrears.domain.errors import InputError
 from arrears.domain.features import RATIO_ONE
+from arrears.domain.money import format_minor
 from arrears.domain.products import Component, LedgerSettings
 from arrears.engine import ledger_kernel as kernel
 from arrears.engine.portfolio import Portfolio, epoch_day
 
 NONE_DAY = int(kernel.NONE_DAY)  # "no date"
+_EPOCH_ORDINAL = date(1970, 1, 1).toordinal()  # epoch day 0
 FAR_DAY = int(kernel.FAR_DAY)
 _ROUNDING = {"half_up": 0, "half_even": 1, "down": 2, "up": 3}
 # Component slots in the working matrices.
@@ -312,6 +315,7 @@ def assess_portfolio(portfolio: Portfolio, as_of: date, *, keep_rows: bool = Fal
     shape = (n_rows, 4) if keep_rows else (0, 4)
     row_owed, row_paid = np.zeros(shape, dtype=np.int64), np.zeros(shape, dtype=np.int64)
     row_accrued, row_waived, row_paid_on = (np.zeros(shape[0], dtype=np.int64) for _ in range(3))
+    w_start = _csr(w_acc, n_acc)
     kernel.assess(
         np.int64(today),
         _WINDOWS,
@@ -339,7 +343,7 @@ def assess_portfolio(portfolio: Portfolio, as_of: date, *, keep_rows: bool = Fal
         p_day,
         p_rev,
         p_amt,
-        _csr(w_acc, n_acc),
+        w_start,
         w_day,
         w_amt,
         w_seq,
@@ -361,6 +365,7 @@ def assess_portfolio(portfolio: Portfolio, as_of: date, *, keep_rows: bool = Fal
         row_paid_on,
         numba.get_num_threads(),
     )
+    _refuse_bad_rows(loans, codes, products, acc_product, facts, w_start, w_day, w_amt, w_seq)
     return Assessment(
         today,
         loans,
@@ -378,6 +383,41 @@ def assess_portfolio(portfolio: Portfolio, as_of: date, *, keep_rows: bool = Fal
         row_waived,
         row_paid_on,
     )
+
+
+def _refuse_bad_rows(
+    loans: pa.Table,
+    codes: list[str],
+    products: _ProductTable,
+    acc_product: np.ndarray,
+    facts: np.ndarray,
+    w_start: np.ndarray,
+    w_day: np.ndarray,
+    w_amt: np.ndarray,
+    w_seq: np.ndarray,
+) -> None:
+    """What the domain ledger refuses, refused here too: a waiver for more late fee than was unpaid on its
+    day, and a day count beyond a product's bucket table."""
+    bad = np.flatnonzero(facts[kernel.BAD_WAIVER])
+    if bad.size:
+        a = int(bad[0])
+        row = int(w_start[a]) + int(facts[kernel.BAD_WAIVER, a]) - 1
+        currency = products.settings[int(acc_product[a])].currency
+        on = date.fromordinal(_EPOCH_ORDINAL + int(w_day[row])).isoformat()
+        of = f"instalment {int(w_seq[row])}'s unpaid late fee" if w_seq[row] >= 0 else "the unpaid late fee"
+        raise InputError(
+            f"loan {loans['loan_id'][a].as_py()}: a waiver of {format_minor(int(w_amt[row]), currency)} on {on}"
+            f" is more than {of} on that day",
+            field="waivers",
+        )
+    beyond = np.flatnonzero(facts[kernel.BUCKET] < 0)
+    if beyond.size:
+        a = int(beyond[0])
+        raise InputError(
+            f"loan {loans['loan_id'][a].as_py()}: no bucket of product"
+            f" {codes[int(acc_product[a])]} holds its day count (the last bucket must have no max)",
+            field="buckets",
+        )
 
 
 def compute_ledger(portfolio: Portfolio, as_of: date) -> LedgerColumns:

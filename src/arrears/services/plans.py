@@ -19,7 +19,7 @@ from arrears.adapters.store.casework_models import PlanRow, ScheduleVersionRow
 from arrears.adapters.store.models import InstalmentRow
 from arrears.adapters.store.records import AccountEvent, Posting
 from arrears.domain.errors import InputError, NotFound
-from arrears.domain.ledger import compute_position
+from arrears.domain.ledger import compute_position, waivable_late_fee
 from arrears.domain.loans import Instalment, Loan, Pause, Waiver
 from arrears.domain.plans import PlanRules, PlanTerms, first_missed, rewrite
 from arrears.services import audit
@@ -239,6 +239,14 @@ def _activate(uow: UnitOfWork, plan_id: int, approver: str) -> dict[str, Any]:
     change = rewrite(terms, position)
     values: dict[str, Any] = {"status": "active", "approved_by": approver, "updated_at": _now()}
     if change.instalments is None:  # a late-fee waiver: four eyes, on the ledger
+        # The ledger applies a day's waivers before its payments and before grace ends at the end of the
+        # day: on the last grace day no late fee is charged yet, and a waiver then would be refused.
+        if change.concession > waivable_late_fee(loan, terms.start_on):
+            raise InputError(
+                f"on {terms.start_on} there is not that much unpaid late fee to waive yet (inside the grace"
+                " period?): start the waiver a day later",
+                field="start_on",
+            )
         uow.loans.add_waiver(
             loan_id,
             Waiver(terms.start_on, change.concession, plan["requested_by"], approver, f"plan {plan_id}"),

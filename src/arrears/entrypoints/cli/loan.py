@@ -32,9 +32,9 @@ def explain(
     doc = load_document(file)
     try:
         loan = parse_loan_document(doc.data)
+        position = compute_position(loan, day)  # refuses a waiver for more than the unpaid late fee
     except InputError as err:
         raise doc.locate(err) from None
-    position = compute_position(loan, day)
     if json_out:
         print_json(position.to_dict())
     else:
