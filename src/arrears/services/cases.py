@@ -1,13 +1,16 @@
 """Cases: one per delinquent borrower, kept current as the ledger moves; agent queues, assignment, notes.
 
 Also holds the case-work configuration (recovery model, promise tolerance, plan rules, SLA, secrets), read
-from a YAML file (`arrears serve --config FILE`, see docs/api.md) or the defaults.
+from a YAML file (`arrears serve --config FILE`, see docs/api.md) or the defaults; the secrets also from
+ARREARS_TOKEN_SECRET / ARREARS_WEBHOOK_SECRET / ARREARS_PROVIDER_SECRET. The defaults' secrets are
+placeholders: `arrears serve` and `arrears dispatch` refuse them (services/production.py) unless --dev.
 """
 
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass, field
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
@@ -34,6 +37,12 @@ from arrears.services import audit
 from arrears.services.unit_of_work import UnitOfWork
 
 CONFIG_ENV = "ARREARS_CASEWORK_CONFIG"
+# The secrets can come from the environment too (they win over the file).
+SECRET_ENV = {
+    "token_secret": "ARREARS_TOKEN_SECRET",
+    "webhook_secret": "ARREARS_WEBHOOK_SECRET",
+    "provider_secret": "ARREARS_PROVIDER_SECRET",
+}
 
 
 @dataclass(frozen=True, slots=True)
@@ -50,11 +59,26 @@ class CaseworkConfig:
     data_dir: Path = Path("data")
 
 
-def load_config(path: str | Path | None = None) -> CaseworkConfig:
-    """The configuration from a YAML file (path, else env ARREARS_CASEWORK_CONFIG), else the defaults."""
+# A slots dataclass's class attributes are member descriptors, not the defaults: read them off an instance.
+DEFAULTS = CaseworkConfig()
+
+
+def load_config(path: str | Path | None = None, environ: Mapping[str, str] | None = None) -> CaseworkConfig:
+    """The configuration from a YAML file (path, else env ARREARS_CASEWORK_CONFIG), else the defaults; then
+    the secrets from ARREARS_TOKEN_SECRET, ARREARS_WEBHOOK_SECRET, ARREARS_PROVIDER_SECRET where set."""
+    env = os.environ if environ is None else environ
+    config = _load_file(path or env.get(CONFIG_ENV))
+    return replace(
+        config,
+        token_secret=env.get(SECRET_ENV["token_secret"], config.token_secret),
+        webhook_secret=env.get(SECRET_ENV["webhook_secret"], config.webhook_secret),
+        provider_secret=env.get(SECRET_ENV["provider_secret"], config.provider_secret),
+    )
+
+
+def _load_file(chosen: str | Path | None) -> CaseworkConfig:
     from arrears.adapters.yamlfile import load_document
 
-    chosen = path or os.environ.get(CONFIG_ENV)
     if not chosen:
         return CaseworkConfig()
     raw: Any = load_document(chosen).data
@@ -88,9 +112,9 @@ def load_config(path: str | Path | None = None) -> CaseworkConfig:
             ),
             sla=SlaPolicy(int(sla.get("acknowledge_days", 1)), int(sla.get("resolve_days", 15))),
             bureau_notice_days=int(raw.get("bureau_notice_days", 10)),
-            token_secret=str(raw.get("token_secret", CaseworkConfig.token_secret)),
-            webhook_secret=str(raw.get("webhook_secret", CaseworkConfig.webhook_secret)),
-            provider_secret=str(raw.get("provider_secret", CaseworkConfig.provider_secret)),
+            token_secret=str(raw.get("token_secret", DEFAULTS.token_secret)),
+            webhook_secret=str(raw.get("webhook_secret", DEFAULTS.webhook_secret)),
+            provider_secret=str(raw.get("provider_secret", DEFAULTS.provider_secret)),
             data_dir=Path(str(raw.get("data_dir", "data"))),
         )
     except (AttributeError, KeyError, TypeError, ValueError, ArithmeticError) as exc:

@@ -1,5 +1,5 @@
-"""`arrears dispatch`, `arrears outbox approve` and `arrears receipts delivery|reply`: the outbox goes out,
-legal review lets a lawyer's letter go, and what comes back is recorded."""
+"""`arrears dispatch`, `arrears outbox list|show|approve` and `arrears receipts delivery|reply`: the outbox
+goes out, can be looked at, legal review lets a lawyer's letter go, and what comes back is recorded."""
 
 from __future__ import annotations
 
@@ -13,9 +13,12 @@ import typer
 from rich.progress import Progress
 
 from arrears.domain.errors import ArrearsError, InputError
-from arrears.entrypoints.cli.common import console, print_json
+from arrears.entrypoints.cli import outbox
+from arrears.entrypoints.cli.common import EXIT_FINDINGS, console, err_console, print_json
 
-outbox_app = typer.Typer(help="The outbox of planned actions: approvals.", no_args_is_help=True)
+outbox_app = typer.Typer(help="The outbox of planned actions: list, show, approve.", no_args_is_help=True)
+outbox_app.command("list")(outbox.list_command)
+outbox_app.command("show")(outbox.show_command)
 receipts_app = typer.Typer(help="Delivery receipts and inbound replies from providers.", no_args_is_help=True)
 
 POLL_SECONDS = 5.0
@@ -48,16 +51,32 @@ def dispatch_command(
         None, "--channels", help="channels.yaml (default ARREARS_CHANNELS)."
     ),
     profile: str = typer.Option("cn", "--profile", help="Compliance profile re-checked at send time."),
+    config_file: str | None = typer.Option(
+        None, "--config", help="Case-work config YAML with provider_secret (default ARREARS_CASEWORK_CONFIG)."
+    ),
+    dev: bool = typer.Option(
+        False,
+        "--dev",
+        help="Development setup: example secrets and lender allowed, local channel peers only.",
+    ),
     db: str | None = typer.Option(None, "--db", help="Store URL (default ARREARS_DB_URL or ./arrears.db)."),
     json_out: bool = typer.Option(False, "--json", help="Print the report as JSON."),
 ) -> None:
-    """Send what the outbox holds: claim, re-check compliance, render, send once, record."""
+    """Send what the outbox holds: claim, re-check compliance, render, send once, record.
+
+    Refuses to start while provider_secret, the lender's identity or a channel credential is missing or an
+    example value, unless --dev. Exit 1 when rows wait on channels that are not configured."""
     from arrears.adapters.channels.config import build_channels, close_channels, load_channels_config
     from arrears.adapters.profile_file import load_profile
+    from arrears.services.cases import load_config
     from arrears.services.dispatch import Dispatcher
+    from arrears.services.production import dispatch_check, unconfigured_summary
 
     fixed = _instant(as_of_time)
     config = load_channels_config(channels)
+    dev_line = dispatch_check(dev, load_config(config_file), config)
+    if dev_line:
+        err_console.print(dev_line, highlight=False, soft_wrap=True)
     dispatcher = Dispatcher(
         db,
         build_channels(config),
@@ -66,30 +85,68 @@ def dispatch_command(
         now=(lambda: fixed) if fixed else (lambda: datetime.now(UTC)),
     )
     show_progress = not json_out and sys.stdout.isatty()
+    waiting: dict[str, int] = {}
     try:
-        total = _loop(dispatcher, workers, limit, once or fixed is not None, show_progress)
+        total = _loop(dispatcher, workers, limit, once or fixed is not None, show_progress, waiting)
     finally:
         close_channels(dispatcher.channels)
-    if json_out:
-        print_json(total.to_dict())
-        return
     data = total.to_dict()
-    console.print(
-        f"claimed {data['claimed']}: sent {data['sent']}, cancelled {data['cancelled']}, deferred "
-        f"{data['deferred']}, blocked {data['blocked']}, failed {data['failed']}, dead {data['dead']} "
-        f"in {data['seconds']} s ({data['per_second']}/s, {data['workers']} worker(s))",
-        highlight=False,
-    )
+    data["unconfigured_channels"] = sorted(waiting)
+    data["unconfigured_rows"] = dict(sorted(waiting.items()))
+    if json_out:
+        print_json(data)
+    else:
+        console.print(
+            f"claimed {data['claimed']}: sent {data['sent']}, cancelled {data['cancelled']}, deferred "
+            f"{data['deferred']}, blocked {data['blocked']}, failed {data['failed']}, dead {data['dead']} "
+            f"in {data['seconds']} s ({data['per_second']}/s, {data['workers']} worker(s))",
+            highlight=False,
+        )
+    if waiting:
+        err_console.print(
+            f"[bold red]cannot send:[/] channels not configured: {unconfigured_summary(waiting)} — configure "
+            "them in channels.yaml or ARREARS_<SECTION>_<KEY> (docs/channels.md)",
+            highlight=False,
+            soft_wrap=True,
+        )
+        raise typer.Exit(EXIT_FINDINGS)
 
 
-def _loop(dispatcher: Any, workers: int, limit: int | None, once: bool, show_progress: bool) -> Any:
-    """Dispatch until nothing is ready (--once, or a fixed --as-of-time), else poll as a daemon."""
+def _unconfigured(dispatcher: Any) -> dict[str, int]:
+    """Rows this pass is about to claim whose channel has no adapter, by channel."""
+    from arrears.services.outbox import ready_by_channel
+    from arrears.services.unit_of_work import UnitOfWork
+
+    with UnitOfWork(dispatcher.url) as uow:
+        return ready_by_channel(uow, dispatcher.now(), dispatcher.channels)
+
+
+def _loop(
+    dispatcher: Any,
+    workers: int,
+    limit: int | None,
+    once: bool,
+    show_progress: bool,
+    waiting: dict[str, int],
+) -> Any:
+    """Dispatch until nothing is ready (--once, or a fixed --as-of-time), else poll as a daemon.
+    `waiting` collects the rows found ready for channels that are not configured (most seen per channel)."""
     from arrears.services.dispatch import DispatchReport, dispatch
+    from arrears.services.production import unconfigured_summary
 
     total = DispatchReport(workers=workers)
     started = time.perf_counter()
     left = limit
     while True:
+        stuck = _unconfigured(dispatcher)
+        if stuck and not once and set(stuck) - set(waiting):  # the daemon says so once per channel
+            err_console.print(
+                f"warning: channels not configured: {unconfigured_summary(stuck)} — those rows wait",
+                highlight=False,
+                soft_wrap=True,
+            )
+        for name, n in stuck.items():
+            waiting[name] = max(waiting.get(name, 0), n)
         if show_progress:
             with Progress(console=console, transient=True) as progress:
                 task = progress.add_task("dispatching", total=None)

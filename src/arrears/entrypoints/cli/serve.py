@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import typer
 
-from arrears.entrypoints.cli.common import console, print_json
+from arrears.entrypoints.cli.common import console, err_console, print_json
 from arrears.services import audit
 from arrears.services.auth import create_api_key, revoke_api_key
 from arrears.services.unit_of_work import UnitOfWork
@@ -20,15 +22,33 @@ def register(app: typer.Typer) -> None:
 def serve(
     host: str = typer.Option("127.0.0.1", "--host", help="Interface to listen on."),
     port: int = typer.Option(8000, "--port", min=1, max=65535, help="TCP port."),
-    config: str = typer.Option(None, "--config", help="Case-work config YAML (limits, SLA, secrets)."),
+    config: str = typer.Option(
+        None,
+        "--config",
+        help="Case-work config YAML (limits, SLA, secrets; default ARREARS_CASEWORK_CONFIG).",
+    ),
+    channels: Path | None = typer.Option(
+        None, "--channels", help="channels.yaml with the lender's identity (default ARREARS_CHANNELS)."
+    ),
+    dev: bool = typer.Option(
+        False, "--dev", help="Development setup: example secrets and lender allowed, loopback only."
+    ),
 ) -> None:
-    """Serve the REST API (OpenAPI at /openapi.json, docs at /docs) on the store at ARREARS_DB_URL."""
+    """Serve the REST API (OpenAPI at /openapi.json, docs at /docs) on the store at ARREARS_DB_URL.
+
+    Refuses to start while a secret or the lender's identity is missing or an example value, unless --dev."""
     import uvicorn
 
+    from arrears.adapters.channels.config import load_channels_config
     from arrears.entrypoints.api import create_app
     from arrears.services.cases import load_config
+    from arrears.services.production import serve_check
 
-    app = create_app(config=load_config(config))
+    casework = load_config(config)
+    dev_line = serve_check(host, dev, casework, load_channels_config(channels))
+    if dev_line:
+        err_console.print(dev_line, highlight=False, soft_wrap=True)
+    app = create_app(config=casework)
     with UnitOfWork():  # upgrade the store before the first request
         pass
     uvicorn.run(app, host=host, port=port, log_level="info")
