@@ -62,7 +62,7 @@ from arrears.adapters.store.types import UtcDateTime
 from arrears.domain.compliance.batch import lookback
 from arrears.domain.compliance.channels import VOICE
 from arrears.domain.compliance.clock import zone
-from arrears.domain.compliance.engine import decide
+from arrears.domain.compliance.engine import ComplianceDecision, decide
 from arrears.domain.compliance.facts import BorrowerFlag, contact_address, debtor_for
 from arrears.domain.compliance.model import Approval, Attempt, ContactEvent, LawFirm
 from arrears.domain.compliance.profile import ComplianceProfile
@@ -70,7 +70,7 @@ from arrears.domain.errors import InputError, NotFound
 from arrears.domain.ledger import LedgerPosition, compute_position
 from arrears.domain.loans import Loan
 from arrears.domain.masking import mask_name, mask_phone
-from arrears.domain.messages import MessageChannel, RenderedMessage
+from arrears.domain.messages import MessageChannel, RenderedMessage, validation_period_end
 from arrears.services.compliance_audit import audit_dispatch
 from arrears.services.daily_run import CHANNEL_FOR_RULES, NOT_CONTACTS
 from arrears.services.unit_of_work import UnitOfWork
@@ -431,7 +431,7 @@ class _Facts:
     positions: dict[str, dict[date, LedgerPosition]] = field(default_factory=lambda: defaultdict(dict))
 
 
-def _read_facts(
+def read_facts(
     connection: Connection, uow: UnitOfWork, rows: Sequence[Any], now: datetime, profile: ComplianceProfile
 ) -> _Facts:
     loan_ids = sorted({r.loan_id for r in rows})
@@ -508,7 +508,7 @@ def _process(
     history only) sees the earlier sends exactly as if every message had gone one at a time.
     """
     connection = uow.connection
-    facts = _read_facts(connection, uow, rows, now, d.profile)
+    facts = read_facts(connection, uow, rows, now, d.profile)
     writes = _Writes()
     report = DispatchReport()
     pending = _Pending()
@@ -686,6 +686,8 @@ def message_context(
             "first_due_date": send_day + timedelta(days=7),
             "accept_by": send_day + timedelta(days=5),
         }
+    if mtype == "validation_notice":
+        context["dispute_by"] = validation_period_end(send_day)
     return context
 
 
@@ -719,38 +721,11 @@ def _one(
     if row.expires_at is not None and now >= row.expires_at:
         return _status(writes, row, now, "expired", last_error=_expired(row))
 
-    mtype = message_type(row.template)
     target = _address(row.channel, borrower)
     approval_row = facts.approvals.get(row.id)
-    lender = d.config.lender
     is_contact = row.channel not in NOT_CONTACTS
     if is_contact:
-        attempt = Attempt(
-            channel=CHANNEL_FOR_RULES.get(row.channel, row.channel),
-            at=now,
-            target=target,
-            message_type=mtype,
-            debt=row.loan_id,
-            law_firm=LawFirm(
-                str(approval_row.law_firm or lender["law_firm"]), bool(lender["law_firm_engaged"])
-            )
-            if approval_row is not None
-            else LawFirm(str(lender["law_firm"]), bool(lender["law_firm_engaged"])),
-            approval=Approval(approval_row.ref, approval_row.approved_by, approval_row.at)
-            if approval_row is not None
-            else None,
-        )
-        local = zone(tz_name or d.profile.unknown_timezones[0])
-        debtor = debtor_for(
-            row.borrower_id,
-            (tz_name,) if tz_name else (),
-            facts.flags.get(row.borrower_id, ()),
-            now,
-            now.astimezone(local).date(),
-            row.loan_id,
-            recorded=True,
-        )
-        decision = decide(d.profile, debtor, facts.history.get(row.borrower_id, []), attempt)
+        decision = send_time_decision(d, row, borrower, facts, now)
         if decision.decision == "block":
             return _status(writes, row, now, "blocked", rules=",".join(decision.rules))
         if decision.decision == "defer":
@@ -835,6 +810,41 @@ def _sent(
             )
         )
     return _status(writes, row, now, "sent", attempts=row.attempts + 1)
+
+
+def send_time_decision(
+    d: Dispatcher, row: Any, borrower: Any, facts: _Facts, now: datetime
+) -> ComplianceDecision:
+    """The authoritative check of one outbox row at `now`: the attempt as it will be made (its address,
+    law firm and approval), the debtor's recorded facts and the contact history read under the lock."""
+    lender = d.config.lender
+    approval_row = facts.approvals.get(row.id)
+    tz_name = (borrower.timezone if borrower else None) or None
+    attempt = Attempt(
+        channel=CHANNEL_FOR_RULES.get(row.channel, row.channel),
+        at=now,
+        target=_address(row.channel, borrower),
+        message_type=message_type(row.template),
+        debt=row.loan_id,
+        law_firm=LawFirm(
+            str((approval_row.law_firm if approval_row is not None else "") or lender["law_firm"]),
+            bool(lender["law_firm_engaged"]),
+        ),
+        approval=Approval(approval_row.ref, approval_row.approved_by, approval_row.at)
+        if approval_row is not None
+        else None,
+    )
+    local = zone(tz_name or d.profile.unknown_timezones[0])
+    debtor = debtor_for(
+        row.borrower_id,
+        (tz_name,) if tz_name else (),
+        facts.flags.get(row.borrower_id, ()),
+        now,
+        now.astimezone(local).date(),
+        row.loan_id,
+        recorded=True,
+    )
+    return decide(d.profile, debtor, facts.history.get(row.borrower_id, []), attempt)
 
 
 def _expired(row: Any) -> str:
