@@ -45,6 +45,7 @@ SAMPLE_ZH: dict[str, Any] = {
     "dispute_ref": "DS-1001",
     "received_on": date(2026, 1, 12),
     "response_days": 15,
+    "dispute_by": date(2026, 3, 2),
     "agency_name": "示例商务咨询有限公司",
     "agency_contact": "400-800-2000",
 }

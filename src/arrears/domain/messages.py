@@ -7,10 +7,12 @@ here to be measured; channel adapters use `sms_parts` to split a long SMS the wa
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from decimal import Decimal, InvalidOperation
 from enum import StrEnum
 from typing import Any
+
+import holidays
 
 from arrears.domain.errors import InputError
 from arrears.domain.money import Money, parse_minor
@@ -33,6 +35,7 @@ class MessageType(StrEnum):
     THIRD_PARTY_LOCATE = "third_party_locate"
     CALL_SCRIPT = "call_script"  # what a human agent says on an outbound call (agent/call_script)
     PLACEMENT = "placement"  # tells the borrower an outside agency now helps collect (agency/placement)
+    VALIDATION_NOTICE = "validation_notice"  # Reg F (12 CFR 1006.34): the debt itemised, how to dispute it
 
 
 class MessageChannel(StrEnum):
@@ -114,7 +117,28 @@ CONTEXT_SCHEMAS: dict[MessageType, ContextSchema] = {
     MessageType.THIRD_PARTY_LOCATE: ContextSchema(
         ("borrower_name", "hotline", "complaint_contact"), ("contact_name",)
     ),
+    MessageType.VALIDATION_NOTICE: ContextSchema(
+        (*COMMON_FIELDS, *_OVERDUE, "letter_date", "loan_ref", "dispute_by"),
+        ("borrower_address", "overdue_principal", "overdue_interest", "late_fee"),
+    ),
 }
+
+# 12 CFR 1006.34(b)(5): the validation period ends 30 days after the consumer receives the notice, and
+# receipt may be assumed 5 days after it is sent, not counting Saturdays, Sundays and federal holidays.
+VALIDATION_PERIOD_DAYS = 30
+ASSUMED_RECEIPT_BUSINESS_DAYS = 5
+
+
+def validation_period_end(sent_on: date) -> date:
+    """The last day to dispute the debt named in a validation notice sent on `sent_on` (`dispute_by`)."""
+    federal = holidays.country_holidays("US", years=[sent_on.year, sent_on.year + 1])
+    day, left = sent_on, ASSUMED_RECEIPT_BUSINESS_DAYS
+    while left:
+        day += timedelta(days=1)
+        if day.weekday() < 5 and day not in federal:
+            left -= 1
+    return day + timedelta(days=VALIDATION_PERIOD_DAYS)
+
 
 # plan_terms is a mapping; these keys are what the plan_offer templates read.
 PLAN_TERMS_KEYS: tuple[str, ...] = ("instalments", "instalment_amount", "first_due_date", "accept_by")
@@ -155,6 +179,7 @@ DATE_FIELDS = frozenset(
         "report_date",
         "letter_date",
         "respond_by",
+        "dispute_by",
         "paid_on",
         "promised_date",
         "received_on",
