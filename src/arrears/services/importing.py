@@ -21,6 +21,7 @@ import zoneinfo
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
+from importlib import import_module
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -1221,6 +1222,7 @@ IMPORTERS: dict[str, Callable[..., ImportResult]] = {
     "loans": import_loans,
     "payments": import_payments,
     "events": import_events,
+    "flags": lambda *args, **kw: import_module("arrears.services.flag_import").import_flags(*args, **kw),
 }
 
 
@@ -1234,7 +1236,7 @@ def import_file(
     actor: str | None = None,
     progress: ProgressSink | None = None,
 ) -> ImportResult:
-    """Import `source` as `kind` (loans | payments | events)."""
+    """Import `source` as `kind` (loans | payments | events | flags)."""
     try:
         importer = IMPORTERS[kind]
     except KeyError:

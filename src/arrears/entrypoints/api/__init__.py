@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from fastapi import FastAPI
 
-from arrears.entrypoints.api import casework_routes, ledger_routes, problems, provider_routes
+from arrears.entrypoints.api import borrower_routes, casework_routes, ledger_routes, problems, provider_routes
 from arrears.services.cases import CaseworkConfig, load_config
 
 
@@ -20,6 +20,7 @@ def create_app(store_url: str | None = None, config: CaseworkConfig | None = Non
     problems.install(app)
     app.include_router(ledger_routes.router)
     app.include_router(casework_routes.router)
+    app.include_router(borrower_routes.router)
     app.include_router(provider_routes.router)
     return app
 

@@ -13,6 +13,7 @@ from arrears.entrypoints.cli.common import run_app
 COMMAND_MODULES = (
     "loan",
     "account",
+    "borrower",
     "db",
     "imports",
     "demo",

@@ -1,4 +1,4 @@
-"""`arrears import loans|payments|events FILE`: CSV or Parquet into the store, all or nothing.
+"""`arrears import loans|payments|events|flags FILE`: CSV or Parquet into the store, all or nothing.
 
 Bad rows are listed (file:row: field 'column': reason; the first 20 and a count) and nothing is written,
 exit 2 — unless --skip-bad, which writes the good rows and the bad ones to FILE.rejects.csv.
@@ -19,7 +19,7 @@ from arrears.services.importing import ERRORS_SHOWN, ImportRejected, ImportResul
 from arrears.services.unit_of_work import UnitOfWork
 
 import_app = typer.Typer(
-    help="Import loans (one row per instalment), payments (and reversals) or account events.",
+    help="Import loans (one row per instalment), payments (and reversals), account events or borrower flags.",
     no_args_is_help=True,
 )
 
@@ -144,3 +144,9 @@ def import_events_command(
 ) -> None:
     """Account events (event_id, loan_id, kind, on, optional at and detail as JSON text)."""
     run_import("events", file, skip_bad=skip_bad, json_out=json_out)
+
+
+@import_app.command("flags")
+def import_flags_command(file: Path = FILE_ARG, skip_bad: bool = SKIP_BAD, json_out: bool = JSON_OUT) -> None:
+    """Borrower compliance facts (borrower_id, flag, action set|clear, channel, debt, value, until, by, reason)."""
+    run_import("flags", file, skip_bad=skip_bad, json_out=json_out)
