@@ -29,8 +29,12 @@ EPOCH_DAY = date(1970, 1, 1)
 EMPTY = ContactSummary()
 
 
-def _us(at: datetime) -> int:
-    return (at.astimezone(UTC) - EPOCH) // timedelta(microseconds=1)
+def _us_array(instants: Sequence[datetime]) -> np.ndarray:
+    """Aware instants → int64 µs since the epoch (UTC), converted by Arrow, not one by one."""
+    if not len(instants):
+        return np.zeros(0, dtype=np.int64)
+    stamps = pa.array(list(instants), pa.timestamp("us", tz="UTC"))
+    return np.asarray(stamps.cast(pa.int64()).to_numpy(zero_copy_only=False), dtype=np.int64)
 
 
 def _instant(us: int) -> datetime:
@@ -102,15 +106,13 @@ def summaries(profile: ComplianceProfile, rows: PlannedRows, events: PastEvents)
     debt_r, debt_e = _codes(rows.debt, events.debt)
     target_r, target_e = _codes(rows.target, events.target)
     row_channel = np.array(rows.channel, dtype=object)
-    row_at = np.array([_us(a) for a in rows.at], dtype=np.int64)
+    row_at = _us_array(rows.at)
     row_work = np.asarray(rows.work_target, dtype=bool)
     row_contact = np.asarray(rows.contact, dtype=bool)
     ev_channel = np.array(events.channel, dtype=object)
     ev_outcome = np.array(events.outcome, dtype=object)
     ev_at = (
-        np.asarray(events.at, dtype=np.int64)
-        if isinstance(events.at, np.ndarray)
-        else np.array([_us(a) for a in events.at], dtype=np.int64)
+        np.asarray(events.at, dtype=np.int64) if isinstance(events.at, np.ndarray) else _us_array(events.at)
     )
     ev_work = np.asarray(events.work_target, dtype=bool)
 

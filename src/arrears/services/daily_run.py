@@ -23,7 +23,7 @@ from arrears.adapters.store.run_models import OutboxRow, RunRow
 from arrears.adapters.store.snapshot import snapshot
 from arrears.domain.compliance.batch import ContactSummary, PlannedContact, decide_batch, lookback
 from arrears.domain.compliance.clock import at_local_time, zone
-from arrears.domain.compliance.engine import candidate_zones
+from arrears.domain.compliance.engine import candidate_zones, decide
 from arrears.domain.compliance.facts import contact_address, debtor_for
 from arrears.domain.compliance.model import Attempt
 from arrears.domain.compliance.profile import ComplianceProfile
@@ -123,7 +123,11 @@ def compliance_statuses(
     with the debtor's stored facts (flags in force then) and a summary of the contact history over the
     profile's windows, computed column-wise (engine/contact_summary.py)."""
     actions = evaluation.actions.to_pylist()
-    accounts = {r["loan_id"]: r for r in evaluation.assignments.to_pylist()}
+    # Only the columns the filter reads: a whole row per account would cost more than the filter itself.
+    wanted = evaluation.assignments.select(
+        ["loan_id", "borrower_id", "disputed", "identity_dispute", "hardship"]
+    )
+    accounts = {r["loan_id"]: r for r in wanted.to_pylist()}
     tz_of = dict(zip(borrowers["borrower_id"].to_pylist(), borrowers["timezone"].to_pylist(), strict=True))
     steps = policy.all_steps()
     out: list[PlannedStatus | None] = [None] * len(actions)
@@ -134,7 +138,8 @@ def compliance_statuses(
     back = lookback(profile)
     # The earliest planned instant of the day is 10:00 in the easternmost zone (UTC+14).
     earliest = datetime.combine(as_of, PLANNED_LOCAL_TIME, UTC) - timedelta(hours=14)
-    history = uow.contacts.table(who, None if back is None else earliest - back)
+    since = None if back is None else earliest - back
+    history = uow.contacts.table(who, since)
 
     def valid_days(action: dict[str, Any]) -> int:
         step = steps.get((action["ladder"] or "", action["step_id"])) or steps.get(("", action["step_id"]))
@@ -143,21 +148,30 @@ def compliance_statuses(
     planned: list[PlannedContact] = []
     where: list[int] = []
     expiry: dict[int, tuple[int, datetime]] = {}
+    local_times: dict[tuple[str, int], datetime] = {}
+
+    def local(zone_name: str, day_offset: int, at: time) -> datetime:
+        """An instant on local day D + offset in a zone (computed once per zone and day)."""
+        key = (zone_name, day_offset * 10_000 + at.hour * 100 + at.minute)
+        if key not in local_times:
+            local_times[key] = at_local_time(as_of + timedelta(days=day_offset), at, zone(zone_name))
+        return local_times[key]
+
     for i, action in enumerate(actions):
         account = accounts[action["loan_id"]]
         tz_name = tz_of.get(account["borrower_id"])
-        first_zone = zone(tz_name or profile.unknown_timezones[0])
+        zone_name = tz_name or profile.unknown_timezones[0]
         days_valid = valid_days(action)
         if action["requires"]:  # a step awaiting approval counts its validity from the approval
             out[i] = PlannedStatus("awaiting_approval", "", None, days_valid, None)
             continue
         # Sendable through local day D + valid − 1.
-        expires = at_local_time(as_of + timedelta(days=days_valid), time(0, 0), first_zone)
+        expires = local(zone_name, days_valid, time(0, 0))
         if action["channel"] in NOT_CONTACTS:
             out[i] = PlannedStatus("pending", "", None, days_valid, expires)
             continue
         expiry[i] = (days_valid, expires)
-        at = at_local_time(as_of, PLANNED_LOCAL_TIME, first_zone)
+        at = local(zone_name, 0, PLANNED_LOCAL_TIME)
         borrower_id = account["borrower_id"]
         name, phone, email = addresses.get(borrower_id, (None, None, None))
         channel = CHANNEL_FOR_RULES.get(action["channel"], action["channel"])
@@ -166,7 +180,7 @@ def compliance_statuses(
             (tz_name,) if tz_name else (),
             flags.get(borrower_id, ()),
             at,
-            at.astimezone(first_zone).date(),
+            as_of,
             action["loan_id"],
             disputed=account["disputed"],
             identity_theft=account["identity_dispute"],
@@ -183,10 +197,18 @@ def compliance_statuses(
         where.append(i)
     found = contact_summaries(profile, planned, history)
     judged = [replace(p, summary=s) for p, s in zip(planned, found, strict=True)]
-    for i, result in zip(where, decide_batch(profile, judged), strict=True):
+    results = decide_batch(profile, judged)
+    # A row a cap or cooldown defers has no instant from the summaries: `decide` over the history dates
+    # it, or the dispatcher (which claims a deferred row once next_allowed_at has passed) never would.
+    dated = sorted({p.debtor.id for p, r in zip(judged, results, strict=True) if r.needs_history})
+    events = uow.contacts.events(dated, since) if dated else {}
+    for i, p, result in zip(where, judged, results, strict=True):
         d = result.decision
         status = {"allow": "pending", "defer": "deferred", "block": "blocked"}[d.decision]
-        out[i] = PlannedStatus(status, ",".join(d.rules), d.next_allowed_at, *expiry[i])
+        next_at = d.next_allowed_at
+        if result.needs_history:
+            next_at = decide(profile, p.debtor, events.get(p.debtor.id, []), p.attempt).next_allowed_at
+        out[i] = PlannedStatus(status, ",".join(d.rules), next_at, *expiry[i])
     return [o for o in out if o is not None]
 
 

@@ -4,29 +4,21 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import UTC, date, datetime
 from typing import Any
 
 import pyarrow as pa
-from sqlalchemy import select
+import pyarrow.compute as pc
+from sqlalchemy import Select, or_, select
 from sqlalchemy.engine import Connection
 
 from arrears.adapters.store.dispatch_models import ContactAttemptRow
 from arrears.adapters.store.models import BorrowerRow
+from arrears.adapters.store.snapshot import contact_history
+from arrears.domain.compliance.batch import NOTICE_TYPES
 from arrears.domain.compliance.model import ContactEvent
 
 _IN_CHUNK = 5_000
-HISTORY_SCHEMA = pa.schema(
-    [
-        ("borrower_id", pa.string()),
-        ("loan_id", pa.string()),
-        ("channel", pa.string()),
-        ("at", pa.timestamp("us", tz="UTC")),
-        ("outcome", pa.string()),
-        ("target", pa.string()),
-        ("message_type", pa.string()),
-    ]
-)
 _COLUMNS = (
     ContactAttemptRow.borrower_id,
     ContactAttemptRow.loan_id,
@@ -36,6 +28,16 @@ _COLUMNS = (
     ContactAttemptRow.target,
     ContactAttemptRow.message_type,
 )
+
+
+def _since(query: Select[Any], since: datetime | None) -> Select[Any]:
+    """Attempts at or after `since`, and the notices whatever their age: a validation or bureau notice
+    sent long before the caps' windows still answers the notice rules (sent once, it stays sent)."""
+    if since is None:
+        return query
+    return query.where(
+        or_(ContactAttemptRow.at >= since, ContactAttemptRow.message_type.in_(sorted(NOTICE_TYPES)))
+    )
 
 
 def _chunks(ids: Sequence[str]) -> list[list[str]]:
@@ -50,27 +52,26 @@ class ContactRepository:
         self.connection = connection
 
     def events(self, borrower_ids: Sequence[str], since: datetime | None) -> dict[str, list[ContactEvent]]:
-        """Each borrower's attempts at or after `since` (all when None), as compliance events."""
+        """Each borrower's attempts at or after `since` (all when None) and its notices, as compliance events."""
         out: dict[str, list[ContactEvent]] = defaultdict(list)
         for chunk in _chunks(borrower_ids):
-            query = select(*_COLUMNS).where(ContactAttemptRow.borrower_id.in_(chunk))
-            if since is not None:
-                query = query.where(ContactAttemptRow.at >= since)
+            query = _since(select(*_COLUMNS).where(ContactAttemptRow.borrower_id.in_(chunk)), since)
             for b, loan, channel, at, outcome, target, mtype in self.connection.execute(query):
                 out[b].append(ContactEvent(channel, at, outcome, target, "debtor", mtype or None, loan))
         return out
 
     def table(self, borrower_ids: Sequence[str], since: datetime | None) -> pa.Table:
-        """The same attempts as one Arrow table (the daily run's column-wise read)."""
-        columns: dict[str, list[Any]] = {name: [] for name in HISTORY_SCHEMA.names}
-        for chunk in _chunks(borrower_ids):
-            query = select(*_COLUMNS).where(ContactAttemptRow.borrower_id.in_(chunk))
-            if since is not None:
-                query = query.where(ContactAttemptRow.at >= since)
-            for row in self.connection.execute(query):
-                for name, value in zip(HISTORY_SCHEMA.names, row, strict=True):
-                    columns[name].append(value)
-        return pa.table(columns, schema=HISTORY_SCHEMA)
+        """The attempts of these borrowers at or after `since` as one Arrow table, read column-wise (the
+        daily run's read: one scan from the day of `since`, then kept to the borrowers in Arrow)."""
+        day = since.astimezone(UTC).date() if since is not None else date(1970, 1, 1)
+        table = contact_history(self.connection, day)
+        if since is not None:
+            recent = pc.greater_equal(table["at"], pa.scalar(since, pa.timestamp("us", tz="UTC")))
+            notice = pc.is_in(table["message_type"], value_set=pa.array(sorted(NOTICE_TYPES), pa.string()))
+            table = table.filter(pc.or_(recent, notice))
+        return table.filter(
+            pc.is_in(table["borrower_id"], value_set=pa.array(sorted(set(borrower_ids)), pa.string()))
+        )
 
     def addresses(self, borrower_ids: Sequence[str]) -> dict[str, tuple[str | None, str | None, str | None]]:
         """(name, phone, email) by borrower: personal data, for addressing only (never logged or shown)."""

@@ -134,6 +134,30 @@ _QUERIES: dict[str, tuple[str, pa.Schema, list[tuple[str, str]]]] = {
 
 TABLES = tuple(_QUERIES)
 
+_CONTACTS = (
+    "SELECT borrower_id, loan_id, channel, {at}, outcome, target, message_type FROM contact_attempts "
+    "WHERE at >= :as_of OR message_type IN ('validation_notice', 'bureau_notice')",
+    pa.schema(
+        [
+            ("borrower_id", pa.string()),
+            ("loan_id", pa.string()),
+            ("channel", pa.string()),
+            ("at", _UTC_US),
+            ("outcome", pa.string()),
+            ("target", pa.string()),
+            ("message_type", pa.string()),
+        ]
+    ),
+)
+
+
+def contact_history(connection: Connection, since: date) -> pa.Table:
+    """Every contact attempt made on or after the UTC day `since`, and every notice whatever its age (the
+    compliance history the run reads)."""
+    sql, schema = _CONTACTS
+    read = _read_postgres if connection.dialect.name == "postgresql" else _read_sqlite
+    return read(connection, sql, schema, since)
+
 
 def snapshot(connection: Connection, as_of: date, tables: tuple[str, ...] = TABLES) -> dict[str, pa.Table]:
     """The store as of `as_of`, one pyarrow Table per name in `tables` (all by default)."""

@@ -9,7 +9,7 @@ history replay all call it, so the same facts give the same decision everywhere.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 
@@ -110,7 +110,7 @@ def _channels(flag: BorrowerFlag) -> frozenset[str]:
 def debtor_for(
     borrower_id: str,
     timezones: tuple[str, ...],
-    flags: Iterable[BorrowerFlag],
+    flags: Sequence[BorrowerFlag],
     at: datetime,
     local_day: date,
     debt: str | None = None,
@@ -129,6 +129,14 @@ def debtor_for(
     not cleared by `at` counts, even one dated later (the dispatcher acts on what the store knows now;
     a replay of a past day passes False and sees only what was in force then).
     """
+    if not flags and hardship_until is None:  # most debtors: no recorded fact (the fast path)
+        return Debtor(
+            id=borrower_id,
+            timezones=timezones,
+            disputed=disputed,
+            identity_theft=identity_theft,
+            hardship=hardship,
+        )
     live = [
         f
         for f in flags
