@@ -204,11 +204,10 @@ def compliance_statuses(
     events = uow.contacts.events(dated, since) if dated else {}
     for i, p, result in zip(where, judged, results, strict=True):
         d = result.decision
+        if result.needs_history:  # the few capped rows: the full search, as the dispatcher will make it
+            d = decide(profile, p.debtor, events.get(p.debtor.id, []), p.attempt)
         status = {"allow": "pending", "defer": "deferred", "block": "blocked"}[d.decision]
-        next_at = d.next_allowed_at
-        if result.needs_history:
-            next_at = decide(profile, p.debtor, events.get(p.debtor.id, []), p.attempt).next_allowed_at
-        out[i] = PlannedStatus(status, ",".join(d.rules), next_at, *expiry[i])
+        out[i] = PlannedStatus(status, ",".join(d.rules), d.next_allowed_at, *expiry[i])
     return [o for o in out if o is not None]
 
 
