@@ -5,15 +5,15 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
+import pyarrow as pa
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from arrears.domain.compliance import Attempt, ContactEvent, Debtor, PlannedContact, decide_batch, summarise
 from arrears.domain.compliance.batch import lookback
-from arrears.domain.compliance.engine import candidate_zones
 from arrears.domain.compliance.profile import CapRule
 from arrears.domain.compliance.rules import gates
-from arrears.engine.contact_summary import PastEvents, PlannedRows, summaries
+from arrears.engine.contact_summary import summaries_for
 from arrears.entrypoints.cli.compliance import load_profile
 
 PHONE, WORK, OTHER = "13800000001", "13800000009", "13800000002"
@@ -70,29 +70,19 @@ def _build(
 def _vectorised(
     profile_name: str, planned: list[PlannedContact], events: list[ContactEvent], owners: list[str]
 ):
-    profile = load_profile(profile_name)
-    works = {p.debtor.id: p.debtor.work_numbers for p in planned}
-    rows = PlannedRows(
-        borrower=[p.debtor.id for p in planned],
-        debt=[p.attempt.debt for p in planned],
-        target=[p.attempt.target for p in planned],
-        channel=[p.attempt.channel for p in planned],
-        at=[p.attempt.at for p in planned],
-        zones=[candidate_zones(profile, p.debtor) for p in planned],
-        work_target=[p.attempt.target in p.debtor.work_numbers for p in planned],
-        contact=[True for _ in planned],
+    """The production path: the history as the store hands it over (Arrow), through `summaries_for`."""
+    history = pa.table(
+        {
+            "borrower_id": pa.array(owners, pa.string()),
+            "loan_id": pa.array([e.debt for e in events], pa.string()),
+            "channel": pa.array([e.channel for e in events], pa.string()),
+            "at": pa.array([e.at for e in events], pa.timestamp("us", tz="UTC")),
+            "outcome": pa.array([e.outcome for e in events], pa.string()),
+            "target": pa.array([e.target for e in events], pa.string()),
+            "message_type": pa.array([e.message_type for e in events], pa.string()),
+        }
     )
-    past = PastEvents(
-        borrower=owners,
-        debt=[e.debt for e in events],
-        target=[e.target for e in events],
-        channel=[e.channel for e in events],
-        outcome=[e.outcome for e in events],
-        message_type=[e.message_type for e in events],
-        at=[e.at for e in events],
-        work_target=[e.target in works[o] for e, o in zip(events, owners, strict=True)],
-    )
-    return summaries(profile, rows, past)
+    return summaries_for(load_profile(profile_name), planned, history)
 
 
 @settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.too_slow])

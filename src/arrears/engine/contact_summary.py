@@ -19,7 +19,8 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from arrears.domain.compliance.batch import NOTICE_TYPES, ContactSummary
+from arrears.domain.compliance.batch import NOTICE_TYPES, ContactSummary, PlannedContact
+from arrears.domain.compliance.engine import candidate_zones
 from arrears.domain.compliance.model import ContactEvent
 from arrears.domain.compliance.profile import CapRule, ComplianceProfile, CooldownRule, EventFilter
 from arrears.domain.compliance.rules import UNKNOWN
@@ -315,3 +316,36 @@ def _rolling_max(
     counted = np.searchsorted(keys, end, "left") - np.searchsorted(keys, first, "left")
     np.maximum.at(out, start_row, counted)
     return out
+
+
+def summaries_for(
+    profile: ComplianceProfile, planned: list[PlannedContact], history: pa.Table
+) -> list[ContactSummary]:
+    """The history summary of every planned contact, from the stored attempts as an Arrow table
+    (borrower_id, loan_id, channel, at, outcome, target, message_type)."""
+    rows = PlannedRows(
+        borrower=[p.debtor.id for p in planned],
+        debt=[p.attempt.debt for p in planned],
+        target=[p.attempt.target for p in planned],
+        channel=[p.attempt.channel for p in planned],
+        at=[p.attempt.at for p in planned],
+        zones=[candidate_zones(profile, p.debtor) for p in planned],
+        work_target=[p.attempt.target in p.debtor.work_numbers for p in planned],
+        contact=[p.attempt.kind == "contact" and p.attempt.target_kind == "debtor" for p in planned],
+    )
+    work = {(p.debtor.id, number) for p in planned for number in p.debtor.work_numbers}
+    borrower = history["borrower_id"].to_pylist()
+    target = history["target"].to_pylist()
+    events = PastEvents(
+        borrower=borrower,
+        debt=history["loan_id"].to_pylist(),
+        target=target,
+        channel=history["channel"].to_pylist(),
+        outcome=history["outcome"].to_pylist(),
+        message_type=history["message_type"].to_pylist(),
+        at=history["at"].cast(pa.int64()).to_numpy(zero_copy_only=False),
+        work_target=[(b, t) in work for b, t in zip(borrower, target, strict=True)]
+        if work
+        else [False] * len(borrower),
+    )
+    return summaries(profile, rows, events)

@@ -23,14 +23,14 @@ from arrears.adapters.store.run_models import OutboxRow, RunRow
 from arrears.adapters.store.snapshot import snapshot
 from arrears.domain.compliance.batch import ContactSummary, PlannedContact, decide_batch, lookback
 from arrears.domain.compliance.clock import at_local_time, zone
-from arrears.domain.compliance.engine import candidate_zones, decide
+from arrears.domain.compliance.engine import decide
 from arrears.domain.compliance.facts import contact_address, debtor_for
 from arrears.domain.compliance.model import Attempt
 from arrears.domain.compliance.profile import ComplianceProfile
 from arrears.domain.errors import InputError
 from arrears.domain.masking import mask_name
 from arrears.domain.policy.model import DEFAULT_VALID_DAYS, Policy
-from arrears.engine.contact_summary import PastEvents, PlannedRows, summaries
+from arrears.engine.contact_summary import summaries_for
 from arrears.engine.plan import HISTORY_SCHEMA, Evaluation, accidental_legal_actions, count_by, engine
 from arrears.engine.portfolio import Portfolio
 from arrears.services.compliance_audit import audit_run_decisions
@@ -195,7 +195,7 @@ def compliance_statuses(
         )
         planned.append(PlannedContact(action["loan_id"], debtor, attempt, ContactSummary()))
         where.append(i)
-    found = contact_summaries(profile, planned, history)
+    found = summaries_for(profile, planned, history)
     judged = [replace(p, summary=s) for p, s in zip(planned, found, strict=True)]
     results = decide_batch(profile, judged)
     # A row a cap or cooldown defers has no instant from the summaries: `decide` over the history dates
@@ -209,38 +209,6 @@ def compliance_statuses(
         status = {"allow": "pending", "defer": "deferred", "block": "blocked"}[d.decision]
         out[i] = PlannedStatus(status, ",".join(d.rules), d.next_allowed_at, *expiry[i])
     return [o for o in out if o is not None]
-
-
-def contact_summaries(
-    profile: ComplianceProfile, planned: list[PlannedContact], history: pa.Table
-) -> list[ContactSummary]:
-    """The history summary of every planned contact (engine/contact_summary.py), from the stored attempts."""
-    rows = PlannedRows(
-        borrower=[p.debtor.id for p in planned],
-        debt=[p.attempt.debt for p in planned],
-        target=[p.attempt.target for p in planned],
-        channel=[p.attempt.channel for p in planned],
-        at=[p.attempt.at for p in planned],
-        zones=[candidate_zones(profile, p.debtor) for p in planned],
-        work_target=[p.attempt.target in p.debtor.work_numbers for p in planned],
-        contact=[p.attempt.kind == "contact" and p.attempt.target_kind == "debtor" for p in planned],
-    )
-    work = {(p.debtor.id, number) for p in planned for number in p.debtor.work_numbers}
-    borrower = history["borrower_id"].to_pylist()
-    target = history["target"].to_pylist()
-    events = PastEvents(
-        borrower=borrower,
-        debt=history["loan_id"].to_pylist(),
-        target=target,
-        channel=history["channel"].to_pylist(),
-        outcome=history["outcome"].to_pylist(),
-        message_type=history["message_type"].to_pylist(),
-        at=history["at"].cast(pa.int64()).to_numpy(zero_copy_only=False),
-        work_target=[(b, t) in work for b, t in zip(borrower, target, strict=True)]
-        if work
-        else [False] * len(borrower),
-    )
-    return summaries(profile, rows, events)
 
 
 def _insert(dialect: str) -> Callable[..., Any]:
