@@ -1,4 +1,4 @@
-"""The two shipped policies: they validate, and day-by-day episodes of literal loans give the expected steps.
+"""The shipped policies: they validate, and day-by-day episodes of literal loans give the expected steps.
 
 Features come from the domain's reference definition (arrears.domain.account_features) over a real
 loan and its events, as the reference engine computes them; what was sent becomes the history.
@@ -18,6 +18,7 @@ from arrears.domain.policy import Policy, decide
 from tests.policy.conftest import ROOT, SHIPPED
 
 DUE = date(2026, 3, 10)
+US_EXAMPLE = ROOT / "policies" / "us-reg-f-example.yaml"
 
 
 @pytest.fixture(scope="module")
@@ -25,13 +26,20 @@ def policies() -> dict[str, Policy]:
     return {name: load_policy(path) for name, path in SHIPPED.items()}
 
 
-def episode(policy: Policy, loan: Loan, events: list[AccountEvent], account: str = "acc-7") -> list[tuple]:
-    """(day from the due date, segment, kind, step id, channel) for every action from day −5 to 65."""
+def episode(
+    policy: Policy,
+    loan: Loan,
+    events: list[AccountEvent],
+    account: str = "acc-7",
+    product: str = "baitiao-30d",
+    first_day: int = -5,
+) -> list[tuple]:
+    """(day from the due date, segment, kind, step id, channel) for every action from `first_day` to 65."""
     sent: set[str] = set()
     out = []
-    for d in range(-5, 66):
+    for d in range(first_day, 66):
         position = compute_position(loan, DUE + timedelta(days=d))
-        features = account_features(loan, position, events, "baitiao-30d")
+        features = account_features(loan, position, events, product)
         treatment = decide(policy, account, features, sent)
         for a in treatment.actions:
             sent.add(a.step.id)
@@ -171,3 +179,56 @@ def test_an_identity_dispute_stops_every_action(policies: dict[str, Policy]) -> 
         policy, one_purchase(policy), [AccountEvent("identity_dispute", DUE + timedelta(days=4))]
     )
     assert max(d for d, *_ in actions) == 2  # nothing after the dispute on day 4
+
+
+# --- the US example (profile us-reg-f) ---------------------------------------------------------------
+
+
+def us_loan(policy: Policy) -> Loan:
+    """A personal-loan instalment of $500.00 + $25.00 interest due on 10 March, never paid."""
+    return Loan("l9", (Instalment(1, DUE, 50000, 2500),), settings=policy.products["us-personal-loan"])
+
+
+def test_the_us_example_validates_with_english_templates() -> None:
+    policy = load_policy(US_EXAMPLE)
+    assert policy.id == "us-reg-f-example@1"
+    assert (policy.compliance_profile, policy.currency) == ("us-reg-f", "USD")
+    assert policy.warnings() == []
+    assert policy.products["us-personal-loan"].currency == "USD"
+    for template in policy.templates():
+        assert (ROOT / "templates" / "en" / f"{template}.j2").is_file(), template
+
+
+def test_the_us_example_sends_the_validation_notice_first_and_calls_well_inside_7_in_7() -> None:
+    policy = load_policy(US_EXAMPLE)
+    actions = episode(policy, us_loan(policy), [], product="us-personal-loan")
+    assert [(d, step) for d, _, _, step, _ in actions] == [
+        (1, "validation_notice_letter"),
+        (1, "validation_notice_email"),
+        (3, "reminder_email_d3"),
+        (5, "reminder_sms_d5"),
+        (7, "robocall_d7"),
+        (10, "agent_call_d10"),
+        (12, "reminder_sms_d12"),
+        (14, "robocall_d14"),
+        (18, "strong_sms_d18"),
+        (21, "agent_call_d21"),
+        (28, "agent_call_d28"),
+        (30, "bureau_notice"),
+        (45, "agent_call_d45"),
+        (60, "lawyer_letter"),
+    ]
+    calls = [d for d, _, _, _, channel in actions if channel in ("robocall", "agent_call")]
+    assert max(sum(1 for c in calls if start <= c < start + 7) for start in range(66)) <= 2  # Reg F: 7
+    (letter,) = [s for s in policy.ladders["us_standard"].steps if s.channel == "lawyer_letter"]
+    assert letter.requires == ("legal_review",)
+
+
+def test_an_account_that_enters_the_us_ladder_late_gets_the_validation_notice_first() -> None:
+    policy = load_policy(US_EXAMPLE)
+    actions = episode(policy, us_loan(policy), [], product="us-personal-loan", first_day=9)
+    assert [(d, kind, step) for d, _, kind, step, _ in actions][:3] == [
+        (9, "catch_up", "validation_notice_letter"),
+        (9, "catch_up", "validation_notice_email"),
+        (10, "step", "agent_call_d10"),
+    ]

@@ -80,7 +80,16 @@ POSITIONS_KEPT = 8192  # ledger positions kept per process, by loan (as read) an
 BATCH = 200  # rows per claim: the batch's reads and writes are a few queries whatever its size
 # Messages about money already overdue: moot once nothing is overdue.
 OVERDUE_TYPES = frozenset(
-    {"reminder", "strong", "legal_warning", "lawyer_letter", "bureau_notice", "call_script", "placement"}
+    {
+        "reminder",
+        "strong",
+        "legal_warning",
+        "lawyer_letter",
+        "bureau_notice",
+        "call_script",
+        "placement",
+        "validation_notice",
+    }
 )
 # Messages about an instalment coming due: moot once that instalment is paid.
 DUE_TYPES = frozenset({"pre_due", "due_today"})
