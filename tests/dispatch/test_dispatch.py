@@ -8,10 +8,11 @@ from typing import Any
 
 import pytest
 from pypdf import PdfReader
-from sqlalchemy import create_engine, func, select
+from sqlalchemy import create_engine, func, insert, select
 
 from arrears.adapters.channels import SendResult
 from arrears.adapters.store.dispatch_models import AgentTaskRow, ContactAttemptRow, DeliveryRow
+from arrears.adapters.store.models import AccountEventRow
 from arrears.domain.ledger import compute_position
 from arrears.domain.loans import Payment
 from arrears.services.dispatch import dispatch
@@ -89,6 +90,31 @@ def test_a_payment_before_dispatch_cancels_the_sms(world: World) -> None:
     assert {r.last_error for r in rows} == {"nothing overdue any more (paid)"}
     assert not [m for m in world.smpp.messages if "L0000000022" in m["text"]]
     assert len(world.smpp.messages) == 29
+
+
+def test_a_dispute_imported_after_the_run_cancels_the_sms_and_a_closed_one_lets_it_go(world: World) -> None:
+    """The store's own event kinds: dispute_opened holds the loan until a later dispute_closed."""
+    other = next(r.loan_id for r in world.rows(channel="sms") if r.loan_id != SMS_LOAN)
+    for event_id, loan, kind in (
+        ("D-1", SMS_LOAN, "dispute_opened"),
+        ("D-2", other, "dispute_opened"),
+        ("D-3", other, "dispute_closed"),
+    ):
+        world.execute(
+            insert(AccountEventRow).values(
+                id=event_id,
+                loan_id=loan,
+                kind=kind,
+                on_date=AS_OF,
+                at=SEND_AT,
+                detail={},
+                recorded_at=SEND_AT,
+            )
+        )
+    dispatch(world.dispatcher())
+    held = {(r.channel, r.status, r.last_error) for r in world.rows(loan_id=SMS_LOAN)}
+    assert ("sms", "cancelled", f"dispute_opened recorded on {AS_OF.isoformat()}") in held
+    assert {r.status for r in world.rows(loan_id=other, channel="sms")} == {"sent"}
 
 
 def test_the_lawyers_letter_waits_for_approval_then_holds_the_chinese_text(world: World) -> None:

@@ -18,11 +18,12 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import func, or_, select
 
 from arrears.adapters.store.dispatch_models import ContactAttemptRow, OutboxApprovalRow
 from arrears.adapters.store.models import BorrowerRow
 from arrears.adapters.store.run_models import OutboxRow
+from arrears.domain.compliance.batch import NOTICE_TYPES
 from arrears.domain.compliance.clock import zone
 from arrears.domain.compliance.engine import BLOCKED, DEFER, candidate_zones, make_facts, verdicts_at
 from arrears.domain.compliance.facts import debtor_for
@@ -201,7 +202,11 @@ def _replay(
         select(ContactAttemptRow)
         .where(
             ContactAttemptRow.borrower_id.in_(borrower_ids),
-            ContactAttemptRow.at >= lo - timedelta(days=LOOKBACK_DAYS),
+            # notices whatever their age: sent once, a validation notice stays sent
+            or_(
+                ContactAttemptRow.at >= lo - timedelta(days=LOOKBACK_DAYS),
+                ContactAttemptRow.message_type.in_(sorted(NOTICE_TYPES)),
+            ),
             ContactAttemptRow.at < hi,
         )
         .order_by(ContactAttemptRow.at, ContactAttemptRow.id)

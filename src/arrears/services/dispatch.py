@@ -95,7 +95,9 @@ OVERDUE_TYPES = frozenset(
 DUE_TYPES = frozenset({"pre_due", "due_today"})
 # Messages that still go out while a dispute or pause holds collection.
 HOLD_EXEMPT_TYPES = frozenset({"dispute_ack", "payment_confirmation", "plan_offer", "promise_confirmation"})
-DISPUTE_EVENTS = frozenset({"dispute", "identity_dispute"})
+# Account events that put collection on hold (the store's event kinds), and the one that lifts a dispute.
+DISPUTE_EVENTS = frozenset({"dispute_opened", "identity_dispute", "dispute_closed"})
+DISPUTE_CLOSED = "dispute_closed"
 # What a provider's immediate status means for the contact history (the caps count outcomes).
 OUTCOME_FOR_STATUS = {
     "answered": "connected",
@@ -597,9 +599,16 @@ def _moot(
     mtype = message_type(row.template)
     if mtype not in HOLD_EXEMPT_TYPES:
         since = row.anchor or date.min
-        for kind, on in events:
-            if since <= on <= check_day:
-                return f"{kind} recorded on {on.isoformat()}"
+        opened: tuple[str, date] | None = None
+        for kind, on in sorted(events, key=lambda e: e[1]):
+            if on > check_day:
+                break
+            if kind == DISPUTE_CLOSED:
+                opened = None if opened is not None and opened[0] != "identity_dispute" else opened
+            elif on >= since:
+                opened = (kind, on)
+        if opened is not None:
+            return f"{opened[0]} recorded on {opened[1].isoformat()}"
         for pause in record.loan.pauses:
             if pause.covers(check_day):
                 return f"{pause.reason} pause since {pause.start.isoformat()}"
