@@ -23,6 +23,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
+from arrears.bootstrap import configure
 from arrears.engine.bench import (
     BENCH_AS_OF,
     Measurement,
@@ -65,6 +66,9 @@ class Drawn:
     accounts: int
     manifest: Manifest
     reused: bool
+
+
+configure()
 
 
 def main() -> int:

@@ -34,6 +34,7 @@ from arrears.adapters.channels.config import build_channels, close_channels, loa
 from arrears.adapters.store import forget_engines  # noqa: E402
 from arrears.adapters.store.dispatch_models import ContactAttemptRow, DeliveryRow  # noqa: E402
 from arrears.adapters.store.run_models import OutboxRow  # noqa: E402
+from arrears.bootstrap import configure  # noqa: E402
 from arrears.domain.ledger import compute_position  # noqa: E402
 from arrears.entrypoints.cli.compliance import load_profile  # noqa: E402
 from arrears.services.dispatch import BATCH, Dispatcher, dispatch  # noqa: E402
@@ -42,6 +43,9 @@ from arrears.sim.portfolio import generate_portfolio, load_portfolio  # noqa: E4
 
 AS_OF = date(2026, 3, 31)
 SEND_AT = datetime(2026, 3, 31, 3, 0, tzinfo=UTC)  # 11:00 in Shanghai
+
+
+configure()
 
 
 def _sink(port_queue: multiprocessing.Queue) -> None:  # type: ignore[type-arg]

@@ -30,6 +30,7 @@ if "PYTHONPATH" not in os.environ:
 
 from arrears.adapters.store.dispatch_models import ContactAttemptRow  # noqa: E402
 from arrears.adapters.store.models import BorrowerRow, LoanRow  # noqa: E402
+from arrears.bootstrap import configure  # noqa: E402
 from arrears.entrypoints.cli.compliance import load_profile  # noqa: E402
 from arrears.entrypoints.cli.run import load_run_policy  # noqa: E402
 from arrears.services.daily_run import run_day  # noqa: E402
@@ -37,6 +38,9 @@ from arrears.services.unit_of_work import UnitOfWork  # noqa: E402
 from arrears.sim.portfolio import generate_portfolio, load_portfolio  # noqa: E402
 
 AS_OF = date(2026, 3, 31)
+
+
+configure()
 
 
 def _store(kind: str) -> tuple[str, object]:

@@ -23,6 +23,9 @@ from sqlalchemy import create_engine, text
 from sqlalchemy.engine import Connection, make_url
 
 from arrears.adapters.store import forget_engines
+from arrears.bootstrap import configure
+
+configure()  # the SQL store behind the services' unit-of-work port, as the entrypoints compose it
 
 PG_URL_ENV = "ARREARS_TEST_PG_URL"
 PG_PREFIX = "arrears_t_"  # + pid + random: one database per test session (per xdist worker)

@@ -1,83 +1,11 @@
-"""What the store hands out besides domain Loans: borrowers, loan records, account events, postings."""
+"""The store's records are domain objects (`arrears.domain.records`); kept importable from here."""
 
-from __future__ import annotations
-
-from dataclasses import dataclass, field
-from datetime import date, datetime
-from typing import Any
-
-from arrears.domain.account_features import EVENT_KINDS  # noqa: F401 - re-exported for the store
-from arrears.domain.loans import Loan
-from arrears.domain.masking import mask_email, mask_id_number, mask_name, mask_phone
-
-# Synthetic ground truth carried by generated portfolios (NULL for real data).
-PERSONAS = ("forgetful", "hardship", "strategic", "fraud", "deceased")
-
-
-PII_FIELDS = ("name", "phone", "id_number", "email")
-
-
-@dataclass(frozen=True, slots=True)
-class Borrower:
-    id: str
-    name: str | None = None
-    phone: str | None = None
-    id_number: str | None = None
-    email: str | None = None
-    timezone: str | None = None  # IANA; None = unknown
-    region: str | None = None
-    language: str | None = None
-    persona: str | None = None
-
-    def view(self, *, unmasked: bool = False) -> dict[str, str | None]:
-        """The borrower for display: personal data masked unless `unmasked` (which callers must audit)."""
-        if unmasked:
-            name, phone, id_number, email = self.name, self.phone, self.id_number, self.email
-        else:
-            name, phone = mask_name(self.name), mask_phone(self.phone)
-            id_number, email = mask_id_number(self.id_number), mask_email(self.email)
-        return {
-            "id": self.id,
-            "name": name,
-            "phone": phone,
-            "id_number": id_number,
-            "email": email,
-            "timezone": self.timezone,
-            "region": self.region,
-            "language": self.language,
-        }
-
-
-@dataclass(frozen=True, slots=True)
-class LoanRecord:
-    """A stored loan: the domain Loan plus who owes it and under which product."""
-
-    loan: Loan
-    borrower_id: str
-    product_code: str
-    opened_on: date | None
-
-    @property
-    def id(self) -> str:
-        return self.loan.id
-
-
-@dataclass(frozen=True, slots=True)
-class AccountEvent:
-    id: str
-    loan_id: str
-    kind: str
-    on: date
-    at: datetime | None = None
-    detail: dict[str, Any] = field(default_factory=dict)
-
-
-@dataclass(frozen=True, slots=True)
-class Posting:
-    loan_id: str
-    effective_on: date
-    kind: str  # schedule | payment | reversal | waiver
-    component: str  # principal | interest | fees | late_fee | payment
-    amount: int  # signed: + raises what the borrower owes, − lowers it
-    ref: str
-    posted_at: datetime | None = None
+from arrears.domain.records import (  # noqa: F401
+    EVENT_KINDS,
+    PERSONAS,
+    PII_FIELDS,
+    AccountEvent,
+    Borrower,
+    LoanRecord,
+    Posting,
+)

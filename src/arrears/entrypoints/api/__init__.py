@@ -4,12 +4,14 @@ from __future__ import annotations
 
 from fastapi import FastAPI
 
+from arrears.bootstrap import configure
 from arrears.entrypoints.api import borrower_routes, casework_routes, ledger_routes, problems, provider_routes
 from arrears.services.cases import CaseworkConfig, load_config
 
 
 def create_app(store_url: str | None = None, config: CaseworkConfig | None = None) -> FastAPI:
     """The API on the store at `store_url` (default ARREARS_DB_URL) with the case-work config."""
+    configure()
     app = FastAPI(
         title="arrears",
         version="1",

@@ -7,6 +7,7 @@ import sys
 
 import typer
 
+from arrears.bootstrap import configure
 from arrears.entrypoints.cli.common import run_app
 
 # One module per command group; each exposes register(app).
@@ -35,6 +36,7 @@ COMMAND_MODULES = (
 
 
 def build_app() -> typer.Typer:
+    configure()
     app = typer.Typer(
         name="arrears",
         help="Consumer-credit delinquency management and compliant, segmented collections.",
