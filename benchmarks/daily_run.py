@@ -5,7 +5,7 @@
 
 Each size is a snapshot directory under .bench/ (drawn once by the synthetic generator, part by part,
 and re-used while its manifest matches); each engine is timed over it part by part in a fresh process
-(`arrears.engine.bench.measure_in_child`), so the peak RSS is the run's own. The reference engine is
+(`arrears.entrypoints.daily_run_bench.measure_in_child`), so the peak RSS is the run's own. The reference engine is
 timed on a sample of the first part (it is linear per account) and its rate is what the ratio compares
 against; Spark only up to 200,000 accounts. Snapshot extraction from SQLite (and PostgreSQL when
 ARREARS_TEST_PG_URL or .pg_test_url names a server) is timed on its own row.
@@ -24,22 +24,22 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from arrears.bootstrap import configure
-from arrears.engine.bench import (
-    BENCH_AS_OF,
-    Measurement,
-    bench_snapshot_dir,
-    measure_in_child,
-    snapshot_seconds,
-    take_accounts,
-)
+from arrears.engine.portfolio import take_accounts
 from arrears.engine.snapshot_dir import (
     COMPRESSION,
     MAPPED_COMPRESSION,
     Manifest,
     read_parts,
     reusable,
-    write_generated_snapshot,
     write_portfolio_snapshot,
+)
+from arrears.entrypoints.daily_run_bench import (
+    BENCH_AS_OF,
+    Measurement,
+    bench_snapshot_dir,
+    measure_in_child,
+    snapshot_seconds,
+    write_generated_snapshot,
 )
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -162,7 +162,8 @@ def write(
         "sub-portfolio as lz4 Arrow IPC files (one per table; child tables carry `loan_id`",
         "dictionary-encoded over the part's loans, so its indices are account positions). The",
         "synthetic generator draws it once, one part per spawned process, and it is re-used while the manifest",
-        "matches. Each engine then runs in a fresh Python process (`python -m arrears.engine.bench measure`),",
+        "matches. Each engine then runs in a fresh Python process",
+        "(`python -m arrears.entrypoints.daily_run_bench measure`),",
         "so the peak RSS is the run's own, not the generator's. DuckDB runs on worker processes, one per core",
         "(`arrears.engine.snapshot_run`): each worker loads the policy, compiles, warms up and pre-touches the",
         "memory a part needs before the clock starts; then the clock runs from handing out the first part",

@@ -11,20 +11,20 @@ import pyarrow.compute as pc
 import pytest
 
 from arrears.adapters.policy_file import load_policy
+from arrears.adapters.store.catalog import settings_to_json
 from arrears.domain.errors import InputError
 from arrears.domain.products import LedgerSettings
-from arrears.engine.bench import BENCH_AS_OF, generated_portfolio, take_accounts
-from arrears.engine.plan import engine
-from arrears.engine.portfolio import SCHEMAS, Portfolio
+from arrears.engine.evaluators import evaluator
+from arrears.engine.portfolio import SCHEMAS, Portfolio, take_accounts
 from arrears.engine.snapshot_dir import (
     CHILD_TABLES,
     COMPRESSION,
     MANIFEST,
     read_manifest,
     read_parts,
-    write_generated_snapshot,
     write_portfolio_snapshot,
 )
+from arrears.entrypoints.daily_run_bench import BENCH_AS_OF, generated_portfolio, write_generated_snapshot
 
 POLICY = load_policy(Path(__file__).parents[2] / "policies" / "segmented.yaml")
 
@@ -140,7 +140,7 @@ def test_parts_drawn_in_child_processes_equal_those_drawn_here(tmp_path: Path) -
 
 
 def test_the_duckdb_engine_part_by_part_equals_the_whole(snapshot: Path) -> None:
-    run = engine("duckdb")
+    run = evaluator("duckdb")
     parts = list(read_parts(snapshot))
     by_part = pa.concat_tables([run(p, POLICY, BENCH_AS_OF, None).actions for p in parts])
     whole = run(concatenated(parts), POLICY, BENCH_AS_OF, None).actions
@@ -152,7 +152,9 @@ def test_a_portfolio_written_as_parts_reads_back_whole(tmp_path: Path) -> None:
     original = generated_portfolio(900, seed=3)
     products = {"baitiao-3": LedgerSettings(grace_days=3)}
     portfolio = Portfolio(dict(original.tables), products)
-    manifest = write_portfolio_snapshot(portfolio, tmp_path / "export", part_accounts=400, as_of=BENCH_AS_OF)
+    manifest = write_portfolio_snapshot(
+        portfolio, tmp_path / "export", part_accounts=400, as_of=BENCH_AS_OF, encode_settings=settings_to_json
+    )
     assert [p.accounts for p in manifest.parts] == [400, 400, 100]
     assert manifest.made["by"] == "portfolio"
     parts = list(read_parts(tmp_path / "export"))

@@ -11,10 +11,11 @@ import pytest
 
 from arrears.adapters.policy_file import load_policy
 from arrears.domain.errors import InputError
-from arrears.engine.bench import BENCH_AS_OF
-from arrears.engine.plan import count_by, engine
-from arrears.engine.snapshot_dir import read_parts, write_generated_snapshot
+from arrears.engine.evaluation import count_by
+from arrears.engine.evaluators import evaluator
+from arrears.engine.snapshot_dir import read_parts
 from arrears.engine.snapshot_run import OUTBOX_FILE, run_snapshot, worker_count
+from arrears.entrypoints.daily_run_bench import BENCH_AS_OF, policy_loader, write_generated_snapshot
 
 POLICY_FILE = Path(__file__).parents[2] / "policies" / "segmented.yaml"
 
@@ -30,7 +31,7 @@ def test_workers_write_what_one_process_finds_part_by_part(snapshot: Path, tmp_p
     seen: list[str] = []
     done = run_snapshot(
         snapshot,
-        POLICY_FILE,
+        policy_loader(POLICY_FILE),
         BENCH_AS_OF,
         tmp_path / "outbox",
         workers=2,
@@ -38,7 +39,7 @@ def test_workers_write_what_one_process_finds_part_by_part(snapshot: Path, tmp_p
     )
     assert (done.accounts, done.parts, done.workers) == (1500, 3, 2)
     assert sorted(seen) == ["part-00000", "part-00001", "part-00002"]
-    run, policy = engine("duckdb"), load_policy(POLICY_FILE)
+    run, policy = evaluator("duckdb"), load_policy(POLICY_FILE)
     expected_segments: dict[str, int] = {}
     total = 0
     for name, part in zip(sorted(seen), read_parts(snapshot), strict=True):
@@ -57,7 +58,7 @@ def test_a_bad_policy_is_reported_before_any_worker_starts(snapshot: Path, tmp_p
     bad = tmp_path / "bad.yaml"
     bad.write_text("name: x\nversion: 1\nsegments: []\n")
     with pytest.raises(InputError):
-        run_snapshot(snapshot, bad, BENCH_AS_OF, tmp_path / "outbox", workers=2)
+        run_snapshot(snapshot, policy_loader(bad), BENCH_AS_OF, tmp_path / "outbox", workers=2)
 
 
 def test_a_broken_part_is_an_error_from_the_worker_not_a_hang(snapshot: Path, tmp_path: Path) -> None:
@@ -67,7 +68,7 @@ def test_a_broken_part_is_an_error_from_the_worker_not_a_hang(snapshot: Path, tm
     shutil.copytree(snapshot, broken)
     (broken / "part-00001" / "payments.arrow").write_bytes(b"not arrow at all")
     with pytest.raises(InputError) as caught:
-        run_snapshot(broken, POLICY_FILE, BENCH_AS_OF, tmp_path / "outbox", workers=2)
+        run_snapshot(broken, policy_loader(POLICY_FILE), BENCH_AS_OF, tmp_path / "outbox", workers=2)
     assert "payments.arrow" in str(caught.value.file or caught.value)
 
 
@@ -81,7 +82,12 @@ def test_how_many_workers_run() -> None:
 
 
 def test_accidental_late_payers_legal_actions_are_counted_column_wise() -> None:
-    from arrears.engine.plan import ACTION_SCHEMA, ASSIGNMENT_SCHEMA, Evaluation, accidental_legal_actions
+    from arrears.engine.evaluation import (
+        ACTION_SCHEMA,
+        ASSIGNMENT_SCHEMA,
+        Evaluation,
+        accidental_legal_actions,
+    )
 
     def row(schema: pa.Schema, **values: object) -> dict[str, object]:
         return {f.name: values.get(f.name) for f in schema}

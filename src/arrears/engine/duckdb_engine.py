@@ -22,7 +22,7 @@ from arrears.domain.policy.model import Policy
 from arrears.domain.policy.sql import ASSIGNMENT_COLUMNS, PolicySql
 from arrears.engine import ledger_kernel as kernel
 from arrears.engine.arm_hash import arm_buckets
-from arrears.engine.plan import ASSIGNMENT_SCHEMA, Evaluation, empty_history, kind_rank, normalise
+from arrears.engine.evaluation import ASSIGNMENT_SCHEMA, Evaluation, empty_history, kind_rank, normalise
 from arrears.engine.portfolio import Portfolio
 from arrears.engine.vector_features import features_of
 from arrears.engine.vector_ledger import NONE_DAY, assess_portfolio

@@ -8,6 +8,8 @@ Tables and columns (dates are Arrow date32, amounts int64 minor units):
 - waivers:      loan_id, on, amount, instalment_seq (null = oldest first), user, approver, reason
 - events:       loan_id, kind, on, outcome (for contacts)
 - borrowers:    borrower_id, timezone, language, region, persona
+
+SCHEMAS declares them; STORE_SNAPSHOT_SCHEMAS, derived from it, is what the store's snapshot reads.
 """
 
 from __future__ import annotations
@@ -19,16 +21,28 @@ from dataclasses import dataclass, field
 from datetime import date
 
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from arrears.domain.account_features import AccountEvent
 from arrears.domain.loans import Instalment, Loan, Pause, Payment, Waiver
 from arrears.domain.products import LedgerSettings
 
+_LOAN_ID = pa.field("loan_id", pa.string())
+_BORROWER_ID = pa.field("borrower_id", pa.string())
+_ON = pa.field("on", pa.date32())
+_STORE_ONLY = {  # columns the store's snapshot reads that the engines do not
+    "currency": pa.string(),
+    "opened_on": pa.date32(),
+    "event_id": pa.string(),
+    "at": pa.timestamp("us", tz="UTC"),
+    "detail": pa.string(),  # JSON text
+}
+
 SCHEMAS: dict[str, pa.Schema] = {
-    "loans": pa.schema([("loan_id", pa.string()), ("borrower_id", pa.string()), ("product", pa.string())]),
+    "loans": pa.schema([_LOAN_ID, _BORROWER_ID, ("product", pa.string())]),
     "instalments": pa.schema(
         [
-            ("loan_id", pa.string()),
+            _LOAN_ID,
             ("seq", pa.int32()),
             ("due_date", pa.date32()),
             ("principal", pa.int64()),
@@ -39,7 +53,7 @@ SCHEMAS: dict[str, pa.Schema] = {
     "payments": pa.schema(
         [
             ("payment_id", pa.string()),
-            ("loan_id", pa.string()),
+            _LOAN_ID,
             ("paid_on", pa.date32()),
             ("amount", pa.int64()),
             ("reversed_on", pa.date32()),
@@ -47,7 +61,7 @@ SCHEMAS: dict[str, pa.Schema] = {
     ),
     "pauses": pa.schema(
         [
-            ("loan_id", pa.string()),
+            _LOAN_ID,
             ("start_on", pa.date32()),
             ("end_on", pa.date32()),
             ("reason", pa.string()),
@@ -55,8 +69,8 @@ SCHEMAS: dict[str, pa.Schema] = {
     ),
     "waivers": pa.schema(
         [
-            ("loan_id", pa.string()),
-            ("on", pa.date32()),
+            _LOAN_ID,
+            _ON,
             ("amount", pa.int64()),
             ("instalment_seq", pa.int32()),
             ("user", pa.string()),
@@ -64,18 +78,37 @@ SCHEMAS: dict[str, pa.Schema] = {
             ("reason", pa.string()),
         ]
     ),
-    "events": pa.schema(
-        [("loan_id", pa.string()), ("kind", pa.string()), ("on", pa.date32()), ("outcome", pa.string())]
-    ),
+    "events": pa.schema([_LOAN_ID, ("kind", pa.string()), _ON, ("outcome", pa.string())]),
     "borrowers": pa.schema(
         [
-            ("borrower_id", pa.string()),
+            _BORROWER_ID,
             ("timezone", pa.string()),
             ("language", pa.string()),
             ("region", pa.string()),
             ("persona", pa.string()),
         ]
     ),
+}
+
+
+def _columns(table: str, *names: str) -> pa.Schema:
+    """Columns of the engine's `table` (and of the store-only ones), in the order given."""
+    have = SCHEMAS[table]
+    return pa.schema([have.field(n) if n in have.names else pa.field(n, _STORE_ONLY[n]) for n in names])
+
+
+# What the store's snapshot (arrears.adapters.store.snapshot) reads, table by table, in its query's column
+# order: the engine's columns, less those the store does not keep (a waiver's user, approver and reason; a
+# contact's outcome, which the Portfolio takes from the event's JSON detail), plus what only the store
+# side uses (a loan's currency and opening day; an event's id, instant and detail).
+STORE_SNAPSHOT_SCHEMAS: dict[str, pa.Schema] = {
+    "loans": _columns("loans", "loan_id", "borrower_id", "product", "currency", "opened_on"),
+    "instalments": SCHEMAS["instalments"],
+    "payments": SCHEMAS["payments"],
+    "pauses": SCHEMAS["pauses"],
+    "waivers": _columns("waivers", "loan_id", "on", "amount", "instalment_seq"),
+    "events": _columns("events", "event_id", "loan_id", "kind", "on", "at", "detail"),
+    "borrowers": SCHEMAS["borrowers"],
 }
 
 
@@ -161,6 +194,45 @@ class Portfolio:
                 ),
                 settings=self.settings_for(row["product"]),
             )
+
+
+def take_accounts(portfolio: Portfolio, accounts: int) -> Portfolio:
+    """The first `accounts` loans of a portfolio and everything that belongs to them (their borrowers too)."""
+    loans = portfolio["loans"].slice(0, accounts)
+    keep = loans["loan_id"]
+    borrowers = portfolio["borrowers"]
+    tables = {
+        "loans": loans,
+        "borrowers": borrowers.filter(
+            pc.is_in(borrowers["borrower_id"], value_set=loans["borrower_id"].combine_chunks())
+        ),
+    }
+    for name, table in portfolio.tables.items():
+        if name not in tables:
+            tables[name] = _rows_of_first(table, portfolio["loans"]["loan_id"], keep)
+    return Portfolio(tables, dict(portfolio.products))
+
+
+def _rows_of_first(table: pa.Table, all_ids: pa.ChunkedArray, keep: pa.ChunkedArray) -> pa.Table:
+    """A child table's rows of the loans in `keep` (the first loans of `all_ids`).
+
+    Loan ids encoded as account positions (a snapshot part's) stay so, over the shorter dictionary.
+    """
+    column = table["loan_id"]
+    if pa.types.is_dictionary(column.type) and all(
+        c.dictionary.equals(all_ids.combine_chunks()) for c in column.chunks
+    ):
+        codes = pa.chunked_array([c.indices for c in column.chunks], column.type.index_type)
+        kept = table.filter(pc.less(codes, len(keep)))
+        dictionary = keep.combine_chunks()
+        encoded = pa.chunked_array(
+            [pa.DictionaryArray.from_arrays(c.indices, dictionary) for c in kept["loan_id"].chunks],
+            column.type,
+        )
+        return kept.set_column(kept.schema.get_field_index("loan_id"), "loan_id", encoded)
+    if pa.types.is_dictionary(column.type):
+        table = table.set_column(table.schema.get_field_index("loan_id"), "loan_id", column.cast(pa.string()))
+    return table.filter(pc.is_in(table["loan_id"], value_set=keep.combine_chunks()))
 
 
 def portfolio_from_loans(loans: Iterable[Loan], borrower_of: Mapping[str, str] | None = None) -> Portfolio:

@@ -10,7 +10,7 @@ from arrears.domain.account_features import account_features
 from arrears.domain.ledger import compute_position
 from arrears.domain.policy.model import Policy
 from arrears.domain.policy.treatment import decide
-from arrears.engine.plan import ACTION_SCHEMA, ASSIGNMENT_SCHEMA, Evaluation, normalise, sent_steps
+from arrears.engine.evaluation import ACTION_SCHEMA, ASSIGNMENT_SCHEMA, Evaluation, normalise, sent_steps
 from arrears.engine.portfolio import Portfolio
 
 

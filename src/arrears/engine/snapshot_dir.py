@@ -12,6 +12,11 @@ so the daily run can stream a portfolio larger than memory part by part. In ever
 the account positions, and child rows are sorted by them.
 
 The manifest is written last: a directory without one is unfinished and is never read.
+
+What this module needs from outside the engine it is handed: how to draw a portfolio (a generator's
+`Draw`, a picklable function, as parts may be drawn in child processes), where to report progress
+(`PartsProgress`) and how to write a product's ledger settings (`SettingsEncoder`; they are read back
+with the domain's own parser).
 """
 
 from __future__ import annotations
@@ -20,22 +25,20 @@ import json
 import multiprocessing
 import os
 import shutil
-import sys
 import time
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import ExitStack
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
 from arrears.domain.errors import InputError
-from arrears.domain.products import LedgerSettings
-from arrears.engine.bench import BENCH_AS_OF, generated_portfolio
+from arrears.domain.products import LedgerSettings, parse_ledger_settings
 from arrears.engine.portfolio import SCHEMAS, Portfolio
 from arrears.engine.vector_ledger import accounts_of
 
@@ -59,6 +62,20 @@ IN_PROCESS_ACCOUNTS = 50_000
 # What drawing one part costs at its peak (the generator holds every column): ≈ 3 GB per million accounts.
 DRAW_BYTES_PER_ACCOUNT = 3_500
 DRAW_MEMORY_BUDGET = 8 * 2**30
+
+Draw = Callable[[int, int, date], Portfolio]
+"""(accounts, seed, as_of) → a portfolio of exactly that many accounts (the synthetic generator's)."""
+SettingsEncoder = Callable[[LedgerSettings], Mapping[str, Any]]
+"""A product's ledger settings as the mapping arrears.domain.products.parse_ledger_settings reads."""
+
+
+class PartsProgress(Protocol):
+    """Where drawing a snapshot reports progress: a phase with its total of parts, then each part drawn
+    (the shape of the importers' progress sink, so the CLI's bar serves both)."""
+
+    def phase(self, name: str, total: int | None) -> None: ...
+
+    def advance(self, rows: int) -> None: ...
 
 
 @dataclass(frozen=True)
@@ -217,11 +234,9 @@ def _shared_dictionary(table: pa.Table, dictionary: pa.Array, path: Path) -> pa.
 def _read_products(path: Path) -> dict[str, LedgerSettings]:
     if not path.exists():
         return {}
-    from arrears.adapters.store.catalog import settings_from_json
-
     try:
         raw = json.loads(path.read_text(encoding="utf-8"))
-        return {str(code): settings_from_json(settings) for code, settings in raw.items()}
+        return {str(code): parse_ledger_settings(settings, path="settings") for code, settings in raw.items()}
     except InputError as err:
         raise InputError(err.message, file=str(path), field=err.field) from None
     except (OSError, UnicodeDecodeError, ValueError, AttributeError) as err:
@@ -232,8 +247,14 @@ def _read_products(path: Path) -> dict[str, LedgerSettings]:
 # Writing
 
 
-def write_part(portfolio: Portfolio, part_dir: Path, compression: str | None = COMPRESSION) -> int:
-    """One part's files (the directory is created); returns its accounts."""
+def write_part(
+    portfolio: Portfolio,
+    part_dir: Path,
+    compression: str | None = COMPRESSION,
+    encode_settings: SettingsEncoder | None = None,
+) -> int:
+    """One part's files (the directory is created); returns its accounts. A portfolio that carries its own
+    products' ledger settings needs `encode_settings` to write them."""
     part_dir.mkdir(parents=True, exist_ok=True)
     loans = portfolio["loans"].combine_chunks()
     loan_ids = loans["loan_id"].chunk(0) if loans.num_rows else pa.array([], pa.string())
@@ -248,9 +269,9 @@ def write_part(portfolio: Portfolio, part_dir: Path, compression: str | None = C
             writer.write_table(table.select(schema.names))
     products = dict(portfolio.products)
     if products:
-        from arrears.adapters.store.catalog import settings_to_json
-
-        text = json.dumps({code: settings_to_json(s) for code, s in products.items()}, indent=1)
+        if encode_settings is None:
+            raise ValueError("the portfolio carries its own products' ledger settings: pass encode_settings")
+        text = json.dumps({code: dict(encode_settings(s)) for code, s in products.items()}, indent=1)
         (part_dir / PRODUCTS_FILE).write_text(text + "\n", encoding="utf-8")
     return int(loans.num_rows)
 
@@ -273,10 +294,15 @@ def write_portfolio_snapshot(
     *,
     as_of: date | None = None,
     compression: str | None = COMPRESSION,
+    encode_settings: SettingsEncoder | None = None,
 ) -> Manifest:
-    """An in-memory portfolio as a snapshot directory, split by its loans rows (rows of no loan are left out)."""
+    """An in-memory portfolio as a snapshot directory, split by its loans rows (rows of no loan are left out).
+
+    Its products' ledger settings, if it carries any, go into every part (`encode_settings` writes them)."""
     if part_accounts < 1:
         raise InputError("a part holds at least one account", field="part_accounts")
+    if portfolio.products and encode_settings is None:
+        raise ValueError("the portfolio carries its own products' ledger settings: pass encode_settings")
     root = Path(out_dir)
     _clear_for_writing(root)
     loans = portfolio["loans"].combine_chunks()
@@ -305,7 +331,7 @@ def write_portfolio_snapshot(
         tables["borrowers"] = borrowers.filter(pc.is_in(borrowers["borrower_id"], part_loans["borrower_id"]))
         name = part_name(index)
         part = Portfolio(tables, portfolio.products)
-        parts.append(PartEntry(name, write_part(part, root / name, compression)))
+        parts.append(PartEntry(name, write_part(part, root / name, compression, encode_settings)))
     manifest = Manifest(
         accounts=loans.num_rows,
         part_accounts=part_accounts,
@@ -329,24 +355,26 @@ def _by_position(table: pa.Table, loan_ids: pa.Array) -> tuple[pa.Table, np.ndar
     return table.take(pa.array(order)), values[order]
 
 
-def write_generated_snapshot(
+def write_drawn_snapshot(
     out_dir: str | Path,
     accounts: int,
+    draw: Draw,
     *,
+    as_of: date,
     part_accounts: int = 1_000_000,
     seed: int = 1,
-    as_of: date = BENCH_AS_OF,
-    quiet: bool = False,
+    progress: PartsProgress | None = None,
     processes: int | None = None,
     compression: str | None = COMPRESSION,
 ) -> Manifest:
-    """A synthetic portfolio of `accounts` loans as a snapshot directory, drawn part by part.
+    """A portfolio of `accounts` loans drawn by `draw` (a synthetic generator) as a snapshot directory,
+    part by part.
 
     Part k is drawn with seed `seed + k`; its loan and borrower ids are prefixed `Pkkkkk-`, so they are
     unique across parts and in part order. Each part is drawn and written in a child process of its own
-    (spawned, so memory stays about one or two parts), or in this one when the whole portfolio is small
-    (`processes=0` forces that, a number forces that many children). A directory whose manifest names the
-    same draw is re-used as it is.
+    (spawned, so memory stays about one or two parts: `draw` must be a module-level function), or in this
+    one when the whole portfolio is small (`processes=0` forces that, a number forces that many children).
+    A directory whose manifest names the same draw is re-used as it is. `progress` hears of each part drawn.
     """
     if accounts < 1:
         raise InputError("a snapshot needs at least one account", field="--accounts")
@@ -360,12 +388,15 @@ def write_generated_snapshot(
         return existing
     _clear_for_writing(root)
     sizes = [min(part_accounts, accounts - start) for start in range(0, accounts, part_accounts)]
-    tasks = [(root / part_name(k), size, seed + k, as_of, k, compression) for k, size in enumerate(sizes)]
+    tasks = [
+        (draw, root / part_name(k), size, seed + k, as_of, k, compression) for k, size in enumerate(sizes)
+    ]
     workers = _draw_processes(accounts, part_accounts, len(sizes)) if processes is None else processes
     workers = max(0, min(workers, len(tasks)))
     started = time.perf_counter()
+    if progress is not None:
+        progress.phase(f"drawing {accounts:,} accounts in {len(sizes)} part(s)", len(sizes))
     with ExitStack() as stack:
-        progress = stack.enter_context(_DrawProgress(len(sizes), accounts, enabled=not quiet))
         results: Iterable[int]
         if workers <= 0:
             results = map(draw_part, tasks)
@@ -373,8 +404,9 @@ def write_generated_snapshot(
             context = multiprocessing.get_context("spawn")
             pool = stack.enter_context(context.Pool(workers, maxtasksperchild=1))
             results = pool.imap(draw_part, tasks)
-        for drawn in results:
-            progress.advance(drawn)
+        for _drawn in results:
+            if progress is not None:
+                progress.advance(1)
     manifest = Manifest(
         accounts=accounts,
         part_accounts=part_accounts,
@@ -412,10 +444,10 @@ def reusable(
     return existing
 
 
-def draw_part(task: tuple[Path, int, int, date, int, str | None]) -> int:
-    """Draw one part with the synthetic generator, give it the part's id prefix, write it; its accounts."""
-    part_dir, accounts, seed, as_of, index, compression = task
-    portfolio = generated_portfolio(accounts, seed, as_of)
+def draw_part(task: tuple[Draw, Path, int, int, date, int, str | None]) -> int:
+    """Draw one part with the generator, give it the part's id prefix, write it; its accounts."""
+    draw, part_dir, accounts, seed, as_of, index, compression = task
+    portfolio = draw(accounts, seed, as_of)
     if portfolio.account_count != accounts:
         raise RuntimeError(f"the generator drew {portfolio.account_count} accounts, not {accounts}")
     written = write_part(prefixed(portfolio, f"P{index:05d}-"), part_dir, compression)
@@ -479,48 +511,19 @@ def _clear_for_writing(root: Path) -> None:
             path.unlink()
 
 
-class _DrawProgress:
-    """A Rich progress bar over the parts being drawn (on a terminal's stderr only)."""
-
-    def __init__(self, parts: int, accounts: int, *, enabled: bool) -> None:
-        self.parts = parts
-        self.accounts = accounts
-        self.enabled = enabled and sys.stderr.isatty()
-        self._progress: Any = None
-        self._task: Any = None
-
-    def __enter__(self) -> _DrawProgress:
-        if self.enabled:
-            from rich.console import Console
-
-            from arrears.progress import progress_bar
-
-            self._progress = progress_bar(Console(stderr=True))
-            self._progress.start()
-            self._task = self._progress.add_task(
-                f"drawing {self.accounts:,} accounts in {self.parts} part(s)", total=self.parts
-            )
-        return self
-
-    def advance(self, _accounts: int) -> None:
-        if self._progress is not None:
-            self._progress.advance(self._task, 1)
-
-    def __exit__(self, *exc: object) -> None:
-        if self._progress is not None:
-            self._progress.stop()
-
-
 __all__ = [
     "COMPRESSION",
     "FORMAT",
     "MAPPED_COMPRESSION",
+    "Draw",
     "Manifest",
     "PartEntry",
+    "PartsProgress",
+    "SettingsEncoder",
     "read_manifest",
     "read_part",
     "read_parts",
     "reusable",
-    "write_generated_snapshot",
+    "write_drawn_snapshot",
     "write_portfolio_snapshot",
 ]

@@ -6,6 +6,10 @@ to its own Parquet file in the outbox directory, then takes the next part. One w
 the cores busy through the stretches of the run that are single-threaded Python (reading, Arrow
 bookkeeping) as well as the compiled and SQL ones. Workers start and compile before the clock starts; the measured time is
 the parts' reading, evaluation and writing.
+
+The caller hands over what the workers need from outside the engine, as picklable callables (workers are
+spawned): the policy's loader (a policy holds compiled predicates, which do not pickle) and, optionally, a
+warm-up (e.g. the engine run on a small generated portfolio, so the kernel is compiled before the clock).
 """
 
 from __future__ import annotations
@@ -14,6 +18,7 @@ import contextlib
 import multiprocessing
 import os
 import queue
+import resource
 import time
 import traceback
 from collections import Counter
@@ -28,8 +33,33 @@ from typing import Any
 import pyarrow.parquet as pq
 
 from arrears.domain.errors import InputError
+from arrears.domain.policy.model import Policy
+from arrears.engine.evaluation import accidental_legal_actions, count_by
+from arrears.engine.evaluators import evaluator
+from arrears.engine.snapshot_dir import read_manifest, read_part
 
 OUTBOX_FILE = "outbox-{part}.parquet"
+
+PolicyLoader = Callable[[], Policy]
+"""Loads the run's policy (e.g. functools.partial(load_policy, path)); InputError for a bad one."""
+WarmUp = Callable[[Policy, str], None]
+"""Runs the named engine once with the policy before the clock starts (compiles, starts the engine)."""
+
+
+def peak_rss_mb() -> float:
+    """This process's peak resident set, in MiB.
+
+    Linux's VmHWM, where there is one: it starts afresh at exec, whereas ru_maxrss carries over what
+    the forking parent had resident, which would charge a child with its parent's memory.
+    """
+    try:
+        with open("/proc/self/status", encoding="ascii") as status:
+            for line in status:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
 @dataclass
@@ -81,7 +111,7 @@ def worker_count(engine: str, asked: int | None, parts: int) -> int:
 
 def run_snapshot(
     snapshot_dir: str | Path,
-    policy_file: str | Path,
+    policy: PolicyLoader,
     as_of: date,
     outbox_dir: str | Path,
     *,
@@ -89,16 +119,14 @@ def run_snapshot(
     workers: int | None = None,
     on_part: Callable[[PartDone], None] | None = None,
     memory_map: bool = False,
+    warm_up: WarmUp | None = None,
 ) -> SnapshotRun:
-    """Evaluate every part of the snapshot on `as_of` with `policy_file`; each part's actions go to
-    `outbox_dir/outbox-<part>.parquet`."""
-    from arrears.adapters.policy_file import load_policy
-    from arrears.engine.bench import peak_rss_mb
-    from arrears.engine.snapshot_dir import read_manifest
-
+    """Evaluate every part of the snapshot on `as_of` with the policy `policy()` loads; each part's actions
+    go to `outbox_dir/outbox-<part>.parquet`. `policy` and `warm_up` are called in every worker, so they
+    must pickle (module-level functions, or functools.partial of one)."""
     root = Path(snapshot_dir)
     manifest = read_manifest(root)
-    load_policy(policy_file)  # a bad policy is reported here, before any worker starts
+    policy()  # a bad policy is reported here, before any worker starts
     out = Path(outbox_dir)
     out.mkdir(parents=True, exist_ok=True)
     count = worker_count(engine, workers, len(manifest.parts))
@@ -114,7 +142,7 @@ def run_snapshot(
     procs: list[BaseProcess] = [
         context.Process(
             target=_worker,
-            args=(str(policy_file), engine, as_of, threads, str(out), memory_map, pretouch, tasks, results),
+            args=(policy, warm_up, engine, as_of, threads, str(out), memory_map, pretouch, tasks, results),
             daemon=True,
         )
         for _ in range(count)
@@ -243,7 +271,8 @@ def _expect(message: tuple[str, Any], kind: str, procs: list[BaseProcess]) -> An
 
 
 def _worker(
-    policy_file: str,
+    load_policy: PolicyLoader,
+    warm_up: WarmUp | None,
     engine_name: str,
     as_of: date,
     threads: int,
@@ -254,20 +283,17 @@ def _worker(
     results: Queue[Any],
 ) -> None:
     try:
-        from arrears.adapters.policy_file import load_policy
         from arrears.engine import duckdb_engine
-        from arrears.engine.bench import peak_rss_mb, warm_up
-        from arrears.engine.plan import accidental_legal_actions, count_by, engine
-        from arrears.engine.snapshot_dir import read_part
 
         duckdb_engine.set_threads(threads)
         import pyarrow
 
         with contextlib.suppress(NotImplementedError):  # keep freed Arrow memory for the next part
             pyarrow.jemalloc_set_decay_ms(-1)
-        policy = load_policy(policy_file)
-        run = engine(engine_name)
-        warm_up(policy, engine_name)
+        policy = load_policy()
+        run = evaluator(engine_name)
+        if warm_up is not None:
+            warm_up(policy, engine_name)
         _pretouch(pretouch_mb)
         results.put(("ready", None))
         while (task := tasks.get()) is not None:

@@ -21,7 +21,7 @@ from arrears.domain.policy.model import Policy
 from arrears.domain.policy.sql import PolicySql
 from arrears.domain.products import LedgerSettings
 from arrears.engine.duckdb_engine import features_with_keys
-from arrears.engine.plan import ASSIGNMENT_SCHEMA, Evaluation, empty_history, normalise
+from arrears.engine.evaluation import ASSIGNMENT_SCHEMA, Evaluation, empty_history, normalise
 from arrears.engine.portfolio import SCHEMAS, Portfolio
 
 CHILDREN = ("instalments", "payments", "pauses", "waivers", "events")

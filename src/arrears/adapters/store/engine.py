@@ -1,96 +1,25 @@
-"""Where the store lives and how to connect: ARREARS_DB_URL, SQLite pragmas, one engine per URL."""
+"""Kept for the modules that still import it: the store's connection handling is
+arrears.adapters.store.connection ("engine" here meant SQLAlchemy's; the daily run's engines are
+arrears.engine). New code imports that module."""
 
 from __future__ import annotations
 
-import os
-import threading
-from typing import Any
+from arrears.adapters.store.connection import (
+    DB_URL_ENV,
+    DEFAULT_URL,
+    create_store_engine,
+    display_url,
+    engine_for,
+    forget_engines,
+    store_url,
+)
 
-from sqlalchemy import create_engine, event
-from sqlalchemy.engine import Engine, make_url
-from sqlalchemy.exc import ArgumentError
-
-from arrears.domain.errors import InputError
-
-DB_URL_ENV = "ARREARS_DB_URL"
-DEFAULT_URL = "sqlite:///arrears.db"
-
-_engines: dict[str, Engine] = {}
-_lock = threading.Lock()
-
-
-def store_url(url: str | None = None) -> str:
-    """The store's URL: the argument, else env ARREARS_DB_URL, else arrears.db in the working directory.
-
-    A bare path (no "://") means a SQLite file.
-    """
-    chosen = url or os.environ.get(DB_URL_ENV) or DEFAULT_URL
-    if "://" not in chosen:
-        chosen = f"sqlite:///{chosen}"
-    try:
-        parsed = make_url(chosen)
-    except ArgumentError:
-        raise InputError(f"not a database URL: {chosen!r}", field=DB_URL_ENV) from None
-    if parsed.get_backend_name() not in ("sqlite", "postgresql"):
-        raise InputError(
-            f"unsupported database {parsed.get_backend_name()!r} (use sqlite:/// or postgresql+psycopg://)",
-            field=DB_URL_ENV,
-        )
-    if parsed.get_backend_name() == "postgresql" and parsed.get_driver_name() != "psycopg":
-        parsed = parsed.set(drivername="postgresql+psycopg")
-    return parsed.render_as_string(hide_password=False)
-
-
-def display_url(url: str) -> str:
-    """The URL with its password hidden, for messages and logs."""
-    return make_url(url).render_as_string(hide_password=True)
-
-
-def _sqlite_connect(dbapi_connection: Any, _record: Any) -> None:
-    # Let SQLAlchemy's "begin" event issue BEGIN itself, so DDL and raw DBAPI writes share one transaction.
-    dbapi_connection.isolation_level = None
-    cursor = dbapi_connection.cursor()
-    cursor.execute("PRAGMA foreign_keys=ON")
-    cursor.execute("PRAGMA journal_mode=WAL")
-    # WAL + NORMAL never corrupts; a power cut may lose the last commits, which imports can simply redo.
-    cursor.execute("PRAGMA synchronous=NORMAL")
-    cursor.execute("PRAGMA busy_timeout=30000")
-    cursor.execute("PRAGMA cache_size=-262144")  # 256 MiB at most; big imports touch many index pages
-    cursor.execute("PRAGMA temp_store=MEMORY")
-    cursor.close()
-
-
-def _sqlite_begin(conn: Any) -> None:
-    conn.exec_driver_sql("BEGIN")
-
-
-def create_store_engine(url: str) -> Engine:
-    """A new engine for `url` (SQLite: WAL, foreign keys on, explicit transactions)."""
-    parsed = make_url(url)
-    if parsed.get_backend_name() == "sqlite":
-        engine = create_engine(url, connect_args={"timeout": 30})
-        event.listen(engine, "connect", _sqlite_connect)
-        event.listen(engine, "begin", _sqlite_begin)
-        return engine
-    return create_engine(url, pool_pre_ping=True)
-
-
-def engine_for(url: str | None = None) -> Engine:
-    """The process-wide engine of the store at `url` (created once, reused)."""
-    resolved = store_url(url)
-    with _lock:
-        engine = _engines.get(resolved)
-        if engine is None:
-            engine = _engines[resolved] = create_store_engine(resolved)
-    return engine
-
-
-def forget_engines() -> None:
-    """Dispose every cached engine (tests drop and recreate stores behind the cache's back)."""
-    from arrears.adapters.store import migrating
-
-    with _lock:
-        for engine in _engines.values():
-            engine.dispose()
-        _engines.clear()
-    migrating.forget_checked()
+__all__ = [
+    "DB_URL_ENV",
+    "DEFAULT_URL",
+    "create_store_engine",
+    "display_url",
+    "engine_for",
+    "forget_engines",
+    "store_url",
+]

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import threading
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -13,11 +12,14 @@ from alembic.script import ScriptDirectory
 from sqlalchemy.engine import Connection, Engine
 
 from arrears.adapters.store.catalog import seed_products
+from arrears.adapters.store.connection import (
+    create_store_engine,
+    forget_current,
+    found_current,
+    remember_current,
+)
 
 MIGRATIONS = Path(__file__).with_name("migrations")
-
-_checked: set[str] = set()
-_lock = threading.Lock()
 
 
 @dataclass(frozen=True, slots=True)
@@ -64,34 +66,28 @@ def upgrade(engine: Engine) -> UpgradeResult:
             command.upgrade(cfg, "head")
         added = seed_products(connection)
         after = current_revision(connection)
-    with _lock:
-        _checked.add(str(engine.url))
+    remember_current(engine)
     return UpgradeResult(before, after, added)
 
 
 def ensure_current(engine: Engine) -> None:
     """Upgrade the store if it is behind (checked once per process and engine)."""
-    key = str(engine.url)
-    if key in _checked:
+    if found_current(engine):
         return
     with engine.connect() as connection:
         behind = current_revision(connection) != head_revision()
     if behind:
         upgrade(engine)
-    with _lock:
-        _checked.add(key)
+    remember_current(engine)
 
 
 def forget_checked() -> None:
     """Forget which stores were found current (after tests drop a schema)."""
-    with _lock:
-        _checked.clear()
+    forget_current()
 
 
 def new_revision(message: str, url: str, *, autogenerate: bool = True) -> list[str]:
     """Write a new migration file (for developers): compares the models with the store at `url`."""
-    from arrears.adapters.store.engine import create_store_engine
-
     engine = create_store_engine(url)
     try:
         with engine.begin() as connection:

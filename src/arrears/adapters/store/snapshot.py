@@ -29,105 +29,52 @@ import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 from sqlalchemy.engine import Connection
 
+from arrears.engine.portfolio import STORE_SNAPSHOT_SCHEMAS
+
 FETCH_BATCH = 100_000
 
 _UTC_US = pa.timestamp("us", tz="UTC")
 _PG_INSTANT = "to_char(at AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI:SS.US')"
 
-# name -> (query with :as_of, output schema, sort keys)
+# name -> (query with :as_of, output schema, sort keys); the schemas are the engine's (its portfolio module
+# declares the columns once), the query selects them in that order
 _QUERIES: dict[str, tuple[str, pa.Schema, list[tuple[str, str]]]] = {
     "loans": (
         "SELECT id, borrower_id, product_code, currency, opened_on FROM loans "
         "WHERE opened_on IS NULL OR opened_on <= :as_of",
-        pa.schema(
-            [
-                ("loan_id", pa.string()),
-                ("borrower_id", pa.string()),
-                ("product", pa.string()),
-                ("currency", pa.string()),
-                ("opened_on", pa.date32()),
-            ]
-        ),
+        STORE_SNAPSHOT_SCHEMAS["loans"],
         [("loan_id", "ascending")],
     ),
     "instalments": (
         # every schedule is read and trimmed to the loans above in Arrow: cheaper than a join in SQLite
         "SELECT loan_id, seq, due_date, principal, interest, fees FROM instalments",
-        pa.schema(
-            [
-                ("loan_id", pa.string()),
-                ("seq", pa.int32()),
-                ("due_date", pa.date32()),
-                ("principal", pa.int64()),
-                ("interest", pa.int64()),
-                ("fees", pa.int64()),
-            ]
-        ),
+        STORE_SNAPSHOT_SCHEMAS["instalments"],
         [("loan_id", "ascending"), ("seq", "ascending")],
     ),
     "payments": (
         "SELECT id, loan_id, paid_on, amount, CASE WHEN reversed_on <= :as_of THEN reversed_on END "
         "FROM payments WHERE paid_on <= :as_of",
-        pa.schema(
-            [
-                ("payment_id", pa.string()),
-                ("loan_id", pa.string()),
-                ("paid_on", pa.date32()),
-                ("amount", pa.int64()),
-                ("reversed_on", pa.date32()),
-            ]
-        ),
+        STORE_SNAPSHOT_SCHEMAS["payments"],
         [("loan_id", "ascending"), ("paid_on", "ascending"), ("payment_id", "ascending")],
     ),
     "pauses": (
         "SELECT loan_id, start_on, end_on, reason FROM pauses WHERE start_on <= :as_of",
-        pa.schema(
-            [
-                ("loan_id", pa.string()),
-                ("start_on", pa.date32()),
-                ("end_on", pa.date32()),
-                ("reason", pa.string()),
-            ]
-        ),
+        STORE_SNAPSHOT_SCHEMAS["pauses"],
         [("loan_id", "ascending"), ("start_on", "ascending")],
     ),
     "waivers": (
         "SELECT loan_id, on_date, amount, instalment_seq FROM waivers WHERE on_date <= :as_of",
-        pa.schema(
-            [
-                ("loan_id", pa.string()),
-                ("on", pa.date32()),
-                ("amount", pa.int64()),
-                ("instalment_seq", pa.int32()),
-            ]
-        ),
+        STORE_SNAPSHOT_SCHEMAS["waivers"],
         [("loan_id", "ascending"), ("on", "ascending")],
     ),
     "events": (
         "SELECT id, loan_id, kind, on_date, {at}, detail FROM account_events WHERE on_date <= :as_of",
-        pa.schema(
-            [
-                ("event_id", pa.string()),
-                ("loan_id", pa.string()),
-                ("kind", pa.string()),
-                ("on", pa.date32()),
-                ("at", _UTC_US),
-                ("detail", pa.string()),
-            ]
-        ),
+        STORE_SNAPSHOT_SCHEMAS["events"],
         [("loan_id", "ascending"), ("on", "ascending"), ("event_id", "ascending")],
     ),
     "borrowers": (
         "SELECT id, timezone, language, region, persona FROM borrowers",
-        pa.schema(
-            [
-                ("borrower_id", pa.string()),
-                ("timezone", pa.string()),
-                ("language", pa.string()),
-                ("region", pa.string()),
-                ("persona", pa.string()),
-            ]
-        ),
+        STORE_SNAPSHOT_SCHEMAS["borrowers"],
         [("borrower_id", "ascending")],
     ),
 }

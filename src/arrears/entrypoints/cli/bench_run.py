@@ -49,12 +49,17 @@ def bench_run(
     ),
 ) -> None:
     """Ledger + features + segments + steps + outbox (Parquet) for N generated accounts, timed."""
-    from arrears.engine.bench import MeasurementFailed, bench_snapshot_dir, measure_in_child
-    from arrears.engine.plan import engine as engine_named
-    from arrears.engine.snapshot_dir import COMPRESSION, MAPPED_COMPRESSION, write_generated_snapshot
+    from arrears.engine.evaluators import evaluator
+    from arrears.engine.snapshot_dir import COMPRESSION, MAPPED_COMPRESSION
     from arrears.entrypoints.cli.run import load_run_policy, policy_path
+    from arrears.entrypoints.daily_run_bench import (
+        MeasurementFailed,
+        bench_snapshot_dir,
+        measure_in_child,
+        write_generated_snapshot,
+    )
 
-    engine_named(engine)  # an unknown engine is bad input before anything is drawn
+    evaluator(engine)  # an unknown engine is bad input before anything is drawn
     policy_file = policy_path(policy)
     load_run_policy(policy)  # checked here, so a bad file is reported before anything is drawn
     directory = snapshot_dir or bench_snapshot_dir(Path.cwd(), accounts, SEED, uncompressed=memory_map)

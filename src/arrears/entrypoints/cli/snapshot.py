@@ -39,6 +39,7 @@ def export(
     json_out: bool = typer.Option(False, "--json", help="Print one JSON object."),
 ) -> None:
     """Write the store as of a day as a snapshot directory (account parts as Arrow IPC files)."""
+    from arrears.adapters.store.catalog import settings_to_json
     from arrears.adapters.store.snapshot import snapshot
     from arrears.engine.portfolio import Portfolio
     from arrears.engine.snapshot_dir import write_portfolio_snapshot
@@ -51,7 +52,11 @@ def export(
     with UnitOfWork(db) as uow:
         tables = snapshot(uow.connection, day)
     manifest = write_portfolio_snapshot(
-        Portfolio(dict(tables), dict(chosen.products)), out, part_accounts, as_of=day
+        Portfolio(dict(tables), dict(chosen.products)),
+        out,
+        part_accounts,
+        as_of=day,
+        encode_settings=settings_to_json,
     )
     figures = {
         "snapshot_dir": str(out),
@@ -91,12 +96,13 @@ def plan(
     json_out: bool = typer.Option(False, "--json", help="Print one JSON object."),
 ) -> None:
     """What a policy plans for every account of a snapshot directory (before the compliance filter)."""
-    from arrears.engine.plan import engine as engine_named
+    from arrears.engine.evaluators import evaluator
     from arrears.engine.snapshot_dir import read_manifest
     from arrears.engine.snapshot_run import run_snapshot
     from arrears.entrypoints.cli.run import load_run_policy, policy_path
+    from arrears.entrypoints.daily_run_bench import policy_loader, warm_up
 
-    engine_named(engine)
+    evaluator(engine)
     manifest = read_manifest(snapshot_dir)
     day = parse_as_of(as_of) if as_of else manifest.as_of
     if day is None:
@@ -117,7 +123,13 @@ def plan(
         else nullcontext()
     ):
         done = run_snapshot(
-            snapshot_dir, policy_path(policy).resolve(), day, outbox, engine=engine, workers=workers
+            snapshot_dir,
+            policy_loader(policy_path(policy).resolve()),
+            day,
+            outbox,
+            engine=engine,
+            workers=workers,
+            warm_up=warm_up,  # the kernel compiled on a small generated portfolio before the clock starts
         )
     figures = {
         "as_of": day.isoformat(),

@@ -1,11 +1,16 @@
-"""Measured throughput of the daily run's engines on generated portfolios (no timing asserts anywhere).
+"""The daily run's benchmark drivers: measured throughput of the engines on generated portfolios (no timing
+asserts anywhere), for `arrears bench run` and benchmarks/daily_run.py.
 
-`measure_snapshot` times the daily run over a snapshot directory (engine/snapshot_dir.py), part by part;
+`write_generated_snapshot` draws a synthetic portfolio (arrears.sim) into a snapshot directory
+(engine/snapshot_dir.py); `measure_snapshot` times the daily run over one, part by part;
 `measure_in_child` runs it in a fresh process, so that the peak RSS it reports is the run's own:
 
-    python -m arrears.engine.bench measure SNAPSHOT_DIR --engine duckdb --policy policies/segmented.yaml
+    python -m arrears.entrypoints.daily_run_bench measure SNAPSHOT_DIR --engine duckdb --policy policies/segmented.yaml
 
 prints the Measurement as one JSON line.
+
+They compose the layers (the generator, the store, the policy files and the engine), so they live with
+the entrypoints: the engine itself knows none of them.
 """
 
 from __future__ import annotations
@@ -13,24 +18,33 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import resource
 import subprocess
 import sys
 import tempfile
 import time
 from dataclasses import dataclass
 from datetime import date
+from functools import partial
 from pathlib import Path
 
-import pyarrow as pa
-import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
+from arrears.adapters.policy_file import load_policy
 from arrears.domain.errors import InputError
 from arrears.domain.policy.model import Policy
-from arrears.engine.plan import engine
-from arrears.engine.portfolio import Portfolio
+from arrears.engine.evaluators import evaluator
+from arrears.engine.portfolio import Portfolio, take_accounts
+from arrears.engine.snapshot_dir import (
+    COMPRESSION,
+    Manifest,
+    read_manifest,
+    read_parts,
+    reusable,
+    write_drawn_snapshot,
+)
+from arrears.engine.snapshot_run import peak_rss_mb, run_snapshot
 
+MODULE = "arrears.entrypoints.daily_run_bench"  # run as `python -m MODULE measure ...` by measure_in_child
 BENCH_AS_OF = date(2026, 3, 31)
 LOANS_PER_BORROWER = 1.5  # what the synthetic generator produces on average (1.52)
 
@@ -93,71 +107,56 @@ def generated_portfolio(accounts: int, seed: int = 1, as_of: date = BENCH_AS_OF)
         borrowers += max(10, (accounts - portfolio.account_count) * 2)  # an unlucky draw: a few more
 
 
+def write_generated_snapshot(
+    out_dir: str | Path,
+    accounts: int,
+    *,
+    part_accounts: int = 1_000_000,
+    seed: int = 1,
+    as_of: date = BENCH_AS_OF,
+    quiet: bool = False,
+    processes: int | None = None,
+    compression: str | None = COMPRESSION,
+) -> Manifest:
+    """A synthetic portfolio of `accounts` loans as a snapshot directory, drawn part by part by the
+    generator (engine/snapshot_dir.py's write_drawn_snapshot), with a progress bar on a terminal's stderr
+    unless `quiet`. A directory whose manifest names the same draw is re-used as it is."""
+    existing = reusable(
+        out_dir, accounts, part_accounts=part_accounts, seed=seed, as_of=as_of, compression=compression
+    )
+    if existing is not None:
+        return existing
+    from arrears.entrypoints.cli.imports import RowProgress
+
+    with RowProgress("snapshot", enabled=not quiet) as bar:
+        return write_drawn_snapshot(
+            out_dir,
+            accounts,
+            generated_portfolio,
+            as_of=as_of,
+            part_accounts=part_accounts,
+            seed=seed,
+            progress=bar,
+            processes=processes,
+            compression=compression,
+        )
+
+
+def policy_loader(policy_file: str | Path) -> partial[Policy]:
+    """The policy file's loader, as the run's worker processes take it (a picklable callable)."""
+    return partial(load_policy, Path(policy_file))
+
+
 def bench_snapshot_dir(root: Path, accounts: int, seed: int = 1, *, uncompressed: bool = False) -> Path:
     """Where the benchmarks keep the generated snapshot directory of `accounts` accounts."""
     return root / ".bench" / f"snapshot-{accounts}-seed{seed}{'-uncompressed' if uncompressed else ''}"
-
-
-def take_accounts(portfolio: Portfolio, accounts: int) -> Portfolio:
-    """The first `accounts` loans of a portfolio and everything that belongs to them (their borrowers too)."""
-    loans = portfolio["loans"].slice(0, accounts)
-    keep = loans["loan_id"]
-    borrowers = portfolio["borrowers"]
-    tables = {
-        "loans": loans,
-        "borrowers": borrowers.filter(
-            pc.is_in(borrowers["borrower_id"], value_set=loans["borrower_id"].combine_chunks())
-        ),
-    }
-    for name, table in portfolio.tables.items():
-        if name not in tables:
-            tables[name] = _rows_of_first(table, portfolio["loans"]["loan_id"], keep)
-    return Portfolio(tables, dict(portfolio.products))
-
-
-def _rows_of_first(table: pa.Table, all_ids: pa.ChunkedArray, keep: pa.ChunkedArray) -> pa.Table:
-    """A child table's rows of the loans in `keep` (the first loans of `all_ids`).
-
-    Loan ids encoded as account positions (a snapshot part's) stay so, over the shorter dictionary.
-    """
-    column = table["loan_id"]
-    if pa.types.is_dictionary(column.type) and all(
-        c.dictionary.equals(all_ids.combine_chunks()) for c in column.chunks
-    ):
-        codes = pa.chunked_array([c.indices for c in column.chunks], column.type.index_type)
-        kept = table.filter(pc.less(codes, len(keep)))
-        dictionary = keep.combine_chunks()
-        encoded = pa.chunked_array(
-            [pa.DictionaryArray.from_arrays(c.indices, dictionary) for c in kept["loan_id"].chunks],
-            column.type,
-        )
-        return kept.set_column(kept.schema.get_field_index("loan_id"), "loan_id", encoded)
-    if pa.types.is_dictionary(column.type):
-        table = table.set_column(table.schema.get_field_index("loan_id"), "loan_id", column.cast(pa.string()))
-    return table.filter(pc.is_in(table["loan_id"], value_set=keep.combine_chunks()))
-
-
-def peak_rss_mb() -> float:
-    """This process's peak resident set, in MiB.
-
-    Linux's VmHWM, where there is one: it starts afresh at exec, whereas ru_maxrss carries over what
-    the forking parent had resident, which would charge a child with its parent's memory.
-    """
-    try:
-        with open("/proc/self/status", encoding="ascii") as status:
-            for line in status:
-                if line.startswith("VmHWM:"):
-                    return int(line.split()[1]) / 1024
-    except OSError:
-        pass
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
 def measure(
     portfolio: Portfolio, policy: Policy, engine_name: str, out_dir: Path | None = None
 ) -> Measurement:
     """Ledger + features + segments + steps for every account, and the outbox written (as Parquet)."""
-    run = engine(engine_name)
+    run = evaluator(engine_name)
     started = time.perf_counter()
     evaluation = run(portfolio, policy, BENCH_AS_OF, None)
     with tempfile.TemporaryDirectory() if out_dir is None else _keep(out_dir) as folder:
@@ -177,9 +176,7 @@ def measure_snapshot(
     part) is closed; one part is held at a time. `read_seconds` is the part of it spent reading parts
     (with `memory_map`, mapping them: their pages are then read as the engine touches them).
     """
-    from arrears.engine.snapshot_dir import read_manifest, read_parts
-
-    run = engine(engine_name)
+    run = evaluator(engine_name)
     parts = read_manifest(snapshot_dir).parts
     accounts = actions = 0
     read_seconds = 0.0
@@ -220,16 +217,15 @@ def measure_with_workers(
     """The daily run over a snapshot directory with its parts spread over `workers` processes
     (arrears.engine.snapshot_run), each writing its parts' outbox files; the peak RSS is the workers'
     peaks added up, plus this process's."""
-    from arrears.engine.snapshot_run import run_snapshot
-
     done = run_snapshot(
         snapshot_dir,
-        policy_file,
+        policy_loader(policy_file),
         BENCH_AS_OF,
         outbox_dir,
         engine=engine_name,
         workers=workers,
         memory_map=memory_map,
+        warm_up=warm_up,
     )
     return Measurement(
         engine_name,
@@ -263,7 +259,7 @@ def measure_in_child(
     command = [
         sys.executable,
         "-m",
-        "arrears.engine.bench",
+        MODULE,
         "measure",
         str(snapshot_dir),
         "--engine",
@@ -285,7 +281,7 @@ def measure_in_child(
 
 
 def _measure_main(argv: list[str]) -> int:
-    parser = argparse.ArgumentParser(prog="python -m arrears.engine.bench")
+    parser = argparse.ArgumentParser(prog=f"python -m {MODULE}")
     commands = parser.add_subparsers(dest="command", required=True)
     measuring = commands.add_parser("measure", help="time the daily run over a snapshot directory")
     measuring.add_argument("snapshot_dir", type=Path)
@@ -299,9 +295,6 @@ def _measure_main(argv: list[str]) -> int:
         "--workers", type=int, default=0, help="worker processes over the parts (0: part by part here)"
     )
     args = parser.parse_args(argv)
-    from arrears.adapters.policy_file import load_policy
-    from arrears.engine.snapshot_dir import read_manifest
-
     try:
         read_manifest(args.snapshot_dir)
         policy = load_policy(args.policy)
@@ -360,8 +353,23 @@ def snapshot_seconds(portfolio_accounts: int, url: str) -> tuple[int, float]:
     return tables["loans"].num_rows, seconds
 
 
-def table_of(rows: list[dict[str, object]]) -> pa.Table:
-    return pa.Table.from_pylist(rows)
+__all__ = [
+    "BENCH_AS_OF",
+    "Measurement",
+    "MeasurementFailed",
+    "bench_snapshot_dir",
+    "generated_portfolio",
+    "measure",
+    "measure_in_child",
+    "measure_snapshot",
+    "measure_with_workers",
+    "peak_rss_mb",
+    "policy_loader",
+    "snapshot_seconds",
+    "take_accounts",
+    "warm_up",
+    "write_generated_snapshot",
+]
 
 
 if __name__ == "__main__":

@@ -1,0 +1,32 @@
+"""The daily run's engines by name: reference (per account through the domain), duckdb (the default) and
+spark. Each is an `Evaluator` (arrears.engine.evaluation): the same inputs, the same Evaluation.
+
+The engines' modules are imported when one is asked for (DuckDB and Spark are heavy to import).
+"""
+
+from __future__ import annotations
+
+from arrears.domain.errors import InputError
+from arrears.engine.evaluation import Evaluator
+
+ENGINES = ("duckdb", "reference", "spark")
+
+
+def evaluator(name: str) -> Evaluator:
+    """The engine called `name`: reference, duckdb (default) or spark; InputError naming --engine otherwise."""
+    if name == "reference":
+        from arrears.engine.reference import evaluate
+
+        return evaluate
+    if name == "duckdb":
+        from arrears.engine.duckdb_engine import evaluate
+
+        return evaluate
+    if name == "spark":
+        from arrears.engine.spark_engine import evaluate
+
+        return evaluate
+    raise InputError(f"unknown engine {name!r} (use duckdb, reference or spark)", field="--engine")
+
+
+__all__ = ["ENGINES", "evaluator"]
