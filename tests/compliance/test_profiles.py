@@ -7,7 +7,8 @@ from pathlib import Path
 import pytest
 
 from arrears.adapters.profile_file import load_profile
-from arrears.domain.compliance.profile import CapRule, HoursRule, parse_profile
+from arrears.adapters.profile_shapes import parse_profile
+from arrears.domain.compliance.profile import CapRule, HoursRule
 from arrears.domain.errors import InputError
 
 

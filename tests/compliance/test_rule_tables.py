@@ -9,8 +9,8 @@ from typing import Any
 import pytest
 import yaml
 
+from arrears.adapters.check_document import parse_check_document
 from arrears.domain.compliance import decide
-from arrears.domain.compliance.document import parse_check_document
 from arrears.entrypoints.cli.compliance import load_profile
 
 CASES = Path(__file__).parent / "cases"

@@ -13,13 +13,15 @@ from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictInt, StrictStr, ValidationError
+from pydantic import Field, StrictBool, StrictInt, StrictStr
 
+from arrears.adapters.shapes import Shape as _Shape
+from arrears.adapters.shapes import keys_of, read_shape
 from arrears.adapters.yamlfile import LocatedDocument, load_document
 from arrears.domain.catalog import PRODUCTS
 from arrears.domain.errors import InputError
 from arrears.domain.expressions import Expression, ExpressionError, parse_condition
-from arrears.domain.features import FeatureSchema, did_you_mean
+from arrears.domain.features import FeatureSchema
 from arrears.domain.policy import (
     Arm,
     EarlyWarning,
@@ -33,11 +35,6 @@ from arrears.domain.policy import (
     policy_schema,
 )
 from arrears.domain.products import LedgerSettings, parse_ledger_settings
-
-
-class _Shape(BaseModel):
-    model_config = ConfigDict(extra="forbid", strict=True)
-
 
 # `when: true` in YAML is a bool; a condition is kept as text either way
 Condition = StrictStr | StrictBool
@@ -121,55 +118,18 @@ class PolicyShape(_Shape):
     experiments: list[ExperimentShape] = Field(default_factory=list)
 
 
-_KEYS = sorted(
-    {
-        name
-        for shape in (
-            StepShape,
-            JumpShape,
-            JumpStepShape,
-            SegmentShape,
-            PointsShape,
-            LevelsShape,
-            EarlyWarningShape,
-            ArmShape,
-            ExperimentShape,
-            PolicyShape,
-        )
-        for name in shape.model_fields
-    }
+_KEYS = keys_of(
+    StepShape,
+    JumpShape,
+    JumpStepShape,
+    SegmentShape,
+    PointsShape,
+    LevelsShape,
+    EarlyWarningShape,
+    ArmShape,
+    ExperimentShape,
+    PolicyShape,
 )
-_MESSAGES = {
-    "missing": "is required",
-    "int_type": "must be a whole number",
-    "string_type": "must be a string",
-    "bool_type": "must be true or false",
-    "list_type": "must be a list",
-    "dict_type": "must be a mapping",
-    "model_type": "must be a mapping",
-}
-
-
-def _path(loc: tuple[int | str, ...]) -> str:
-    out = ""
-    for part in loc:
-        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
-    return out
-
-
-def _shape_error(err: ValidationError) -> InputError:
-    """The first problem pydantic found, in the words of this project."""
-    first = err.errors()[0]
-    # a union (`when: str | bool`) adds the member's type name to the location: not a field
-    loc = tuple(p for p in first["loc"] if p not in ("str", "int", "bool"))
-    kind = first["type"]
-    if kind == "extra_forbidden":
-        key = str(loc[-1])
-        return InputError(f"unknown key {key!r}{did_you_mean(key, _KEYS)}", field=_path(loc))
-    message = _MESSAGES.get(kind, first["msg"])
-    return InputError(
-        f"{message}, got {first['input']!r}" if kind != "missing" else message, field=_path(loc)
-    )
 
 
 def _condition(value: str | bool, schema: FeatureSchema, where: str) -> Expression:
@@ -203,12 +163,9 @@ def content_hash(data: object) -> str:
 
 def policy_from_data(data: object, source: str = "") -> Policy:
     """Build a Policy from parsed YAML / JSON; errors carry the field path (not yet the line)."""
-    if not isinstance(data, dict):
-        raise InputError("a policy file must be a mapping with name, version, segments and ladders")
-    try:
-        shape = PolicyShape.model_validate(data)
-    except ValidationError as err:
-        raise _shape_error(err) from None
+    shape = read_shape(
+        PolicyShape, data, _KEYS, "a policy file must be a mapping with name, version, segments and ladders"
+    )
 
     products: dict[str, LedgerSettings] = {}
     for code, raw in shape.products.items():

@@ -13,7 +13,7 @@ from arrears.domain.compliance.batch import (
 )
 from arrears.domain.compliance.engine import ALLOW, BLOCKED, DEFER, ComplianceDecision, decide
 from arrears.domain.compliance.model import Approval, Attempt, ContactEvent, Debtor, LawFirm
-from arrears.domain.compliance.profile import ComplianceProfile, build_profile, parse_profile
+from arrears.domain.compliance.profile import ComplianceProfile, ProfileSpec, RuleSpec, build_profile
 from arrears.domain.compliance.rules import Verdict
 
 __all__ = [
@@ -30,10 +30,11 @@ __all__ = [
     "Debtor",
     "LawFirm",
     "PlannedContact",
+    "ProfileSpec",
+    "RuleSpec",
     "Verdict",
     "build_profile",
     "decide",
     "decide_batch",
-    "parse_profile",
     "summarise",
 ]

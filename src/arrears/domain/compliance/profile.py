@@ -4,26 +4,21 @@ A profile is a list of rules, each with a stable id (`cn.hours`, `regf.7in7`) an
 is evaluated. A profile may `extends:` a base: a rule with a base rule's id changes that rule's values,
 a new id adds a rule. Every change is checked against the base and refused if it loosens it (later
 hours, a bigger cap, fewer counted outcomes, a hold switched off ...). The YAML file and its line numbers
-are the adapter's business; here a profile is built from plain mappings and errors name field paths.
+and the shape of its values are the adapter's business (adapters/profile_shapes.py); here a profile is
+built from typed values, and errors name field paths.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass, field
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field, replace
 from datetime import date, time, timedelta
+from functools import partial
 from typing import Any
 
 from arrears.domain.compliance.channels import (
-    NUMBER_KINDS,
-    OUTCOMES,
-    SCOPES,
-    TARGET_KINDS,
     describe_channels,
-    expand_channels,
 )
-from arrears.domain.compliance.clock import zone
-from arrears.domain.dates import parse_date
 from arrears.domain.errors import InputError
 
 HOLD_FLAGS = (
@@ -445,390 +440,135 @@ class ComplianceProfile:
         return [r for r in self.rules if isinstance(r, kind)]
 
 
-# --------------------------------------------------------------------------------------------- parsing
-RULE_KEYS: dict[str, set[str]] = {
-    "hours": {"start", "end", "channels"},
-    "quiet_days": {"enabled", "calendar", "dates", "channels"},
-    "cap": {"applies_to", "counts", "per", "window", "max"},
-    "interval": {"applies_to", "counts", "per", "minutes", "hours"},
-    "cooldown": {"applies_to", "after", "per", "days"},
-    "hold": {"flag", "exempt_message_types", "kinds"},
-    "opt_out": {"exempt_message_types"},
-    "third_party": {"require_unreachable", "message_types"},
-    "notice_first": {"notice_message_types", "exempt_message_types"},
-    "credit_report_notice": {"notice_message_types", "days"},
-    "legal_document": {"message_types", "require_engaged_firm", "require_approval"},
-    "workplace": {"channels"},
-    "time_barred": {"message_types"},
+# -------------------------------------------------------------------------------------------- building
+# The constructor of each kind: what a rule of that kind means, given its typed values.
+RULE_TYPES: dict[str, Callable[..., Rule]] = {
+    "hours": HoursRule,
+    "quiet_days": QuietDaysRule,
+    "cap": CapRule,
+    "interval": partial(CapRule, max=1, interval=True),  # a minimum interval is a cap of one
+    "cooldown": CooldownRule,
+    "hold": HoldRule,
+    "opt_out": OptOutRule,
+    "third_party": ThirdPartyRule,
+    "notice_first": NoticeFirstRule,
+    "credit_report_notice": CreditReportRule,
+    "legal_document": LegalDocumentRule,
+    "workplace": WorkplaceRule,
+    "time_barred": TimeBarredRule,
 }
-COMMON_RULE_KEYS = {"id", "kind", "source", "description"}
-PROFILE_KEYS = {"name", "title", "extends", "unknown_timezones", "rules", "templates", "description"}
 
 
-def _mapping(value: object, where: str) -> Mapping[str, Any]:
-    if not isinstance(value, Mapping):
-        raise InputError("must be a mapping", field=where)
-    return value
+@dataclass(frozen=True, slots=True)
+class RuleSpec:
+    """One entry of a profile's `rules:` with typed values (channels expanded, windows built).
+
+    A new rule gives every field of its kind; an entry with a base rule's id gives only what it changes.
+    """
+
+    id: str
+    kind: str
+    values: Mapping[str, Any]
+    source: str | None = None
 
 
-def _list(value: object, where: str) -> list[Any]:
-    if isinstance(value, str) or not isinstance(value, Iterable) or isinstance(value, Mapping):
-        raise InputError("must be a list", field=where)
-    return list(value)
+@dataclass(frozen=True, slots=True)
+class ProfileSpec:
+    """What a profile file says, typed; what it leaves out (None) comes from the base profile."""
+
+    name: str
+    extends: str | None = None
+    title: Mapping[str, str] | None = None
+    unknown_timezones: tuple[str, ...] | None = None
+    templates: Mapping[str, bool] = field(default_factory=dict)  # only the requirements the file sets
+    rules: tuple[RuleSpec, ...] = ()
 
 
-def _int(value: object, where: str, *, minimum: int = 0) -> int:
-    if isinstance(value, bool) or not isinstance(value, int):
-        raise InputError(f"must be a whole number, got {value!r}", field=where)
-    if value < minimum:
-        raise InputError(f"must be at least {minimum}, got {value}", field=where)
-    return value
-
-
-def _bool(value: object, where: str) -> bool:
-    if not isinstance(value, bool):
-        raise InputError(f"must be true or false, got {value!r}", field=where)
-    return value
-
-
-def _clock(value: object, where: str) -> time:
-    if isinstance(value, int) and not isinstance(value, bool):
-        # YAML 1.1 reads an unquoted 08:00 as a sexagesimal integer (480): accept it as minutes.
-        hours, minutes = divmod(value, 60)
-        if 0 <= hours < 24:
-            return time(hours, minutes)
-    text = str(value)
-    if text in ("24:00", "24:00:00"):
-        return time.max
-    try:
-        return time.fromisoformat(text)
-    except ValueError:
-        raise InputError(f"must be a time HH:MM, got {value!r}", field=where) from None
-
-
-def _words(value: object, where: str, allowed: Iterable[str] | None = None) -> frozenset[str]:
-    items = frozenset(str(v) for v in _list(value, where))
-    if allowed is not None:
-        bad = sorted(items - set(allowed))
-        if bad:
-            raise InputError(
-                f"unknown value(s) {', '.join(bad)} (known: {', '.join(sorted(allowed))})", field=where
-            )
-    return items
-
-
-class _Reader:
-    """Reads a rule mapping, falling back to the base rule's value for keys the overlay leaves out."""
-
-    def __init__(self, raw: Mapping[str, Any], where: str, base: Any) -> None:
-        self.raw, self.where, self.base = raw, where, base
-
-    def get(
-        self, key: str, parse: Callable[[object, str], Any], default: Any = None, *, attr: str | None = None
-    ) -> Any:
-        if key in self.raw and self.raw[key] is not None:
-            return parse(self.raw[key], f"{self.where}.{key}")
-        if self.base is not None:
-            return getattr(self.base, attr or key)
-        if default is None:
-            raise InputError("is required", field=f"{self.where}.{key}")
-        return default
-
-
-def _filter(
-    value: object, where: str, *, with_outcomes: bool, default_targets: frozenset[str] = frozenset({"debtor"})
-) -> EventFilter:
-    raw = _mapping(value, where)
-    known = (
-        {"channels", "outcomes", "target_kinds", "number_kind"}
-        if with_outcomes
-        else {"channels", "target_kinds", "number_kind"}
-    )
-    unknown = sorted(set(raw) - known)
-    if unknown:
-        raise InputError(f"unknown key(s): {', '.join(unknown)}", field=f"{where}.{unknown[0]}")
-    if "channels" not in raw:
-        raise InputError("is required", field=f"{where}.channels")
-    channels = expand_channels(_list(raw["channels"], f"{where}.channels"), f"{where}.channels")
-    outcomes = None
-    if with_outcomes and raw.get("outcomes") not in (None, "any"):
-        outcomes = _words(raw["outcomes"], f"{where}.outcomes", OUTCOMES)
-    targets = (
-        _words(raw["target_kinds"], f"{where}.target_kinds", TARGET_KINDS)
-        if "target_kinds" in raw
-        else default_targets
-    )
-    number_kind = str(raw.get("number_kind", "any"))
-    if number_kind not in NUMBER_KINDS:
-        raise InputError(f"must be one of {', '.join(sorted(NUMBER_KINDS))}", field=f"{where}.number_kind")
-    return EventFilter(channels, outcomes, targets, number_kind)
-
-
-def _window(value: object, where: str) -> Window:
-    if value == "lifetime":
-        return Window(lifetime=True)
-    raw = _mapping(value, where)
-    if len(raw) != 1:
-        raise InputError(
-            "give exactly one of calendar_days, hours, minutes (or write 'lifetime')", field=where
-        )
-    ((key, amount),) = raw.items()
-    n = _int(amount, f"{where}.{key}", minimum=1)
-    if key == "calendar_days":
-        return Window(calendar_days=n)
-    if key == "hours":
-        return Window(rolling=timedelta(hours=n))
-    if key == "minutes":
-        return Window(rolling=timedelta(minutes=n))
-    raise InputError(
-        f"unknown window {key!r} (calendar_days, hours, minutes or lifetime)", field=f"{where}.{key}"
-    )
-
-
-def _scope(value: object, where: str) -> str:
-    text = str(value)
-    if text not in SCOPES:
-        raise InputError(f"must be one of {', '.join(SCOPES)}, got {text!r}", field=where)
-    return text
-
-
-def _parse_rule(raw: Mapping[str, Any], where: str, base: Rule | None) -> Rule:
-    kind = str(raw.get("kind") or (base.kind if base is not None else ""))
-    if kind not in RULE_KEYS:
-        raise InputError(
-            f"unknown or missing kind {kind!r} (known: {', '.join(RULE_KEYS)})", field=f"{where}.kind"
-        )
-    if base is not None and base.kind != kind:
-        raise InputError(f"rule {base.id} is a {base.kind} rule in the base profile", field=f"{where}.kind")
-    unknown = sorted(set(raw) - RULE_KEYS[kind] - COMMON_RULE_KEYS)
-    if unknown:
-        raise InputError(
-            f"unknown key(s) for a {kind} rule: {', '.join(unknown)}", field=f"{where}.{unknown[0]}"
-        )
-    r = _Reader(raw, where, base)
-    rule_id = str(raw["id"])
-    source = str(raw.get("source") or (base.source if base is not None else ""))
-    chans = lambda v, w: expand_channels(_list(v, w), w)  # noqa: E731
-    words = lambda v, w: _words(v, w)  # noqa: E731
-    if kind == "hours":
-        rule: Rule = HoursRule(
-            rule_id, source, r.get("start", _clock), r.get("end", _clock), r.get("channels", chans)
-        )
-        assert isinstance(rule, HoursRule)
-        if rule.end <= rule.start:
-            raise InputError(
-                "end must be after start (contact hours do not wrap midnight)", field=f"{where}.end"
-            )
-        return rule
-    if kind == "quiet_days":
-        calendar = raw.get("calendar", base.calendar if isinstance(base, QuietDaysRule) else None)
-        if calendar is not None and str(calendar) not in KNOWN_CALENDARS:
-            raise InputError(
-                f"unknown calendar {calendar!r} (known: {', '.join(KNOWN_CALENDARS)})",
-                field=f"{where}.calendar",
-            )
-        dates = r.get(
-            "dates",
-            lambda v, w: frozenset(parse_date(d, f"{w}[{i}]") for i, d in enumerate(_list(v, w))),
-            frozenset(),
-        )
-        return QuietDaysRule(
-            rule_id,
-            source,
-            r.get("enabled", _bool, False) if base is not None or "enabled" in raw else True,
-            None if calendar is None else str(calendar),
-            dates,
-            r.get("channels", chans),
-        )
-    if kind in ("cap", "interval"):
-        applies = r.get("applies_to", lambda v, w: _filter(v, w, with_outcomes=False))
-        counts = r.get("counts", lambda v, w: _filter(v, w, with_outcomes=True))
-        per = r.get("per", _scope, "debtor")
-        if kind == "cap":
-            return CapRule(
-                rule_id, source, applies, counts, per, r.get("window", _window), r.get("max", _int)
-            )
-        if "minutes" in raw or "hours" in raw:
-            key = "minutes" if "minutes" in raw else "hours"
-            n = _int(raw[key], f"{where}.{key}", minimum=1)
-            window = Window(rolling=timedelta(minutes=n) if key == "minutes" else timedelta(hours=n))
-        elif isinstance(base, CapRule):
-            window = base.window
-        else:
-            raise InputError("is required (or hours)", field=f"{where}.minutes")
-        return CapRule(rule_id, source, applies, counts, per, window, 1, interval=True)
-    if kind == "cooldown":
-        return CooldownRule(
-            rule_id,
-            source,
-            r.get("applies_to", lambda v, w: _filter(v, w, with_outcomes=False)),
-            r.get("after", lambda v, w: _filter(v, w, with_outcomes=True)),
-            r.get("per", _scope, "debtor"),
-            r.get("days", lambda v, w: _int(v, w, minimum=1)),
-        )
-    if kind == "hold":
-        flag = r.get("flag", lambda v, w: str(v))
-        if flag not in HOLD_FLAGS:
-            raise InputError(f"must be one of {', '.join(HOLD_FLAGS)}, got {flag!r}", field=f"{where}.flag")
-        kinds = r.get(
-            "kinds",
-            lambda v, w: _words(v, w, {"contact", "credit_report"}),
-            frozenset({"contact", "credit_report"}),
-        )
-        return HoldRule(rule_id, source, flag, r.get("exempt_message_types", words, frozenset()), kinds)
-    if kind == "opt_out":
-        return OptOutRule(rule_id, source, r.get("exempt_message_types", words, frozenset()))
-    if kind == "third_party":
-        return ThirdPartyRule(
-            rule_id, source, r.get("require_unreachable", _bool, True), r.get("message_types", words)
-        )
-    if kind == "notice_first":
-        return NoticeFirstRule(
-            rule_id,
-            source,
-            r.get("notice_message_types", words),
-            r.get("exempt_message_types", words, frozenset()),
-        )
-    if kind == "credit_report_notice":
-        return CreditReportRule(
-            rule_id,
-            source,
-            r.get("notice_message_types", words),
-            r.get("days", lambda v, w: _int(v, w, minimum=0)),
-        )
-    if kind == "legal_document":
-        return LegalDocumentRule(
-            rule_id,
-            source,
-            r.get("message_types", words),
-            r.get("require_engaged_firm", _bool, True),
-            r.get("require_approval", _bool, True),
-        )
-    if kind == "workplace":
-        return WorkplaceRule(rule_id, source, r.get("channels", chans))
-    return TimeBarredRule(rule_id, source, r.get("message_types", words))
-
-
-def parse_profile(raw: object, base: ComplianceProfile | None = None) -> ComplianceProfile:
-    """Build a profile from its mapping; with `base` it is an overlay and must only tighten the base.
+def build_profile(spec: ProfileSpec, base: ComplianceProfile | None = None) -> ComplianceProfile:
+    """The profile a file describes; with `base` it is an overlay and must only tighten the base.
 
     Errors are InputError with the field path (`rules[2].max`), for the adapter to turn into file:line.
     """
-    doc = _mapping(raw, "")
-    unknown = sorted(set(doc) - PROFILE_KEYS)
-    if unknown:
-        raise InputError(f"unknown key(s): {', '.join(unknown)}", field=unknown[0])
-    if not doc.get("name"):
-        raise InputError("is required", field="name")
-    name = str(doc["name"])
-    extends = doc.get("extends")
-    if extends is not None and base is None:
-        raise InputError(f"extends {extends!r} but no base profile was given", field="extends")
-    if base is not None and extends != base.name:
-        raise InputError(f"the base profile is {base.name!r}, not {extends!r}", field="extends")
-    title_raw = doc.get("title") or (dict(base.title) if base else {"en": name})
-    title = (
-        {str(k): str(v) for k, v in _mapping(title_raw, "title").items()}
-        if not isinstance(title_raw, str)
-        else {"en": title_raw}
+    if spec.extends is not None and base is None:
+        raise InputError(f"extends {spec.extends!r} but no base profile was given", field="extends")
+    if base is not None and spec.extends != base.name:
+        raise InputError(f"the base profile is {base.name!r}, not {spec.extends!r}", field="extends")
+    lineage = (base.name, *base.lineage) if base is not None else ()
+    if spec.name in lineage:
+        raise InputError(f"profile {spec.name!r} extends itself", field="extends")
+    return ComplianceProfile(
+        spec.name,
+        dict(spec.title or (base.title if base is not None else {"en": spec.name})),
+        _rules(spec, base),
+        _candidate_zones(spec.unknown_timezones, base),
+        _templates(spec.templates, base),
+        base.name if base is not None else None,
+        lineage,
     )
 
-    zones: tuple[str, ...]
-    if "unknown_timezones" in doc:
-        zones = tuple(str(z) for z in _list(doc["unknown_timezones"], "unknown_timezones"))
-        for i, z in enumerate(zones):
-            try:
-                zone(z)
-            except InputError as err:
-                raise InputError(err.message, field=f"unknown_timezones[{i}]") from None
-        if base is not None and not set(zones) >= set(base.unknown_timezones):
+
+def _candidate_zones(zones: tuple[str, ...] | None, base: ComplianceProfile | None) -> tuple[str, ...]:
+    if zones is None:
+        if base is None:
             raise InputError(
-                "an overlay may only add candidate zones to the base's list", field="unknown_timezones"
+                "is required (the candidate zones when a debtor's zone is unknown)", field="unknown_timezones"
             )
-    elif base is not None:
-        zones = base.unknown_timezones
-    else:
+        return base.unknown_timezones
+    if base is not None and not set(zones) >= set(base.unknown_timezones):
         raise InputError(
-            "is required (the candidate zones when a debtor's zone is unknown)", field="unknown_timezones"
+            "an overlay may only add candidate zones to the base's list", field="unknown_timezones"
         )
     if not zones:
         raise InputError("must list at least one zone", field="unknown_timezones")
+    return zones
 
-    templates = base.templates if base is not None else TemplateRequirements()
-    if "templates" in doc:
-        traw = _mapping(doc["templates"], "templates")
-        bad = sorted(set(traw) - {"opt_out_electronic"})
-        if bad:
-            raise InputError(f"unknown key(s): {', '.join(bad)}", field=f"templates.{bad[0]}")
-        new = TemplateRequirements(
-            _bool(
-                traw.get("opt_out_electronic", templates.opt_out_electronic), "templates.opt_out_electronic"
-            )
-        )
-        for key, message in new.loosening(templates):
-            raise InputError(f"{message}: an overlay may only tighten", field=f"templates.{key}")
-        templates = new
 
+def _templates(changes: Mapping[str, bool], base: ComplianceProfile | None) -> TemplateRequirements:
+    before = base.templates if base is not None else TemplateRequirements()
+    after = replace(before, **changes)
+    loosened = after.loosening(before)
+    if loosened:
+        key, message = loosened[0]
+        raise InputError(f"{message}: an overlay may only tighten", field=f"templates.{key}")
+    return after
+
+
+def _rules(spec: ProfileSpec, base: ComplianceProfile | None) -> tuple[Rule, ...]:
     base_rules = {r.id: r for r in base.rules} if base is not None else {}
+    base_name = base.name if base is not None else ""
     rules: dict[str, Rule] = dict(base_rules)
     seen: set[str] = set()
-    for i, item in enumerate(_list(doc.get("rules") or [], "rules")):
+    for i, entry in enumerate(spec.rules):
         where = f"rules[{i}]"
-        item = _mapping(item, where)
-        if not item.get("id"):
-            raise InputError("is required", field=f"{where}.id")
-        rule_id = str(item["id"])
-        if rule_id in seen:
-            raise InputError(f"duplicate rule id {rule_id!r}", field=f"{where}.id")
-        seen.add(rule_id)
-        prior = base_rules.get(rule_id)
-        rule = _parse_rule(item, where, prior)
-        if prior is not None:
-            for key, message in rule.loosening(prior):
-                raise InputError(
-                    f"{message}: profile {name!r} may only tighten {base.name if base else ''} rule {rule_id}",
-                    field=f"{where}.{key}",
-                )
-        rules[rule_id] = rule
+        if entry.id in seen:
+            raise InputError(f"duplicate rule id {entry.id!r}", field=f"{where}.id")
+        seen.add(entry.id)
+        prior = base_rules.get(entry.id)
+        try:
+            rule = _rule(entry, prior)
+        except InputError as err:
+            raise InputError(err.message, field=f"{where}.{err.field}") from None
+        loosened = rule.loosening(prior) if prior is not None else []
+        if loosened:
+            key, message = loosened[0]
+            raise InputError(
+                f"{message}: profile {spec.name!r} may only tighten {base_name} rule {entry.id}",
+                field=f"{where}.{key}",
+            )
+        rules[entry.id] = rule
     if not rules:
         raise InputError("a profile needs at least one rule", field="rules")
-    lineage = (base.name, *base.lineage) if base is not None else ()
-    if name in lineage:
-        raise InputError(f"profile {name!r} extends itself", field="extends")
-    return ComplianceProfile(
-        name, title, tuple(rules.values()), zones, templates, base.name if base else None, lineage
-    )
+    return tuple(rules.values())
 
 
-ProfileReader = Callable[[str, str | None], tuple[object, Callable[[InputError], InputError], str]]
-
-
-def build_profile(
-    ref: str, read: ProfileReader, *, _near: str | None = None, _seen: tuple[str, ...] = ()
-) -> ComplianceProfile:
-    """Resolve a profile and its `extends:` chain through `read`.
-
-    `read(ref, near)` returns the raw mapping, a function that adds file and line to an error, and the
-    place the next reference is relative to; the I/O lives with the caller, the rules stay here.
-    """
-    raw, locate, here = read(ref, _near)
-    extends = raw.get("extends") if isinstance(raw, Mapping) else None
-    base = None
-    if extends is not None:
-        if str(extends) in _seen or str(extends) == ref:
-            raise locate(
-                InputError(
-                    f"profiles extend each other in a cycle: {' → '.join((*_seen, ref, str(extends)))}",
-                    field="extends",
-                )
-            )
-        try:
-            base = build_profile(str(extends), read, _near=here, _seen=(*_seen, ref))
-        except InputError as err:
-            if err.file is None:  # the base could not be found: the error is on this file's `extends:`
-                raise locate(InputError(err.message, field="extends")) from None
-            raise
-    try:
-        return parse_profile(raw, base)
-    except InputError as err:
-        raise locate(err) from None
+def _rule(entry: RuleSpec, prior: Rule | None) -> Rule:
+    """A new rule of the entry's kind, or the base rule with the entry's changes."""
+    if prior is None:
+        rule = RULE_TYPES[entry.kind](id=entry.id, source=entry.source or "", **entry.values)
+    elif prior.kind != entry.kind:
+        raise InputError(f"rule {prior.id} is a {prior.kind} rule in the base profile", field="kind")
+    else:
+        rule = replace(prior, source=entry.source or prior.source, **entry.values)
+    if isinstance(rule, HoursRule) and rule.end <= rule.start:
+        raise InputError("end must be after start (contact hours do not wrap midnight)", field="end")
+    return rule

@@ -10,10 +10,10 @@ from pathlib import Path
 import typer
 from rich.table import Table
 
+from arrears.adapters.check_document import parse_check_document
 from arrears.adapters.profile_file import DEFAULT_PROFILE, load_profile, profiles_dir
 from arrears.adapters.yamlfile import load_document
 from arrears.domain.compliance import ComplianceDecision, ComplianceProfile, decide
-from arrears.domain.compliance.document import parse_check_document
 from arrears.domain.errors import InputError
 from arrears.entrypoints.cli.common import EXIT_FINDINGS, EXIT_OK, console, print_json
 
