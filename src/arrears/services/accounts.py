@@ -15,10 +15,10 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import date
 
-from arrears.adapters.store.records import PII_FIELDS, Borrower, LoanRecord
 from arrears.domain.ledger import LedgerPosition, compute_position
 from arrears.domain.loans import Loan
 from arrears.domain.money import format_minor
+from arrears.domain.records import PII_FIELDS, Borrower, LoanRecord
 from arrears.services import audit
 from arrears.services.unit_of_work import UnitOfWork
 

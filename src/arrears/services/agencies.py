@@ -7,18 +7,12 @@ from datetime import UTC, date, datetime
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from sqlalchemy import insert, select, update
-
-from arrears.adapters.store.casework_models import AgencyActivityRow, AgencyRow, PlacementRow
+from arrears.domain.casework_records import Agency
 from arrears.domain.errors import InputError, NotFound
 from arrears.services import audit
 from arrears.services.unit_of_work import UnitOfWork
 
 ACTIVITY_KINDS = ("call", "sms", "letter", "visit", "payment_reported", "note")
-
-
-def _now() -> datetime:
-    return datetime.now(UTC)
 
 
 def _rate(text: str) -> str:
@@ -36,15 +30,12 @@ def _rate(text: str) -> str:
 def create_agency(
     uow: UnitOfWork, agency_id: str, name: str, commission_rate: str, actor: str
 ) -> dict[str, Any]:
-    if uow.connection.scalar(select(AgencyRow.id).where(AgencyRow.id == agency_id)):
+    if uow.agencies.get(agency_id) is not None:
         raise InputError(f"agency {agency_id} exists", field="id")
-    uow.connection.execute(
-        insert(AgencyRow).values(
-            id=agency_id, name=name, commission_rate=_rate(commission_rate), created_at=_now()
-        )
-    )
+    agency = Agency(agency_id, name, _rate(commission_rate))
+    uow.agencies.add(agency)
     audit.append(uow, actor, "agency.create", f"agency:{agency_id}", {"name": name})
-    return {"id": agency_id, "name": name, "commission_rate": _rate(commission_rate)}
+    return {"id": agency.id, "name": agency.name, "commission_rate": agency.commission_rate}
 
 
 def place(
@@ -57,28 +48,18 @@ def place(
     commission_rate: str | None = None,
 ) -> list[dict[str, Any]]:
     """Place loans with an agency until the recall date; a loan is with one agency at a time."""
-    agency = uow.connection.execute(select(AgencyRow).where(AgencyRow.id == agency_id)).mappings().first()
+    agency = uow.agencies.get(agency_id)
     if agency is None:
         raise NotFound(f"unknown agency {agency_id!r}")
     if recall_on <= placed_on:
         raise InputError("the recall date must be after the placement date", field="recall_on")
-    rate = _rate(commission_rate) if commission_rate is not None else agency["commission_rate"]
+    rate = _rate(commission_rate) if commission_rate is not None else agency.commission_rate
     out = []
     for loan_id in loan_ids:
         uow.loans.record(loan_id)
         if placement_of(uow, loan_id, placed_on) is not None:
             raise InputError(f"loan {loan_id} is already placed", field="loan_ids")
-        uow.connection.execute(
-            insert(PlacementRow).values(
-                loan_id=loan_id,
-                agency_id=agency_id,
-                placed_on=placed_on,
-                recall_on=recall_on,
-                commission_rate=rate,
-                status="active",
-                created_at=_now(),
-            )
-        )
+        uow.agencies.place(loan_id, agency_id, placed_on, recall_on, rate)
         out.append(
             {
                 "loan_id": loan_id,
@@ -97,31 +78,23 @@ def place(
 def recall(uow: UnitOfWork, loan_id: str, actor: str, on: date | None = None) -> dict[str, Any]:
     """Take a loan back from the agency holding it (before the recall date); NotFound if it is not placed.
     From then on the agency no longer sees the account; the loan may be placed again."""
-    row = (
-        uow.connection.execute(
-            select(PlacementRow.id, PlacementRow.agency_id, PlacementRow.placed_on, PlacementRow.recall_on)
-            .where(PlacementRow.loan_id == loan_id, PlacementRow.status == "active")
-            .order_by(PlacementRow.id)
-        )
-        .mappings()
-        .first()
-    )
-    if row is None:
+    placement = uow.agencies.active_placement(loan_id)
+    if placement is None:
         raise NotFound(f"loan {loan_id!r} is not placed with an agency")
-    uow.connection.execute(update(PlacementRow).where(PlacementRow.id == row["id"]).values(status="recalled"))
-    recalled_on = on or _now().date()
+    uow.agencies.recall(placement.id)
+    recalled_on = on or datetime.now(UTC).date()
     audit.append(
         uow,
         actor,
         "agency.recall",
         f"loan:{loan_id}",
-        {"agency_id": row["agency_id"], "recalled_on": str(recalled_on)},
+        {"agency_id": placement.agency_id, "recalled_on": str(recalled_on)},
     )
     return {
         "loan_id": loan_id,
-        "agency_id": row["agency_id"],
-        "placed_on": row["placed_on"],
-        "recall_on": row["recall_on"],
+        "agency_id": placement.agency_id,
+        "placed_on": placement.placed_on,
+        "recall_on": placement.recall_on,
         "recalled_on": recalled_on,
         "status": "recalled",
     }
@@ -129,29 +102,12 @@ def recall(uow: UnitOfWork, loan_id: str, actor: str, on: date | None = None) ->
 
 def placement_of(uow: UnitOfWork, loan_id: str, today: date) -> str | None:
     """The agency holding the loan today (active and before its recall date), or None."""
-    return uow.connection.scalar(
-        select(PlacementRow.agency_id).where(
-            PlacementRow.loan_id == loan_id,
-            PlacementRow.status == "active",
-            PlacementRow.placed_on <= today,
-            PlacementRow.recall_on > today,
-        )
-    )
+    return uow.agencies.holder(loan_id, today)
 
 
 def placed_loans(uow: UnitOfWork, agency_id: str, today: date) -> list[str]:
-    return list(
-        uow.connection.scalars(
-            select(PlacementRow.loan_id)
-            .where(
-                PlacementRow.agency_id == agency_id,
-                PlacementRow.status == "active",
-                PlacementRow.placed_on <= today,
-                PlacementRow.recall_on > today,
-            )
-            .order_by(PlacementRow.loan_id)
-        )
-    )
+    """The loans the agency holds today, sorted."""
+    return uow.agencies.placed_loans(agency_id, today)
 
 
 def report_activity(
@@ -159,12 +115,6 @@ def report_activity(
 ) -> dict[str, Any]:
     if kind not in ACTIVITY_KINDS:
         raise InputError(f"unknown activity {kind!r} (one of {', '.join(ACTIVITY_KINDS)})", field="kind")
-    activity_id = int(
-        uow.connection.execute(
-            insert(AgencyActivityRow)
-            .values(agency_id=agency_id, loan_id=loan_id, at=_now(), kind=kind, outcome=outcome, note=note)
-            .returning(AgencyActivityRow.id)
-        ).scalar_one()
-    )
+    activity_id = uow.agencies.add_activity(agency_id, loan_id, kind, outcome, note)
     audit.append(uow, actor, "agency.activity", f"loan:{loan_id}", {"id": activity_id, "kind": kind})
     return {"id": activity_id, "agency_id": agency_id, "loan_id": loan_id, "kind": kind, "outcome": outcome}

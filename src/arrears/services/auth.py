@@ -14,12 +14,9 @@ import json
 import secrets
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from typing import Any
 
-from sqlalchemy import insert, select, update
-
-from arrears.adapters.store.casework_models import ApiKeyRow
 from arrears.domain.cases import Skills
+from arrears.domain.casework_records import ApiKey
 from arrears.domain.errors import InputError
 from arrears.services.unit_of_work import UnitOfWork
 
@@ -78,46 +75,22 @@ def create_api_key(
         raise InputError("a key needs a name", field="name")
     key_id = secrets.token_hex(6)
     key = f"ak_{key_id}_{secrets.token_urlsafe(24)}"
-    uow.connection.execute(
-        insert(ApiKeyRow).values(
-            id=key_id,
-            name=name.strip(),
-            role=role,
-            agency_id=agency_id,
-            key_hash=_digest(key),
-            skills={"languages": list(languages), "buckets": list(buckets)},
-            created_at=datetime.now(UTC),
-        )
-    )
+    skills = Skills(frozenset(languages), frozenset(buckets))
+    uow.api_keys.add(ApiKey(key_id, name.strip(), role, agency_id, _digest(key), skills))
     return NewKey(key_id, key, name.strip(), role, agency_id)
 
 
 def revoke_api_key(uow: UnitOfWork, key_id: str) -> bool:
     """Revoke a key by its id; False if there is no such active key."""
-    result = uow.connection.execute(
-        update(ApiKeyRow)
-        .where(ApiKeyRow.id == key_id, ApiKeyRow.revoked_at.is_(None))
-        .values(revoked_at=datetime.now(UTC))
-    )
-    return result.rowcount > 0
+    return uow.api_keys.revoke(key_id)
 
 
 def principal_for_key(uow: UnitOfWork, key: str) -> Principal | None:
     """The principal of an active key, or None."""
-    row = uow.connection.execute(
-        select(ApiKeyRow.name, ApiKeyRow.role, ApiKeyRow.agency_id, ApiKeyRow.skills).where(
-            ApiKeyRow.key_hash == _digest(key), ApiKeyRow.revoked_at.is_(None)
-        )
-    ).first()
-    if row is None:
+    found = uow.api_keys.active(_digest(key))
+    if found is None:
         return None
-    skills: dict[str, Any] = row.skills or {}
-    return Principal(
-        row.name,
-        row.role,
-        agency_id=row.agency_id,
-        skills=Skills(frozenset(skills.get("languages", ())), frozenset(skills.get("buckets", ()))),
-    )
+    return Principal(found.name, found.role, agency_id=found.agency_id, skills=found.skills)
 
 
 def _b64(data: bytes) -> str:

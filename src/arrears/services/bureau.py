@@ -17,16 +17,13 @@ import io
 from datetime import date, timedelta
 from typing import Any
 
-from sqlalchemy import or_, select
-
-from arrears.adapters.store.models import AccountEventRow
-from arrears.adapters.store.run_models import OutboxRow
 from arrears.domain.errors import InputError
 from arrears.domain.ledger import compute_position
 from arrears.domain.money import format_minor
 from arrears.services import audit
 from arrears.services.unit_of_work import UnitOfWork
 
+NOTICE_TEMPLATE = "bureau_notice"
 COLUMNS = (
     "report_month",
     "loan_id",
@@ -57,26 +54,7 @@ def status_code(dpd: int) -> str:
 
 def notice_sent_on(uow: UnitOfWork, loan_id: str, by: date) -> date | None:
     """The latest bureau notice sent for the loan on or before `by`."""
-    sent = [
-        r.date()
-        for r in uow.connection.scalars(
-            select(OutboxRow.updated_at).where(
-                OutboxRow.loan_id == loan_id,
-                OutboxRow.status == "sent",
-                or_(
-                    OutboxRow.step_id.contains("bureau_notice"), OutboxRow.template.contains("bureau_notice")
-                ),
-            )
-        )
-    ]
-    for on, detail in uow.connection.execute(
-        select(AccountEventRow.on_date, AccountEventRow.detail).where(
-            AccountEventRow.loan_id == loan_id, AccountEventRow.kind == "contact"
-        )
-    ):
-        if isinstance(detail, dict) and detail.get("template") == "bureau_notice":
-            sent.append(on)
-    eligible = [d for d in sent if d <= by]
+    eligible = [d for d in uow.loan_actions.notices_sent(loan_id, NOTICE_TEMPLATE) if d <= by]
     return max(eligible) if eligible else None
 
 

@@ -10,24 +10,20 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass, field, replace
-from datetime import UTC, date, datetime, timedelta
+from dataclasses import asdict, dataclass, field, replace
+from datetime import date, timedelta
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import func, insert, select, update
-
-from arrears.adapters.store.casework_models import CaseNoteRow, CaseRow, PromiseRow
-from arrears.adapters.store.models import AccountEventRow, LoanRow
 from arrears.domain.cases import (
     CLOSING_OUTCOMES,
-    QueueEntry,
     RecoveryModel,
     Skills,
     agent_queue,
     check_outcome,
 )
+from arrears.domain.casework_records import CaseStanding
 from arrears.domain.disputes import SlaPolicy
 from arrears.domain.errors import InputError, NotFound
 from arrears.domain.ledger import compute_position
@@ -121,123 +117,71 @@ def _load_file(chosen: str | Path | None) -> CaseworkConfig:
         raise InputError(f"bad case-work config: {exc}", file=str(chosen)) from None
 
 
-def _now() -> datetime:
-    return datetime.now(UTC)
-
-
 def loans_of(uow: UnitOfWork, borrower_id: str) -> list[str]:
-    return list(
-        uow.connection.scalars(
-            select(LoanRow.id).where(LoanRow.borrower_id == borrower_id).order_by(LoanRow.id)
-        )
-    )
+    """The ids of the borrower's loans, sorted."""
+    return uow.cases.borrower_loans(borrower_id)
 
 
 def refresh_case(
     uow: UnitOfWork, borrower_id: str, as_of: date, model: RecoveryModel
 ) -> dict[str, Any] | None:
     """Open, update or close the borrower's case from their loans as of a date; the case, or None."""
-    c = uow.connection
     loan_ids = loans_of(uow, borrower_id)
     positions = [compute_position(loan, as_of) for loan in uow.loans.stream(loan_ids)]
     late = [p for p in positions if p.dpd > 0]
-    pending = bool(
-        c.scalar(
-            select(func.count())
-            .select_from(PromiseRow)
-            .where(PromiseRow.loan_id.in_(loan_ids), PromiseRow.status == "pending")
-        )
-    )
-    broken = int(
-        c.scalar(
-            select(func.count())
-            .select_from(AccountEventRow)
-            .where(
-                AccountEventRow.loan_id.in_(loan_ids),
-                AccountEventRow.kind == "promise_broken",
-                AccountEventRow.on_date > as_of - timedelta(days=90),
-                AccountEventRow.on_date <= as_of,
-            )
-        )
-        or 0
-    )
-    row = c.execute(select(CaseRow.id, CaseRow.status).where(CaseRow.borrower_id == borrower_id)).first()
+    case = uow.cases.of_borrower(borrower_id)
     if not late:
-        if row is not None and row.status == "open":
-            c.execute(update(CaseRow).where(CaseRow.id == row.id).values(status="closed", updated_at=_now()))
-        return case_view(uow, row.id) if row is not None else None
+        if case is not None and case.status == "open":
+            uow.cases.close(case.id)
+        return case_view(uow, case.id) if case is not None else None
+    pending = uow.promises.has_pending(loan_ids)
+    broken = uow.promises.broken_count(loan_ids, after=as_of - timedelta(days=90), through=as_of)
     worst = max(late, key=lambda p: p.dpd)
     balance = sum(p.outstanding.total for p in late)
-    values = {
-        "status": "open",
-        "bucket": worst.bucket,
-        "dpd": worst.dpd,
-        "balance": balance,
-        "expected_recovery": model.expected_recovery(
+    standing = CaseStanding(
+        bucket=worst.bucket,
+        dpd=worst.dpd,
+        balance=balance,
+        expected_recovery=model.expected_recovery(
             balance, worst.bucket, promise_pending=pending, broken_promises=broken
         ),
-        "updated_at": _now(),
-    }
-    if row is None:
+    )
+    if case is None:
         borrower = uow.borrowers.get(borrower_id)
-        c.execute(
-            insert(CaseRow).values(
-                borrower_id=borrower_id,
-                language=borrower.language if borrower else None,
-                opened_at=_now(),
-                **values,
-            )
-        )
+        case_id = uow.cases.open(borrower_id, borrower.language if borrower else None, standing)
     else:
-        c.execute(update(CaseRow).where(CaseRow.borrower_id == borrower_id).values(**values))
-    case_id = c.scalar(select(CaseRow.id).where(CaseRow.borrower_id == borrower_id))
-    return case_view(uow, int(case_id))
+        case_id = case.id
+        uow.cases.update_standing(case_id, standing)
+    return case_view(uow, case_id)
 
 
 def refresh_cases(uow: UnitOfWork, as_of: date, model: RecoveryModel) -> int:
     """Refresh the case of every borrower with a loan; how many cases are open afterwards."""
-    borrowers = list(
-        uow.connection.scalars(select(LoanRow.borrower_id).distinct().order_by(LoanRow.borrower_id))
-    )
-    for borrower_id in borrowers:
+    for borrower_id in uow.cases.borrowers_with_loans():
         refresh_case(uow, borrower_id, as_of, model)
-    return int(
-        uow.connection.scalar(select(func.count()).select_from(CaseRow).where(CaseRow.status == "open")) or 0
-    )
+    return uow.cases.open_count()
 
 
 def case_view(uow: UnitOfWork, case_id: int) -> dict[str, Any]:
     """One case as the API shows it (amounts in minor units are formatted by the caller)."""
-    row = uow.connection.execute(select(CaseRow).where(CaseRow.id == case_id)).mappings().first()
-    if row is None:
+    case = uow.cases.get(case_id)
+    if case is None:
         raise NotFound(f"unknown case {case_id}")
-    out = dict(row)
-    out["loan_ids"] = loans_of(uow, row["borrower_id"])
+    out = asdict(case)
+    out["loan_ids"] = loans_of(uow, case.borrower_id)
     return out
 
 
 def queue(uow: UnitOfWork, agent: str, skills: Skills, today: date, limit: int = 50) -> list[dict[str, Any]]:
     """The agent's work queue, best expected recovery first (see domain.cases.agent_queue)."""
-    rows = uow.connection.execute(
-        select(
-            CaseRow.id,
-            CaseRow.assigned_to,
-            CaseRow.language,
-            CaseRow.bucket,
-            CaseRow.expected_recovery,
-            CaseRow.next_action_on,
-        ).where(CaseRow.status == "open")
-    ).all()
-    entries = agent_queue((QueueEntry(*r) for r in rows), agent, skills, today)
+    entries = agent_queue(uow.cases.queue_entries(), agent, skills, today)
     return [case_view(uow, e.case_id) for e in entries[:limit]]
 
 
 def assign(uow: UnitOfWork, case_id: int, agent: str | None, actor: str) -> dict[str, Any]:
     """Assign (or, with None, release) a case; recorded in the audit log."""
     before = case_view(uow, case_id)
-    uow.connection.execute(
-        update(CaseRow).where(CaseRow.id == case_id).values(assigned_to=agent, updated_at=_now())
-    )
+    uow.cases.assign(case_id, agent)
     audit.append(uow, actor, "case.assign", f"case:{case_id}", {"from": before["assigned_to"], "to": agent})
     return case_view(uow, case_id)
 
@@ -256,29 +200,11 @@ def add_note(
     case_view(uow, case_id)
     if outcome is not None:
         check_outcome(outcome)
-    c = uow.connection
-    c.execute(
-        insert(CaseNoteRow).values(
-            case_id=case_id,
-            at=_now(),
-            author=author,
-            channel=channel,
-            outcome=outcome,
-            note=note,
-            next_action_on=next_action_on,
-        )
-    )
-    values: dict[str, Any] = {"updated_at": _now(), "next_action_on": next_action_on}
-    if outcome is not None:
-        values["last_outcome"] = outcome
-        if outcome in CLOSING_OUTCOMES:
-            values["status"] = "closed"
-    c.execute(update(CaseRow).where(CaseRow.id == case_id).values(**values))
+    uow.cases.add_note(case_id, author, note, channel=channel, outcome=outcome, next_action_on=next_action_on)
+    uow.cases.follow_up(case_id, next_action_on, outcome=outcome, close=outcome in CLOSING_OUTCOMES)
     return case_view(uow, case_id)
 
 
 def notes(uow: UnitOfWork, case_id: int) -> list[dict[str, Any]]:
-    rows = uow.connection.execute(
-        select(CaseNoteRow).where(CaseNoteRow.case_id == case_id).order_by(CaseNoteRow.id)
-    ).mappings()
-    return [dict(r) for r in rows]
+    """The case's notes, oldest first."""
+    return [asdict(n) for n in uow.cases.notes(case_id)]

@@ -5,19 +5,18 @@ from __future__ import annotations
 
 import hashlib
 from collections import Counter
+from dataclasses import asdict
 from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
 import holidays
-from sqlalchemy import func, insert, select, update
 
-from arrears.adapters.store.casework_models import AgencyActivityRow, CaseNoteRow, DisputeRow, EvidenceRow
-from arrears.adapters.store.records import AccountEvent
-from arrears.adapters.store.run_models import OutboxRow
+from arrears.domain.casework_records import DisputeRecord
 from arrears.domain.disputes import RESOLUTIONS, SlaPolicy, category, sla_state
 from arrears.domain.errors import InputError, NotFound
 from arrears.domain.loans import Pause
+from arrears.domain.records import AccountEvent
 from arrears.services import audit
 from arrears.services.promises import cancel_unsent
 from arrears.services.unit_of_work import UnitOfWork
@@ -55,28 +54,20 @@ def open_dispute(
     record = uow.loans.record(loan_id)
     ack_by, resolve_by = sla.deadlines(opened_on, business_holidays(opened_on.year))
     pause_id = uow.loans.add_pause(loan_id, Pause(opened_on, None, cat.name)) if cat.pauses else None
-    dispute_id = int(
-        uow.connection.execute(
-            insert(DisputeRow)
-            .values(
-                kind=cat.kind,
-                category=cat.name,
-                loan_id=loan_id,
-                borrower_id=record.borrower_id,
-                channel=channel,
-                agent=agent,
-                agency_id=agency_id,
-                status="open",
-                description=description,
-                opened_on=opened_on,
-                ack_by=ack_by,
-                resolve_by=resolve_by,
-                pause_id=pause_id,
-                created_by=actor,
-                created_at=_now(),
-            )
-            .returning(DisputeRow.id)
-        ).scalar_one()
+    dispute_id = uow.disputes.add(
+        kind=cat.kind,
+        category=cat.name,
+        loan_id=loan_id,
+        borrower_id=record.borrower_id,
+        description=description,
+        opened_on=opened_on,
+        ack_by=ack_by,
+        resolve_by=resolve_by,
+        pause_id=pause_id,
+        created_by=actor,
+        channel=channel,
+        agent=agent,
+        agency_id=agency_id,
     )
     if cat.event is not None:
         uow.events.add(
@@ -94,46 +85,34 @@ def open_dispute(
     return dispute_view(uow, dispute_id, opened_on)
 
 
-def dispute_view(uow: UnitOfWork, dispute_id: int, today: date | None = None) -> dict[str, Any]:
-    row = uow.connection.execute(select(DisputeRow).where(DisputeRow.id == dispute_id)).mappings().first()
-    if row is None:
+def _dispute(uow: UnitOfWork, dispute_id: int) -> DisputeRecord:
+    record = uow.disputes.get(dispute_id)
+    if record is None:
         raise NotFound(f"unknown dispute or complaint {dispute_id}")
-    out = dict(row)
+    return record
+
+
+def dispute_view(uow: UnitOfWork, dispute_id: int, today: date | None = None) -> dict[str, Any]:
+    """The dispute or complaint with its SLA state on `today` (default: today) and its evidence."""
+    record = _dispute(uow, dispute_id)
+    out = asdict(record)
     out["sla"] = sla_state(
-        row["ack_by"],
-        row["resolve_by"],
-        row["acknowledged_at"],
-        row["resolved_on"],
+        record.ack_by,
+        record.resolve_by,
+        record.acknowledged_at,
+        record.resolved_on,
         today or datetime.now(UTC).date(),
     )
-    out["evidence"] = [
-        dict(e)
-        for e in uow.connection.execute(
-            select(
-                EvidenceRow.id,
-                EvidenceRow.filename,
-                EvidenceRow.sha256,
-                EvidenceRow.size,
-                EvidenceRow.uploaded_by,
-                EvidenceRow.uploaded_at,
-            )
-            .where(EvidenceRow.dispute_id == dispute_id)
-            .order_by(EvidenceRow.id)
-        ).mappings()
-    ]
+    out["evidence"] = [asdict(e) for e in uow.disputes.evidence(dispute_id)]
     return out
 
 
 def acknowledge(uow: UnitOfWork, dispute_id: int, actor: str) -> dict[str, Any]:
-    view = dispute_view(uow, dispute_id)
-    if view["status"] != "open":
-        raise InputError(f"it is {view['status']}, not open", field="status")
-    uow.connection.execute(
-        update(DisputeRow)
-        .where(DisputeRow.id == dispute_id)
-        .values(status="acknowledged", acknowledged_at=_now())
-    )
-    audit.append(uow, actor, f"{view['kind']}.acknowledge", f"loan:{view['loan_id']}", {"id": dispute_id})
+    record = _dispute(uow, dispute_id)
+    if record.status != "open":
+        raise InputError(f"it is {record.status}, not open", field="status")
+    uow.disputes.acknowledge(dispute_id, _now())
+    audit.append(uow, actor, f"{record.kind}.acknowledge", f"loan:{record.loan_id}", {"id": dispute_id})
     return dispute_view(uow, dispute_id)
 
 
@@ -145,27 +124,17 @@ def resolve(
         raise InputError(
             f"unknown resolution {resolution!r} (one of {', '.join(RESOLUTIONS)})", field="resolution"
         )
-    view = dispute_view(uow, dispute_id)
-    if view["status"] in ("resolved", "rejected"):
-        raise InputError(f"it is already {view['status']}", field="status")
+    record = _dispute(uow, dispute_id)
+    if record.status in ("resolved", "rejected"):
+        raise InputError(f"it is already {record.status}", field="status")
     now = _now()
-    uow.connection.execute(
-        update(DisputeRow)
-        .where(DisputeRow.id == dispute_id)
-        .values(
-            status="resolved",
-            resolution=resolution,
-            resolved_at=now,
-            resolved_on=resolved_on,
-            acknowledged_at=view["acknowledged_at"] or now,
-        )
-    )
-    if view["pause_id"] is not None:
-        uow.loans.end_pause(view["pause_id"], resolved_on)
+    uow.disputes.resolve(dispute_id, resolution, resolved_on, now, record.acknowledged_at or now)
+    if record.pause_id is not None:
+        uow.loans.end_pause(record.pause_id, resolved_on)
         uow.events.add(
             AccountEvent(
                 f"dispute:{dispute_id}:closed",
-                view["loan_id"],
+                record.loan_id,
                 "dispute_closed",
                 resolved_on,
                 detail={"dispute_id": dispute_id, "resolution": resolution},
@@ -174,8 +143,8 @@ def resolve(
     audit.append(
         uow,
         actor,
-        f"{view['kind']}.resolve",
-        f"loan:{view['loan_id']}",
+        f"{record.kind}.resolve",
+        f"loan:{record.loan_id}",
         {"id": dispute_id, "resolution": resolution},
     )
     return dispute_view(uow, dispute_id, resolved_on)
@@ -185,7 +154,7 @@ def attach_evidence(
     uow: UnitOfWork, dispute_id: int, filename: str, content: bytes, data_dir: Path, actor: str
 ) -> dict[str, Any]:
     """Store a file under data_dir/evidence/<sha256> (content-addressed) and record its hash."""
-    dispute_view(uow, dispute_id)
+    _dispute(uow, dispute_id)
     name = Path(filename).name
     if not name or name in (".", ".."):
         raise InputError("the evidence needs a file name", field="filename")
@@ -199,21 +168,7 @@ def attach_evidence(
     target = folder / digest
     if not target.exists():
         target.write_bytes(content)
-    evidence_id = int(
-        uow.connection.execute(
-            insert(EvidenceRow)
-            .values(
-                dispute_id=dispute_id,
-                filename=name,
-                sha256=digest,
-                size=len(content),
-                stored_path=str(target),
-                uploaded_by=actor,
-                uploaded_at=_now(),
-            )
-            .returning(EvidenceRow.id)
-        ).scalar_one()
-    )
+    evidence_id = uow.disputes.add_evidence(dispute_id, name, digest, len(content), str(target), actor)
     audit.append(
         uow, actor, "evidence.attach", f"dispute:{dispute_id}", {"evidence_id": evidence_id, "sha256": digest}
     )
@@ -229,47 +184,26 @@ def attach_evidence(
 def list_disputes(
     uow: UnitOfWork, *, loan_ids: list[str] | None = None, kind: str | None = None, today: date | None = None
 ) -> list[dict[str, Any]]:
-    q = select(DisputeRow.id).order_by(DisputeRow.id)
-    if loan_ids is not None:
-        q = q.where(DisputeRow.loan_id.in_(loan_ids))
-    if kind is not None:
-        q = q.where(DisputeRow.kind == kind)
-    return [dispute_view(uow, i, today) for i in uow.connection.scalars(q)]
+    return [dispute_view(uow, i, today) for i in uow.disputes.ids(loan_ids=loan_ids, kind=kind)]
 
 
 def complaint_rates(uow: UnitOfWork) -> dict[str, list[dict[str, Any]]]:
     """Complaints per 10,000 contacts by channel (sent outbox actions), agent (case notes) and agency
     (reported activity). A group with complaints but no recorded contacts shows rate null."""
-    c = uow.connection
-    complaints = c.execute(
-        select(DisputeRow.channel, DisputeRow.agent, DisputeRow.agency_id).where(
-            DisputeRow.kind == "complaint"
-        )
-    ).all()
+    complaints = uow.disputes.complaint_sources()
     contacts = {
-        "channel": Counter(
-            dict(
-                c.execute(
-                    select(OutboxRow.channel, func.count())
-                    .where(OutboxRow.status == "sent")
-                    .group_by(OutboxRow.channel)
-                ).all()
-            )
-        ),
-        "agent": Counter(
-            dict(c.execute(select(CaseNoteRow.author, func.count()).group_by(CaseNoteRow.author)).all())
-        ),
-        "agency": Counter(
-            dict(
-                c.execute(
-                    select(AgencyActivityRow.agency_id, func.count()).group_by(AgencyActivityRow.agency_id)
-                ).all()
-            )
-        ),
+        "channel": Counter(uow.loan_actions.sent_per_channel()),
+        "agent": Counter(uow.cases.notes_per_author()),
+        "agency": Counter(uow.agencies.activity_per_agency()),
+    }
+    whom = {
+        "channel": [c.channel for c in complaints],
+        "agent": [c.agent for c in complaints],
+        "agency": [c.agency_id for c in complaints],
     }
     out: dict[str, list[dict[str, Any]]] = {}
-    for index, dimension in enumerate(("channel", "agent", "agency")):
-        counted = Counter(row[index] for row in complaints if row[index] is not None)
+    for dimension in ("channel", "agent", "agency"):
+        counted = Counter(key for key in whom[dimension] if key is not None)
         keys = sorted(set(counted) | set(contacts[dimension]))
         out[dimension] = [
             {

@@ -5,9 +5,6 @@ from __future__ import annotations
 from dataclasses import replace
 from datetime import date
 
-from sqlalchemy import select
-
-from arrears.adapters.store.run_models import OutboxRow
 from arrears.domain.account_features import AccountEvent, account_features
 from arrears.domain.ledger import compute_position
 from arrears.domain.policy.model import Policy
@@ -37,12 +34,5 @@ def account_treatment(uow: UnitOfWork, policy: Policy, loan_id: str, as_of: date
     features = account_features(loan, position, events, record.product_code)
     sent: set[str] = set()
     if position.oldest_unpaid_due is not None:
-        rows = uow.connection.execute(
-            select(OutboxRow.step_id).where(
-                OutboxRow.loan_id == loan_id,
-                OutboxRow.anchor == position.oldest_unpaid_due,
-                OutboxRow.as_of < as_of,
-            )
-        )
-        sent = {r[0] for r in rows}
+        sent = uow.loan_actions.planned_steps(loan_id, position.oldest_unpaid_due, before=as_of)
     return decide(policy, loan_id, features, sent)

@@ -7,7 +7,6 @@ from datetime import date
 
 import numpy as np
 
-from arrears.adapters.store.snapshot import snapshot
 from arrears.domain.money import format_minor
 from arrears.domain.products import DEFAULT_BUCKETS
 from arrears.engine.portfolio import Portfolio
@@ -35,7 +34,7 @@ class BucketLine:
 
 def bucket_table(uow: UnitOfWork, as_of: date) -> list[BucketLine]:
     """One line per bucket (in bucket order, then any product-specific names), plus accounts settled."""
-    tables = snapshot(uow.connection, as_of, ("loans", "instalments", "payments", "pauses", "waivers"))
+    tables = uow.snapshot(as_of, ("loans", "instalments", "payments", "pauses", "waivers"))
     ledger = compute_ledger(Portfolio(dict(tables)), as_of)
     names = list(DEFAULT_BUCKETS.names())
     names += sorted(set(ledger.bucket.tolist()) - set(names))

@@ -18,10 +18,28 @@ from datetime import date, datetime
 from types import TracebackType
 from typing import Any, ClassVar, Protocol, Self
 
+from arrears.domain.cases import QueueEntry
+from arrears.domain.casework_records import (
+    Agency,
+    ApiKey,
+    CaseNote,
+    CaseRecord,
+    CaseStanding,
+    ComplaintSource,
+    DisputeRecord,
+    Evidence,
+    Placement,
+    PlanRecord,
+    PromiseRecord,
+    ScheduleVersion,
+    WebhookReceipt,
+)
 from arrears.domain.compliance.facts import BorrowerFlag
 from arrears.domain.compliance.model import ContactEvent
-from arrears.domain.loans import Loan, Pause, Payment, Waiver
+from arrears.domain.loans import Instalment, Loan, Pause, Payment, Waiver
+from arrears.domain.plans import PlanTerms, Rewrite
 from arrears.domain.products import LedgerSettings
+from arrears.domain.promises import Promise, PromiseOutcome
 from arrears.domain.records import AccountEvent, Borrower, LoanRecord, Posting
 
 
@@ -150,6 +168,16 @@ class UnitOfWork:
     flags: BorrowerFlagPort
     contacts: ContactPort
     bulk: BulkPort
+    promises: PromisePort
+    plans: PlanPort
+    schedules: SchedulePort
+    cases: CasePort
+    disputes: DisputePort
+    agencies: AgencyPort
+    api_keys: ApiKeyPort
+    webhook_receipts: WebhookReceiptPort
+    loan_actions: LoanActionPort
+    run_log: RunLogPort
 
     def __new__(cls, url: str | None = None) -> Self:
         if cls is UnitOfWork:
@@ -186,3 +214,207 @@ class UnitOfWork:
         self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
     ) -> None:
         raise NotImplementedError
+
+
+# --- case work: promises, plans and schedules, cases, disputes, agencies, API keys, webhook receipts ---
+
+
+class PromisePort(Protocol):
+    def add(self, loan_id: str, promise: Promise, created_by: str) -> int: ...
+
+    def get(self, promise_id: int) -> PromiseRecord | None: ...
+
+    def has_pending(self, loan_ids: Sequence[str]) -> bool: ...
+
+    def pending(self, loan_ids: Sequence[str] | None = None) -> list[PromiseRecord]: ...
+
+    def settle(self, promise_id: int, outcome: PromiseOutcome) -> None: ...
+
+    def of_loans(self, loan_ids: Sequence[str]) -> list[PromiseRecord]: ...
+
+    def broken_count(self, loan_ids: Sequence[str], after: date, through: date) -> int: ...
+
+
+class PlanPort(Protocol):
+    def add(self, loan_id: str, terms: PlanTerms, change: Rewrite, requested_by: str) -> int: ...
+
+    def get(self, plan_id: int) -> PlanRecord | None: ...
+
+    def open_count(self, loan_id: str) -> int: ...
+
+    def active(self, loan_ids: Sequence[str] | None = None) -> list[PlanRecord]: ...
+
+    def approve(
+        self,
+        plan_id: int,
+        approved_by: str,
+        status: str,
+        *,
+        from_version: int | None = None,
+        to_version: int | None = None,
+        pause_id: int | None = None,
+    ) -> None: ...
+
+    def close(self, plan_id: int, status: str, broken_on: date | None = None) -> None: ...
+
+    def of_loans(self, loan_ids: Sequence[str]) -> list[PlanRecord]: ...
+
+
+class SchedulePort(Protocol):
+    """A loan's schedule versions; the newest is the schedule in force."""
+
+    def versions(self, loan_id: str) -> list[ScheduleVersion]: ...
+
+    def latest_version(self, loan_id: str) -> int: ...
+
+    def add_version(
+        self,
+        loan_id: str,
+        version: int,
+        effective_from: date | None,
+        instalments: Sequence[Instalment],
+        reason: str,
+        plan_id: int | None,
+        at: datetime,
+    ) -> None: ...
+
+    def replace_instalments(self, loan_id: str, instalments: Sequence[Instalment]) -> None: ...
+
+
+class CasePort(Protocol):
+    def borrower_loans(self, borrower_id: str) -> list[str]: ...
+
+    def borrowers_with_loans(self) -> list[str]: ...
+
+    def get(self, case_id: int) -> CaseRecord | None: ...
+
+    def of_borrower(self, borrower_id: str) -> CaseRecord | None: ...
+
+    def open(self, borrower_id: str, language: str | None, standing: CaseStanding) -> int: ...
+
+    def update_standing(self, case_id: int, standing: CaseStanding) -> None: ...
+
+    def close(self, case_id: int) -> None: ...
+
+    def open_count(self) -> int: ...
+
+    def queue_entries(self) -> list[QueueEntry]: ...
+
+    def assign(self, case_id: int, agent: str | None) -> None: ...
+
+    def add_note(
+        self,
+        case_id: int,
+        author: str,
+        note: str,
+        *,
+        channel: str | None,
+        outcome: str | None,
+        next_action_on: date | None,
+    ) -> None: ...
+
+    def follow_up(
+        self, case_id: int, next_action_on: date | None, *, outcome: str | None = None, close: bool = False
+    ) -> None: ...
+
+    def notes(self, case_id: int) -> list[CaseNote]: ...
+
+    def notes_per_author(self) -> dict[str, int]: ...
+
+
+class DisputePort(Protocol):
+    def add(
+        self,
+        *,
+        kind: str,
+        category: str,
+        loan_id: str,
+        borrower_id: str,
+        description: str,
+        opened_on: date,
+        ack_by: date,
+        resolve_by: date,
+        pause_id: int | None,
+        created_by: str,
+        channel: str | None = None,
+        agent: str | None = None,
+        agency_id: str | None = None,
+    ) -> int: ...
+
+    def get(self, dispute_id: int) -> DisputeRecord | None: ...
+
+    def ids(self, *, loan_ids: Sequence[str] | None = None, kind: str | None = None) -> list[int]: ...
+
+    def acknowledge(self, dispute_id: int, at: datetime) -> None: ...
+
+    def resolve(
+        self, dispute_id: int, resolution: str, resolved_on: date, at: datetime, acknowledged_at: datetime
+    ) -> None: ...
+
+    def complaint_sources(self) -> list[ComplaintSource]: ...
+
+    def add_evidence(
+        self, dispute_id: int, filename: str, sha256: str, size: int, stored_path: str, uploaded_by: str
+    ) -> int: ...
+
+    def evidence(self, dispute_id: int) -> list[Evidence]: ...
+
+
+class AgencyPort(Protocol):
+    def get(self, agency_id: str) -> Agency | None: ...
+
+    def add(self, agency: Agency) -> None: ...
+
+    def place(
+        self, loan_id: str, agency_id: str, placed_on: date, recall_on: date, commission_rate: str
+    ) -> None: ...
+
+    def active_placement(self, loan_id: str) -> Placement | None: ...
+
+    def recall(self, placement_id: int) -> None: ...
+
+    def holder(self, loan_id: str, today: date) -> str | None: ...
+
+    def placed_loans(self, agency_id: str, today: date) -> list[str]: ...
+
+    def add_activity(
+        self, agency_id: str, loan_id: str, kind: str, outcome: str | None, note: str
+    ) -> int: ...
+
+    def activity_per_agency(self) -> dict[str, int]: ...
+
+
+class ApiKeyPort(Protocol):
+    def add(self, key: ApiKey) -> None: ...
+
+    def active(self, key_hash: str) -> ApiKey | None: ...
+
+    def revoke(self, key_id: str) -> bool: ...
+
+
+class WebhookReceiptPort(Protocol):
+    def get(self, idempotency_key: str) -> WebhookReceipt | None: ...
+
+    def add(self, receipt: WebhookReceipt) -> None: ...
+
+
+class LoanActionPort(Protocol):
+    """A loan's collection actions in the outbox, as case work sees them."""
+
+    def cancel(self, loan_id: str, statuses: Sequence[str], reason: str) -> int: ...
+
+    def planned_steps(self, loan_id: str, anchor: date, before: date) -> set[str]: ...
+
+    def notices_sent(self, loan_id: str, template: str) -> list[date]: ...
+
+    def sent_per_channel(self) -> dict[str, int]: ...
+
+
+class RunLogPort(Protocol):
+    """The runs and the outbox rows as stored, for listing."""
+
+    def runs(self, limit: int) -> list[dict[str, Any]]: ...
+
+    def actions(
+        self, *, loan_id: str | None = None, status: str | None = None, limit: int
+    ) -> list[dict[str, Any]]: ...

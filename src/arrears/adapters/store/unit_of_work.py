@@ -16,6 +16,16 @@ from sqlalchemy.orm import Session
 
 from arrears.adapters.store import open_store
 from arrears.adapters.store.bulk import BulkWriter, bulk_writer
+from arrears.adapters.store.casework_repositories import (
+    AgencyRepository,
+    ApiKeyRepository,
+    CaseRepository,
+    DisputeRepository,
+    PlanRepository,
+    PromiseRepository,
+    ScheduleRepository,
+    WebhookReceiptRepository,
+)
 from arrears.adapters.store.contacts import ContactRepository
 from arrears.adapters.store.flags import BorrowerFlagRepository
 from arrears.adapters.store.repositories import (
@@ -26,6 +36,7 @@ from arrears.adapters.store.repositories import (
     PostingRepository,
     ProductRepository,
 )
+from arrears.adapters.store.run_log import LoanActionRepository, RunLogReader
 from arrears.adapters.store.snapshot import TABLES as SNAPSHOT_TABLES
 from arrears.adapters.store.snapshot import snapshot
 from arrears.services.unit_of_work import UnitOfWork
@@ -54,6 +65,16 @@ class SqlUnitOfWork(UnitOfWork):
         self.flags = BorrowerFlagRepository(self.connection)
         self.contacts = ContactRepository(self.connection)
         self.bulk: BulkWriter = bulk_writer(self.connection)
+        self.promises = PromiseRepository(self.connection)
+        self.plans = PlanRepository(self.connection)
+        self.schedules = ScheduleRepository(self.connection)
+        self.cases = CaseRepository(self.connection)
+        self.disputes = DisputeRepository(self.connection)
+        self.agencies = AgencyRepository(self.connection)
+        self.api_keys = ApiKeyRepository(self.connection)
+        self.webhook_receipts = WebhookReceiptRepository(self.connection)
+        self.loan_actions = LoanActionRepository(self.connection)
+        self.run_log = RunLogReader(self.connection)
         return self
 
     @property

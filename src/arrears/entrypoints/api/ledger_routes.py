@@ -7,9 +7,8 @@ from typing import Annotated, Any
 
 import pyarrow as pa
 from fastapi import APIRouter, Depends, Header, HTTPException, Query, Request
-from sqlalchemy import select
 
-from arrears.adapters.store.run_models import OUTBOX_STATUSES, OutboxRow, RunRow
+from arrears.adapters.store.run_models import OUTBOX_STATUSES
 from arrears.domain.errors import InputError
 from arrears.domain.ledger import compute_position
 from arrears.domain.money import format_minor, parse_minor
@@ -226,10 +225,7 @@ def list_runs(
     who: Annotated[Principal, Depends(roles("admin", "strategist", "supervisor", "compliance"))],
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
 ) -> list[dict[str, Any]]:
-    rows = uow.connection.execute(
-        select(RunRow).order_by(RunRow.as_of.desc(), RunRow.id).limit(limit)
-    ).mappings()
-    return [dict(r) for r in rows]
+    return uow.run_log.runs(limit)
 
 
 @router.get("/outbox", tags=["runs"])
@@ -240,12 +236,7 @@ def list_outbox(
     status: Annotated[str | None, Query(pattern="^(" + "|".join(OUTBOX_STATUSES) + ")$")] = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
 ) -> list[dict[str, Any]]:
-    q = select(OutboxRow).order_by(OutboxRow.id).limit(limit)
-    if loan_id is not None:
-        q = q.where(OutboxRow.loan_id == loan_id)
-    if status is not None:
-        q = q.where(OutboxRow.status == status)
-    return [dict(r) for r in uow.connection.execute(q).mappings()]
+    return uow.run_log.actions(loan_id=loan_id, status=status, limit=limit)
 
 
 @router.get("/bureau/export", tags=["bureau"])

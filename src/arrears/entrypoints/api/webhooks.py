@@ -5,14 +5,12 @@ from __future__ import annotations
 
 import hashlib
 import json
-from datetime import UTC, datetime
 from typing import Any, TypeVar
 
 from fastapi import HTTPException
 from pydantic import BaseModel, ValidationError
-from sqlalchemy import insert, select
 
-from arrears.adapters.store.casework_models import WebhookReceiptRow
+from arrears.domain.casework_records import WebhookReceipt
 from arrears.domain.errors import InputError
 from arrears.entrypoints.api.problems import field_of
 from arrears.services.auth import signature_ok
@@ -46,25 +44,14 @@ def digest(raw: bytes) -> str:
 
 def replayed(uow: UnitOfWork, key: str, body_sha256: str) -> dict[str, Any] | None:
     """The answer already given under this Idempotency-Key, or None; 409 if it came with another body."""
-    seen = uow.connection.execute(
-        select(WebhookReceiptRow.body_sha256, WebhookReceiptRow.response).where(
-            WebhookReceiptRow.idempotency_key == key
-        )
-    ).first()
+    seen = uow.webhook_receipts.get(key)
     if seen is None:
         return None
-    if seen[0] != body_sha256:
+    if seen.body_sha256 != body_sha256:
         raise HTTPException(409, "this Idempotency-Key was used with a different body")
-    return {**seen[1], "replayed": True}
+    return {**seen.response, "replayed": True}
 
 
 def remember(uow: UnitOfWork, key: str, body_sha256: str, response: dict[str, Any]) -> None:
     """Store the answer under the key (in the request's transaction), for replays."""
-    uow.connection.execute(
-        insert(WebhookReceiptRow).values(
-            idempotency_key=key,
-            body_sha256=body_sha256,
-            response=json.loads(json.dumps(response, default=str)),
-            received_at=datetime.now(UTC),
-        )
-    )
+    uow.webhook_receipts.add(WebhookReceipt(key, body_sha256, response))
