@@ -11,9 +11,6 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from typing import Any
 
-from sqlalchemy import select
-
-from arrears.adapters.store.models import LoanRow
 from arrears.domain.compliance.facts import FLAG_KINDS, BorrowerFlag, check_flag
 from arrears.domain.errors import InputError, NotFound
 from arrears.domain.masking import mask_phone
@@ -53,9 +50,10 @@ def _need_borrower(uow: UnitOfWork, borrower_id: str, debt: str) -> None:
     if uow.borrowers.get(borrower_id) is None:
         raise NotFound(f"no borrower {borrower_id!r}")
     if debt:
-        owner = uow.connection.scalar(select(LoanRow.borrower_id).where(LoanRow.id == debt))
-        if owner is None:
-            raise NotFound(f"no loan {debt!r}")
+        try:
+            owner = uow.loans.record(debt).borrower_id
+        except NotFound:
+            raise NotFound(f"no loan {debt!r}") from None
         if owner != borrower_id:
             raise InputError(f"loan {debt!r} is not a debt of borrower {borrower_id!r}", field="debt")
 

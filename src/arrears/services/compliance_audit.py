@@ -5,65 +5,23 @@
 - The dispatcher: one `contact` row per contact attempt (channel, outcome, masked target, the outbox row's
   rule ids) and one `compliance.blocked` row per action blocked at send time.
 
-Rows are chained in one go: the chain's tip is locked once, the rows are hashed in order and inserted with
-one executemany, and the tip is moved once, so a run with many blocked actions stays cheap. The rows commit
-or roll back with the caller's transaction.
+Rows are chained in one go (services/audit.append_all: the chain's tip is locked once, the rows are stored
+together), so a run with many blocked actions stays cheap. They commit or roll back with the unit of work.
 """
 
 from __future__ import annotations
 
-import json
 from collections import Counter
-from collections.abc import Iterable, Mapping, Sequence
-from datetime import UTC, datetime
+from collections.abc import Mapping, Sequence
+from datetime import UTC
 from typing import Any
 
-from sqlalchemy import insert, select, update
-from sqlalchemy.engine import Connection
-
-from arrears.adapters.store.models import AuditHeadRow, AuditRow
-from arrears.services.audit import GENESIS, default_actor, row_hash
+from arrears.domain.runs import PlannedAction
+from arrears.services.audit import append_all, default_actor
 from arrears.services.compliance_report import mask_target
+from arrears.services.unit_of_work import UnitOfWork
 
 RUN_ACTION, BLOCKED_ACTION, CONTACT_ACTION = "compliance.run", "compliance.blocked", "contact"
-
-
-def append_all(connection: Connection, actor: str, rows: Iterable[tuple[str, str, Mapping[str, Any]]]) -> int:
-    """Chain (action, subject, detail) rows onto the audit log in this transaction; returns how many."""
-    rows = list(rows)
-    if not rows:
-        return 0  # nothing to chain: the tip is not even locked
-    c = connection
-    # Locking the tip serialises concurrent appends (PostgreSQL), as audit.append does.
-    head = c.execute(
-        select(AuditHeadRow.seq, AuditHeadRow.hash).where(AuditHeadRow.id == 1).with_for_update()
-    ).first()
-    seq, prev = (head[0], head[1]) if head else (0, GENESIS)
-    at = datetime.now(UTC)
-    values = []
-    for action, subject, detail in rows:
-        stored = json.loads(json.dumps(detail, ensure_ascii=False))  # what the store will hand back
-        seq += 1
-        digest = row_hash(seq, at, actor, action, subject, stored, prev)
-        values.append(
-            {
-                "seq": seq,
-                "at": at,
-                "actor": actor,
-                "action": action,
-                "subject": subject,
-                "detail": stored,
-                "prev_hash": prev,
-                "hash": digest,
-            }
-        )
-        prev = digest
-    c.execute(insert(AuditRow), values)
-    if head is None:
-        c.execute(insert(AuditHeadRow).values(id=1, seq=seq, hash=prev))
-    else:
-        c.execute(update(AuditHeadRow).where(AuditHeadRow.id == 1).values(seq=seq, hash=prev))
-    return len(values)
 
 
 def _rules(text: str | None) -> list[str]:
@@ -71,32 +29,32 @@ def _rules(text: str | None) -> list[str]:
 
 
 def audit_run_decisions(
-    connection: Connection,
+    uow: UnitOfWork,
     run_id: str,
     as_of: Any,
     profile: str,
-    rows: Sequence[Mapping[str, Any]],
+    actions: Sequence[PlannedAction],
     actor: str | None = None,
 ) -> int:
-    """The daily run's decisions: a summary row, and a row per blocked action (outbox row dicts)."""
+    """The daily run's decisions: a summary row, and a row per blocked action."""
     statuses: Counter[str] = Counter()
     rules: Counter[str] = Counter()
     blocked = []
-    for row in rows:
-        statuses[row["status"]] += 1
-        for rule in _rules(row["rules"]):
-            rules[f"{row['status']}:{rule}"] += 1
-        if row["status"] == "blocked":
+    for action in actions:
+        statuses[action.status] += 1
+        for rule in _rules(action.rules):
+            rules[f"{action.status}:{rule}"] += 1
+        if action.status == "blocked":
             blocked.append(
                 (
                     BLOCKED_ACTION,
-                    f"loan:{row['loan_id']}",
+                    f"loan:{action.loan_id}",
                     {
                         "run_id": run_id,
                         "as_of": str(as_of),
-                        "channel": row["channel"],
-                        "template": row["template"],
-                        "rules": _rules(row["rules"]),
+                        "channel": action.channel,
+                        "template": action.template,
+                        "rules": _rules(action.rules),
                     },
                 )
             )
@@ -106,16 +64,16 @@ def audit_run_decisions(
         {
             "as_of": str(as_of),
             "profile": profile,
-            "actions": len(rows),
+            "actions": len(actions),
             "statuses": dict(sorted(statuses.items())),
             "rules": dict(sorted(rules.items())),
         },
     )
-    return append_all(connection, actor or default_actor(), [summary, *blocked])
+    return len(append_all(uow, actor or default_actor(), [summary, *blocked]))
 
 
 def audit_dispatch(
-    connection: Connection,
+    uow: UnitOfWork,
     attempts: Sequence[Mapping[str, Any]],
     statuses: Sequence[Mapping[str, Any]],
     actor: str | None = None,
@@ -147,4 +105,4 @@ def audit_dispatch(
         for s in statuses
         if s["status"] == "blocked"
     )
-    return append_all(connection, actor or default_actor(), rows)
+    return len(append_all(uow, actor or default_actor(), rows))

@@ -18,16 +18,11 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
-from sqlalchemy import func, or_, select
-
-from arrears.adapters.store.dispatch_models import ContactAttemptRow, OutboxApprovalRow
-from arrears.adapters.store.models import BorrowerRow
-from arrears.adapters.store.run_models import OutboxRow
-from arrears.domain.compliance.batch import NOTICE_TYPES
+from arrears.domain.activity import ContactRecord
 from arrears.domain.compliance.clock import zone
 from arrears.domain.compliance.engine import BLOCKED, DEFER, candidate_zones, make_facts, verdicts_at
 from arrears.domain.compliance.facts import debtor_for
-from arrears.domain.compliance.model import Approval, Attempt, ContactEvent, LawFirm
+from arrears.domain.compliance.model import Attempt, ContactEvent, LawFirm
 from arrears.domain.compliance.profile import ComplianceProfile
 from arrears.domain.errors import InputError
 from arrears.domain.masking import mask_email, mask_name, mask_phone
@@ -154,29 +149,18 @@ def compliance_report(
     lo = datetime.combine(start, time(0), tz)
     hi = datetime.combine(end + timedelta(days=1), time(0), tz)
     report = ComplianceReport(start, end, profile.name, tz_name)
-    c = uow.connection
 
-    for status, channel, rules, n in c.execute(
-        select(OutboxRow.status, OutboxRow.channel, OutboxRow.rules, func.count())
-        .where(OutboxRow.as_of >= start, OutboxRow.as_of <= end)
-        .group_by(OutboxRow.status, OutboxRow.channel, OutboxRow.rules)
-    ):
-        report.statuses[status] += n
-        report.by_channel[channel][status] += n
-        decided = DECISION_OF_STATUS.get(status)
+    for d in uow.activity.decisions(start, end):
+        report.statuses[d.status] += d.count
+        report.by_channel[d.channel][d.status] += d.count
+        decided = DECISION_OF_STATUS.get(d.status)
         if decided:
-            report.decisions[decided] += n
-        if status in ("deferred", "blocked"):
-            for rule in filter(None, (rules or "").split(",")):
-                report.by_rule[rule][status] += n
+            report.decisions[decided] += d.count
+        if d.status in ("deferred", "blocked"):
+            for rule in filter(None, d.rules.split(",")):
+                report.by_rule[rule][d.status] += d.count
 
-    in_period = list(
-        c.execute(
-            select(ContactAttemptRow)
-            .where(ContactAttemptRow.at >= lo, ContactAttemptRow.at < hi)
-            .order_by(ContactAttemptRow.at, ContactAttemptRow.id)
-        )
-    )
+    in_period = uow.activity.contacts(lo, hi)
     for a in in_period:
         report.contacts_by_outcome[a.outcome] += 1
         report.contacts_by_channel[a.channel][a.outcome] += 1
@@ -188,56 +172,29 @@ def _replay(
     uow: UnitOfWork,
     profile: ComplianceProfile,
     report: ComplianceReport,
-    in_period: list[Any],
+    in_period: list[ContactRecord],
     lo: datetime,
     hi: datetime,
     lender: Mapping[str, Any],
 ) -> None:
     if not in_period:
         return
-    c = uow.connection
     borrower_ids = sorted({a.borrower_id for a in in_period})
-    history: dict[str, list[Any]] = defaultdict(list)
-    for a in c.execute(
-        select(ContactAttemptRow)
-        .where(
-            ContactAttemptRow.borrower_id.in_(borrower_ids),
-            # notices whatever their age: sent once, a validation notice stays sent
-            or_(
-                ContactAttemptRow.at >= lo - timedelta(days=LOOKBACK_DAYS),
-                ContactAttemptRow.message_type.in_(sorted(NOTICE_TYPES)),
-            ),
-            ContactAttemptRow.at < hi,
-        )
-        .order_by(ContactAttemptRow.at, ContactAttemptRow.id)
-    ):
-        history[a.borrower_id].append(a)
-    borrowers = {
-        b.id: b
-        for b in c.execute(
-            select(BorrowerRow.id, BorrowerRow.name, BorrowerRow.timezone).where(
-                BorrowerRow.id.in_(borrower_ids)
-            )
-        )
-    }
+    # notices whatever their age: sent once, a validation notice stays sent
+    history = uow.activity.contact_history(borrower_ids, lo - timedelta(days=LOOKBACK_DAYS), hi)
+    borrowers = uow.activity.borrowers(borrower_ids)
     flags = uow.flags.for_borrowers(borrower_ids)  # cleared ones too: each replay reads those in force then
-    outbox_ids = [a.outbox_id for a in in_period if a.outbox_id is not None]
-    approvals = {
-        r.outbox_id: r
-        for r in c.execute(select(OutboxApprovalRow).where(OutboxApprovalRow.outbox_id.in_(outbox_ids)))
-    }
+    approvals = uow.activity.approvals([a.outbox_id for a in in_period if a.outbox_id is not None])
     default_firm = LawFirm(str(lender.get("law_firm", "")), bool(lender.get("law_firm_engaged", False)))
 
     for borrower_id in borrower_ids:
         borrower = borrowers.get(borrower_id)
         tz_name = (borrower.timezone if borrower else None) or None
         events: list[ContactEvent] = []
-        for a in history[borrower_id]:
-            event = ContactEvent(
-                a.channel, a.at, a.outcome, a.target, "debtor", a.message_type or None, a.loan_id
-            )
+        for a in history.get(borrower_id, ()):
+            event = a.event()
             if a.at >= lo:
-                approval = approvals.get(a.outbox_id)
+                approval = approvals.get(a.outbox_id) if a.outbox_id is not None else None
                 attempt = Attempt(
                     channel=a.channel,
                     at=a.at.astimezone(UTC),
@@ -247,9 +204,7 @@ def _replay(
                     law_firm=LawFirm(approval.law_firm, default_firm.engaged)
                     if approval is not None and approval.law_firm
                     else default_firm,
-                    approval=Approval(approval.ref, approval.approved_by, approval.at)
-                    if approval is not None
-                    else None,
+                    approval=approval.approval if approval is not None else None,
                 )
                 debtor = debtor_for(
                     borrower_id,

@@ -10,17 +10,13 @@ from __future__ import annotations
 import hashlib
 import time as clock
 from collections import Counter
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
 import pyarrow as pa
-from sqlalchemy import func, select
-from sqlalchemy.dialects import postgresql, sqlite
 
-from arrears.adapters.store.run_models import OutboxRow, RunRow
-from arrears.adapters.store.snapshot import snapshot
 from arrears.domain.compliance.batch import ContactSummary, PlannedContact, decide_batch, lookback
 from arrears.domain.compliance.clock import at_local_time, zone
 from arrears.domain.compliance.engine import decide
@@ -30,6 +26,7 @@ from arrears.domain.compliance.profile import ComplianceProfile
 from arrears.domain.errors import InputError
 from arrears.domain.masking import mask_name
 from arrears.domain.policy.model import DEFAULT_VALID_DAYS, Policy
+from arrears.domain.runs import PlannedAction, RunRecord
 from arrears.engine.contact_summary import summaries_for
 from arrears.engine.plan import HISTORY_SCHEMA, Evaluation, accidental_legal_actions, count_by, engine
 from arrears.engine.portfolio import Portfolio
@@ -86,18 +83,6 @@ def days(start: date, end: date) -> Iterator[date]:
     while day <= end:
         yield day
         day += timedelta(days=1)
-
-
-def load_history(uow: UnitOfWork, before: date) -> pa.Table:
-    """Steps already planned before `before`, with the anchor of the episode they belong to."""
-    rows = uow.connection.execute(
-        select(OutboxRow.loan_id, OutboxRow.step_id, OutboxRow.anchor).where(
-            OutboxRow.as_of < before, OutboxRow.anchor.is_not(None)
-        )
-    ).all()
-    return pa.Table.from_pylist(
-        [{"loan_id": r[0], "step_id": r[1], "anchor": r[2]} for r in rows], schema=HISTORY_SCHEMA
-    )
 
 
 @dataclass(frozen=True)
@@ -211,10 +196,6 @@ def compliance_statuses(
     return [o for o in out if o is not None]
 
 
-def _insert(dialect: str) -> Callable[..., Any]:
-    return postgresql.insert if dialect == "postgresql" else sqlite.insert
-
-
 def run_day(
     uow: UnitOfWork,
     as_of: date,
@@ -233,9 +214,9 @@ def run_day(
     started = clock.perf_counter()
     started_at = datetime.now(UTC)
     run_id = run_id_for(as_of, policy)
-    tables = snapshot(uow.connection, as_of)
+    tables = uow.snapshot(as_of)
     portfolio = Portfolio(dict(tables), dict(policy.products))
-    history = load_history(uow, as_of)
+    history = uow.runs.steps_before(as_of)  # steps planned on earlier days, with their episode's anchor
     if planned_earlier is not None and planned_earlier.num_rows:
         history = pa.concat_tables([history, planned_earlier])
     evaluation = engine(engine_name)(portfolio, policy, as_of, history)
@@ -255,43 +236,34 @@ def run_day(
             strict=True,
         )
     )
-    rows = []
-    for action, planned in zip(evaluation.actions.to_pylist(), statuses, strict=True):
-        rows.append(
-            {
-                "idempotency_key": idempotency_key(
-                    action["loan_id"], as_of, action["step_id"], action["channel"]
-                ),
-                "run_id": run_id,
-                "loan_id": action["loan_id"],
-                "borrower_id": borrower_of[action["loan_id"]],
-                "as_of": as_of,
-                "anchor": anchors[action["loan_id"]],
-                "kind": action["kind"],
-                "step_id": action["step_id"],
-                "channel": action["channel"],
-                "template": action["template"],
-                "tone": action["tone"],
-                "requires": action["requires"],
-                "segment": action["segment"],
-                "experiment": action["experiment"],
-                "arm": action["arm"],
-                "status": planned.status,
-                "rules": planned.rules,
-                "next_allowed_at": planned.next_allowed_at,
-                "valid_days": planned.valid_days,
-                "expires_at": planned.expires_at,
-                "attempts": 0,
-                "created_at": started_at,
-                "updated_at": started_at,
-            }
+    rows = [
+        PlannedAction(
+            idempotency_key=idempotency_key(action["loan_id"], as_of, action["step_id"], action["channel"]),
+            run_id=run_id,
+            loan_id=action["loan_id"],
+            borrower_id=borrower_of[action["loan_id"]],
+            as_of=as_of,
+            anchor=anchors[action["loan_id"]],
+            kind=action["kind"],
+            step_id=action["step_id"],
+            channel=action["channel"],
+            template=action["template"],
+            tone=action["tone"],
+            requires=action["requires"],
+            segment=action["segment"],
+            experiment=action["experiment"],
+            arm=action["arm"],
+            status=planned.status,
+            rules=planned.rules,
+            next_allowed_at=planned.next_allowed_at,
+            valid_days=planned.valid_days,
+            expires_at=planned.expires_at,
+            created_at=started_at,
         )
+        for action, planned in zip(evaluation.actions.to_pylist(), statuses, strict=True)
+    ]
     planned_today = pa.Table.from_pylist(
-        [
-            {"loan_id": r["loan_id"], "step_id": r["step_id"], "anchor": r["anchor"]}
-            for r in rows
-            if r["anchor"]
-        ],
+        [{"loan_id": r.loan_id, "step_id": r.step_id, "anchor": r.anchor} for r in rows if r.anchor],
         schema=HISTORY_SCHEMA,
     )
     counts = _counts(evaluation, tables["borrowers"], [s.status for s in statuses])
@@ -310,46 +282,42 @@ def run_day(
     if write:
         summary.written, summary.already_run = _write(uow, rows, summary, policy, started, started_at)
         if not summary.already_run:  # a day's decisions are audited once, with its run record
-            audit_run_decisions(uow.connection, run_id, as_of, profile.name, rows)
+            audit_run_decisions(uow, run_id, as_of, profile.name, rows)
     summary.seconds = clock.perf_counter() - started
     return summary, planned_today
 
 
 def _write(
     uow: UnitOfWork,
-    rows: list[dict[str, Any]],
+    rows: Sequence[PlannedAction],
     summary: RunSummary,
     policy: Policy,
     started: float,
     started_at: datetime,
 ) -> tuple[int, bool]:
-    """Insert the outbox rows (idempotent) and, once per day and policy, the run record.
+    """Write the outbox rows (idempotent) and, once per day and policy, the run record.
 
     Returns how many outbox rows were new and whether the day had already been run."""
-    conn = uow.connection
-    count_today = select(func.count()).select_from(OutboxRow).where(OutboxRow.as_of == summary.as_of)
-    before = conn.execute(count_today).scalar_one()
-    insert = _insert(uow.dialect)
-    for chunk in range(0, len(rows), 5000):
-        stmt = insert(OutboxRow).on_conflict_do_nothing(index_elements=["idempotency_key"])
-        conn.execute(stmt, rows[chunk : chunk + 5000])
-    written = int(conn.execute(count_today).scalar_one() - before)
-    already = conn.execute(select(RunRow.id).where(RunRow.id == summary.run_id)).first() is not None
+    before = uow.runs.planned_on(summary.as_of)
+    uow.runs.add_planned(rows)
+    written = uow.runs.planned_on(summary.as_of) - before
+    already = uow.runs.exists(summary.run_id)
     if not already:
-        record = {
-            "id": summary.run_id,
-            "as_of": summary.as_of,
-            "policy_id": policy.id,
-            "policy_hash": policy.content_hash,
-            "engine": summary.engine,
-            "started_at": started_at,
-            "seconds": clock.perf_counter() - started,
-            "accounts": summary.accounts,
-            "planned": summary.planned,
-            "written": written,
-            "counts": summary.counts,
-        }
-        conn.execute(insert(RunRow).on_conflict_do_nothing(index_elements=["id"]), [record])
+        uow.runs.add(
+            RunRecord(
+                id=summary.run_id,
+                as_of=summary.as_of,
+                policy_id=policy.id,
+                policy_hash=policy.content_hash,
+                engine=summary.engine,
+                started_at=started_at,
+                seconds=clock.perf_counter() - started,
+                accounts=summary.accounts,
+                planned=summary.planned,
+                written=written,
+                counts=summary.counts,
+            )
+        )
     return written, already
 
 

@@ -534,6 +534,7 @@ def _process(
                 _send_pending(d, pending, facts, writes, now, report)
         _send_pending(d, pending, facts, writes, now, report)
     _flush(connection, writes)
+    audit_dispatch(uow, writes.attempts, writes.statuses)  # every contact and send-time block
     again = [w["b_id"] for w in writes.statuses if w["status"] in CLAIMABLE_AGAIN]
     return report, again
 
@@ -941,7 +942,6 @@ def _flush(connection: Connection, writes: _Writes) -> None:
     # in-memory history (_one appends to it), so writing them only now changes no decision.
     if writes.attempts:
         connection.execute(ContactAttemptRow.__table__.insert(), writes.attempts)
-    audit_dispatch(connection, writes.attempts, writes.statuses)  # every contact and send-time block
     if writes.deliveries:
         stmt = _insert(connection)(DeliveryRow)
         stmt = stmt.on_conflict_do_update(

@@ -17,12 +17,9 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import numpy as np
-from sqlalchemy import select
 
-from arrears.adapters.store.casework_models import DisputeRow, PromiseRow
-from arrears.adapters.store.dispatch_models import ContactAttemptRow, DeliveryRow
-from arrears.adapters.store.run_models import OutboxRow
 from arrears.adapters.yamlfile import load_document
+from arrears.domain.activity import PlannedSegment
 from arrears.domain.compliance.channels import VOICE
 from arrears.domain.errors import InputError
 from arrears.domain.ledger import compute_position
@@ -110,7 +107,6 @@ def compute_kpis(
     if end < start:
         raise InputError(f"--to {end} is before --from {start}", field="--to")
     costs = costs or CostTable()
-    c = uow.connection
     opening_day = start - timedelta(days=1)
     tables = uow.snapshot(end)
     portfolio = Portfolio(dict(tables), dict(products or {}))
@@ -128,27 +124,20 @@ def compute_kpis(
     lo, hi = _instant(start), _instant(end + timedelta(days=1))
 
     # --- contacts, sends, actions --------------------------------------------------------------------
-    attempts = c.execute(
-        select(ContactAttemptRow.loan_id, ContactAttemptRow.channel, ContactAttemptRow.outcome).where(
-            ContactAttemptRow.at >= lo, ContactAttemptRow.at < hi
-        )
-    ).all()
-    contacted_loans = {a[0] for a in attempts}
-    voice = [a for a in attempts if a[1] in VOICE]
-    rpc = sum(1 for a in voice if a[2] in RIGHT_PARTY)
-    sends = c.execute(
-        select(OutboxRow.loan_id, OutboxRow.borrower_id, OutboxRow.channel, OutboxRow.tone)
-        .join(DeliveryRow, DeliveryRow.outbox_id == OutboxRow.id)
-        .where(DeliveryRow.sent_at >= lo, DeliveryRow.sent_at < hi)
-    ).all()
-    sent_by_channel = Counter(s[2] for s in sends)
+    attempts = uow.activity.contact_counts(lo, hi)
+    contacted_loans = uow.activity.contacted_loans(lo, hi)
+    contacts = sum(a.count for a in attempts)
+    contacts_by_channel: Counter[str] = Counter()
+    for a in attempts:
+        contacts_by_channel[a.channel] += a.count
+    voice = sum(a.count for a in attempts if a.channel in VOICE)
+    rpc = sum(a.count for a in attempts if a.channel in VOICE and a.outcome in RIGHT_PARTY)
+    sends = uow.activity.sends(lo, hi)
+    sent_by_channel = Counter(s.channel for s in sends)
     cost = sum(costs.of(ch) * n for ch, n in sent_by_channel.items())
-    statuses = Counter(
-        s
-        for (s,) in c.execute(
-            select(OutboxRow.status).where(OutboxRow.as_of >= start, OutboxRow.as_of <= end)
-        ).all()
-    )
+    statuses: Counter[str] = Counter()
+    for decided in uow.activity.decisions(start, end):
+        statuses[decided.status] += decided.count
 
     # --- balances ------------------------------------------------------------------------------------
     open_overdue = opening.overdue.sum(axis=1)
@@ -191,30 +180,16 @@ def compute_kpis(
         roll_rates[bucket] = {"accounts": total, "rolled": worse, "rate": _ratio(worse, total)}
 
     # --- promises, complaints, disputes --------------------------------------------------------------
-    settled = Counter(
-        s
-        for (s,) in c.execute(
-            select(PromiseRow.status).where(
-                PromiseRow.resolved_on >= start,
-                PromiseRow.resolved_on <= end,
-                PromiseRow.status.in_(("kept", "broken")),
-            )
-        ).all()
-    )
-    kinds = Counter(
-        k
-        for (k,) in c.execute(
-            select(DisputeRow.kind).where(DisputeRow.opened_on >= start, DisputeRow.opened_on <= end)
-        ).all()
-    )
+    settled = Counter(uow.activity.promises_settled(start, end))
+    kinds = Counter(uow.activity.cases_opened(start, end))
 
     # --- accidental late payers and legal threats ----------------------------------------------------
     late_accidental = _late_borrowers(opening, closing, start, end, loan_ids, borrower_of, persona)
-    lawyer = {s[1] for s in sends if s[2] == "lawyer_letter"}
-    legal = {s[1] for s in sends if s[3] == "legal" or s[2] == "lawyer_letter"}
+    lawyer = {s.borrower_id for s in sends if s.channel == "lawyer_letter"}
+    legal = {s.borrower_id for s in sends if s.tone == "legal" or s.channel == "lawyer_letter"}
     threatened = late_accidental & legal
 
-    contacts = len(attempts)
+    planned = uow.activity.segments(start, end)
     recovered_yuan = recovered / 100
     return {
         "from": start.isoformat(),
@@ -235,10 +210,10 @@ def compute_kpis(
         "recovered_by_day": {d.isoformat(): format_minor(v) for d, v in sorted(recovered_by_day.items())},
         "payments": len(payments),
         "contacts": contacts,
-        "contacts_by_channel": dict(sorted(Counter(a[1] for a in attempts).items())),
-        "voice_attempts": len(voice),
+        "contacts_by_channel": dict(sorted(contacts_by_channel.items())),
+        "voice_attempts": voice,
         "right_party_contacts": rpc,
-        "right_party_contact_rate": _ratio(rpc, len(voice)),
+        "right_party_contact_rate": _ratio(rpc, voice),
         "promises_kept": settled["kept"],
         "promises_broken": settled["broken"],
         "promise_kept_rate": _ratio(settled["kept"], settled["kept"] + settled["broken"]),
@@ -257,8 +232,8 @@ def compute_kpis(
         "outbox_statuses": {s: statuses.get(s, 0) for s in COMPLIANCE_STATUSES},
         "compliance_blocked": statuses.get("blocked", 0),
         "compliance_deferred": statuses.get("deferred", 0),
-        "segments": _segments(uow, start, end, recovered_by_loan),
-        "arms": _segments(uow, start, end, recovered_by_loan, by_arm=True),
+        "segments": _segments(planned, recovered_by_loan),
+        "arms": _segments(planned, recovered_by_loan, by_arm=True),
     }
 
 
@@ -332,24 +307,14 @@ def _late_borrowers(
 
 
 def _segments(
-    uow: UnitOfWork,
-    start: date,
-    end: date,
-    recovered_by_loan: dict[str, dict[date, int]],
-    *,
-    by_arm: bool = False,
+    planned: list[PlannedSegment], recovered_by_loan: dict[str, dict[date, int]], *, by_arm: bool = False
 ) -> dict[str, Any]:
-    """Per segment (the one of each loan's latest outbox row in the window), or per experiment arm
-    ("experiment/arm"): loans and recovered per day."""
-    rows = uow.connection.execute(
-        select(OutboxRow.loan_id, OutboxRow.segment, OutboxRow.experiment, OutboxRow.arm)
-        .where(OutboxRow.as_of >= start, OutboxRow.as_of <= end)
-        .order_by(OutboxRow.as_of, OutboxRow.id)
-    ).all()
+    """Per segment (the one of each loan's latest outbox row in the window, `planned` in planning order), or
+    per experiment arm ("experiment/arm"): loans and recovered per day."""
     if by_arm:
-        segment_of = {loan: f"{exp}/{arm}" for loan, _, exp, arm in rows if arm}
+        segment_of = {p.loan_id: f"{p.experiment}/{p.arm}" for p in planned if p.arm}
     else:
-        segment_of = {loan: segment for loan, segment, _, _ in rows}
+        segment_of = {p.loan_id: p.segment for p in planned}
     out: dict[str, Any] = {}
     for loan, segment in sorted(segment_of.items()):
         entry = out.setdefault(segment, {"loans": 0, "recovered_by_day": defaultdict(int)})

@@ -18,6 +18,15 @@ from datetime import date, datetime
 from types import TracebackType
 from typing import Any, ClassVar, Protocol, Self
 
+from arrears.domain.activity import (
+    ContactCount,
+    ContactRecord,
+    DecisionCount,
+    PlannedSegment,
+    RecordedApproval,
+    Send,
+)
+from arrears.domain.audit import AuditEntry
 from arrears.domain.cases import QueueEntry
 from arrears.domain.casework_records import (
     Agency,
@@ -41,6 +50,7 @@ from arrears.domain.plans import PlanTerms, Rewrite
 from arrears.domain.products import LedgerSettings
 from arrears.domain.promises import Promise, PromiseOutcome
 from arrears.domain.records import AccountEvent, Borrower, LoanRecord, Posting
+from arrears.domain.runs import PlannedAction, RunRecord
 
 
 class ProductPort(Protocol):
@@ -150,6 +160,60 @@ class BulkPort(Protocol):
     def deferred_indexes(self, tables: Sequence[str], rows: int) -> Any: ...  # a context manager
 
 
+class RunPort(Protocol):
+    """The daily run's records and the outbox rows it plans."""
+
+    def steps_before(self, before: date) -> Any: ...  # a pyarrow Table in the engine's history layout
+
+    def planned_on(self, as_of: date) -> int: ...
+
+    def add_planned(self, actions: Sequence[PlannedAction]) -> None: ...
+
+    def exists(self, run_id: str) -> bool: ...
+
+    def add(self, record: RunRecord) -> None: ...
+
+
+class AuditPort(Protocol):
+    """The hash-chained audit log's entries and its tip (seq, hash)."""
+
+    def tip(self, *, lock: bool = False) -> tuple[int, str] | None: ...
+
+    def add(self, entries: Sequence[AuditEntry]) -> None: ...
+
+    def entries(self, *, subject: str | None = None, limit: int | None = None) -> list[AuditEntry]: ...
+
+    def walk(self, *, batch: int = ...) -> Iterator[AuditEntry]: ...
+
+
+class ActivityPort(Protocol):
+    """What was planned, decided, contacted, sent, promised and complained about over a period (reports)."""
+
+    def decisions(self, start: date, end: date) -> list[DecisionCount]: ...
+
+    def segments(self, start: date, end: date) -> list[PlannedSegment]: ...
+
+    def contacts(self, lo: datetime, hi: datetime) -> list[ContactRecord]: ...
+
+    def contact_counts(self, lo: datetime, hi: datetime) -> list[ContactCount]: ...
+
+    def contacted_loans(self, lo: datetime, hi: datetime) -> set[str]: ...
+
+    def contact_history(
+        self, borrower_ids: Sequence[str], since: datetime, before: datetime
+    ) -> dict[str, list[ContactRecord]]: ...
+
+    def sends(self, lo: datetime, hi: datetime) -> list[Send]: ...
+
+    def promises_settled(self, start: date, end: date) -> dict[str, int]: ...
+
+    def cases_opened(self, start: date, end: date) -> dict[str, int]: ...
+
+    def borrowers(self, borrower_ids: Sequence[str]) -> dict[str, Borrower]: ...
+
+    def approvals(self, outbox_ids: Sequence[int]) -> dict[int, RecordedApproval]: ...
+
+
 class UnitOfWork:
     """One transaction on the store: commit() to keep the work, otherwise it is rolled back on exit.
 
@@ -168,6 +232,9 @@ class UnitOfWork:
     flags: BorrowerFlagPort
     contacts: ContactPort
     bulk: BulkPort
+    runs: RunPort
+    audit: AuditPort
+    activity: ActivityPort
     promises: PromisePort
     plans: PlanPort
     schedules: SchedulePort

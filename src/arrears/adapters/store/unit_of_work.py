@@ -15,6 +15,8 @@ from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.orm import Session
 
 from arrears.adapters.store import open_store
+from arrears.adapters.store.activity_repository import ActivityRepository
+from arrears.adapters.store.audit_repository import AuditRepository
 from arrears.adapters.store.bulk import BulkWriter, bulk_writer
 from arrears.adapters.store.casework_repositories import (
     AgencyRepository,
@@ -37,6 +39,7 @@ from arrears.adapters.store.repositories import (
     ProductRepository,
 )
 from arrears.adapters.store.run_log import LoanActionRepository, RunLogReader
+from arrears.adapters.store.run_repository import RunRepository
 from arrears.adapters.store.snapshot import TABLES as SNAPSHOT_TABLES
 from arrears.adapters.store.snapshot import snapshot
 from arrears.services.unit_of_work import UnitOfWork
@@ -65,6 +68,9 @@ class SqlUnitOfWork(UnitOfWork):
         self.flags = BorrowerFlagRepository(self.connection)
         self.contacts = ContactRepository(self.connection)
         self.bulk: BulkWriter = bulk_writer(self.connection)
+        self.runs = RunRepository(self.connection)
+        self.audit = AuditRepository(self.connection)
+        self.activity = ActivityRepository(self.connection)
         self.promises = PromiseRepository(self.connection)
         self.plans = PlanRepository(self.connection)
         self.schedules = ScheduleRepository(self.connection)

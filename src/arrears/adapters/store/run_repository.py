@@ -1,0 +1,67 @@
+"""The daily run's writes and its one read of earlier runs: the outbox rows it plans, the run record."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from datetime import date
+from operator import attrgetter
+from typing import Any
+
+import pyarrow as pa
+from sqlalchemy import func, select
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.engine import Connection
+
+from arrears.adapters.store.run_models import OutboxRow, RunRow
+from arrears.domain.runs import PlannedAction, RunRecord
+from arrears.engine.plan import HISTORY_SCHEMA
+
+_CHUNK = 5_000  # outbox rows per executemany
+_ACTION_FIELDS = PlannedAction.__slots__
+_action_values = attrgetter(*_ACTION_FIELDS)
+_RECORD_FIELDS = RunRecord.__slots__
+
+
+class RunRepository:
+    """Runs and the outbox rows they planned, on the unit of work's connection."""
+
+    def __init__(self, connection: Connection) -> None:
+        self.connection = connection
+
+    def _insert(self) -> Callable[..., Any]:
+        return postgresql.insert if self.connection.dialect.name == "postgresql" else sqlite.insert
+
+    def steps_before(self, before: date) -> pa.Table:
+        """Steps planned on days before `before` that belong to an episode, as the engine reads them."""
+        rows = self.connection.execute(
+            select(OutboxRow.loan_id, OutboxRow.step_id, OutboxRow.anchor).where(
+                OutboxRow.as_of < before, OutboxRow.anchor.is_not(None)
+            )
+        ).all()
+        loans, steps, anchors = (list(c) for c in zip(*rows, strict=True)) if rows else ([], [], [])
+        return pa.table([loans, steps, anchors], schema=HISTORY_SCHEMA)
+
+    def planned_on(self, as_of: date) -> int:
+        """How many outbox rows were planned for `as_of`."""
+        query = select(func.count()).select_from(OutboxRow).where(OutboxRow.as_of == as_of)
+        return int(self.connection.execute(query).scalar_one())
+
+    def add_planned(self, actions: Sequence[PlannedAction]) -> None:
+        """Write the actions as outbox rows; one whose idempotency key is stored already is left as it is."""
+        stmt = self._insert()(OutboxRow).on_conflict_do_nothing(index_elements=["idempotency_key"])
+        for start in range(0, len(actions), _CHUNK):
+            rows = []
+            for action in actions[start : start + _CHUNK]:
+                row = dict(zip(_ACTION_FIELDS, _action_values(action), strict=True))
+                row["attempts"] = 0
+                row["updated_at"] = row["created_at"]
+                rows.append(row)
+            self.connection.execute(stmt, rows)
+
+    def exists(self, run_id: str) -> bool:
+        return self.connection.execute(select(RunRow.id).where(RunRow.id == run_id)).first() is not None
+
+    def add(self, record: RunRecord) -> None:
+        """Store the run record (a record with the same id stored already is kept)."""
+        row = {k: getattr(record, k) for k in _RECORD_FIELDS}
+        self.connection.execute(self._insert()(RunRow).on_conflict_do_nothing(index_elements=["id"]), [row])
