@@ -4,7 +4,7 @@ and `arrears compliance check` on the equivalent document agree.
 
 The store is real (SQLite): facts go in as borrower_flags rows, the history as contact_attempts rows; the
 plan side is `daily_run.compliance_statuses` (the run's filter), the send side `dispatch.read_facts` +
-`dispatch.send_time_decision` (what `_one` calls under the borrower lock).
+`dispatch.send_time_decision` (what `dispatch_row` calls under the borrower lock).
 """
 
 from __future__ import annotations
@@ -262,7 +262,7 @@ def test_plan_dispatch_and_check_agree(
                 id=0, loan_id=f"L{b[1]}", borrower_id=b, channel=channel, template=f"{channel}/reminder",
                 as_of=DAY, anchor=None, kind="step", expires_at=None, valid_days=3,
             )  # fmt: skip
-            facts = read_facts(uow.connection, uow, [row], instants[b], profile)
+            facts = read_facts(uow, [row], instants[b], profile)
             sent = send_time_decision(dispatcher, row, facts.borrowers.get(b), facts, instants[b])
             file = tmp_path / f"{b}.json"
             file.write_text(json.dumps(docs[b]), encoding="utf-8")

@@ -22,39 +22,17 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import select, update
-
-from arrears.adapters.channels.agent_tasks import enqueue_agent_task
-from arrears.adapters.store.dispatch_models import (
-    ContactAttemptRow,
-    DeliveryRow,
-    OutboxApprovalRow,
-)
-from arrears.adapters.store.models import BorrowerRow, LoanRow
-from arrears.adapters.store.records import AccountEvent
-from arrears.adapters.store.run_models import OutboxRow
+from arrears.domain.activity import RecordedApproval
 from arrears.domain.compliance.document import parse_instant
+from arrears.domain.compliance.model import Approval
 from arrears.domain.errors import InputError, NotFound
+from arrears.domain.outbox import OUTCOME_FOR_STATUS
+from arrears.domain.records import AccountEvent
 from arrears.services import borrower_facts
 from arrears.services.unit_of_work import UnitOfWork
 
-# Receipt status -> the contact attempt's outcome (arrears.domain.compliance.channels.OUTCOMES).
-RECEIPT_OUTCOMES: dict[str, str] = {
-    "accepted": "sent",
-    "sent": "sent",
-    "delivered": "delivered",
-    "read": "read",
-    "failed": "failed",
-    "undelivered": "bounced",
-    "bounced": "bounced",
-    "rejected": "bounced",
-    "answered": "connected",
-    "connected": "connected",
-    "pressed_1": "conversation",
-    "voicemail": "voicemail",
-    "no_answer": "no_answer",
-    "busy": "busy",
-}
+# Receipt status -> the contact attempt's outcome: the outbox's one table (the API's name for it).
+RECEIPT_OUTCOMES = OUTCOME_FOR_STATUS
 OPT_OUT_WORDS = frozenset({"退订", "TD", "T", "STOP", "UNSUBSCRIBE", "取消订阅"})
 PLAN_WORDS = frozenset({"PLAN", "分期", "还款计划"})
 
@@ -71,38 +49,30 @@ def record_delivery(uow: UnitOfWork, record: dict[str, Any], where: str = "recei
         known = ", ".join(sorted(RECEIPT_OUTCOMES))
         raise InputError(f"unknown status {status!r} (known: {known})", field=f"{where}.status")
     at = _now(record, where)
-    c = uow.connection
-    query = select(DeliveryRow.outbox_id, DeliveryRow.detail)
-    if record.get("idempotency_key"):
-        query = query.where(DeliveryRow.idempotency_key == str(record["idempotency_key"]))
-    elif record.get("provider_id"):
-        query = query.where(DeliveryRow.provider_id == str(record["provider_id"]))
-    else:
+    key, provider_id = record.get("idempotency_key"), record.get("provider_id")
+    if not key and not provider_id:
         raise InputError("needs provider_id or idempotency_key", field=f"{where}.provider_id")
-    found = c.execute(query).first()
-    if found is None:
-        key = record.get("idempotency_key") or record.get("provider_id")
-        raise NotFound(f"no message sent with id {key!r}")
-    outbox_id = found[0]
-    detail = dict(found[1] or {})
+    delivery = (
+        uow.outbox.delivery(idempotency_key=str(key))
+        if key
+        else uow.outbox.delivery(provider_id=str(provider_id))
+    )
+    if delivery is None:
+        raise NotFound(f"no message sent with id {key or provider_id!r}")
+    detail = dict(delivery.detail or {})
     detail.setdefault("receipts", []).append({"status": status, "at": at.isoformat()})
-    c.execute(
-        update(DeliveryRow)
-        .where(DeliveryRow.outbox_id == outbox_id)
-        .values(status=status, updated_at=at, detail=detail)
-    )
-    c.execute(
-        update(ContactAttemptRow)
-        .where(ContactAttemptRow.outbox_id == outbox_id)
-        .values(outcome=RECEIPT_OUTCOMES[status])
-    )
+    uow.outbox.record_receipt(delivery.outbox_id, status, RECEIPT_OUTCOMES[status], at, detail)
     if status == "pressed_1":
-        row = c.execute(
-            select(OutboxRow.loan_id, OutboxRow.borrower_id, OutboxRow.idempotency_key).where(
-                OutboxRow.id == outbox_id
-            )
-        ).one()
-        enqueue_agent_task(c, f"{row[2]}:pressed_1", row[0], row[1], "ivr_pressed_1", outbox_id=outbox_id)
+        entry = uow.outbox.get(delivery.outbox_id)
+        if entry is None:
+            raise NotFound(f"no outbox row {delivery.outbox_id}")
+        uow.agent_tasks.enqueue(
+            f"{entry.idempotency_key}:pressed_1",
+            entry.loan_id,
+            entry.borrower_id,
+            "ivr_pressed_1",
+            outbox_id=delivery.outbox_id,
+        )
     return status
 
 
@@ -127,11 +97,8 @@ def record_reply(uow: UnitOfWork, record: dict[str, Any], where: str = "reply") 
     text = str(record.get("text") or "")
     channel = str(record.get("channel") or "sms")
     at = _now(record, where)
-    c = uow.connection
     digits = sender.removeprefix("+").removeprefix("86") if len(sender) > 11 else sender
-    borrower_id = c.execute(
-        select(BorrowerRow.id).where(BorrowerRow.phone.in_([sender, digits])).order_by(BorrowerRow.id)
-    ).scalar()
+    borrower_id = uow.replies.sender([sender, digits])
     if borrower_id is None:
         return ReplyResult(None, "unknown_sender")
     word = _keyword(text)
@@ -148,9 +115,7 @@ def record_reply(uow: UnitOfWork, record: dict[str, Any], where: str = "reply") 
         )
         return ReplyResult(borrower_id, "opt_out")
     if word in PLAN_WORDS:
-        loans = list(
-            c.scalars(select(LoanRow.id).where(LoanRow.borrower_id == borrower_id).order_by(LoanRow.id))
-        )
+        loans = uow.replies.loans_of(borrower_id)
         digest = hashlib.sha256(f"{sender}|{at.isoformat()}|{text}".encode()).hexdigest()[:16]
         for loan_id in loans:
             uow.events.add(
@@ -175,25 +140,16 @@ def approve(
         raise InputError("the approver's name is required", field="--by")
     if not ref.strip():
         raise InputError("the approval reference is required", field="--ref")
-    c = uow.connection
-    found = c.execute(select(OutboxRow.status, OutboxRow.valid_days).where(OutboxRow.id == outbox_id)).first()
-    if found is None:
+    entry = uow.outbox.get(outbox_id)
+    if entry is None:
         raise NotFound(f"no outbox row {outbox_id}")
-    status, valid_days = found
-    if status != "awaiting_approval":
-        raise InputError(f"outbox row {outbox_id} is {status}, not awaiting_approval", field="ID")
+    if entry.status != "awaiting_approval":
+        raise InputError(f"outbox row {outbox_id} is {entry.status}, not awaiting_approval", field="ID")
     when = at or datetime.now(UTC)
-    c.execute(
-        OutboxApprovalRow.__table__.insert().values(
-            outbox_id=outbox_id, approved_by=by.strip(), ref=ref.strip(), law_firm=law_firm, at=when
-        )
-    )
     # A legal step's validity runs from its approval (the review dates the letter), not from the plan day.
-    expires = when + timedelta(days=valid_days) if valid_days is not None else None
-    c.execute(
-        update(OutboxRow)
-        .where(OutboxRow.id == outbox_id)
-        .values(status="pending", updated_at=when, expires_at=expires)
+    expires = when + timedelta(days=entry.valid_days) if entry.valid_days is not None else None
+    uow.outbox.approve(
+        RecordedApproval(outbox_id, Approval(ref.strip(), by.strip(), when), law_firm), expires
     )
 
 

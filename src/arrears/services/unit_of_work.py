@@ -46,6 +46,7 @@ from arrears.domain.casework_records import (
 from arrears.domain.compliance.facts import BorrowerFlag
 from arrears.domain.compliance.model import ContactEvent
 from arrears.domain.loans import Instalment, Loan, Pause, Payment, Waiver
+from arrears.domain.outbox import ContactMade, Delivery, OutboxEntry, StatusChange
 from arrears.domain.plans import PlanTerms, Rewrite
 from arrears.domain.products import LedgerSettings
 from arrears.domain.promises import Promise, PromiseOutcome
@@ -214,6 +215,77 @@ class ActivityPort(Protocol):
     def approvals(self, outbox_ids: Sequence[int]) -> dict[int, RecordedApproval]: ...
 
 
+class OutboxPort(Protocol):
+    """The outbox: claim and lock a batch, write back what dispatch did, receipts and approvals, views."""
+
+    def claim(self, now: datetime, limit: int, exclude: Iterable[int] = ()) -> list[OutboxEntry]: ...
+
+    def lock_borrowers(self, entries: list[OutboxEntry]) -> list[OutboxEntry]: ...
+
+    def release_connections(self) -> None: ...
+
+    def dispute_events(self, loan_ids: Iterable[str]) -> dict[str, list[tuple[str, date]]]: ...
+
+    def add_contacts(self, contacts: Sequence[ContactMade]) -> None: ...
+
+    def add_deliveries(self, deliveries: Sequence[Delivery]) -> None: ...
+
+    def set_statuses(self, changes: Sequence[StatusChange]) -> None: ...
+
+    def get(self, outbox_id: int) -> OutboxEntry | None: ...
+
+    def delivery(
+        self, *, idempotency_key: str | None = None, provider_id: str | None = None
+    ) -> Delivery | None: ...
+
+    def record_receipt(
+        self, outbox_id: int, status: str, outcome: str, at: datetime, detail: dict[str, Any]
+    ) -> None: ...
+
+    def approve(self, approval: RecordedApproval, expires_at: datetime | None) -> None: ...
+
+    def find(
+        self,
+        *,
+        status: str | None = None,
+        borrower_id: str | None = None,
+        loan_id: str | None = None,
+        day: date | None = None,
+        channel: str | None = None,
+        limit: int,
+    ) -> tuple[list[OutboxEntry], int]: ...
+
+    def ready_by_channel(self, now: datetime, except_channels: Iterable[str]) -> dict[str, int]: ...
+
+    def deliveries_of(self, outbox_id: int) -> list[Delivery]: ...
+
+    def contacts_of(self, outbox_id: int) -> list[dict[str, Any]]: ...
+
+
+class AgentTaskPort(Protocol):
+    """The agents' call queue: a task once per idempotency key."""
+
+    def enqueue(
+        self,
+        idempotency_key: str,
+        loan_id: str,
+        borrower_id: str,
+        reason: str,
+        script: str = "",
+        outbox_id: int | None = None,
+    ) -> int: ...
+
+    def for_outbox(self, outbox_id: int) -> list[dict[str, Any]]: ...
+
+
+class ReplyPort(Protocol):
+    """Who sent an inbound reply, and which loans they owe."""
+
+    def sender(self, numbers: Iterable[str]) -> str | None: ...
+
+    def loans_of(self, borrower_id: str) -> list[str]: ...
+
+
 class UnitOfWork:
     """One transaction on the store: commit() to keep the work, otherwise it is rolled back on exit.
 
@@ -232,6 +304,9 @@ class UnitOfWork:
     flags: BorrowerFlagPort
     contacts: ContactPort
     bulk: BulkPort
+    outbox: OutboxPort
+    agent_tasks: AgentTaskPort
+    replies: ReplyPort
     runs: RunPort
     audit: AuditPort
     activity: ActivityPort

@@ -10,21 +10,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from arrears.adapters.store.models import Base
 from arrears.adapters.store.types import BigId, JSONDoc, UtcDateTime
-
-# pending: ready to dispatch · awaiting_approval: a required approval (legal review) is missing ·
-# deferred: compliance said not now (next_allowed_at) · blocked: compliance said no (kept for the record) ·
-# cancelled: a payment / dispute made it moot · sent / failed / dead: what dispatch made of it.
-OUTBOX_STATUSES = (
-    "pending",
-    "awaiting_approval",
-    "deferred",
-    "blocked",
-    "cancelled",
-    "sent",
-    "failed",
-    "dead",
-    "expired",
-)
+from arrears.domain.outbox import OUTBOX_STATUSES  # noqa: F401 - the statuses, kept importable here
 
 
 class RunRow(Base):

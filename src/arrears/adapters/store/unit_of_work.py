@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 
 from arrears.adapters.store import open_store
 from arrears.adapters.store.activity_repository import ActivityRepository
+from arrears.adapters.store.agent_task_repository import AgentTaskRepository
 from arrears.adapters.store.audit_repository import AuditRepository
 from arrears.adapters.store.bulk import BulkWriter, bulk_writer
 from arrears.adapters.store.casework_repositories import (
@@ -30,6 +31,8 @@ from arrears.adapters.store.casework_repositories import (
 )
 from arrears.adapters.store.contacts import ContactRepository
 from arrears.adapters.store.flags import BorrowerFlagRepository
+from arrears.adapters.store.outbox_repository import OutboxRepository
+from arrears.adapters.store.reply_repository import ReplyRepository
 from arrears.adapters.store.repositories import (
     BorrowerRepository,
     EventRepository,
@@ -68,6 +71,9 @@ class SqlUnitOfWork(UnitOfWork):
         self.flags = BorrowerFlagRepository(self.connection)
         self.contacts = ContactRepository(self.connection)
         self.bulk: BulkWriter = bulk_writer(self.connection)
+        self.outbox = OutboxRepository(self.connection)
+        self.agent_tasks = AgentTaskRepository(self.connection)
+        self.replies = ReplyRepository(self.connection)
         self.runs = RunRepository(self.connection)
         self.audit = AuditRepository(self.connection)
         self.activity = ActivityRepository(self.connection)

@@ -1,0 +1,344 @@
+"""The outbox in the store: claim and lock a batch, read what it needs, write back what dispatch did, apply
+receipts and approvals, and list rows for people. Rows in, `arrears.domain.outbox` values out.
+
+The claim takes rows with FOR UPDATE SKIP LOCKED and a transaction-scoped advisory lock per borrower on
+PostgreSQL (several workers never share a row or a borrower); SQLite has one writer, so one worker. A
+batch's writes are one statement per table (executemany; on PostgreSQL the statuses in one UPDATE from
+arrays), whatever the batch's size.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+from dataclasses import fields
+from datetime import date, datetime
+from typing import Any
+
+from sqlalchemy import ColumnElement, Integer, and_, bindparam, func, insert, or_, select, text, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.engine import Connection
+
+from arrears.adapters.store.dispatch_models import ContactAttemptRow, DeliveryRow, OutboxApprovalRow
+from arrears.adapters.store.models import AccountEventRow
+from arrears.adapters.store.run_models import OutboxRow
+from arrears.adapters.store.types import UtcDateTime
+from arrears.domain.activity import RecordedApproval
+from arrears.domain.outbox import (
+    CLAIMABLE_AGAIN,
+    DISPUTE_EVENTS,
+    READY,
+    ContactMade,
+    Delivery,
+    OutboxEntry,
+    StatusChange,
+)
+
+_OUTBOX = OutboxRow.__table__
+_ENTRY_COLUMNS = tuple(_OUTBOX.c[f.name] for f in fields(OutboxEntry))
+_DELIVERY_COLUMNS = tuple(DeliveryRow.__table__.c[f.name] for f in fields(Delivery))
+# Borrower advisory locks: a key of their own (hashtextextended's seed), so no other lock collides.
+_LOCK_SEED = 7215530003
+
+
+def _ready(now: datetime) -> ColumnElement[bool]:
+    """Rows a dispatch at `now` may claim: pending, or deferred / failed whose next_allowed_at has come."""
+    return or_(
+        OutboxRow.status == READY,
+        and_(OutboxRow.status.in_(CLAIMABLE_AGAIN), OutboxRow.next_allowed_at <= now),
+    )
+
+
+class OutboxRepository:
+    """The outbox and what hangs off it (approvals, deliveries, contact attempts), on the unit of work's
+    connection."""
+
+    def __init__(self, connection: Connection) -> None:
+        self.connection = connection
+        self.postgresql = connection.dialect.name == "postgresql"
+
+    # --- claiming a batch -------------------------------------------------------------------------
+
+    def claim(self, now: datetime, limit: int, exclude: Iterable[int] = ()) -> list[OutboxEntry]:
+        """Lock and return up to `limit` rows ready at `now`, in id order, leaving out the ids in `exclude`
+        (PostgreSQL: rows another worker holds are skipped, never waited for)."""
+        query = select(*_ENTRY_COLUMNS).where(_ready(now)).order_by(OutboxRow.id).limit(limit)
+        excluded = sorted(exclude)
+        if excluded and self.postgresql:
+            # One array parameter: a NOT IN list would be compiled and parsed afresh for every length.
+            query = query.where(
+                OutboxRow.id != func.all(bindparam("excluded", excluded, type_=postgresql.ARRAY(Integer)))
+            )
+        elif excluded:
+            query = query.where(OutboxRow.id.not_in(excluded))
+        if self.postgresql:
+            query = query.with_for_update(skip_locked=True)
+        return [OutboxEntry(*row) for row in self.connection.execute(query)]
+
+    def lock_borrowers(self, entries: list[OutboxEntry]) -> list[OutboxEntry]:
+        """PostgreSQL: a transaction-scoped advisory lock per borrower; returns the entries whose borrower
+        is locked (SQLite: all of them).
+
+        Locks that are free are taken at once and the rows of borrowers another worker holds are left for
+        later (they stay claimable: this transaction neither changes nor keeps them), so workers do not
+        queue behind each other's batches. When no borrower is free, all are waited for, in one global
+        order (no deadlock).
+        """
+        if not self.postgresql or not entries:
+            return entries
+        ids = sorted({e.borrower_id for e in entries})
+        free = set(
+            self.connection.scalars(
+                text(
+                    "SELECT b FROM unnest(CAST(:ids AS text[])) AS b "
+                    f"WHERE pg_try_advisory_xact_lock(hashtextextended(b, {_LOCK_SEED}))"
+                ),
+                {"ids": ids},
+            )
+        )
+        if free:
+            return [e for e in entries if e.borrower_id in free]
+        self.connection.execute(
+            text(
+                "SELECT count(pg_advisory_xact_lock(k)) FROM "
+                f"(SELECT DISTINCT hashtextextended(b, {_LOCK_SEED}) AS k FROM unnest(CAST(:ids AS text[])) "
+                "AS b ORDER BY k) AS locks"
+            ),
+            {"ids": ids},
+        )
+        return entries
+
+    def release_connections(self) -> None:
+        """Close the idle connections this process keeps to the store: before worker processes are forked
+        (none may inherit one) and when a worker process ends (they close cleanly)."""
+        self.connection.engine.dispose()
+
+    def dispute_events(self, loan_ids: Iterable[str]) -> dict[str, list[tuple[str, date]]]:
+        """Each loan's dispute events (kind, day), in no particular order."""
+        out: dict[str, list[tuple[str, date]]] = defaultdict(list)
+        query = select(AccountEventRow.loan_id, AccountEventRow.kind, AccountEventRow.on_date).where(
+            AccountEventRow.loan_id.in_(sorted(loan_ids)), AccountEventRow.kind.in_(sorted(DISPUTE_EVENTS))
+        )
+        for loan_id, kind, on in self.connection.execute(query):
+            out[loan_id].append((kind, on))
+        return out
+
+    # --- what a batch writes ----------------------------------------------------------------------
+
+    def add_contacts(self, contacts: Sequence[ContactMade]) -> None:
+        """The contact attempts made (one executemany)."""
+        if contacts:
+            self.connection.execute(
+                insert(ContactAttemptRow),
+                [
+                    {
+                        "loan_id": c.loan_id,
+                        "borrower_id": c.borrower_id,
+                        "channel": c.channel,
+                        "target": c.target,
+                        "at": c.at,
+                        "outcome": c.outcome,
+                        "message_type": c.message_type,
+                        "outbox_id": c.outbox_id,
+                        "provider_id": c.provider_id,
+                    }
+                    for c in contacts
+                ],
+            )
+
+    def add_deliveries(self, deliveries: Sequence[Delivery]) -> None:
+        """The providers' answers (one executemany); a row sent again keeps one delivery, updated."""
+        if not deliveries:
+            return
+        stmt = (postgresql.insert if self.postgresql else sqlite.insert)(DeliveryRow)
+        stmt = stmt.on_conflict_do_update(
+            index_elements=["outbox_id"],
+            set_={
+                "provider_id": stmt.excluded.provider_id,
+                "status": stmt.excluded.status,
+                "updated_at": stmt.excluded.updated_at,
+            },
+        )
+        self.connection.execute(
+            stmt,
+            [
+                {
+                    "outbox_id": d.outbox_id,
+                    "idempotency_key": d.idempotency_key,
+                    "channel": d.channel,
+                    "provider": d.provider,
+                    "provider_id": d.provider_id,
+                    "status": d.status,
+                    "sent_at": d.sent_at,
+                    "updated_at": d.updated_at,
+                    "detail": d.detail,
+                }
+                for d in deliveries
+            ],
+        )
+
+    def set_statuses(self, changes: Sequence[StatusChange]) -> None:
+        """The rows' new statuses: PostgreSQL in one UPDATE from arrays (an executemany is a statement a
+        row there), SQLite in one executemany."""
+        if not changes:
+            return
+        if self.postgresql:
+            instant = UtcDateTime()
+
+            def at(value: datetime | None) -> datetime | None:
+                return instant.process_bind_param(value, self.connection.dialect)  # refuses naive ones
+
+            self.connection.execute(
+                text(
+                    "UPDATE outbox AS o SET status = v.status, updated_at = v.updated_at, "
+                    "attempts = v.attempts, next_allowed_at = v.next_allowed_at, last_error = v.last_error, "
+                    "rules = v.rules "
+                    "FROM unnest(CAST(:ids AS bigint[]), CAST(:statuses AS text[]), "
+                    "CAST(:updated AS timestamptz[]), CAST(:attempts AS integer[]), "
+                    "CAST(:next AS timestamptz[]), CAST(:errors AS text[]), CAST(:rules AS text[])) "
+                    "AS v(id, status, updated_at, attempts, next_allowed_at, last_error, rules) "
+                    "WHERE o.id = v.id"
+                ),
+                {
+                    "ids": [c.outbox_id for c in changes],
+                    "statuses": [c.status for c in changes],
+                    "updated": [at(c.at) for c in changes],
+                    "attempts": [c.attempts for c in changes],
+                    "next": [at(c.next_allowed_at) for c in changes],
+                    "errors": [c.last_error for c in changes],
+                    "rules": [c.rules for c in changes],
+                },
+            )
+            return
+        stmt = (
+            update(OutboxRow)
+            .where(OutboxRow.id == bindparam("b_id"))
+            .values(
+                status=bindparam("status"),
+                updated_at=bindparam("updated_at"),
+                attempts=bindparam("attempts"),
+                next_allowed_at=bindparam("next_allowed_at"),
+                last_error=bindparam("last_error"),
+                rules=bindparam("rules"),
+            )
+        )
+        self.connection.execute(
+            stmt,
+            [
+                {
+                    "b_id": c.outbox_id,
+                    "status": c.status,
+                    "updated_at": c.at,
+                    "attempts": c.attempts,
+                    "next_allowed_at": c.next_allowed_at,
+                    "last_error": c.last_error,
+                    "rules": c.rules,
+                }
+                for c in changes
+            ],
+        )
+
+    # --- receipts and approvals -------------------------------------------------------------------
+
+    def get(self, outbox_id: int) -> OutboxEntry | None:
+        row = self.connection.execute(select(*_ENTRY_COLUMNS).where(OutboxRow.id == outbox_id)).first()
+        return OutboxEntry(*row) if row is not None else None
+
+    def delivery(
+        self, *, idempotency_key: str | None = None, provider_id: str | None = None
+    ) -> Delivery | None:
+        """The delivery of the message sent with this idempotency key (else with this provider id)."""
+        query = select(*_DELIVERY_COLUMNS)
+        if idempotency_key:
+            query = query.where(DeliveryRow.idempotency_key == idempotency_key)
+        elif provider_id:
+            query = query.where(DeliveryRow.provider_id == provider_id)
+        else:
+            return None
+        row = self.connection.execute(query).first()
+        return Delivery(*row) if row is not None else None
+
+    def record_receipt(
+        self, outbox_id: int, status: str, outcome: str, at: datetime, detail: dict[str, Any]
+    ) -> None:
+        """A receipt: the delivery's new status and detail, and the contact attempt's outcome."""
+        self.connection.execute(
+            update(DeliveryRow)
+            .where(DeliveryRow.outbox_id == outbox_id)
+            .values(status=status, updated_at=at, detail=detail)
+        )
+        self.connection.execute(
+            update(ContactAttemptRow).where(ContactAttemptRow.outbox_id == outbox_id).values(outcome=outcome)
+        )
+
+    def approve(self, approval: RecordedApproval, expires_at: datetime | None) -> None:
+        """Record the approval and make the row pending, valid until `expires_at`."""
+        at = approval.approval.approved_at
+        self.connection.execute(
+            insert(OutboxApprovalRow).values(
+                outbox_id=approval.outbox_id,
+                approved_by=approval.approval.approved_by,
+                ref=approval.approval.ref,
+                law_firm=approval.law_firm,
+                at=at,
+            )
+        )
+        self.connection.execute(
+            update(OutboxRow)
+            .where(OutboxRow.id == approval.outbox_id)
+            .values(status=READY, updated_at=at, expires_at=expires_at)
+        )
+
+    # --- views ------------------------------------------------------------------------------------
+
+    def find(
+        self,
+        *,
+        status: str | None = None,
+        borrower_id: str | None = None,
+        loan_id: str | None = None,
+        day: date | None = None,
+        channel: str | None = None,
+        limit: int,
+    ) -> tuple[list[OutboxEntry], int]:
+        """Rows matching every filter given, in id order, at most `limit`; and how many match in all."""
+        where = []
+        if status is not None:
+            where.append(OutboxRow.status == status)
+        if borrower_id is not None:
+            where.append(OutboxRow.borrower_id == borrower_id)
+        if loan_id is not None:
+            where.append(OutboxRow.loan_id == loan_id)
+        if day is not None:
+            where.append(OutboxRow.as_of == day)
+        if channel is not None:
+            where.append(OutboxRow.channel == channel)
+        c = self.connection
+        total = int(c.scalar(select(func.count()).select_from(OutboxRow).where(*where)) or 0)
+        rows = c.execute(select(*_ENTRY_COLUMNS).where(*where).order_by(OutboxRow.id).limit(limit))
+        return [OutboxEntry(*row) for row in rows], total
+
+    def ready_by_channel(self, now: datetime, except_channels: Iterable[str]) -> dict[str, int]:
+        """Rows a dispatch at `now` would claim whose channel is not among `except_channels`, by channel."""
+        query = (
+            select(OutboxRow.channel, func.count())
+            .where(_ready(now), OutboxRow.channel.not_in(sorted(except_channels)))
+            .group_by(OutboxRow.channel)
+            .order_by(OutboxRow.channel)
+        )
+        return {str(channel): int(n) for channel, n in self.connection.execute(query).all()}
+
+    def deliveries_of(self, outbox_id: int) -> list[Delivery]:
+        query = (
+            select(*_DELIVERY_COLUMNS).where(DeliveryRow.outbox_id == outbox_id).order_by(DeliveryRow.sent_at)
+        )
+        return [Delivery(*row) for row in self.connection.execute(query)]
+
+    def contacts_of(self, outbox_id: int) -> list[dict[str, Any]]:
+        """The contact attempts a row made (its columns, `id` first), oldest first."""
+        query = (
+            select(ContactAttemptRow)
+            .where(ContactAttemptRow.outbox_id == outbox_id)
+            .order_by(ContactAttemptRow.at, ContactAttemptRow.id)
+        )
+        return [dict(row) for row in self.connection.execute(query).mappings()]
