@@ -28,7 +28,8 @@ from arrears.domain.masking import mask_name
 from arrears.domain.policy.model import DEFAULT_VALID_DAYS, Policy
 from arrears.domain.runs import PlannedAction, RunRecord
 from arrears.engine.contact_summary import summaries_for
-from arrears.engine.plan import HISTORY_SCHEMA, Evaluation, accidental_legal_actions, count_by, engine
+from arrears.engine.evaluation import HISTORY_SCHEMA, Evaluation, accidental_legal_actions, count_by
+from arrears.engine.evaluators import evaluator
 from arrears.engine.portfolio import Portfolio
 from arrears.services.compliance_audit import audit_run_decisions
 from arrears.services.unit_of_work import UnitOfWork
@@ -219,7 +220,7 @@ def run_day(
     history = uow.runs.steps_before(as_of)  # steps planned on earlier days, with their episode's anchor
     if planned_earlier is not None and planned_earlier.num_rows:
         history = pa.concat_tables([history, planned_earlier])
-    evaluation = engine(engine_name)(portfolio, policy, as_of, history)
+    evaluation = evaluator(engine_name)(portfolio, policy, as_of, history)
     statuses = compliance_statuses(uow, evaluation, tables["borrowers"], profile, as_of, policy)
 
     anchors = dict(

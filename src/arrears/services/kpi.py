@@ -25,7 +25,7 @@ from arrears.domain.errors import InputError
 from arrears.domain.ledger import compute_position
 from arrears.domain.money import format_minor, parse_minor
 from arrears.domain.products import LedgerSettings
-from arrears.engine.plan import ACCIDENTAL
+from arrears.engine.evaluation import ACCIDENTAL
 from arrears.engine.portfolio import Portfolio
 from arrears.engine.vector_ledger import LedgerColumns, compute_ledger
 from arrears.services.unit_of_work import UnitOfWork

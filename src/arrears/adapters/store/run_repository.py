@@ -14,7 +14,7 @@ from sqlalchemy.engine import Connection
 
 from arrears.adapters.store.run_models import OutboxRow, RunRow
 from arrears.domain.runs import PlannedAction, RunRecord
-from arrears.engine.plan import HISTORY_SCHEMA
+from arrears.engine.evaluation import HISTORY_SCHEMA
 
 _CHUNK = 5_000  # outbox rows per executemany
 _ACTION_FIELDS = PlannedAction.__slots__
