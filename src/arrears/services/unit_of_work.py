@@ -14,6 +14,7 @@ scripts call first; after it, `UnitOfWork(url)` opens a unit of work of the conf
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import AbstractContextManager
 from datetime import date, datetime
 from types import TracebackType
 from typing import Any, ClassVar, Protocol, Self
@@ -45,6 +46,7 @@ from arrears.domain.casework_records import (
 )
 from arrears.domain.compliance.facts import BorrowerFlag
 from arrears.domain.compliance.model import ContactEvent
+from arrears.domain.imports import ImportedLoan, ImportRecord, OriginalPayment
 from arrears.domain.loans import Instalment, Loan, Pause, Payment, Waiver
 from arrears.domain.outbox import ContactMade, Delivery, OutboxEntry, StatusChange
 from arrears.domain.plans import PlanTerms, Rewrite
@@ -304,6 +306,7 @@ class UnitOfWork:
     flags: BorrowerFlagPort
     contacts: ContactPort
     bulk: BulkPort
+    imports: ImportPort
     outbox: OutboxPort
     agent_tasks: AgentTaskPort
     replies: ReplyPort
@@ -347,6 +350,10 @@ class UnitOfWork:
         raise NotImplementedError
 
     def rollback(self) -> None:
+        raise NotImplementedError
+
+    def savepoint(self) -> AbstractContextManager[Any]:
+        """`with uow.savepoint():` what the block did is undone, alone, if it raises; kept (uncommitted) if not."""
         raise NotImplementedError
 
     def __enter__(self) -> Self:
@@ -560,3 +567,57 @@ class RunLogPort(Protocol):
     def actions(
         self, *, loan_id: str | None = None, status: str | None = None, limit: int
     ) -> list[dict[str, Any]]: ...
+
+
+class ImportPort(Protocol):
+    """The imports' book (one `imports` row per run), the look-ups that check a file against the store, and
+    the bulk writes: Arrow tables inserted or ignored (an id already stored is left as it is), the ledger
+    postings derived from the rows actually added, every row marked with the import's id. Writes return
+    how many rows they added; `progress` is called with the rows just written."""
+
+    def start(self, kind: str, source: str, actor: str, rows: int) -> ImportRecord: ...
+
+    def finish(self, import_id: int, *, written: int, duplicates: int, rejected: int) -> None: ...
+
+    def loan_terms(self, loan_ids: Sequence[str]) -> Any: ...  # a pyarrow Table: id, currency, opened_on
+
+    def loans(self, loan_ids: Sequence[str]) -> dict[str, ImportedLoan]: ...  # with their schedules
+
+    def borrower_ids(self, borrower_ids: Sequence[str]) -> set[str]: ...  # those stored
+
+    def loan_owners(self, loan_ids: Sequence[str]) -> dict[str, str]: ...  # loan id → borrower id
+
+    def payments(self, payment_ids: Sequence[str]) -> dict[str, OriginalPayment]: ...
+
+    def any_reversals(self) -> bool: ...
+
+    def reversed_payments(self, reversal_ids: Sequence[str]) -> dict[str, str]: ...  # reversal → payment
+
+    def add_loans(
+        self,
+        record: ImportRecord,
+        borrowers: Any,
+        loans: Any,
+        instalments: Any,
+        progress: Callable[[int], None] | None = None,
+    ) -> tuple[int, int, int]:
+        """Tables: borrowers (id, name, phone, id_number, email, timezone, region, language, persona), loans
+        (id, borrower_id, product_code, currency, opened_on), instalments (loan_id, seq, due_date, principal,
+        interest, fees), with their schedule postings; how many borrowers, loans, instalments were added."""
+        ...
+
+    def add_payments(
+        self, record: ImportRecord, payments: Any, progress: Callable[[int], None] | None = None
+    ) -> int:
+        """A table: id, loan_id, paid_on, amount, source; a payment posting each."""
+        ...
+
+    def add_reversals(self, record: ImportRecord, reversals: Any) -> int:
+        """A table: id, payment_id, reversed_on, loan_id, amount; each recorded on its (unreversed) payment."""
+        ...
+
+    def add_events(
+        self, record: ImportRecord, events: Any, progress: Callable[[int], None] | None = None
+    ) -> int:
+        """A table: id, loan_id, kind, on_date, at, detail (JSON text)."""
+        ...

@@ -11,7 +11,7 @@ from types import TracebackType
 from typing import Self
 
 import pyarrow as pa
-from sqlalchemy.engine import Connection, Engine
+from sqlalchemy.engine import Connection, Engine, NestedTransaction
 from sqlalchemy.orm import Session
 
 from arrears.adapters.store import open_store
@@ -31,6 +31,7 @@ from arrears.adapters.store.casework_repositories import (
 )
 from arrears.adapters.store.contacts import ContactRepository
 from arrears.adapters.store.flags import BorrowerFlagRepository
+from arrears.adapters.store.import_repository import ImportRepository
 from arrears.adapters.store.outbox_repository import OutboxRepository
 from arrears.adapters.store.reply_repository import ReplyRepository
 from arrears.adapters.store.repositories import (
@@ -71,6 +72,7 @@ class SqlUnitOfWork(UnitOfWork):
         self.flags = BorrowerFlagRepository(self.connection)
         self.contacts = ContactRepository(self.connection)
         self.bulk: BulkWriter = bulk_writer(self.connection)
+        self.imports = ImportRepository(self.connection)
         self.outbox = OutboxRepository(self.connection)
         self.agent_tasks = AgentTaskRepository(self.connection)
         self.replies = ReplyRepository(self.connection)
@@ -117,6 +119,10 @@ class SqlUnitOfWork(UnitOfWork):
             self._session.close()
             self._session = None
         self.connection.rollback()
+
+    def savepoint(self) -> NestedTransaction:
+        """A SAVEPOINT: rolled back to if the `with` block raises, released if not."""
+        return self.connection.begin_nested()
 
     def __exit__(
         self,

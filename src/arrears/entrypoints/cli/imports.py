@@ -15,7 +15,7 @@ from rich.progress import Progress, TaskID
 
 from arrears.entrypoints.cli.common import EXIT_BAD_INPUT, console, err_console, print_json
 from arrears.progress import progress_bar
-from arrears.services.importing import ERRORS_SHOWN, ImportRejected, ImportResult, import_file
+from arrears.services.imports import ERRORS_SHOWN, ImportRejected, ImportResult, import_file
 from arrears.services.unit_of_work import UnitOfWork
 
 import_app = typer.Typer(
