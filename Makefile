@@ -36,6 +36,7 @@ lint: $(DEV)
 	$(BIN)/ruff check src tests benchmarks
 	$(BIN)/ruff format --check src tests benchmarks
 	$(BIN)/mypy src/arrears/domain
+	$(BIN)/lint-imports
 
 bench: $(DEV)
 	$(BIN)/arrears bench import --rows 1000000

@@ -11,6 +11,7 @@ if [ -f .pg_test_url ]; then export ARREARS_TEST_PG_URL="$(cat .pg_test_url)"; f
 $BIN/ruff check src tests benchmarks || exit 1
 $BIN/ruff format --check src tests benchmarks || exit 1
 $BIN/mypy src/arrears/domain || exit 1
+$BIN/lint-imports || exit 1  # the layers (pyproject.toml [tool.importlinter])
 
 $BIN/python -m pytest "$@"
 rc=$?
