@@ -1,23 +1,22 @@
-"""The columns of the import files (docs/import-formats.md): what `arrears import` reads and the
-synthetic generator writes. One definition, so the two cannot drift apart."""
+"""The columns of the import files: a contract of the import format, defined once in
+`arrears.domain.import_layout`; re-exported here for the generator and older callers."""
 
 from __future__ import annotations
 
-LOAN_REQUIRED = ("loan_id", "borrower_id", "product", "currency", "seq", "due_date", "principal")
-LOAN_OPTIONAL = (
-    "interest",
-    "fees",
-    "opened_on",
-    "borrower_name",
-    "phone",
-    "id_number",
-    "email",
-    "timezone",
-    "region",
-    "language",
-    "persona",
+from arrears.domain.import_layout import (
+    EVENT_OPTIONAL,
+    EVENT_REQUIRED,
+    LOAN_OPTIONAL,
+    LOAN_REQUIRED,
+    PAYMENT_OPTIONAL,
+    PAYMENT_REQUIRED,
 )
-PAYMENT_REQUIRED = ("payment_id", "loan_id", "paid_on", "amount")
-PAYMENT_OPTIONAL = ("reverses", "source")
-EVENT_REQUIRED = ("event_id", "loan_id", "kind", "on")
-EVENT_OPTIONAL = ("at", "detail")
+
+__all__ = [
+    "EVENT_OPTIONAL",
+    "EVENT_REQUIRED",
+    "LOAN_OPTIONAL",
+    "LOAN_REQUIRED",
+    "PAYMENT_OPTIONAL",
+    "PAYMENT_REQUIRED",
+]

@@ -13,8 +13,8 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from arrears.adapters.import_layout import EVENT_OPTIONAL, EVENT_REQUIRED
 from arrears.domain.account_features import EVENT_KINDS
+from arrears.domain.import_layout import EVENT_OPTIONAL, EVENT_REQUIRED
 from arrears.services.imports.row_checks import RowChecks, np_bool, table_of
 from arrears.services.imports.skeleton import ImportOptions, ImportResult, ImportRun, Source
 from arrears.services.unit_of_work import UnitOfWork

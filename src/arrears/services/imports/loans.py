@@ -15,7 +15,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from arrears.adapters.import_layout import LOAN_OPTIONAL, LOAN_REQUIRED
+from arrears.domain.import_layout import LOAN_OPTIONAL, LOAN_REQUIRED
 from arrears.domain.imports import ImportedLoan
 from arrears.domain.money import MINOR_DIGITS
 from arrears.domain.records import PERSONAS

@@ -14,7 +14,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from arrears.adapters.import_layout import PAYMENT_OPTIONAL, PAYMENT_REQUIRED
+from arrears.domain.import_layout import PAYMENT_OPTIONAL, PAYMENT_REQUIRED
 from arrears.domain.imports import OriginalPayment
 from arrears.services.imports.row_checks import RowChecks, digits_per_row, np_bool, table_of
 from arrears.services.imports.skeleton import ImportOptions, ImportResult, ImportRun, Source
