@@ -10,15 +10,14 @@ outcomes are outbox rows planned in the window; promises, disputes and complaint
 from __future__ import annotations
 
 from collections import Counter, defaultdict
+from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, time, timedelta
-from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
 import numpy as np
 
-from arrears.adapters.yamlfile import load_document
 from arrears.domain.activity import PlannedSegment
 from arrears.domain.compliance.channels import VOICE
 from arrears.domain.errors import InputError
@@ -65,20 +64,16 @@ class CostTable:
         return self.unit.get(channel, 0)
 
 
-def load_costs(path: str | Path | None) -> CostTable:
-    """A YAML mapping channel → cost per send as a decimal string ("0.05"), over the defaults."""
-    if path is None:
-        return CostTable()
-    doc = load_document(path)
-    data = doc.data
-    if not isinstance(data, dict):
-        raise InputError("the cost file must map channels to amounts", file=str(path), line=1)
+def cost_table(entries: Mapping[Any, Any]) -> CostTable:
+    """Channel → cost per send as a decimal string ("0.05"), over the defaults. The file is read on the
+    caller's side (arrears.adapters.kpi_costs.load_costs); a bad amount raises InputError naming the
+    channel as its field."""
     unit = dict(DEFAULT_UNIT_COSTS)
-    for channel, value in data.items():
+    for channel, value in entries.items():
         try:
             unit[str(channel)] = parse_minor(str(value))
         except InputError as err:
-            raise doc.locate(InputError(err.message, field=str(channel))) from None
+            raise InputError(err.message, field=str(channel)) from None
     return CostTable(unit)
 
 

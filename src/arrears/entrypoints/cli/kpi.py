@@ -7,8 +7,9 @@ from pathlib import Path
 import typer
 from rich.table import Table
 
+from arrears.adapters.kpi_costs import load_costs
 from arrears.entrypoints.cli.common import console, parse_as_of, print_json
-from arrears.services.kpi import compute_kpis, load_costs
+from arrears.services.kpi import compute_kpis
 from arrears.services.unit_of_work import UnitOfWork
 
 SHOWN = (

@@ -11,11 +11,11 @@ from typing import Any
 import typer
 from rich.table import Table
 
+from arrears.adapters.kpi_costs import load_costs
 from arrears.adapters.profile_file import load_profile
 from arrears.domain.errors import InputError
 from arrears.entrypoints.cli.common import console, parse_as_of, print_json
 from arrears.entrypoints.cli.run import load_run_policy
-from arrears.services.kpi import load_costs
 from arrears.sim.behaviour import load_behaviour
 from arrears.sim.report import METRICS, compare, format_interval, format_value, metric_value, write_report
 from arrears.sim.simulation import DEFAULT_START, DayRecord, simulate
