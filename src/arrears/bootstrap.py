@@ -6,10 +6,19 @@ use a service; services themselves only know `arrears.services.unit_of_work.Unit
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING, Any
+
 from arrears.adapters.import_files import LocalImportFiles
 from arrears.adapters.store.unit_of_work import SqlUnitOfWork
 from arrears.services.imports.files import use_files
 from arrears.services.unit_of_work import UnitOfWork
+
+if TYPE_CHECKING:
+    from arrears.adapters.channels.config import ChannelsConfig
+    from arrears.domain.compliance.profile import ComplianceProfile
+    from arrears.services.channels import Channel
+    from arrears.services.dispatch import Dispatcher, DispatchSettings
+    from arrears.services.rendering import Renderer
 
 
 def configure() -> None:
@@ -17,3 +26,36 @@ def configure() -> None:
     their files from disk."""
     UnitOfWork.use(SqlUnitOfWork)
     use_files(LocalImportFiles())
+
+
+# --- dispatch: the channel configuration and the template library, as the dispatcher's ports want them
+# (imported when asked for: most commands never dispatch)
+
+
+def dispatch_settings(config: ChannelsConfig) -> DispatchSettings:
+    """The lender's identity and the retry policy of a channel configuration, as plain values."""
+    from arrears.services.dispatch import DispatchSettings
+
+    return DispatchSettings(lender=dict(config.lender), retry=dict(config.retry))
+
+
+def template_renderer(root: str | None = None) -> Renderer:
+    """The Jinja2 + Babel template library (shared per root; compiled templates are reused)."""
+    from arrears.adapters.rendering import library
+
+    return library(root)
+
+
+def make_dispatcher(
+    url: str | None,
+    channels: dict[str, Channel],
+    config: ChannelsConfig,
+    profile: ComplianceProfile,
+    **options: Any,
+) -> Dispatcher:
+    """A dispatcher on `channels` with the settings of `config` and the default template library
+    (`options`: now, rng, renderer and the test hooks of `Dispatcher`)."""
+    from arrears.services.dispatch import Dispatcher
+
+    options.setdefault("renderer", template_renderer())
+    return Dispatcher(url, channels, dispatch_settings(config), profile, **options)

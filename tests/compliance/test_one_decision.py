@@ -24,12 +24,13 @@ from sqlalchemy import delete, insert
 from arrears.adapters.channels.config import load_channels_config
 from arrears.adapters.store.dispatch_models import BorrowerFlagRow, ContactAttemptRow
 from arrears.adapters.store.snapshot import snapshot
+from arrears.bootstrap import make_dispatcher
 from arrears.domain.compliance.clock import at_local_time, zone
 from arrears.engine.plan import ACTION_SCHEMA, ASSIGNMENT_SCHEMA, Evaluation
 from arrears.entrypoints.cli.compliance import load_profile
 from arrears.entrypoints.cli.run import load_run_policy
 from arrears.services.daily_run import PLANNED_LOCAL_TIME, compliance_statuses
-from arrears.services.dispatch import Dispatcher, read_facts, send_time_decision
+from arrears.services.dispatch import read_facts, send_time_decision
 from arrears.services.importing import import_file
 from arrears.services.unit_of_work import UnitOfWork
 
@@ -210,7 +211,7 @@ def test_plan_dispatch_and_check_agree(
     profile = load_profile(profile_name)
     policy = load_run_policy(None)
     config = load_channels_config(environ={})
-    dispatcher = Dispatcher(store, {}, config, profile)
+    dispatcher = make_dispatcher(store, {}, config, profile)
     docs: dict[str, dict[str, Any]] = {}
     with UnitOfWork(store) as uow:
         uow.connection.execute(delete(BorrowerFlagRow))

@@ -19,6 +19,7 @@ from arrears.adapters.channels.config import (
 )
 from arrears.adapters.store.models import BorrowerRow
 from arrears.adapters.store.run_models import OutboxRow
+from arrears.bootstrap import make_dispatcher
 from arrears.domain.compliance.profile import ComplianceProfile
 from arrears.entrypoints.cli.compliance import load_profile
 from arrears.entrypoints.cli.run import load_run_policy
@@ -53,7 +54,7 @@ class World:
         cfg = config or self.config()
         channels = build_channels(cfg)
         self.built.append(channels)
-        return Dispatcher(self.url, channels, cfg, self.profile, now=lambda: now, **kw)
+        return make_dispatcher(self.url, channels, cfg, self.profile, now=lambda: now, **kw)
 
     def rows(self, **where: Any) -> list[Any]:
         engine = create_engine(self.url)

@@ -254,7 +254,7 @@ def test_batch_sends_still_let_a_per_debtor_sms_cap_see_the_sms_sent_earlier_in_
 
     from arrears.adapters.profile_file import load_profile
     from arrears.adapters.store.run_models import OutboxRow
-    from arrears.services.dispatch import Dispatcher
+    from arrears.bootstrap import make_dispatcher
 
     profile_file = tmp_path / "cn-sms-once.yaml"
     profile_file.write_text(
@@ -278,7 +278,7 @@ def test_batch_sends_still_let_a_per_debtor_sms_cap_see_the_sms_sent_earlier_in_
         ARREARS_SMS_BATCH_URL=world.http.url + "/sms/batch",
     )
     cfg_channels = world.dispatcher(config=config)
-    d = Dispatcher(
+    d = make_dispatcher(
         world.url, cfg_channels.channels, config, load_profile(str(profile_file)), now=lambda: SEND_AT
     )
     dispatch(d)

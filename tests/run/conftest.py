@@ -30,12 +30,13 @@ from arrears.adapters.profile_file import load_profile
 from arrears.adapters.store.catalog import seed_products
 from arrears.adapters.store.dispatch_models import ContactAttemptRow, DeliveryRow
 from arrears.adapters.store.run_models import OutboxRow
+from arrears.bootstrap import make_dispatcher
 from arrears.domain.loans import Payment
 from arrears.domain.policy import Policy
 from arrears.domain.products import Product
 from arrears.services import borrower_facts
 from arrears.services.daily_run import RunSummary, run_range
-from arrears.services.dispatch import Dispatcher, DispatchReport, dispatch
+from arrears.services.dispatch import DispatchReport, dispatch
 from arrears.services.importing import import_events, import_loans
 from arrears.services.unit_of_work import UnitOfWork
 from tests.dispatch.servers import HttpSink, SmtpSink, http_sink, smtp_server
@@ -70,7 +71,7 @@ class World:
 
     def dispatch(self, at: datetime) -> DispatchReport:
         """`arrears dispatch --once` with the clock at `at`."""
-        report = dispatch(Dispatcher(self.url, self.channels, self.config, self.profile, now=lambda: at))
+        report = dispatch(make_dispatcher(self.url, self.channels, self.config, self.profile, now=lambda: at))
         self.reports.append(report)
         return report
 

@@ -24,25 +24,12 @@ import multiprocessing
 import random
 import time as clock
 from collections import Counter, defaultdict
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from functools import lru_cache, partial
 from typing import Any
 
-from arrears.adapters.channels import (
-    BatchOutcome,
-    Channel,
-    ChannelError,
-    OutgoingMessage,
-    PermanentFailure,
-    SendResult,
-    after_fork,
-    batch_size,
-)
-from arrears.adapters.channels.agent_tasks import AgentTaskChannel
-from arrears.adapters.channels.config import ChannelsConfig, close_channels
-from arrears.adapters.rendering import library
 from arrears.domain.activity import RecordedApproval
 from arrears.domain.compliance.batch import lookback
 from arrears.domain.compliance.clock import zone
@@ -68,8 +55,21 @@ from arrears.domain.outbox import (
     why_moot,
 )
 from arrears.domain.records import Borrower, LoanRecord
+from arrears.services.channels import (
+    BatchOutcome,
+    Channel,
+    ChannelError,
+    OutgoingMessage,
+    PermanentFailure,
+    SendResult,
+    after_fork,
+    batch_size,
+    bind,
+    close_channels,
+)
 from arrears.services.compliance_audit import audit_dispatch
 from arrears.services.daily_run import CHANNEL_FOR_RULES, NOT_CONTACTS
+from arrears.services.rendering import Renderer
 from arrears.services.unit_of_work import UnitOfWork
 from arrears.services.worker_pool import ClaimBudget, Progress, run_in_processes, run_in_threads
 
@@ -111,13 +111,33 @@ class DispatchReport:
 
 
 @dataclass(frozen=True)
+class DispatchSettings:
+    """What the dispatcher reads of the channel configuration, as plain values: the lender's identity
+    (name, hotline, contacts, pay link, law firm ... printed in messages and checked at send time) and
+    the retry policy (max_attempts, base_seconds, max_seconds, jitter). Built from channels.yaml by the
+    caller (`arrears.bootstrap.dispatch_settings`)."""
+
+    lender: Mapping[str, Any]
+    retry: Mapping[str, Any]
+
+    def contract_clause(self, language: str) -> str:
+        """The contract clause the messages cite, in `language` (else zh-CN, else the first given)."""
+        clause = self.lender["contract_clause"]
+        if isinstance(clause, dict):
+            return str(clause.get(language) or clause.get("zh-CN") or next(iter(clause.values())))
+        return str(clause)
+
+
+@dataclass(frozen=True)
 class Dispatcher:
-    """Settings of a dispatch: where, with which channels, lender, profile and clock."""
+    """Settings of a dispatch: where, with which channels, lender and retry settings, profile, template
+    renderer and clock (`arrears.bootstrap.make_dispatcher` composes one from channels.yaml)."""
 
     url: str | None
     channels: dict[str, Channel]
-    config: ChannelsConfig
+    settings: DispatchSettings
     profile: ComplianceProfile
+    renderer: Renderer
     now: Callable[[], datetime] = lambda: datetime.now(UTC)
     rng: random.Random = field(default_factory=random.Random)
     # Test hooks: after the batch is claimed and locked / after a send, before the commit.
@@ -126,7 +146,7 @@ class Dispatcher:
 
     def backoff(self, attempts: int) -> timedelta:
         """base · 2^(attempts−1), capped, times a jitter factor in [1 − j, 1 + j]."""
-        retry = self.config.retry
+        retry = self.settings.retry
         seconds = min(retry["max_seconds"], retry["base_seconds"] * 2 ** max(0, attempts - 1))
         jitter = retry["jitter"]
         return timedelta(seconds=seconds * self.rng.uniform(1 - jitter, 1 + jitter))
@@ -400,7 +420,7 @@ def dispatch_row(
         if approval is not None:
             context["approval_ref"] = approval.approval.ref
             context["law_firm"] = approval.law_firm or context["law_firm"]
-        rendered = library().render(
+        rendered = d.renderer.render(
             entry.template,
             language,
             context,
@@ -413,8 +433,8 @@ def dispatch_row(
         )
 
     channel = d.channels.get(entry.channel)
-    if isinstance(channel, AgentTaskChannel):
-        channel = channel.bound(uow.agent_tasks)  # the task is queued in this batch's transaction
+    if channel is not None:
+        channel = bind(channel, uow)  # e.g. the agent-task queue writes in this batch's transaction
     if channel is None:
         return retry_later(d, writes, entry, now, f"channel {entry.channel!r} is not configured")
     message = OutgoingMessage(
@@ -481,7 +501,7 @@ def send_time_decision(
 ) -> ComplianceDecision:
     """The authoritative check of one outbox row at `now`: the attempt as it will be made (its address,
     law firm and approval), the debtor's recorded facts and the contact history read under the lock."""
-    lender = d.config.lender
+    lender = d.settings.lender
     approval = facts.approvals.get(entry.id)
     tz_name = (borrower.timezone if borrower else None) or None
     attempt = Attempt(
@@ -553,7 +573,7 @@ def record_status(
 def retry_later(d: Dispatcher, writes: BatchWrites, entry: OutboxEntry, now: datetime, reason: str) -> str:
     """A send that failed for now: `failed` with the backoff's next time, `dead` after the last try."""
     attempts = entry.attempts + 1
-    if attempts >= d.config.retry["max_attempts"]:
+    if attempts >= d.settings.retry["max_attempts"]:
         return record_status(
             writes, entry, now, "dead", attempts=attempts, last_error=f"after {attempts} tries: {reason}"
         )
@@ -681,7 +701,7 @@ def message_context(
 
     `positions` holds ledger positions already computed for this loan, by day (reused, and added to).
     """
-    lender = d.config.lender
+    lender = d.settings.lender
     local_today = now.astimezone(zone((borrower.timezone if borrower else None) or DEFAULT_ZONE)).date()
     send_day = max(entry.as_of, local_today)
     position = position_on(record, send_day, {} if positions is None else positions)
@@ -698,7 +718,7 @@ def message_context(
         "days_past_due": position.dpd,
         "late_fee_daily_rate": record.loan.settings.late_fee.daily_rate,
         "pay_link": str(lender["pay_link"]).format(loan_id=record.id),
-        "contract_clause": d.config.contract_clause(language),
+        "contract_clause": d.settings.contract_clause(language),
         "law_firm": lender["law_firm"],
         "approval_ref": "",
         "letter_date": send_day,

@@ -35,13 +35,14 @@ from arrears.adapters.channels.config import ChannelsConfig
 from arrears.adapters.store.casework_models import PromiseRow
 from arrears.adapters.store.dispatch_models import AgentTaskRow, ContactAttemptRow
 from arrears.adapters.store.run_models import OutboxRow
+from arrears.bootstrap import make_dispatcher
 from arrears.domain.compliance.profile import ComplianceProfile
 from arrears.domain.policy.model import Policy
 from arrears.engine.portfolio import Portfolio as EnginePortfolio
 from arrears.engine.vector_ledger import compute_ledger
 from arrears.services.cases import CaseworkConfig
 from arrears.services.daily_run import run_day
-from arrears.services.dispatch import Dispatcher, dispatch
+from arrears.services.dispatch import dispatch
 from arrears.services.disputes import open_dispute
 from arrears.services.kpi import CostTable, compute_kpis
 from arrears.services.payments import record_payment
@@ -222,7 +223,7 @@ def simulate_day(
         summary, _ = run_day(uow, day, policy, profile, ENGINE)
         _legal_review(uow, day, send_at)
         uow.commit()
-    dispatcher = Dispatcher(url, channels, ChannelsConfig(), profile, now=lambda: send_at, rng=rng)
+    dispatcher = make_dispatcher(url, channels, ChannelsConfig(), profile, now=lambda: send_at, rng=rng)
     sent = dispatch(dispatcher).outcomes.get("sent", 0)
     with UnitOfWork(url) as uow:
         _agent_desk(uow, model, send_at)

@@ -1,4 +1,5 @@
-"""Channels: every way a message leaves arrears, behind one interface.
+"""Channels: every way a message leaves arrears, behind one interface (the port, with its value types,
+is `arrears.services.channels`; re-exported here for the adapters and their callers).
 
     result = channel.send(message, idempotency_key)   # -> SendResult(provider_id, status)
 
@@ -15,68 +16,18 @@ from __future__ import annotations
 
 import threading
 import time
-from dataclasses import dataclass, field
-from typing import Protocol
 
-from arrears.domain.messages import RenderedMessage
-
-
-class ChannelError(Exception):
-    """A send that did not happen."""
-
-    def __init__(self, reason: str) -> None:
-        super().__init__(reason)
-        self.reason = reason
-
-
-class ChannelDown(ChannelError):
-    """The provider is unreachable or overloaded: try again later."""
-
-
-class PermanentFailure(ChannelError):
-    """The provider refused the message for good (bad address, rejected content)."""
-
-
-@dataclass(frozen=True, slots=True)
-class OutgoingMessage:
-    """One message to one person, rendered and addressed."""
-
-    channel: str  # the policy's channel: sms, email, push, robocall, lawyer_letter, agent_call ...
-    to: str  # phone number, e-mail address, device / user id, postal name
-    body: str
-    subject: str | None = None
-    language: str = "zh-CN"
-    loan_id: str = ""
-    borrower_id: str = ""
-    rendered: RenderedMessage | None = None  # letters set the full rendered message as PDF
-    metadata: dict[str, str] = field(default_factory=dict)
-
-
-@dataclass(frozen=True, slots=True)
-class SendResult:
-    """What the provider said: its id for the message, and the status it reported (accepted, queued,
-    delivered, answered, voicemail, no_answer, written ...)."""
-
-    provider_id: str
-    status: str
-
-
-class Channel(Protocol):
-    """Anything that can send an OutgoingMessage."""
-
-    name: str  # the provider's name, recorded on the delivery
-
-    def send(self, message: OutgoingMessage, idempotency_key: str) -> SendResult: ...
-
-
-# One message's outcome in a batch send: what the provider said, or why it was not sent.
-BatchOutcome = SendResult | ChannelError
-
-
-def batch_size(channel: object) -> int:
-    """How many messages the channel sends in one request (0 or 1: one at a time)."""
-    size = getattr(channel, "batch_size", 0)
-    return size if isinstance(size, int) else 0
+from arrears.services.channels import (
+    BatchOutcome,
+    Channel,
+    ChannelDown,
+    ChannelError,
+    OutgoingMessage,
+    PermanentFailure,
+    SendResult,
+    after_fork,
+    batch_size,
+)
 
 
 class TokenBucket:
@@ -151,20 +102,6 @@ class RateLimited:
         ]
         sent: list[BatchOutcome] = self.inner.send_batch(items[:allowed]) if allowed else []  # type: ignore[attr-defined]
         return sent + refused
-
-
-def after_fork(channels: dict[str, Channel], share: float) -> None:
-    """In a forked worker process: give every channel its own connections (an SMPP session, an HTTP
-    pool: sockets inherited from the parent must not be shared) and `share` of each rate limit."""
-    seen: set[int] = set()
-    for channel in channels.values():
-        for part in (channel, getattr(channel, "inner", None)):
-            if part is None or id(part) in seen:
-                continue
-            seen.add(id(part))
-            hook = getattr(part, "after_fork", None)
-            if callable(hook):
-                hook(share)
 
 
 __all__ = [

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from arrears.adapters.channels import OutgoingMessage, SendResult
-from arrears.services.unit_of_work import AgentTaskPort
+from arrears.services.unit_of_work import AgentTaskPort, UnitOfWork
 
 
 class AgentTaskChannel:
@@ -17,6 +17,10 @@ class AgentTaskChannel:
     def bound(self, queue: AgentTaskPort) -> AgentTaskChannel:
         """The same channel queueing through `queue` (the transaction that records the attempt)."""
         return AgentTaskChannel(queue)
+
+    def bind(self, uow: UnitOfWork) -> AgentTaskChannel:
+        """The channel port's hook: the task is queued in the batch's unit of work (its transaction)."""
+        return self.bound(uow.agent_tasks)
 
     def send(self, message: OutgoingMessage, idempotency_key: str) -> SendResult:
         if self.queue is None:

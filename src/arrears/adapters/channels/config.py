@@ -15,6 +15,7 @@ from typing import Any
 from arrears.adapters.channels import Channel, RateLimited, TokenBucket
 from arrears.adapters.yamlfile import load_document
 from arrears.domain.errors import InputError
+from arrears.services.channels import close_channels as close_channels  # re-exported: the port's helper
 
 CONFIG_ENV = "ARREARS_CHANNELS"
 DEFAULT_FILE = "channels.yaml"
@@ -169,16 +170,3 @@ def build_channels(config: ChannelsConfig) -> dict[str, Channel]:
         if name in out and not isinstance(out[name], AgentTaskChannel):
             out[name] = RateLimited(out[name], TokenBucket(float(rate), max(1, int(float(rate)))))
     return out
-
-
-def close_channels(channels: dict[str, Channel]) -> None:
-    """Close what holds a connection (SMPP sessions, HTTP pools); each channel object once."""
-    seen: set[int] = set()
-    for channel in channels.values():
-        inner = getattr(channel, "inner", channel)
-        if id(inner) in seen:
-            continue
-        seen.add(id(inner))
-        close = getattr(inner, "close", None)
-        if callable(close):
-            close()

@@ -68,8 +68,8 @@ def dispatch_command(
     example value, unless --dev. Exit 1 when rows wait on channels that are not configured."""
     from arrears.adapters.channels.config import build_channels, close_channels, load_channels_config
     from arrears.adapters.profile_file import load_profile
+    from arrears.bootstrap import make_dispatcher
     from arrears.services.cases import load_config
-    from arrears.services.dispatch import Dispatcher
     from arrears.services.production import dispatch_check, unconfigured_summary
 
     fixed = _instant(as_of_time)
@@ -77,7 +77,7 @@ def dispatch_command(
     dev_line = dispatch_check(dev, load_config(config_file), config)
     if dev_line:
         err_console.print(dev_line, highlight=False, soft_wrap=True)
-    dispatcher = Dispatcher(
+    dispatcher = make_dispatcher(
         db,
         build_channels(config),
         config,
