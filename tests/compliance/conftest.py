@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from arrears.entrypoints.cli import build_app
-from arrears.entrypoints.cli.common import run_app
+from arrears.entrypoints.cli.console import run_app
 
 REPO = Path(__file__).resolve().parents[2]
 

@@ -17,7 +17,7 @@ from arrears.domain.compliance import (
     decide_batch,
     summarise,
 )
-from arrears.domain.compliance.engine import make_facts, verdicts_at
+from arrears.domain.compliance.decision import make_facts, verdicts_at
 from arrears.entrypoints.cli.compliance import load_profile
 
 NUMBERS = ("13800000001", "13800000002")

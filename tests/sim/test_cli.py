@@ -12,7 +12,7 @@ import pytest
 import typer
 
 from arrears.entrypoints.cli import sim
-from arrears.entrypoints.cli.common import run_app
+from arrears.entrypoints.cli.console import run_app
 
 
 def _build() -> typer.Typer:

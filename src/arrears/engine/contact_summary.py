@@ -20,7 +20,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from arrears.domain.compliance.batch import NOTICE_TYPES, ContactSummary, PlannedContact
-from arrears.domain.compliance.engine import candidate_zones
+from arrears.domain.compliance.decision import candidate_zones
 from arrears.domain.compliance.model import ContactEvent
 from arrears.domain.compliance.profile import CapRule, ComplianceProfile, CooldownRule, EventFilter
 from arrears.domain.compliance.rules import UNKNOWN

@@ -11,7 +11,7 @@ from arrears.domain.compliance.batch import (
     decide_batch,
     summarise,
 )
-from arrears.domain.compliance.engine import ALLOW, BLOCKED, DEFER, ComplianceDecision, decide
+from arrears.domain.compliance.decision import ALLOW, BLOCKED, DEFER, ComplianceDecision, decide
 from arrears.domain.compliance.model import Approval, Attempt, ContactEvent, Debtor, LawFirm
 from arrears.domain.compliance.profile import ComplianceProfile, ProfileSpec, RuleSpec, build_profile
 from arrears.domain.compliance.rules import Verdict

@@ -20,7 +20,7 @@ from datetime import UTC, datetime, timedelta
 
 import numpy as np
 
-from arrears.domain.compliance.engine import (
+from arrears.domain.compliance.decision import (
     ALLOW,
     BLOCKED,
     DEFER,
