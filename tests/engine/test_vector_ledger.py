@@ -10,9 +10,9 @@ import yaml
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from arrears.adapters.loan_document import parse_loan_document
 from arrears.domain.errors import InputError
 from arrears.domain.ledger import LedgerPosition, compute_position
-from arrears.domain.loan_document import parse_loan_document
 from arrears.domain.loans import Loan
 from arrears.domain.products import Component
 from arrears.engine.portfolio import epoch_day, portfolio_from_loans

@@ -8,17 +8,12 @@ from typing import Any
 
 import pytest
 
+from arrears.adapters.ledger_shapes import parse_ledger_settings
+from arrears.adapters.loan_document import parse_loan_document
 from arrears.domain.errors import InputError
 from arrears.domain.ledger import WaiverTooLarge, compute_position, waivable_late_fee
-from arrears.domain.loan_document import parse_loan_document
 from arrears.domain.loans import Loan, Pause, Payment, Waiver
-from arrears.domain.products import (
-    DEFAULT_BUCKETS,
-    Bucket,
-    BucketTable,
-    parse_bucket_table,
-    parse_ledger_settings,
-)
+from arrears.domain.products import DEFAULT_BUCKETS, Bucket, BucketTable
 
 ROOT = Path(__file__).parents[2]
 
@@ -86,7 +81,7 @@ def test_a_waiver_on_an_instalment_that_does_not_exist_is_bad_input() -> None:
 def test_a_bucket_table_whose_last_bucket_is_closed_is_refused_at_load() -> None:
     rows = [{"name": "M0", "min": 0, "max": 0}, {"name": "M1", "min": 1, "max": 30}]
     with pytest.raises(InputError, match="last bucket must be open-ended") as err:
-        parse_bucket_table(rows)
+        parse_ledger_settings({"buckets": rows})
     assert err.value.field == "buckets[1].max"
     with pytest.raises(InputError) as err:
         parse_ledger_settings({"buckets": {"basis": "delinquent_days", "table": rows}}, path="products.p1")
@@ -104,7 +99,8 @@ def test_a_bucket_table_built_in_code_must_end_open_too() -> None:
 
 
 def test_every_day_count_has_a_bucket() -> None:
-    table = parse_bucket_table([{"name": "current", "min": 0, "max": 0}, {"name": "late", "min": 1}])
+    rows = [{"name": "current", "min": 0, "max": 0}, {"name": "late", "min": 1}]
+    table = parse_ledger_settings({"buckets": rows}).buckets
     assert [table.classify(d, d) for d in (0, 1, 10_000)] == ["current", "late", "late"]
     assert DEFAULT_BUCKETS.classify(100_000, 0) == "M7+"
 

@@ -13,9 +13,9 @@ from typing import Any
 import pytest
 import yaml
 
+from arrears.adapters.loan_document import parse_loan_document
 from arrears.domain.errors import InputError
 from arrears.domain.ledger import compute_position
-from arrears.domain.loan_document import parse_loan_document
 
 SCENARIOS = sorted((Path(__file__).parent.parent / "scenarios" / "ledger").glob("*.yaml"))
 

@@ -15,6 +15,8 @@ from typing import Any
 
 from pydantic import Field, StrictBool, StrictInt, StrictStr
 
+from arrears.adapters.ledger_shapes import KEYS as LEDGER_KEYS
+from arrears.adapters.ledger_shapes import LedgerShape
 from arrears.adapters.shapes import Shape as _Shape
 from arrears.adapters.shapes import keys_of, read_shape
 from arrears.adapters.yamlfile import LocatedDocument, load_document
@@ -34,7 +36,7 @@ from arrears.domain.policy import (
     Step,
     policy_schema,
 )
-from arrears.domain.products import LedgerSettings, parse_ledger_settings
+from arrears.domain.products import LedgerSettings
 
 # `when: true` in YAML is a bool; a condition is kept as text either way
 Condition = StrictStr | StrictBool
@@ -110,7 +112,7 @@ class PolicyShape(_Shape):
     description: StrictStr = ""
     compliance_profile: StrictStr = "cn"
     currency: StrictStr = "CNY"
-    products: dict[StrictStr, dict[StrictStr, Any]] = Field(default_factory=dict)
+    products: dict[StrictStr, LedgerShape | None] = Field(default_factory=dict)
     early_warning: EarlyWarningShape = Field(default_factory=EarlyWarningShape)
     segments: list[SegmentShape]
     ladders: dict[StrictStr, list[StepShape]]
@@ -118,7 +120,7 @@ class PolicyShape(_Shape):
     experiments: list[ExperimentShape] = Field(default_factory=list)
 
 
-_KEYS = keys_of(
+_KEYS = LEDGER_KEYS + keys_of(
     StepShape,
     JumpShape,
     JumpStepShape,
@@ -168,9 +170,9 @@ def policy_from_data(data: object, source: str = "") -> Policy:
     )
 
     products: dict[str, LedgerSettings] = {}
-    for code, raw in shape.products.items():
+    for code, given in shape.products.items():
         base = PRODUCTS[code].settings if code in PRODUCTS else LedgerSettings(currency=shape.currency)
-        products[code] = parse_ledger_settings(raw, base, path=f"products.{code}")
+        products[code] = base if given is None else given.settings(base, path=f"products.{code}")
     schema = policy_schema(shape.currency, products)
 
     def ladder_step(s: StepShape, where: str) -> Step:

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from decimal import ROUND_CEILING, ROUND_DOWN, ROUND_HALF_EVEN, ROUND_HALF_UP, Decimal
 from enum import StrEnum
+from typing import Any
 
 from arrears.domain.errors import InputError
-from arrears.domain.money import parse_minor
+from arrears.domain.money import format_minor, parse_minor
 
 
 class Component(StrEnum):
@@ -136,61 +138,41 @@ class Product:
     settings: LedgerSettings
 
 
-def _components(value: object, path: str, *, need_all: bool) -> tuple[Component, ...]:
-    if not isinstance(value, list) or not value:
-        raise InputError("must be a non-empty list of components", field=path)
-    out: list[Component] = []
-    for item in value:
-        try:
-            out.append(Component(str(item)))
-        except ValueError:
-            raise InputError(
-                f"unknown component {item!r} (use {', '.join(ALL_COMPONENTS)})", field=path
-            ) from None
-    if len(set(out)) != len(out):
+@dataclass(frozen=True, slots=True)
+class LedgerSpec:
+    """Ledger settings as a file gives them, values already typed; None keeps the base's value.
+
+    `cap_given` tells "no cap" (`cap: null`, cap None) from "the base's cap" (cap left out).
+    """
+
+    currency: str | None = None
+    grace_days: int | None = None
+    daily_rate: Decimal | None = None
+    fee_base: tuple[Component, ...] | None = None
+    rounding: str | None = None
+    cap: LateFeeCap | None = None
+    cap_given: bool = False
+    waterfall: tuple[Component, ...] | None = None
+    buckets: tuple[Bucket, ...] | None = None
+    basis: str = "dpd"
+
+
+def _each_once(components: tuple[Component, ...], path: str, *, need_all: bool) -> tuple[Component, ...]:
+    if len(set(components)) != len(components):
         raise InputError("lists a component twice", field=path)
-    if need_all and set(out) != set(ALL_COMPONENTS):
+    if need_all and set(components) != set(ALL_COMPONENTS):
         raise InputError(f"must order all of {', '.join(ALL_COMPONENTS)}", field=path)
-    return tuple(out)
+    return components
 
 
-def _decimal(value: object, path: str) -> Decimal:
-    if isinstance(value, bool):
-        raise InputError(f"not a decimal: {value!r}", field=path)
-    try:
-        result = Decimal(repr(value) if isinstance(value, float) else str(value))
-    except ArithmeticError:
-        raise InputError(f"not a decimal: {value!r}", field=path) from None
-    if not result.is_finite() or result < 0:
-        raise InputError(f"must be a non-negative decimal: {value!r}", field=path)
-    return result
-
-
-def _int(value: object, path: str, *, minimum: int = 0) -> int:
-    if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
-        raise InputError(f"must be an integer ≥ {minimum}, got {value!r}", field=path)
-    return value
-
-
-def parse_bucket_table(raw: object, path: str = "buckets") -> BucketTable:
-    """`{basis: dpd|delinquent_days, table: [{name, min, max}]}` or just the list of rows."""
-    basis = "dpd"
-    rows = raw
-    if isinstance(raw, dict):
-        basis = str(raw.get("basis", "dpd"))
-        rows = raw.get("table")
-        if basis not in ("dpd", "delinquent_days"):
-            raise InputError("basis must be 'dpd' or 'delinquent_days'", field=f"{path}.basis")
-    if not isinstance(rows, list) or not rows:
+def build_bucket_table(rows: Sequence[Bucket], basis: str = "dpd", path: str = "buckets") -> BucketTable:
+    """A bucket table from its rows: contiguous from 0 day, only the last one open-ended (and it must be)."""
+    if not rows:
         raise InputError("must be a non-empty list of {name, min, max}", field=path)
-    buckets: list[Bucket] = []
     expect = 0
-    for i, row in enumerate(rows):
+    for i, bucket in enumerate(rows):
         where = f"{path}[{i}]"
-        if not isinstance(row, dict) or "name" not in row or "min" not in row:
-            raise InputError("each bucket needs name and min (and max, except the last)", field=where)
-        lo = _int(row["min"], f"{where}.min")
-        hi = None if row.get("max") is None else _int(row["max"], f"{where}.max")
+        lo, hi = bucket.min_days, bucket.max_days
         if lo != expect:
             raise InputError(
                 f"buckets must be contiguous from 0: expected min {expect}, got {lo}", field=where
@@ -204,61 +186,114 @@ def parse_bucket_table(raw: object, path: str = "buckets") -> BucketTable:
                 "the last bucket must be open-ended (no max): a longer arrears would fall in no bucket",
                 field=f"{where}.max",
             )
-        buckets.append(Bucket(str(row["name"]), lo, hi))
         expect = (hi + 1) if hi is not None else expect
-    return BucketTable(tuple(buckets), basis)
+    return BucketTable(tuple(rows), basis)
 
 
-def parse_ledger_settings(
-    raw: object, base: LedgerSettings | None = None, *, path: str = ""
+def build_ledger_settings(
+    spec: LedgerSpec, base: LedgerSettings | None = None, *, path: str = ""
 ) -> LedgerSettings:
-    """Read ledger settings from a plain mapping (YAML / JSON), overriding `base` field by field."""
+    """`base` (the defaults when None) with what `spec` gives, field by field; errors name `path`.<field>."""
     settings = base or LedgerSettings()
-    if raw is None:
-        return settings
-    if not isinstance(raw, dict):
-        raise InputError("ledger settings must be a mapping", field=path or None)
     p = f"{path}." if path else ""
-    currency = str(raw.get("currency", settings.currency))
-    grace = _int(raw["grace_days"], f"{p}grace_days") if "grace_days" in raw else settings.grace_days
-    fee = settings.late_fee
-    if "late_fee" in raw:
-        lf = raw["late_fee"]
-        if not isinstance(lf, dict):
-            raise InputError("must be a mapping", field=f"{p}late_fee")
-        unknown = set(lf) - {"daily_rate", "base", "rounding", "cap"}
-        if unknown:
-            raise InputError(f"unknown keys {sorted(unknown)}", field=f"{p}late_fee")
-        rate = _decimal(lf["daily_rate"], f"{p}late_fee.daily_rate") if "daily_rate" in lf else fee.daily_rate
-        fee_base = _components(lf["base"], f"{p}late_fee.base", need_all=False) if "base" in lf else fee.base
+    old = settings.late_fee
+    fee_base = old.base
+    if spec.fee_base is not None:
+        fee_base = _each_once(spec.fee_base, f"{p}late_fee.base", need_all=False)
         if Component.LATE_FEE in fee_base:
             raise InputError("late fee cannot be charged on late fee", field=f"{p}late_fee.base")
-        rounding = str(lf.get("rounding", fee.rounding))
-        if rounding not in ROUNDING_MODES:
-            raise InputError(
-                f"rounding must be one of {', '.join(ROUNDING_MODES)}", field=f"{p}late_fee.rounding"
-            )
-        cap = fee.cap
-        if "cap" in lf:
-            c = lf["cap"]
-            if c is None:
-                cap = None
-            elif isinstance(c, dict) and set(c) <= {"fixed", "ratio"} and c:
-                cap = LateFeeCap(
-                    fixed=parse_minor(c["fixed"], currency, field=f"{p}late_fee.cap.fixed")
-                    if "fixed" in c
-                    else None,
-                    ratio=_decimal(c["ratio"], f"{p}late_fee.cap.ratio") if "ratio" in c else None,
-                )
-            else:
-                raise InputError(
-                    "cap must be {fixed: amount} and/or {ratio: decimal}", field=f"{p}late_fee.cap"
-                )
-        fee = LateFeeRule(rate, fee_base, rounding, cap)
-    waterfall = (
-        _components(raw["waterfall"], f"{p}waterfall", need_all=True)
-        if "waterfall" in raw
-        else settings.waterfall
+    fee = LateFeeRule(
+        old.daily_rate if spec.daily_rate is None else spec.daily_rate,
+        fee_base,
+        spec.rounding or old.rounding,
+        spec.cap if spec.cap_given else old.cap,
     )
-    buckets = parse_bucket_table(raw["buckets"], f"{p}buckets") if "buckets" in raw else settings.buckets
-    return LedgerSettings(currency, grace, fee, waterfall, buckets)
+    waterfall = (
+        settings.waterfall
+        if spec.waterfall is None
+        else _each_once(spec.waterfall, f"{p}waterfall", need_all=True)
+    )
+    buckets = (
+        settings.buckets
+        if spec.buckets is None
+        else build_bucket_table(spec.buckets, spec.basis, f"{p}buckets")
+    )
+    return LedgerSettings(
+        spec.currency or settings.currency,
+        settings.grace_days if spec.grace_days is None else spec.grace_days,
+        fee,
+        waterfall,
+        buckets,
+    )
+
+
+# ------------------------------------------------------------------------------------ the stored form
+# Products are stored (the store's product table, a snapshot's products.json) as the JSON mapping below,
+# every field written out. It is this program's own output, already checked when the product was read
+# from its file, so it is read back here with a plain typed constructor, not the file shapes of
+# arrears.adapters.ledger_shapes: the engine reads snapshots and may not import adapters.
+
+
+def ledger_settings_to_json(settings: LedgerSettings) -> dict[str, Any]:
+    """Ledger settings as a JSON mapping: every field written out."""
+    fee = settings.late_fee
+    cap: dict[str, str] | None = None
+    if fee.cap is not None:
+        cap = {}
+        if fee.cap.fixed is not None:
+            cap["fixed"] = format_minor(fee.cap.fixed, settings.currency)
+        if fee.cap.ratio is not None:
+            cap["ratio"] = str(fee.cap.ratio)
+    return {
+        "currency": settings.currency,
+        "grace_days": settings.grace_days,
+        "late_fee": {
+            "daily_rate": str(fee.daily_rate),
+            "base": [c.value for c in fee.base],
+            "rounding": fee.rounding,
+            "cap": cap,
+        },
+        "waterfall": [c.value for c in settings.waterfall],
+        "buckets": {
+            "basis": settings.buckets.basis,
+            "table": [
+                {"name": b.name, "min": b.min_days, "max": b.max_days} for b in settings.buckets.buckets
+            ],
+        },
+    }
+
+
+def ledger_settings_from_json(raw: Mapping[str, Any], *, path: str = "settings") -> LedgerSettings:
+    """The inverse of ledger_settings_to_json; a key left out keeps the default."""
+    try:
+        currency = str(raw.get("currency", LedgerSettings().currency))
+        fee = raw.get("late_fee") or {}
+        cap = fee.get("cap")
+        buckets = raw.get("buckets")
+        spec = LedgerSpec(
+            currency=currency,
+            grace_days=int(raw["grace_days"]) if "grace_days" in raw else None,
+            daily_rate=Decimal(str(fee["daily_rate"])) if "daily_rate" in fee else None,
+            fee_base=tuple(Component(c) for c in fee["base"]) if "base" in fee else None,
+            rounding=str(fee["rounding"]) if "rounding" in fee else None,
+            cap=None
+            if cap is None
+            else LateFeeCap(
+                parse_minor(cap["fixed"], currency, field=f"{path}.late_fee.cap.fixed")
+                if cap.get("fixed") is not None
+                else None,
+                Decimal(str(cap["ratio"])) if cap.get("ratio") is not None else None,
+            ),
+            cap_given="cap" in fee,
+            waterfall=tuple(Component(c) for c in raw["waterfall"]) if "waterfall" in raw else None,
+            buckets=None
+            if buckets is None
+            else tuple(
+                Bucket(str(b["name"]), int(b["min"]), None if b.get("max") is None else int(b["max"]))
+                for b in buckets["table"]
+            ),
+            basis=str(buckets.get("basis", "dpd")) if buckets is not None else "dpd",
+        )
+    except (KeyError, TypeError, ValueError, AttributeError, ArithmeticError) as err:
+        raise InputError(f"stored ledger settings are unreadable: {err!r}", field=path) from None
+    return build_ledger_settings(spec, path=path)

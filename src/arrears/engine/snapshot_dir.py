@@ -38,7 +38,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from arrears.domain.errors import InputError
-from arrears.domain.products import LedgerSettings, parse_ledger_settings
+from arrears.domain.products import LedgerSettings, ledger_settings_from_json
 from arrears.engine.portfolio import SCHEMAS, Portfolio
 from arrears.engine.vector_ledger import accounts_of
 
@@ -66,7 +66,7 @@ DRAW_MEMORY_BUDGET = 8 * 2**30
 Draw = Callable[[int, int, date], Portfolio]
 """(accounts, seed, as_of) → a portfolio of exactly that many accounts (the synthetic generator's)."""
 SettingsEncoder = Callable[[LedgerSettings], Mapping[str, Any]]
-"""A product's ledger settings as the mapping arrears.domain.products.parse_ledger_settings reads."""
+"""A product's ledger settings as the mapping arrears.domain.products.ledger_settings_from_json reads."""
 
 
 class PartsProgress(Protocol):
@@ -236,7 +236,9 @@ def _read_products(path: Path) -> dict[str, LedgerSettings]:
         return {}
     try:
         raw = json.loads(path.read_text(encoding="utf-8"))
-        return {str(code): parse_ledger_settings(settings, path="settings") for code, settings in raw.items()}
+        return {
+            str(code): ledger_settings_from_json(settings, path="settings") for code, settings in raw.items()
+        }
     except InputError as err:
         raise InputError(err.message, file=str(path), field=err.field) from None
     except (OSError, UnicodeDecodeError, ValueError, AttributeError) as err:

@@ -1,4 +1,4 @@
-"""Products in the store: ledger settings as JSON (read back with parse_ledger_settings) and the seed."""
+"""Products in the store: ledger settings as JSON (arrears.domain.products: ledger_settings_to_json / _from_json) and the seed."""
 
 from __future__ import annotations
 
@@ -9,42 +9,22 @@ from sqlalchemy.engine import Connection
 
 from arrears.adapters.store.models import ProductRow
 from arrears.domain.catalog import PRODUCTS
-from arrears.domain.money import format_minor
-from arrears.domain.products import LedgerSettings, Product, parse_ledger_settings
+from arrears.domain.products import (
+    LedgerSettings,
+    Product,
+    ledger_settings_from_json,
+    ledger_settings_to_json,
+)
 
 
 def settings_to_json(settings: LedgerSettings) -> dict[str, Any]:
-    """Ledger settings as the mapping parse_ledger_settings reads: every field written out."""
-    fee = settings.late_fee
-    cap: dict[str, str] | None = None
-    if fee.cap is not None:
-        cap = {}
-        if fee.cap.fixed is not None:
-            cap["fixed"] = format_minor(fee.cap.fixed, settings.currency)
-        if fee.cap.ratio is not None:
-            cap["ratio"] = str(fee.cap.ratio)
-    return {
-        "currency": settings.currency,
-        "grace_days": settings.grace_days,
-        "late_fee": {
-            "daily_rate": str(fee.daily_rate),
-            "base": [c.value for c in fee.base],
-            "rounding": fee.rounding,
-            "cap": cap,
-        },
-        "waterfall": [c.value for c in settings.waterfall],
-        "buckets": {
-            "basis": settings.buckets.basis,
-            "table": [
-                {"name": b.name, "min": b.min_days, "max": b.max_days} for b in settings.buckets.buckets
-            ],
-        },
-    }
+    """Ledger settings as the stored JSON mapping: every field written out."""
+    return ledger_settings_to_json(settings)
 
 
 def settings_from_json(raw: dict[str, Any]) -> LedgerSettings:
-    """The inverse of settings_to_json."""
-    return parse_ledger_settings(raw, path="settings")
+    """The inverse of settings_to_json (the store's own output: a typed read, not a file's shape check)."""
+    return ledger_settings_from_json(raw, path="settings")
 
 
 def seed_products(connection: Connection, products: dict[str, Product] = PRODUCTS) -> int:

@@ -7,12 +7,12 @@ from pathlib import Path
 import typer
 from rich.table import Table
 
+from arrears.adapters.loan_document import parse_loan_document
 from arrears.adapters.yamlfile import load_document
 from arrears.domain.errors import InputError
 from arrears.domain.ledger import LedgerPosition, compute_position
-from arrears.domain.loan_document import parse_loan_document
 from arrears.domain.money import format_minor
-from arrears.entrypoints.cli.common import console, parse_as_of, print_json
+from arrears.entrypoints.cli.console import console, parse_as_of, print_json
 
 loan_app = typer.Typer(help="Explain a loan's ledger as of a date.", no_args_is_help=True)
 
