@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
+import httpx
 import pytest
 from fastapi.testclient import TestClient
 
@@ -66,3 +69,15 @@ LOAN = {
 
 def loan(loan_id: str, borrower_id: str) -> dict[str, object]:
     return {**LOAN, "loan_id": loan_id, "borrower": {**LOAN["borrower"], "id": borrower_id}}  # type: ignore[dict-item]
+
+
+def finished_job(api: TestClient, accepted: httpx.Response, headers: dict[str, str]) -> dict[str, Any]:
+    """The job a 202 answer started, once it has finished (polled at its Location)."""
+    assert accepted.status_code == 202, accepted.text
+    location = accepted.headers["location"]
+    deadline = time.monotonic() + 60
+    while True:
+        job = api.get(location, headers=headers).json()
+        if job["status"] not in ("queued", "running") or time.monotonic() > deadline:
+            return dict(job)
+        time.sleep(0.05)

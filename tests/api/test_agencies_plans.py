@@ -15,7 +15,7 @@ from arrears.adapters.store.casework_models import CaseRow
 from arrears.adapters.store.run_models import OutboxRow
 from arrears.services.accounts import check_ledger
 from arrears.services.unit_of_work import UnitOfWork
-from tests.api.conftest import LOAN, loan
+from tests.api.conftest import LOAN, finished_job, loan
 from tests.api.test_walls import PROBLEM, setup_two_agencies
 
 Keys = Callable[..., dict[str, str]]
@@ -130,7 +130,10 @@ def test_complaint_rates_by_channel_agent_and_agency(api: TestClient, key: Keys,
     # contacts: 4 SMS and 2 emails sent (a failed SMS does not count) ...
     _sent(store_url, [("sms", "sent")] * 4 + [("sms", "failed"), ("email", "sent"), ("email", "sent")])
     # ... 3 case notes by wang and 1 by li ...
-    assert api.post("/cases/refresh", params={"as_of": "2026-01-20"}, headers=admin).json()["open_cases"] == 3
+    refresh = finished_job(
+        api, api.post("/cases/refresh", params={"as_of": "2026-01-20"}, headers=admin), admin
+    )
+    assert (refresh["status"], refresh["result"]) == ("succeeded", {"open_cases": 3})
     with UnitOfWork(store_url) as uow:
         case_id = uow.connection.scalar(select(CaseRow.id).where(CaseRow.borrower_id == "B3"))
     for who, n in ((wang, 3), (li, 1)):

@@ -10,7 +10,7 @@ from sqlalchemy import insert
 
 from arrears.adapters.store.run_models import OutboxRow
 from arrears.services.unit_of_work import UnitOfWork
-from tests.api.conftest import loan
+from tests.api.conftest import finished_job, loan
 
 
 def test_negative_only_after_notice(
@@ -41,21 +41,26 @@ def test_negative_only_after_notice(
         )
         uow.commit()
     assert (
-        api.get("/bureau/export", params={"month": "2026-02"}, headers=key("agent", "a")).status_code == 403
+        api.post("/bureau/export", params={"month": "2026-02"}, headers=key("agent", "a")).status_code == 403
     )
-    r = api.get("/bureau/export", params={"month": "2026-02"}, headers=key("compliance"))
-    assert r.status_code == 200, r.text
+    compliance = key("compliance")
+    job = finished_job(
+        api, api.post("/bureau/export", params={"month": "2026-02"}, headers=compliance), compliance
+    )
+    assert job["status"] == "succeeded", job
+    export = job["result"]
     records = {
         x["loan_id"]: (x["status"], x["dpd"], x["overdue"], x["record"], x["notice_sent_on"])
-        for x in r.json()["records"]
+        for x in export["records"]
     }
     # 28 Feb: the 10 Jan instalment 49 days late (24.50 late fee), the 10 Feb one 18 (9.00) → status 2
     assert records == {
         "L1": ("2", 49, "2033.50", "negative", "2026-02-10"),
         "L2": ("N", 49, "2033.50", "held", None),
     }
-    assert r.json()["csv"].splitlines()[0] == (
+    assert export["csv"].splitlines()[0] == (
         "report_month,loan_id,borrower_id,id_number,name,status,dpd,overdue,outstanding,record,notice_sent_on"
     )
-    r = api.get("/bureau/export", params={"month": "2026-13"}, headers=admin)
-    assert (r.status_code, r.json()["field"]) == (422, "month")
+    for month in ("2026-13", "9999-01", "1999-12"):
+        r = api.post("/bureau/export", params={"month": month}, headers=admin)
+        assert (r.status_code, r.json()["field"]) == (422, "month")

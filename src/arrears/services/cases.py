@@ -155,10 +155,16 @@ def refresh_case(
     return case_view(uow, case_id)
 
 
-def refresh_cases(uow: UnitOfWork, as_of: date, model: RecoveryModel) -> int:
-    """Refresh the case of every borrower with a loan; how many cases are open afterwards."""
-    for borrower_id in uow.cases.borrowers_with_loans():
+def refresh_cases(uow: UnitOfWork, as_of: date, model: RecoveryModel, *, commit_every: int = 0) -> int:
+    """Refresh the case of every borrower with a loan; how many cases are open afterwards.
+
+    With `commit_every` N, the work is committed after each N borrowers, so no transaction holds the rows
+    it changed for longer than that (each borrower's refresh stands alone; an interrupted run is finished
+    by the next one)."""
+    for done, borrower_id in enumerate(uow.cases.borrowers_with_loans(), start=1):
         refresh_case(uow, borrower_id, as_of, model)
+        if commit_every and done % commit_every == 0:
+            uow.commit()
     return uow.cases.open_count()
 
 
@@ -172,10 +178,13 @@ def case_view(uow: UnitOfWork, case_id: int) -> dict[str, Any]:
     return out
 
 
-def queue(uow: UnitOfWork, agent: str, skills: Skills, today: date, limit: int = 50) -> list[dict[str, Any]]:
-    """The agent's work queue, best expected recovery first (see domain.cases.agent_queue)."""
+def queue(
+    uow: UnitOfWork, agent: str, skills: Skills, today: date, limit: int = 50, *, offset: int = 0
+) -> list[dict[str, Any]]:
+    """The agent's work queue, best expected recovery first (see domain.cases.agent_queue); `limit`
+    cases from the `offset`-th."""
     entries = agent_queue(uow.cases.queue_entries(), agent, skills, today)
-    return [case_view(uow, e.case_id) for e in entries[:limit]]
+    return [case_view(uow, e.case_id) for e in entries[offset : offset + limit]]
 
 
 def assign(uow: UnitOfWork, case_id: int, agent: str | None, actor: str) -> dict[str, Any]:

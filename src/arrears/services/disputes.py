@@ -182,9 +182,18 @@ def attach_evidence(
 
 
 def list_disputes(
-    uow: UnitOfWork, *, loan_ids: list[str] | None = None, kind: str | None = None, today: date | None = None
+    uow: UnitOfWork,
+    *,
+    loan_ids: list[str] | None = None,
+    kind: str | None = None,
+    today: date | None = None,
+    limit: int | None = None,
+    offset: int = 0,
 ) -> list[dict[str, Any]]:
-    return [dispute_view(uow, i, today) for i in uow.disputes.ids(loan_ids=loan_ids, kind=kind)]
+    """The disputes and complaints in the order opened; `limit` of them (all when None) from `offset`."""
+    ids = uow.disputes.ids(loan_ids=loan_ids, kind=kind)
+    window = ids[offset:] if limit is None else ids[offset : offset + limit]
+    return [dispute_view(uow, i, today) for i in window]
 
 
 def complaint_rates(uow: UnitOfWork) -> dict[str, list[dict[str, Any]]]:

@@ -562,10 +562,10 @@ class LoanActionPort(Protocol):
 class RunLogPort(Protocol):
     """The runs and the outbox rows as stored, for listing."""
 
-    def runs(self, limit: int) -> list[dict[str, Any]]: ...
+    def runs(self, limit: int, *, offset: int = 0) -> list[dict[str, Any]]: ...
 
     def actions(
-        self, *, loan_id: str | None = None, status: str | None = None, limit: int
+        self, *, loan_id: str | None = None, status: str | None = None, limit: int, offset: int = 0
     ) -> list[dict[str, Any]]: ...
 
 

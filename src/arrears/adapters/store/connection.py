@@ -11,6 +11,7 @@ from sqlalchemy import create_engine, event
 from sqlalchemy.engine import Engine, make_url
 from sqlalchemy.exc import ArgumentError
 
+from arrears.adapters.store import limits
 from arrears.domain.errors import InputError
 
 DB_URL_ENV = "ARREARS_DB_URL"
@@ -67,14 +68,17 @@ def _sqlite_begin(conn: Any) -> None:
 
 
 def create_store_engine(url: str) -> Engine:
-    """A new engine for `url` (SQLite: WAL, foreign keys on, explicit transactions)."""
+    """A new engine for `url` (SQLite: WAL, foreign keys on, explicit transactions; PostgreSQL: the pool
+    sized by ARREARS_DB_POOL_*); both honour a request's time budget."""
     parsed = make_url(url)
     if parsed.get_backend_name() == "sqlite":
         engine = create_engine(url, connect_args={"timeout": 30})
         event.listen(engine, "connect", _sqlite_connect)
         event.listen(engine, "begin", _sqlite_begin)
-        return engine
-    return create_engine(url, pool_pre_ping=True)
+    else:
+        engine = create_engine(url, pool_pre_ping=True, **limits.pool_options())
+    limits.install(engine)  # a request's time budget, where one is set (arrears.adapters.store.limits)
+    return engine
 
 
 def engine_for(url: str | None = None) -> Engine:

@@ -77,17 +77,17 @@ class RunLogReader:
     def __init__(self, connection: Connection) -> None:
         self.connection = connection
 
-    def runs(self, limit: int) -> list[dict[str, Any]]:
+    def runs(self, limit: int, *, offset: int = 0) -> list[dict[str, Any]]:
         rows = self.connection.execute(
-            select(RunRow).order_by(RunRow.as_of.desc(), RunRow.id).limit(limit)
+            select(RunRow).order_by(RunRow.as_of.desc(), RunRow.id).limit(limit).offset(offset)
         ).mappings()
         return [dict(r) for r in rows]
 
     def actions(
-        self, *, loan_id: str | None = None, status: str | None = None, limit: int
+        self, *, loan_id: str | None = None, status: str | None = None, limit: int, offset: int = 0
     ) -> list[dict[str, Any]]:
-        """The outbox rows of a loan and status (any when None), at most `limit`."""
-        q = select(OutboxRow).order_by(OutboxRow.id).limit(limit)
+        """The outbox rows of a loan and status (any when None), at most `limit` from the `offset`-th."""
+        q = select(OutboxRow).order_by(OutboxRow.id).limit(limit).offset(offset)
         if loan_id is not None:
             q = q.where(OutboxRow.loan_id == loan_id)
         if status is not None:

@@ -12,14 +12,14 @@ borrowers: 403.
 
 from __future__ import annotations
 
-from datetime import date
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, HTTPException, Path
-from pydantic import AwareDatetime, Field
+from pydantic import Field
 
 from arrears.domain.compliance.facts import FLAG_NAMES
 from arrears.domain.errors import InputError
+from arrears.entrypoints.api.limits import FarDay, Instant
 from arrears.entrypoints.api.schemas import Body, Id
 from arrears.entrypoints.api.security import Uow, roles, today
 from arrears.services import borrower_facts
@@ -45,8 +45,8 @@ class FlagIn(Body):
     channel: str | None = Field(None, max_length=32, examples=["sms"])
     debt: Id | None = None
     value: str | None = Field(None, max_length=200)
-    until: date | None = None
-    effective_at: AwareDatetime | None = None
+    until: FarDay | None = None
+    effective_at: Instant | None = None
     reason: str = Field(min_length=1, max_length=2000)
 
 

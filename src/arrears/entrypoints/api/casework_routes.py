@@ -6,11 +6,13 @@ from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, HTTPException, Path, Query, Request
+from fastapi import APIRouter, Depends, HTTPException, Path, Query, Request, Response
 
 from arrears.domain.money import parse_minor
 from arrears.domain.plans import PlanTerms
+from arrears.entrypoints.api import jobs
 from arrears.entrypoints.api.ledger_routes import money
+from arrears.entrypoints.api.limits import AsOf, Limit, Offset, RequiredAsOf, heavy, page
 from arrears.entrypoints.api.schemas import (
     ActivityIn,
     AgencyIn,
@@ -23,7 +25,7 @@ from arrears.entrypoints.api.schemas import (
     ResolveIn,
     RowId,
 )
-from arrears.entrypoints.api.security import Caller, Config, Uow, check_loan_scope, roles
+from arrears.entrypoints.api.security import Caller, Config, RawBody, Uow, check_loan_scope, roles
 from arrears.services import agencies, cases, disputes, plans, promises
 from arrears.services.auth import Principal
 
@@ -42,27 +44,28 @@ def _currency(uow: Uow, loan_id: str) -> str:
 # ------------------------------------------------------------------------------------------------ cases
 
 
-@router.post("/cases/refresh", tags=["cases"])
+@router.post("/cases/refresh", status_code=202, tags=["cases", "jobs"])
 def refresh_cases(
-    uow: Uow,
-    cfg: Config,
+    request: Request,
+    response: Response,
     who: Annotated[Principal, Depends(roles("admin", "supervisor"))],
-    as_of: Annotated[date | None, Query()] = None,
+    as_of: AsOf = None,
 ) -> dict[str, Any]:
-    """Open, update and close cases from the ledger as of a date."""
-    open_cases = cases.refresh_cases(uow, as_of or _today(), cfg.recovery)
-    uow.commit()
-    return {"open_cases": open_cases}
+    """Open, update and close cases from the ledger as of a date: a background job (202, Location:
+    /jobs/{id}; its result is `{open_cases}`); 409 while one is queued or running."""
+    params = {"as_of": (as_of or _today()).isoformat()}
+    return jobs.submit(request, response, "case_refresh", params, who)
 
 
-@router.get("/cases/queue", tags=["cases"])
+@router.get("/cases/queue", tags=["cases"], dependencies=[Depends(heavy)])
 def my_queue(
     uow: Uow,
     who: Annotated[Principal, Depends(roles("agent", "supervisor"))],
-    limit: Annotated[int, Query(ge=1, le=500)] = 50,
+    limit: Limit = 100,
+    offset: Offset = 0,
 ) -> list[dict[str, Any]]:
     """The caller's work queue: own and unassigned cases they have the skills for, best first."""
-    return [money(c) for c in cases.queue(uow, who.name, who.skills, _today(), limit)]
+    return [money(c) for c in cases.queue(uow, who.name, who.skills, _today(), limit, offset=offset)]
 
 
 @router.get("/cases/{case_id}", tags=["cases"])
@@ -125,12 +128,12 @@ def make_promise(
     return money(out, cur)
 
 
-@router.post("/promises/settle", tags=["promises"])
+@router.post("/promises/settle", tags=["promises"], dependencies=[Depends(heavy)])
 def settle_promises(
     uow: Uow,
     cfg: Config,
     who: Annotated[Principal, Depends(roles("admin", "supervisor"))],
-    as_of: Annotated[date, Query()],
+    as_of: RequiredAsOf,
 ) -> list[dict[str, Any]]:
     """Decide every pending promise as of a date (kept / broken); the ones that changed."""
     out = promises.settle_promises(uow, as_of, cfg.promise_tolerance)
@@ -176,12 +179,12 @@ def approve_plan(
     return money(out)
 
 
-@router.post("/plans/review", tags=["plans"])
+@router.post("/plans/review", tags=["plans"], dependencies=[Depends(heavy)])
 def review_plans(
     uow: Uow,
     cfg: Config,
     who: Annotated[Principal, Depends(roles("admin", "supervisor"))],
-    as_of: Annotated[date, Query()],
+    as_of: RequiredAsOf,
 ) -> list[dict[str, Any]]:
     """Complete the paid plans and break the missed ones (reverting per policy) as of a date."""
     out = plans.review_plans(uow, as_of, cfg.plans, who.actor)
@@ -190,10 +193,12 @@ def review_plans(
 
 
 @router.get("/loans/{loan_id}/schedules", tags=["plans"])
-def schedule_versions(loan_id: str, uow: Uow, who: Caller) -> list[dict[str, Any]]:
+def schedule_versions(
+    loan_id: str, uow: Uow, who: Caller, limit: Limit = 100, offset: Offset = 0
+) -> list[dict[str, Any]]:
     """Every schedule version of the loan (the original is version 1)."""
     check_loan_scope(uow, who, loan_id)
-    return plans.versions(uow, loan_id)
+    return page(plans.versions(uow, loan_id), limit, offset)
 
 
 # ------------------------------------------------------------------------------------ disputes, complaints
@@ -240,16 +245,22 @@ def open_complaint(
     return _open("complaint", body, uow, cfg, who)
 
 
-@router.get("/disputes", tags=["disputes"])
+@router.get("/disputes", tags=["disputes"], dependencies=[Depends(heavy)])
 def list_disputes(
-    uow: Uow, who: Caller, kind: Annotated[str | None, Query(pattern="^(dispute|complaint)$")] = None
+    uow: Uow,
+    who: Caller,
+    kind: Annotated[str | None, Query(pattern="^(dispute|complaint)$")] = None,
+    limit: Limit = 100,
+    offset: Offset = 0,
 ) -> list[dict[str, Any]]:
-    """Disputes and complaints: all for compliance / supervisors / admins, own ones for a borrower."""
+    """Disputes and complaints (oldest first): all for compliance / supervisors / admins, own ones for a
+    borrower."""
+    loan_ids = None
     if who.role == "borrower":
-        return disputes.list_disputes(uow, loan_ids=cases.loans_of(uow, who.borrower_id or ""), kind=kind)
-    if who.role not in ("admin", "supervisor", "compliance"):
+        loan_ids = cases.loans_of(uow, who.borrower_id or "")
+    elif who.role not in ("admin", "supervisor", "compliance"):
         raise HTTPException(403, f"role {who.role} may not list disputes")
-    return disputes.list_disputes(uow, kind=kind)
+    return disputes.list_disputes(uow, loan_ids=loan_ids, kind=kind, limit=limit, offset=offset)
 
 
 @router.get("/disputes/{dispute_id}", tags=["disputes"])
@@ -284,9 +295,9 @@ def resolve(
 
 
 @router.post("/disputes/{dispute_id}/evidence", status_code=201, tags=["disputes"])
-async def attach_evidence(
+def attach_evidence(
     dispute_id: RowId,
-    request: Request,
+    raw: RawBody,
     uow: Uow,
     cfg: Config,
     who: Caller,
@@ -296,12 +307,12 @@ async def attach_evidence(
     view = disputes.dispute_view(uow, dispute_id)
     if who.role not in ("admin", "supervisor", "compliance", "agent"):
         check_loan_scope(uow, who, view["loan_id"])
-    out = disputes.attach_evidence(uow, dispute_id, filename, await request.body(), cfg.data_dir, who.actor)
+    out = disputes.attach_evidence(uow, dispute_id, filename, raw, cfg.data_dir, who.actor)
     uow.commit()
     return out
 
 
-@router.get("/complaints/rates", tags=["disputes"])
+@router.get("/complaints/rates", tags=["disputes"], dependencies=[Depends(heavy)])
 def complaint_rates(
     uow: Uow, who: Annotated[Principal, Depends(roles("admin", "supervisor", "compliance", "strategist"))]
 ) -> dict[str, Any]:

@@ -6,16 +6,17 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Annotated, Any
 
 import pyarrow as pa
-from fastapi import APIRouter, Depends, Header, HTTPException, Query, Request
+from fastapi import APIRouter, Depends, Header, HTTPException, Query, Request, Response
 
-from arrears.adapters.store.run_models import OUTBOX_STATUSES
 from arrears.domain.errors import InputError
 from arrears.domain.ledger import compute_position
 from arrears.domain.money import format_minor, parse_minor
-from arrears.entrypoints.api import webhooks
+from arrears.domain.outbox import OUTBOX_STATUSES
+from arrears.entrypoints.api import jobs, webhooks
+from arrears.entrypoints.api.limits import AsOf, Limit, Month, Offset, heavy
 from arrears.entrypoints.api.schemas import LoanIn, PaymentIn, TokenIn
-from arrears.entrypoints.api.security import Caller, Config, Uow, check_loan_scope, roles
-from arrears.services import bureau, importing
+from arrears.entrypoints.api.security import Caller, Config, RawBody, Uow, check_loan_scope, roles
+from arrears.services import importing
 from arrears.services.agencies import placed_loans, placement_of
 from arrears.services.auth import Principal, issue_borrower_token
 from arrears.services.cases import loans_of
@@ -123,22 +124,22 @@ def get_loan(loan_id: str, uow: Uow, who: Caller) -> dict[str, Any]:
 
 
 @router.get("/accounts/{loan_id}", tags=["accounts"])
-def get_account(
-    loan_id: str, uow: Uow, who: Caller, as_of: Annotated[date | None, Query()] = None
-) -> dict[str, Any]:
+def get_account(loan_id: str, uow: Uow, who: Caller, as_of: AsOf = None) -> dict[str, Any]:
     """The account as of a date (default today): ledger position, borrower (masked), promises, plans."""
     check_loan_scope(uow, who, loan_id)
     return account_view(uow, loan_id, as_of or datetime.now(UTC).date())
 
 
-@router.get("/accounts", tags=["accounts"])
+@router.get("/accounts", tags=["accounts"], dependencies=[Depends(heavy)])
 def list_accounts(
     uow: Uow,
     who: Caller,
-    as_of: Annotated[date | None, Query()] = None,
-    limit: Annotated[int, Query(ge=1, le=500)] = 100,
+    as_of: AsOf = None,
+    limit: Limit = 100,
+    offset: Offset = 0,
 ) -> list[dict[str, Any]]:
-    """Accounts the caller may see: a borrower's own, an agency's placed ones, everything for staff."""
+    """Accounts the caller may see (by loan id): a borrower's own, an agency's placed ones, everything for
+    staff."""
     day = as_of or datetime.now(UTC).date()
     if who.role == "borrower":
         ids = loans_of(uow, who.borrower_id or "")
@@ -146,7 +147,7 @@ def list_accounts(
         ids = placed_loans(uow, who.agency_id or "", datetime.now(UTC).date())
     else:
         ids = uow.loans.ids()
-    return [account_view(uow, i, day) for i in ids[:limit]]
+    return [account_view(uow, i, day) for i in ids[offset : offset + limit]]
 
 
 def _outcome(outcome: PaymentOutcome, currency: str) -> dict[str, Any]:
@@ -182,27 +183,24 @@ def post_payment(
     return out
 
 
-@router.post("/webhooks/payments", tags=["payments"])
-async def payment_webhook(
-    request: Request,
+@router.post("/webhooks/payments", tags=["payments"], openapi_extra=webhooks.documented(PaymentIn))
+def payment_webhook(
+    raw: RawBody,
     uow: Uow,
     cfg: Config,
     idempotency_key: Annotated[str, Header(min_length=1, max_length=200)],
     x_signature: Annotated[str, Header(min_length=1, max_length=200)],
 ) -> dict[str, Any]:
     """A payment processor's notification: HMAC-SHA256 of the raw body in X-Signature; the same
-    Idempotency-Key always gets the first answer (a different body with it is a 409)."""
-    raw = await request.body()
+    Idempotency-Key always gets the first answer (a different body with it is a 409), also when two
+    deliveries of it race."""
     webhooks.check_signature(cfg.webhook_secret, raw, x_signature)
-    body_sha256 = webhooks.digest(raw)
-    seen = webhooks.replayed(uow, idempotency_key, body_sha256)
-    if seen is not None:
-        return seen
-    body = webhooks.parse_body(PaymentIn, raw)
-    out = _record(uow, cfg, body, "system:payment-webhook")
-    webhooks.remember(uow, idempotency_key, body_sha256, out)
-    uow.commit()
-    return {**out, "replayed": False}
+
+    def handle() -> dict[str, Any]:
+        body = webhooks.parse_body(PaymentIn, raw)
+        return _record(uow, cfg, body, "system:payment-webhook")
+
+    return webhooks.answer_once(uow, idempotency_key, raw, handle)
 
 
 @router.post("/auth/borrower-tokens", status_code=201, tags=["auth"])
@@ -223,30 +221,34 @@ def borrower_token(
 def list_runs(
     uow: Uow,
     who: Annotated[Principal, Depends(roles("admin", "strategist", "supervisor", "compliance"))],
-    limit: Annotated[int, Query(ge=1, le=500)] = 50,
+    limit: Limit = 100,
+    offset: Offset = 0,
 ) -> list[dict[str, Any]]:
-    return uow.run_log.runs(limit)
+    """Daily runs, newest first."""
+    return uow.run_log.runs(limit, offset=offset)
 
 
-@router.get("/outbox", tags=["runs"])
+@router.get("/outbox", tags=["runs"], dependencies=[Depends(heavy)])
 def list_outbox(
     uow: Uow,
     who: Annotated[Principal, Depends(roles("admin", "strategist", "supervisor", "compliance"))],
     loan_id: Annotated[str | None, Query(max_length=64)] = None,
     status: Annotated[str | None, Query(pattern="^(" + "|".join(OUTBOX_STATUSES) + ")$")] = None,
-    limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+    limit: Limit = 100,
+    offset: Offset = 0,
 ) -> list[dict[str, Any]]:
-    return uow.run_log.actions(loan_id=loan_id, status=status, limit=limit)
+    """Outbox rows in the order written."""
+    return uow.run_log.actions(loan_id=loan_id, status=status, limit=limit, offset=offset)
 
 
-@router.get("/bureau/export", tags=["bureau"])
+@router.post("/bureau/export", status_code=202, tags=["bureau", "jobs"])
 def bureau_export(
-    uow: Uow,
-    cfg: Config,
+    request: Request,
+    response: Response,
     who: Annotated[Principal, Depends(roles("admin", "compliance"))],
-    month: Annotated[str, Query(pattern=r"^\d{4}-(0[1-9]|1[0-2])$")],
+    month: Month,
 ) -> dict[str, Any]:
-    """The monthly credit-bureau export (layout in docs/api.md); negative records only after the pre-notice."""
-    text, rows = bureau.export(uow, month, cfg.bureau_notice_days, who.actor)
-    uow.commit()
-    return {"month": month, "csv": text, "records": rows}
+    """The monthly credit-bureau export (layout in docs/api.md; negative records only after the
+    pre-notice): a background job (202, Location: /jobs/{id}; its result is `{month, csv, records}`);
+    409 while one is queued or running."""
+    return jobs.submit(request, response, "bureau_export", {"month": month}, who)

@@ -6,6 +6,7 @@ from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
+from fastapi.openapi.utils import get_openapi
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
@@ -13,6 +14,28 @@ from arrears.domain.errors import InputError, NotFound
 
 PROBLEM = "application/problem+json"
 TYPE_BASE = "https://arrears.invalid/problems/"
+# The body of every error answer, as the OpenAPI document declares it (`default` response of each operation).
+PROBLEM_SCHEMA: dict[str, Any] = {
+    "title": "Problem",
+    "type": "object",
+    "required": ["type", "title", "status", "detail"],
+    "properties": {
+        "type": {"type": "string"},
+        "title": {"type": "string"},
+        "status": {"type": "integer"},
+        "detail": {"type": "string"},
+        "instance": {"type": "string"},
+        "field": {"type": "string", "description": "the request field at fault"},
+        "errors": {
+            "type": "array",
+            "items": {
+                "type": "object",
+                "properties": {"field": {"type": "string"}, "message": {"type": "string"}},
+            },
+        },
+        "job_id": {"type": "string", "description": "409 on a job: the one already queued or running"},
+    },
+}
 
 
 def problem(
@@ -85,3 +108,36 @@ def install(app: FastAPI) -> None:
         if exc.status_code == 401:
             response.headers["WWW-Authenticate"] = "Bearer"
         return response
+
+
+def document(app: FastAPI) -> None:
+    """Declare the error answers as they are: every operation's `default` response (and its 422) is a
+    problem+json document (FastAPI would declare its own validation-error shape)."""
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema:
+            return app.openapi_schema
+        schema = get_openapi(
+            title=app.title, version=app.version, description=app.description, routes=app.routes
+        )
+        components = schema.setdefault("components", {}).setdefault("schemas", {})
+        components.pop("HTTPValidationError", None)
+        components.pop("ValidationError", None)
+        components["Problem"] = PROBLEM_SCHEMA
+        content = {PROBLEM: {"schema": {"$ref": "#/components/schemas/Problem"}}}
+        for operations in schema.get("paths", {}).values():
+            for operation in operations.values():
+                responses = operation.setdefault("responses", {})
+                if "422" in responses:
+                    responses["422"] = {
+                        "description": "Invalid request (the field is named)",
+                        "content": content,
+                    }
+                responses["default"] = {
+                    "description": "An error (RFC 9457 problem details)",
+                    "content": content,
+                }
+        app.openapi_schema = schema
+        return schema
+
+    app.openapi = openapi  # type: ignore[method-assign]

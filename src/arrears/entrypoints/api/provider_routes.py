@@ -10,24 +10,17 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Header, Request
-from pydantic import BaseModel
+from fastapi import APIRouter, Header
 
 from arrears.domain.errors import InputError
 from arrears.entrypoints.api import webhooks
 from arrears.entrypoints.api.schemas import DeliveryReceiptIn, IvrCallbackIn, SmsReplyIn
-from arrears.entrypoints.api.security import Config, Uow
+from arrears.entrypoints.api.security import Config, RawBody, Uow
 from arrears.services.receipts import RECEIPT_OUTCOMES, record_delivery, record_reply
 
 router = APIRouter(prefix="/webhooks", tags=["providers"])
 Signature = Annotated[str, Header(min_length=1, max_length=200)]
 IdempotencyKey = Annotated[str | None, Header(min_length=1, max_length=180)]
-
-
-def _documented(model: type[BaseModel]) -> dict[str, Any]:
-    """The OpenAPI request body of a route that reads the raw body itself (to check its signature)."""
-    schema = model.model_json_schema(by_alias=True)
-    return {"requestBody": {"required": True, "content": {"application/json": {"schema": schema}}}}
 
 
 def _message(body: DeliveryReceiptIn | IvrCallbackIn) -> dict[str, str]:
@@ -39,30 +32,17 @@ def _message(body: DeliveryReceiptIn | IvrCallbackIn) -> dict[str, str]:
     raise InputError("needs idempotency_key or provider_id", field="provider_id")
 
 
-async def _signed(request: Request, cfg: Config, signature: str) -> bytes:
-    raw = await request.body()
-    webhooks.check_signature(cfg.provider_secret, raw, signature)
-    return raw
-
-
 def _apply(
-    uow: Uow, kind: str, key: str | None, raw: bytes, handle: Callable[[], dict[str, Any]]
+    kind: str, key: str | None, uow: Uow, raw: bytes, handle: Callable[[], dict[str, Any]]
 ) -> dict[str, Any]:
     """Replay the first answer for a known Idempotency-Key, else apply the callback and remember it."""
     scoped = f"{kind}:{key}" if key else None  # provider keys live apart from payment keys
-    body_sha256 = webhooks.digest(raw)
-    if scoped is not None and (seen := webhooks.replayed(uow, scoped, body_sha256)) is not None:
-        return seen
-    out = handle()
-    if scoped is not None:
-        webhooks.remember(uow, scoped, body_sha256, out)
-    uow.commit()
-    return {**out, "replayed": False}
+    return webhooks.answer_once(uow, scoped, raw, handle)
 
 
-@router.post("/delivery", openapi_extra=_documented(DeliveryReceiptIn))
-async def delivery_receipt(
-    request: Request,
+@router.post("/delivery", openapi_extra=webhooks.documented(DeliveryReceiptIn))
+def delivery_receipt(
+    raw: RawBody,
     uow: Uow,
     cfg: Config,
     x_signature: Signature,
@@ -70,7 +50,7 @@ async def delivery_receipt(
 ) -> dict[str, Any]:
     """A delivery receipt (`{idempotency_key | provider_id, status, at}`): updates the delivery row and the
     contact attempt's outcome. Unknown message: 404."""
-    raw = await _signed(request, cfg, x_signature)
+    webhooks.check_signature(cfg.provider_secret, raw, x_signature)
     body = webhooks.parse_body(DeliveryReceiptIn, raw)
 
     def handle() -> dict[str, Any]:
@@ -78,12 +58,12 @@ async def delivery_receipt(
         status = record_delivery(uow, record)
         return {"status": status, "outcome": RECEIPT_OUTCOMES[status]}
 
-    return _apply(uow, "delivery", idempotency_key, raw, handle)
+    return _apply("delivery", idempotency_key, uow, raw, handle)
 
 
-@router.post("/ivr", openapi_extra=_documented(IvrCallbackIn))
-async def ivr_callback(
-    request: Request,
+@router.post("/ivr", openapi_extra=webhooks.documented(IvrCallbackIn))
+def ivr_callback(
+    raw: RawBody,
     uow: Uow,
     cfg: Config,
     x_signature: Signature,
@@ -91,7 +71,7 @@ async def ivr_callback(
 ) -> dict[str, Any]:
     """How a robocall ended (`{idempotency_key | provider_id, outcome, at}`); `answered` counts as a
     connected call for the daily cap, `pressed_1` also opens an agent call task."""
-    raw = await _signed(request, cfg, x_signature)
+    webhooks.check_signature(cfg.provider_secret, raw, x_signature)
     body = webhooks.parse_body(IvrCallbackIn, raw)
 
     def handle() -> dict[str, Any]:
@@ -103,12 +83,12 @@ async def ivr_callback(
             "agent_task": status == "pressed_1",
         }
 
-    return _apply(uow, "ivr", idempotency_key, raw, handle)
+    return _apply("ivr", idempotency_key, uow, raw, handle)
 
 
-@router.post("/sms-replies", openapi_extra=_documented(SmsReplyIn))
-async def sms_reply(
-    request: Request,
+@router.post("/sms-replies", openapi_extra=webhooks.documented(SmsReplyIn))
+def sms_reply(
+    raw: RawBody,
     uow: Uow,
     cfg: Config,
     x_signature: Signature,
@@ -117,7 +97,7 @@ async def sms_reply(
     """An inbound SMS (`{from, text, at, channel}`): 退订 / TD / T / STOP / UNSUBSCRIBE opt the borrower
     out of the channel; PLAN / 分期 / 还款计划 records a plan_request event on each of their loans.
     An unknown sender is answered 200 with action `unknown_sender` (nothing to retry)."""
-    raw = await _signed(request, cfg, x_signature)
+    webhooks.check_signature(cfg.provider_secret, raw, x_signature)
     body = webhooks.parse_body(SmsReplyIn, raw)
 
     def handle() -> dict[str, Any]:
@@ -130,4 +110,4 @@ async def sms_reply(
         result = record_reply(uow, record)
         return {"borrower_id": result.borrower_id, "action": result.action, "loans": result.loans}
 
-    return _apply(uow, "reply", idempotency_key, raw, handle)
+    return _apply("reply", idempotency_key, uow, raw, handle)

@@ -1,12 +1,14 @@
-"""Request bodies. Amounts are decimal strings ("1234.56"), dates ISO (YYYY-MM-DD)."""
+"""Request bodies. Amounts are decimal strings ("1234.56"), dates ISO (YYYY-MM-DD) within the API's range
+(limits.Day: 2000-01-01 .. today + 366 days; due dates and end dates: limits.FarDay, .. 2199-12-31)."""
 
 from __future__ import annotations
 
-from datetime import date
 from typing import Annotated
 
 from fastapi import Path
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field
+
+from arrears.entrypoints.api.limits import Day, FarDay, Instant
 
 Amount = Annotated[str, Field(pattern=r"^\d{1,12}(\.\d{1,2})?$", examples=["1234.56"])]
 RowId = Annotated[int, Path(ge=1, le=2**53)]  # a stored row's number (path parameter)
@@ -28,7 +30,7 @@ class BorrowerIn(Body):
 
 class InstalmentIn(Body):
     seq: int = Field(ge=1, le=1000)
-    due: date
+    due: FarDay
     principal: Amount
     interest: Amount = "0"
     fees: Amount = "0"
@@ -39,14 +41,14 @@ class LoanIn(Body):
     borrower: BorrowerIn
     product: Id
     currency: str = Field("CNY", pattern=r"^[A-Z]{3}$")
-    opened_on: date | None = None
+    opened_on: Day | None = None
     instalments: list[InstalmentIn] = Field(min_length=1, max_length=360)
 
 
 class PaymentIn(Body):
     payment_id: Id
     loan_id: Id
-    paid_on: date
+    paid_on: Day
     amount: Amount
     source: str | None = Field(None, max_length=64)
 
@@ -54,17 +56,17 @@ class PaymentIn(Body):
 class PromiseIn(Body):
     loan_id: Id
     amount: Amount
-    due_on: date
-    made_on: date
+    due_on: Day
+    made_on: Day
 
 
 class PlanIn(Body):
     loan_id: Id
     kind: str = Field(pattern=r"^(extension|reinstalment|settlement|fee_waiver)$")
-    start_on: date
+    start_on: Day
     days: int = Field(0, ge=0, le=366)
     count: int = Field(0, ge=0, le=60)
-    first_due: date | None = None
+    first_due: Day | None = None
     discount_pct: str = Field("0", pattern=r"^\d{1,2}(\.\d{1,2})?$")
     waive_amount: Amount = "0"
 
@@ -73,21 +75,21 @@ class DisputeIn(Body):
     loan_id: Id
     category: str = Field(min_length=1, max_length=32)
     description: str = Field(min_length=1, max_length=4000)
-    opened_on: date
+    opened_on: Day
     channel: str | None = Field(None, max_length=32)
     agent: str | None = Field(None, max_length=64)
 
 
 class ResolveIn(Body):
     resolution: str = Field(pattern=r"^(upheld|partly_upheld|not_upheld|withdrawn)$")
-    resolved_on: date
+    resolved_on: Day
 
 
 class NoteIn(Body):
     note: str = Field(min_length=1, max_length=4000)
     outcome: str | None = Field(None, max_length=32)
     channel: str | None = Field(None, max_length=32)
-    next_action_on: date | None = None
+    next_action_on: Day | None = None
 
 
 class AssignIn(Body):
@@ -103,8 +105,8 @@ class AgencyIn(Body):
 class PlacementIn(Body):
     agency_id: Id
     loan_ids: list[Id] = Field(min_length=1, max_length=1000)
-    placed_on: date
-    recall_on: date
+    placed_on: Day
+    recall_on: FarDay
     commission_rate: str | None = Field(None, pattern=r"^0(\.\d{1,4})?$")
 
 
@@ -132,7 +134,7 @@ class DeliveryReceiptIn(Body):
     idempotency_key: MessageRef | None = None
     provider_id: MessageRef | None = None
     status: str = Field(pattern=f"^({RECEIPT_STATUSES})$")
-    at: AwareDatetime | None = None
+    at: Instant | None = None
 
 
 class IvrCallbackIn(Body):
@@ -141,7 +143,7 @@ class IvrCallbackIn(Body):
     idempotency_key: MessageRef | None = None
     provider_id: MessageRef | None = None
     outcome: str = Field(pattern=f"^({IVR_OUTCOMES})$")
-    at: AwareDatetime | None = None
+    at: Instant | None = None
 
 
 class SmsReplyIn(Body):
@@ -149,5 +151,5 @@ class SmsReplyIn(Body):
 
     sender: str = Field(alias="from", min_length=1, max_length=32, pattern=r"^\+?\d{5,20}$")
     text: str = Field(max_length=1000)
-    at: AwareDatetime | None = None
+    at: Instant | None = None
     channel: str = Field("sms", pattern=r"^[a-z_]{1,32}$")

@@ -1,14 +1,18 @@
 """What every signed webhook shares (the payment processor's and the messaging providers'): the HMAC check
-over the raw body, the body's validation with the field named, and the Idempotency-Key replay store."""
+over the raw body, the body's validation with the field named, and the Idempotency-Key replay store —
+one answer per key, also when two deliveries of the same key race (across threads, workers, instances)."""
 
 from __future__ import annotations
 
 import hashlib
 import json
+import time
+from collections.abc import Callable
 from typing import Any, TypeVar
 
 from fastapi import HTTPException
 from pydantic import BaseModel, ValidationError
+from sqlalchemy.exc import IntegrityError, OperationalError
 
 from arrears.domain.casework_records import WebhookReceipt
 from arrears.domain.errors import InputError
@@ -55,3 +59,49 @@ def replayed(uow: UnitOfWork, key: str, body_sha256: str) -> dict[str, Any] | No
 def remember(uow: UnitOfWork, key: str, body_sha256: str, response: dict[str, Any]) -> None:
     """Store the answer under the key (in the request's transaction), for replays."""
     uow.webhook_receipts.add(WebhookReceipt(key, body_sha256, response))
+
+
+def documented(model: type[BaseModel]) -> dict[str, Any]:
+    """The OpenAPI request body of a route that reads the raw body itself (to check its signature)."""
+    schema = model.model_json_schema(by_alias=True)
+    return {"requestBody": {"required": True, "content": {"application/json": {"schema": schema}}}}
+
+
+ATTEMPTS = 5  # with a growing pause: SQLite's loser may need the winner to finish first
+
+
+def _lost_race(exc: Exception) -> bool:
+    """A write that lost to a concurrent transaction: a unique key another delivery stored first, or
+    (SQLite) a snapshot another writer moved on from. Retrying sees the winner's work."""
+    if isinstance(exc, IntegrityError):
+        return True
+    text = str(getattr(exc, "orig", exc))
+    return "database is locked" in text or getattr(getattr(exc, "orig", None), "sqlstate", "") in (
+        "40001",  # serialization failure
+        "40P01",  # deadlock
+    )
+
+
+def answer_once(
+    uow: UnitOfWork, key: str | None, raw: bytes, handle: Callable[[], dict[str, Any]]
+) -> dict[str, Any]:
+    """The first answer given under the Idempotency-Key `key` (replayed: true), or `handle()`'s answer,
+    remembered under the key and committed with the work (replayed: false). When a concurrent delivery
+    of the key commits first, this one's unique-key violation rolls its work back and it answers as the
+    replay it is. Without a key, the work is simply done and committed."""
+    body_sha256 = digest(raw)
+    for attempt in range(1, ATTEMPTS + 1):
+        if key is not None and (seen := replayed(uow, key, body_sha256)) is not None:
+            return seen
+        try:
+            out = handle()
+            if key is not None:
+                remember(uow, key, body_sha256, out)
+            uow.commit()
+            return {**out, "replayed": False}
+        except (IntegrityError, OperationalError) as exc:
+            uow.rollback()
+            if attempt == ATTEMPTS or not _lost_race(exc):
+                raise
+            time.sleep(0.01 * 2**attempt)
+    raise AssertionError("unreachable")  # pragma: no cover

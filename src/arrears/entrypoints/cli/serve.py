@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import math
+import os
+from dataclasses import replace
 from pathlib import Path
+from typing import Any
 
 import typer
 
@@ -33,6 +37,22 @@ def serve(
     dev: bool = typer.Option(
         False, "--dev", help="Development setup: example secrets and lender allowed, loopback only."
     ),
+    workers: int = typer.Option(1, "--workers", min=1, max=64, help="Worker processes (each its own app)."),
+    request_timeout: float = typer.Option(
+        None,
+        "--request-timeout",
+        min=0.1,
+        max=3600,
+        help="Seconds a request may use the store, statement timeout included; then 503 (default 10).",
+    ),
+    rate: float = typer.Option(
+        None, "--rate", min=0, help="Requests per second per API key and worker; 0: no limit (default 20)."
+    ),
+    burst: int = typer.Option(None, "--burst", min=1, help="Requests an API key may burst (default 60)."),
+    heavy_slots: int = typer.Option(
+        None, "--heavy-slots", min=1, help="Heavy reads (lists) running at once per worker (default 2)."
+    ),
+    access_log: bool = typer.Option(True, "--access-log/--no-access-log", help="Log every request."),
 ) -> None:
     """Serve the REST API (OpenAPI at /openapi.json, docs at /docs) on the store at ARREARS_DB_URL.
 
@@ -40,18 +60,33 @@ def serve(
     import uvicorn
 
     from arrears.adapters.channels.config import load_channels_config
+    from arrears.adapters.store.limits import POOL_TIMEOUT_ENV
     from arrears.entrypoints.api import create_app
-    from arrears.services.cases import load_config
+    from arrears.entrypoints.api.limits import ApiLimits
+    from arrears.services.cases import CONFIG_ENV, load_config
     from arrears.services.production import serve_check
 
     casework = load_config(config)
     dev_line = serve_check(host, dev, casework, load_channels_config(channels))
     if dev_line:
         err_console.print(dev_line, highlight=False, soft_wrap=True)
-    app = create_app(config=casework)
+    chosen = {"request_seconds": request_timeout, "rate": rate, "burst": burst, "heavy_slots": heavy_slots}
+    limits = replace(ApiLimits.from_env(), **{k: v for k, v in chosen.items() if v is not None})
+    if workers > 1:  # each worker process builds its app from the environment it inherits
+        os.environ.update(limits.to_env())
+        if not os.environ.get(POOL_TIMEOUT_ENV):  # a connection waited for no longer than a request may run
+            os.environ[POOL_TIMEOUT_ENV] = str(max(1, math.ceil(limits.request_seconds)))
+        if config:
+            os.environ[CONFIG_ENV] = str(Path(config).resolve())
     with UnitOfWork():  # upgrade the store before the first request
         pass
-    uvicorn.run(app, host=host, port=port, log_level="info")
+    common: dict[str, Any] = {"host": host, "port": port, "log_level": "info"}
+    if not access_log:
+        common["access_log"] = False
+    if workers == 1:
+        uvicorn.run(create_app(config=casework, api_limits=limits), **common)
+    else:
+        uvicorn.run("arrears.entrypoints.api:app_from_environment", factory=True, workers=workers, **common)
 
 
 @apikey_app.command("create")

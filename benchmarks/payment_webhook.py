@@ -1,0 +1,269 @@
+"""Payment webhook latency through a real `arrears serve` on PostgreSQL: N concurrent clients posting
+signed payment notifications, p50 / p99; then the same while abusive clients hammer the heaviest list
+queries the API still accepts.
+
+    .venv/bin/python benchmarks/payment_webhook.py [--clients 50] [--abusive 16] [--workers 2]
+        [--seconds 20] [--pace-ms 250] [--loans 3000]
+
+Uses ARREARS_TEST_PG_URL (or .pg_test_url) and creates a database of its own, dropped at the end; the
+portfolio is benchmarks/payment_event.py's (three instalments, a pending promise and two pending outbox
+rows per loan). The server is `arrears serve --workers W` on 127.0.0.1 (its own processes). Each client
+keeps one HTTP/1.1 connection and posts one payment (its own loan, payment id and Idempotency-Key) every
+`--pace-ms` milliseconds, or back to back with `--pace-ms 0` (a closed loop: latency then measures the
+queue in front of a saturated server). Latency is from the request's first byte sent to the answer's
+last byte read. The abusive clients (each its own supervisor key, so no rate limit shields the server
+from them) loop over GET /accounts?as_of=<today + 366>&limit=500 (pages through the portfolio),
+/outbox?limit=500, /cases/queue?limit=500 and /disputes?limit=500, and give up on an answer after
+`--abusive-timeout` seconds (closing the connection: the server should cancel that work).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import hashlib
+import hmac
+import json
+import os
+import random
+import subprocess
+import sys
+import time
+import uuid
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+from sqlalchemy import create_engine, text
+from sqlalchemy.engine import make_url
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "src"))
+sys.path.insert(0, str(ROOT / "benchmarks"))
+
+from payment_event import build  # noqa: E402
+
+from arrears.bootstrap import configure  # noqa: E402
+from arrears.services.auth import create_api_key  # noqa: E402
+from arrears.services.unit_of_work import UnitOfWork  # noqa: E402
+
+configure()
+SECRET = "bench-webhook-secret"
+HOST = "127.0.0.1"
+
+
+def server_url() -> str:
+    url = os.environ.get("ARREARS_TEST_PG_URL") or (ROOT / ".pg_test_url").read_text().strip()
+    parsed = make_url(url)
+    if parsed.drivername == "postgresql":
+        parsed = parsed.set(drivername="postgresql+psycopg")
+    return parsed.render_as_string(hide_password=False)
+
+
+class Connection:
+    """One keep-alive HTTP/1.1 connection; a minimal client, so the load generator costs little CPU."""
+
+    def __init__(self, port: int) -> None:
+        self.port = port
+        self.reader: asyncio.StreamReader | None = None
+        self.writer: asyncio.StreamWriter | None = None
+
+    async def request(self, method: str, path: str, headers: dict[str, str], body: bytes = b"") -> int:
+        if self.writer is None:
+            self.reader, self.writer = await asyncio.open_connection(HOST, self.port)
+        assert self.reader is not None
+        head = f"{method} {path} HTTP/1.1\r\nHost: {HOST}\r\nContent-Length: {len(body)}\r\n"
+        head += "".join(f"{k}: {v}\r\n" for k, v in headers.items()) + "\r\n"
+        self.writer.write(head.encode() + body)
+        await self.writer.drain()
+        status = int((await self.reader.readline()).split()[1])
+        length, close = 0, False
+        while (line := await self.reader.readline()) not in (b"\r\n", b""):
+            name, _, value = line.decode().partition(":")
+            if name.lower() == "content-length":
+                length = int(value)
+            elif name.lower() == "connection" and "close" in value.lower():
+                close = True
+        await self.reader.readexactly(length)
+        if close:
+            self.close()
+        return status
+
+    def close(self) -> None:
+        if self.writer is not None:
+            self.writer.close()
+        self.reader = self.writer = None
+
+
+@dataclass
+class Tally:
+    latencies: list[float] = field(default_factory=list)
+    statuses: dict[int, int] = field(default_factory=dict)
+    abandoned: int = 0
+
+    def add(self, status: int, seconds: float) -> None:
+        self.latencies.append(seconds)
+        self.statuses[status] = self.statuses.get(status, 0) + 1
+
+    def quantile(self, q: float) -> float:
+        ordered = sorted(self.latencies)
+        return ordered[min(len(ordered) - 1, int(q * len(ordered)))] * 1000 if ordered else float("nan")
+
+
+async def pay(port: int, loans: list[str], stop: float, pace: float, tally: Tally, day: str) -> None:
+    connection = Connection(port)
+    await asyncio.sleep(random.uniform(0, pace or 0.01))  # spread the clients' phases
+    for loan_id in loans:
+        if time.monotonic() >= stop:
+            break
+        started = time.monotonic()
+        body = json.dumps(
+            {"payment_id": f"P-{uuid.uuid4().hex[:12]}", "loan_id": loan_id, "paid_on": day, "amount": "5.00"}
+        ).encode()
+        signature = hmac.new(SECRET.encode(), body, hashlib.sha256).hexdigest()
+        headers = {
+            "Content-Type": "application/json",
+            "X-Signature": f"sha256={signature}",
+            "Idempotency-Key": uuid.uuid4().hex,
+        }
+        try:
+            status = await connection.request("POST", "/webhooks/payments", headers, body)
+        except (ConnectionError, asyncio.IncompleteReadError, IndexError):
+            connection.close()
+            status = 0
+        tally.add(status, time.monotonic() - started)
+        if pace:
+            await asyncio.sleep(max(0.0, pace - (time.monotonic() - started)) * random.uniform(0.8, 1.2))
+    connection.close()
+
+
+async def abuse(port: int, key: str, stop: float, give_up: float, loans: int, tally: Tally, n: int) -> None:
+    far = (datetime.now(UTC).date() + timedelta(days=366)).isoformat()
+    paths = [
+        f"/accounts?as_of={far}&limit=500&offset={500 * ((n + i) % max(1, loans // 500))}" for i in range(4)
+    ] + ["/outbox?limit=500", "/cases/queue?limit=500", "/disputes?limit=500"]
+    headers = {"Authorization": f"Bearer {key}"}
+    connection = Connection(port)
+    i = n
+    while time.monotonic() < stop:
+        path = paths[i % len(paths)]
+        i += 1
+        started = time.monotonic()
+        try:
+            status = await asyncio.wait_for(connection.request("GET", path, headers), give_up)
+            tally.add(status, time.monotonic() - started)
+        except TimeoutError:
+            tally.abandoned += 1  # the client goes away: the connection is closed mid-request
+            connection.close()
+        except (ConnectionError, asyncio.IncompleteReadError, IndexError):
+            connection.close()
+            tally.add(0, time.monotonic() - started)
+    connection.close()
+
+
+async def phase(
+    args: argparse.Namespace, port: int, keys: list[str], abusive: int, offset: int
+) -> tuple[Tally, Tally]:
+    payments, heavy = Tally(), Tally()
+    stop = time.monotonic() + args.seconds
+    per_client = args.loans // args.clients
+    tasks = [
+        pay(port, [f"L{(offset + c * per_client + k) % args.loans:06d}" for k in range(per_client * 50)],
+            stop, args.pace_ms / 1000, payments, "2026-01-22")
+        for c in range(args.clients)
+    ]  # fmt: skip
+    tasks += [abuse(port, keys[n], stop, args.abusive_timeout, args.loans, heavy, n) for n in range(abusive)]
+    await asyncio.gather(*tasks)
+    return payments, heavy
+
+
+def line(name: str, tally: Tally, seconds: float) -> str:
+    codes = ", ".join(f"{k}: {v}" for k, v in sorted(tally.statuses.items()))
+    return (
+        f"{name}: {len(tally.latencies)} answers in {seconds:.0f} s ({len(tally.latencies) / seconds:.0f}/s), "
+        f"p50 {tally.quantile(0.5):.1f} ms, p95 {tally.quantile(0.95):.1f} ms, p99 {tally.quantile(0.99):.1f} ms, "
+        f"max {tally.quantile(1.0):.0f} ms; status {{{codes}}}"
+        + (f"; abandoned {tally.abandoned}" if tally.abandoned else "")
+    )
+
+
+def loadavg() -> str:
+    return " ".join(Path("/proc/loadavg").read_text().split()[:3])
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--clients", type=int, default=50)
+    parser.add_argument("--abusive", type=int, default=16)
+    parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--seconds", type=float, default=20)
+    parser.add_argument("--pace-ms", type=float, default=250, help="per client; 0: back to back")
+    parser.add_argument("--loans", type=int, default=3000)
+    parser.add_argument(
+        "--abusive-timeout", type=float, default=2.0, help="seconds before an abuser gives up"
+    )
+    parser.add_argument("--port", type=int, default=18080)
+    parser.add_argument("--serve-args", default="", help="extra `arrears serve` options")
+    args = parser.parse_args()
+
+    server = make_url(server_url())
+    name = f"arrears_bench_webhook_{os.getpid()}"
+    admin = create_engine(server, isolation_level="AUTOCOMMIT")
+    with admin.connect() as c:
+        c.execute(text(f'CREATE DATABASE "{name}"'))
+    url = server.set(database=name).render_as_string(hide_password=False)
+    process = None
+    try:
+        build(url, args.loans)
+        with UnitOfWork(url) as uow:
+            keys = [
+                create_api_key(uow, name=f"abuser{n}", role="supervisor").key for n in range(args.abusive)
+            ]
+            uow.commit()
+        env = {**os.environ, "ARREARS_DB_URL": url, "ARREARS_WEBHOOK_SECRET": SECRET}
+        command = [
+            sys.executable, "-m", "arrears.entrypoints.cli", "serve", "--dev", "--host", HOST,
+            "--port", str(args.port), "--workers", str(args.workers), "--no-access-log",
+            *args.serve_args.split(),
+        ]  # fmt: skip
+        process = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                if asyncio.run(Connection(args.port).request("GET", "/openapi.json", {})) == 200:
+                    break
+            except OSError:
+                pass
+            if time.monotonic() > deadline:
+                raise SystemExit("arrears serve did not come up")
+            time.sleep(0.3)
+        print(
+            f"arrears serve --workers {args.workers} on PostgreSQL, {args.loans} loans; {args.clients} clients, "
+            f"{'back to back' if not args.pace_ms else f'one payment per {args.pace_ms:g} ms each'}; "
+            f"{os.cpu_count()} CPUs, load average before {loadavg()}"
+        )
+        asyncio.run(  # warm-up
+            phase(argparse.Namespace(**{**vars(args), "seconds": 3}), args.port, keys, 0, 0)
+        )
+        calm, _ = asyncio.run(phase(args, args.port, keys, 0, 1))
+        print(line("payment webhook", calm, args.seconds) + f"  [load {loadavg()}]")
+        stormy, heavy = asyncio.run(phase(args, args.port, keys, args.abusive, 2))
+        print(
+            line(f"payment webhook with {args.abusive} abusive clients", stormy, args.seconds)
+            + f"  [load {loadavg()}]"
+        )
+        print(line("  abusive requests", heavy, args.seconds))
+    finally:
+        if process is not None:
+            process.terminate()
+            try:
+                process.wait(20)
+            except subprocess.TimeoutExpired:
+                process.kill()
+        with admin.connect() as c:
+            c.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+
+if __name__ == "__main__":
+    main()
