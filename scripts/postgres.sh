@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Installs (if missing) and starts the machine's PostgreSQL 15, then creates the test role and database.
+# Installs (if missing) and starts the machine's PostgreSQL 15, then creates the test role (CREATEDB,
+# CREATEROLE) and database.
 # Writes the URL to .pg_test_url for the test suite. Safe to run twice.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -32,6 +33,8 @@ DO \$\$ BEGIN
     CREATE ROLE arrears_test LOGIN PASSWORD 'arrears_test' CREATEDB;
   END IF;
 END \$\$;
+-- the audit tests create an application role (arrears db roles) and drop it again
+ALTER ROLE arrears_test CREATEROLE;
 SQL
 if ! su postgres -c "psql -p $port -tAc \"select 1 from pg_database where datname='arrears_test'\"" | grep -q 1; then
   su postgres -c "createdb -p $port -O arrears_test arrears_test"

@@ -12,8 +12,11 @@ they fail: CI must test PostgreSQL.
 
 from __future__ import annotations
 
+import atexit
 import os
+import shutil
 import sys
+import tempfile
 import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -26,6 +29,15 @@ from arrears.adapters.store import forget_engines
 from arrears.bootstrap import configure
 
 configure()  # the SQL store behind the services' unit-of-work port, as the entrypoints compose it
+
+# `arrears run` / `dispatch` checkpoint the audit log: a test opening a store of its own (not `store_url`,
+# which gives each store a directory) writes to this session's directory, never ./audit-checkpoints. No
+# audit key from the machine: the development key, unless a test sets one.
+_CHECKPOINTS = tempfile.mkdtemp(prefix="arrears-audit-checkpoints-")
+os.environ["ARREARS_AUDIT_CHECKPOINTS"] = _CHECKPOINTS
+atexit.register(shutil.rmtree, _CHECKPOINTS, True)
+for _name in ("ARREARS_AUDIT_KEY", "ARREARS_AUDIT_KEY_FILE"):
+    os.environ.pop(_name, None)
 
 PG_URL_ENV = "ARREARS_TEST_PG_URL"
 PG_PREFIX = "arrears_t_"  # + pid + random: one database per test session (per xdist worker)
@@ -93,13 +105,15 @@ def _empty_pg(url: str) -> None:
 def store_url(
     request: pytest.FixtureRequest, tmp_path: object, monkeypatch: pytest.MonkeyPatch
 ) -> Iterator[str]:
-    """The URL of a fresh, empty store; also set as ARREARS_DB_URL for commands run by the test."""
+    """The URL of a fresh, empty store; also set as ARREARS_DB_URL for commands run by the test, with its
+    own audit checkpoint directory (ARREARS_AUDIT_CHECKPOINTS)."""
     if request.param == "sqlite":
         url = f"sqlite:///{tmp_path}/store.db"
     else:
         url = request.getfixturevalue("pg_server_url")
         _empty_pg(url)
     monkeypatch.setenv("ARREARS_DB_URL", url)
+    monkeypatch.setenv("ARREARS_AUDIT_CHECKPOINTS", f"{tmp_path}/audit-checkpoints")
     try:
         yield url
     finally:

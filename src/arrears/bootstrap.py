@@ -8,8 +8,10 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from arrears.adapters.audit_checkpoints import FileCheckpoints
 from arrears.adapters.import_files import LocalImportFiles
 from arrears.adapters.store.unit_of_work import SqlUnitOfWork
+from arrears.services.audit import use_checkpoints
 from arrears.services.imports.files import use_files
 from arrears.services.unit_of_work import UnitOfWork
 
@@ -23,9 +25,10 @@ if TYPE_CHECKING:
 
 def configure() -> None:
     """Services open their units of work on the SQL store (SQLite or PostgreSQL, by URL); imports read
-    their files from disk."""
+    their files from disk; audit checkpoints go to a directory (ARREARS_AUDIT_CHECKPOINTS)."""
     UnitOfWork.use(SqlUnitOfWork)
     use_files(LocalImportFiles())
+    use_checkpoints(FileCheckpoints())
 
 
 # --- dispatch: the channel configuration and the template library, as the dispatcher's ports want them

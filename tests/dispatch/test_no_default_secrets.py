@@ -36,6 +36,7 @@ PRODUCTION = {
     "ARREARS_LENDER_HOTLINE": "95188",
     "ARREARS_LENDER_DISPUTE_CONTACT": "95188-2",
     "ARREARS_LENDER_COMPLAINT_CONTACT": "95188-3",
+    "ARREARS_AUDIT_KEY": "aud-7c0f4e9b2a6d48e1b35c9f0a7d2e6b14",
 }
 KEPT = {"ARREARS_DB_URL", "ARREARS_TEST_PG_URL"}
 
@@ -160,7 +161,8 @@ def test_serve_starts_when_configured_and_with_dev_only_on_loopback(
     assert result.code == 2 and "--host" in result.stderr and len(served) == 2
 
 
-def test_serve_check() -> None:
+def test_serve_check(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("ARREARS_AUDIT_KEY", PRODUCTION["ARREARS_AUDIT_KEY"])
     example = load_channels_config(environ={})
     with pytest.raises(InputError, match="token_secret"):
         serve_check("127.0.0.1", False, CaseworkConfig(), example)

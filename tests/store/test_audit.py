@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import hmac
 import json
 
 import pytest
@@ -29,15 +30,23 @@ def test_an_intact_chain_verifies(loaded: str, cli) -> None:
     result = cli("audit", "verify")
     assert result.code == 0
     assert "audit log intact: 4 row(s)" in result.stdout
-    assert json.loads(cli("audit", "verify", "--json").stdout) == {
+    verdict = json.loads(cli("audit", "verify", "--json").stdout)
+    assert {k: verdict[k] for k in ("ok", "count", "bad_seq", "reason")} == {
         "ok": True,
         "count": 4,
         "bad_seq": None,
         "reason": None,
     }
+    # no key configured: the development key, from the first row on; no checkpoint yet
+    assert verdict["segments"] == [{"from_seq": 1, "scheme": "development"}]
+    assert verdict["development_key"] is True and verdict["checkpoint"] is None
 
 
-def test_each_hash_covers_the_row_and_the_previous_hash(store_url: str) -> None:
+def test_each_hash_covers_the_row_and_the_previous_hash(
+    store_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    key = "k" * 40
+    monkeypatch.setenv("ARREARS_AUDIT_KEY", key)
     with UnitOfWork(store_url) as uow:
         first = audit.append(uow, "alice", "policy.publish", "policy:segmented@3", {"n": 1, "名": "值"})
         second = audit.append(uow, "bob", "policy.publish", "policy:segmented@4", {})
@@ -52,7 +61,8 @@ def test_each_hash_covers_the_row_and_the_previous_hash(store_url: str) -> None:
         "prev_hash": "0" * 64,
     }
     canonical = json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
-    assert first.hash == hashlib.sha256(canonical).hexdigest()
+    assert first.hash == hmac.new(key.encode(), canonical, hashlib.sha256).hexdigest()
+    assert first.hash != hashlib.sha256(canonical).hexdigest()
     assert second.prev_hash == first.hash
     with UnitOfWork(store_url) as uow:
         assert [e.hash for e in audit.entries(uow)] == [first.hash, second.hash]

@@ -13,7 +13,9 @@ Required:
   dispute_contact, complaint_contact;
 - dispatch: provider_secret (the providers sign the receipts, replies and IVR outcomes its messages
   bring back with it), the lender's identity (printed in every message), and no channel credential
-  (email.password, sms.api_key, smpp.password, push / in_app / robocall api_key) left at a placeholder.
+  (email.password, sms.api_key, smpp.password, push / in_app / robocall api_key) left at a placeholder;
+- both: the audit key (ARREARS_AUDIT_KEY or ARREARS_AUDIT_KEY_FILE, at least 32 characters): without it
+  the audit chain would be keyed with the public development key, which anyone can recompute.
 """
 
 from __future__ import annotations
@@ -26,6 +28,7 @@ from urllib.parse import urlsplit
 
 from arrears.adapters.channels.config import DEFAULT_LENDER, ChannelsConfig
 from arrears.domain.errors import InputError
+from arrears.services.audit_keys import KEY_ENV, KEY_FILE_ENV, MIN_KEY_CHARS, key_text, keyring
 from arrears.services.cases import SECRET_ENV, CaseworkConfig
 
 SERVE_SECRETS = ("token_secret", "webhook_secret", "provider_secret")
@@ -61,16 +64,17 @@ EXAMPLE_VALUES = frozenset(
 )
 LOOPBACK_NAMES = frozenset({"localhost", "localhost.localdomain", "ip6-localhost"})
 DEV_SERVE = (
-    "development setup (--dev): example secrets and lender allowed, listening on loopback only — "
-    "not for production"
+    "development setup (--dev): example secrets, lender and development audit key allowed, listening on "
+    "loopback only — not for production"
 )
 DEV_DISPATCH = (
-    "development setup (--dev): example secrets and lender allowed, channels on this machine only — "
-    "not for production"
+    "development setup (--dev): example secrets, lender and development audit key allowed, channels on "
+    "this machine only — not for production"
 )
 WHERE_SECRET = "the case-work config (--config FILE or ARREARS_CASEWORK_CONFIG) or {env}"
 WHERE_LENDER = "channels.yaml `lender: {key}:` (--channels FILE or ARREARS_CHANNELS) or ARREARS_LENDER_{env}"
 WHERE_CREDENTIAL = "channels.yaml `{section}: {key}:` or ARREARS_{env}"
+WHERE_AUDIT_KEY = f"{KEY_ENV} or {KEY_FILE_ENV} (`arrears audit keygen` makes one)"
 
 
 @dataclass(frozen=True, slots=True)
@@ -135,8 +139,24 @@ def credential_problems(channels: ChannelsConfig) -> list[Problem]:
     return out
 
 
+def audit_key_problems(environ: Mapping[str, str] | None = None) -> list[Problem]:
+    """The audit chain's key: set (not the development key), not a placeholder, long enough."""
+    try:
+        key = keyring(environ).current
+    except InputError as err:
+        return [Problem("audit_key", f"cannot be read ({err})", WHERE_AUDIT_KEY)]
+    if key.development:
+        return [
+            Problem("audit_key", "is not set (the public development key would be used)", WHERE_AUDIT_KEY)
+        ]
+    reason = example_reason(key_text(key))
+    if reason is None and len(key_text(key)) < MIN_KEY_CHARS:
+        reason = f"is too short (at least {MIN_KEY_CHARS} characters)"
+    return [Problem("audit_key", f"({key.source}) {reason}", WHERE_AUDIT_KEY)] if reason else []
+
+
 def serve_problems(casework: CaseworkConfig, channels: ChannelsConfig) -> list[Problem]:
-    return secret_problems(casework, SERVE_SECRETS) + identity_problems(channels)
+    return secret_problems(casework, SERVE_SECRETS) + identity_problems(channels) + audit_key_problems()
 
 
 def dispatch_problems(casework: CaseworkConfig, channels: ChannelsConfig) -> list[Problem]:
@@ -144,6 +164,7 @@ def dispatch_problems(casework: CaseworkConfig, channels: ChannelsConfig) -> lis
         secret_problems(casework, DISPATCH_SECRETS)
         + identity_problems(channels)
         + credential_problems(channels)
+        + audit_key_problems()
     )
 
 

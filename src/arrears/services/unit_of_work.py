@@ -178,15 +178,18 @@ class RunPort(Protocol):
 
 
 class AuditPort(Protocol):
-    """The hash-chained audit log's entries and its tip (seq, hash)."""
+    """The hash-chained audit log's entries and its head (seq, hash), which the store advances itself as
+    entries that follow it are added (and refuses entries that do not)."""
 
     def tip(self, *, lock: bool = False) -> tuple[int, str] | None: ...
 
     def add(self, entries: Sequence[AuditEntry]) -> None: ...
 
+    def entry(self, seq: int) -> AuditEntry | None: ...
+
     def entries(self, *, subject: str | None = None, limit: int | None = None) -> list[AuditEntry]: ...
 
-    def walk(self, *, batch: int = ...) -> Iterator[AuditEntry]: ...
+    def walk(self, *, batch: int = ..., start: int = ...) -> Iterator[AuditEntry]: ...
 
 
 class ActivityPort(Protocol):

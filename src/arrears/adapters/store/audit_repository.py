@@ -1,16 +1,33 @@
-"""The audit log's rows (audit_log) and its tip (audit_head): entries in, entries out."""
+"""The audit log's rows (audit_log) and its head (audit_head): entries in, entries out.
+
+The head is the database's business: a trigger (migration 0007_audit_head_guard) refuses inserted rows that do not follow
+it (seq = head + 1, prev_hash = head hash, linked among themselves) and moves it to the last of them — on
+PostgreSQL a statement trigger whose SECURITY DEFINER function belongs to the schema's owner, so the
+application role, which may only SELECT audit_head, never writes it. Appends serialise on an advisory lock
+(PostgreSQL; SQLite has one writer anyway), since the application role may not lock audit_head's row.
+"""
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator, Sequence
 
-from sqlalchemy import insert, select, update
+from sqlalchemy import insert, select, text
 from sqlalchemy.engine import Connection
 
 from arrears.adapters.store.models import AuditHeadRow, AuditRow
 from arrears.domain.audit import AuditEntry
 
 _FIELDS = AuditEntry.__slots__
+AUDIT_LOCK = 7215530002  # pg_advisory_xact_lock key of audit appends (7215530001: migrations)
+_CHUNK = 5_000  # rows per INSERT statement on PostgreSQL (the head trigger runs once per statement)
+
+_PG_INSERT = text(
+    "INSERT INTO audit_log (seq, at, actor, action, subject, detail, prev_hash, hash) "
+    "SELECT * FROM unnest(CAST(:seq AS bigint[]), CAST(:at AS timestamptz[]), CAST(:actor AS text[]), "
+    "CAST(:action AS text[]), CAST(:subject AS text[]), CAST(:detail AS jsonb[]), "
+    "CAST(:prev_hash AS text[]), CAST(:hash AS text[]))"
+)
 
 
 def _entry(row: object) -> AuditEntry:
@@ -24,24 +41,41 @@ class AuditRepository:
         self.connection = connection
 
     def tip(self, *, lock: bool = False) -> tuple[int, str] | None:
-        """The last entry's (seq, hash) as audit_head records it; `lock` holds it until the transaction ends
-        (PostgreSQL: concurrent appends wait here; SQLite has one writer anyway)."""
+        """The last entry's (seq, hash) as audit_head records it ((0, 64 zeros) for an empty log); `lock`
+        serialises appends until the transaction ends (PostgreSQL: a transaction-scoped advisory lock)."""
+        if lock and self.connection.dialect.name == "postgresql":
+            self.connection.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": AUDIT_LOCK})
         query = select(AuditHeadRow.seq, AuditHeadRow.hash).where(AuditHeadRow.id == 1)
-        head = self.connection.execute(query.with_for_update() if lock else query).first()
+        head = self.connection.execute(query).first()
         return (int(head[0]), head[1]) if head is not None else None
 
     def add(self, entries: Sequence[AuditEntry]) -> None:
-        """Store entries that follow the tip (one executemany) and move the tip to the last of them."""
+        """Store entries that follow the head; the database moves the head to the last of them."""
         if not entries:
             return
         c = self.connection
-        c.execute(insert(AuditRow), [{k: getattr(e, k) for k in _FIELDS} for e in entries])
-        last = entries[-1]
-        moved = c.execute(
-            update(AuditHeadRow).where(AuditHeadRow.id == 1).values(seq=last.seq, hash=last.hash)
-        )
-        if moved.rowcount == 0:  # the log's first entries
-            c.execute(insert(AuditHeadRow).values(id=1, seq=last.seq, hash=last.hash))
+        if c.dialect.name != "postgresql":
+            c.execute(insert(AuditRow), [{k: getattr(e, k) for k in _FIELDS} for e in entries])
+            return
+        for i in range(0, len(entries), _CHUNK):  # one statement per chunk: one head check and move
+            chunk = entries[i : i + _CHUNK]
+            c.execute(
+                _PG_INSERT,
+                {
+                    "seq": [e.seq for e in chunk],
+                    "at": [e.at for e in chunk],
+                    "actor": [e.actor for e in chunk],
+                    "action": [e.action for e in chunk],
+                    "subject": [e.subject for e in chunk],
+                    "detail": [json.dumps(e.detail, ensure_ascii=False) for e in chunk],
+                    "prev_hash": [e.prev_hash for e in chunk],
+                    "hash": [e.hash for e in chunk],
+                },
+            )
+
+    def entry(self, seq: int) -> AuditEntry | None:
+        row = self.connection.execute(select(AuditRow).where(AuditRow.seq == seq)).first()
+        return _entry(row) if row is not None else None
 
     def entries(self, *, subject: str | None = None, limit: int | None = None) -> list[AuditEntry]:
         """Entries oldest first (optionally for one subject, the newest `limit`)."""
@@ -53,9 +87,8 @@ class AuditRepository:
         rows = self.connection.execute(query).all()
         return [_entry(r) for r in reversed(rows)]
 
-    def walk(self, *, batch: int = 10_000) -> Iterator[AuditEntry]:
-        """Every entry from seq 1 up, in seq order, read `batch` at a time (however long the log is)."""
-        start = 1
+    def walk(self, *, batch: int = 10_000, start: int = 1) -> Iterator[AuditEntry]:
+        """Every entry from seq `start` up, in seq order, read `batch` at a time (however long the log is)."""
         while True:
             rows = self.connection.execute(
                 select(AuditRow).where(AuditRow.seq >= start).order_by(AuditRow.seq).limit(batch)

@@ -10,6 +10,7 @@ from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy.engine import Connection, Engine
+from sqlalchemy.exc import DBAPIError
 
 from arrears.adapters.store.catalog import seed_products
 from arrears.adapters.store.connection import (
@@ -18,6 +19,7 @@ from arrears.adapters.store.connection import (
     found_current,
     remember_current,
 )
+from arrears.domain.errors import InputError
 
 MIGRATIONS = Path(__file__).with_name("migrations")
 
@@ -75,9 +77,19 @@ def ensure_current(engine: Engine) -> None:
     if found_current(engine):
         return
     with engine.connect() as connection:
-        behind = current_revision(connection) != head_revision()
-    if behind:
-        upgrade(engine)
+        at = current_revision(connection)
+    if at != head_revision():
+        try:
+            upgrade(engine)
+        except DBAPIError as err:
+            if getattr(err.orig, "sqlstate", None) != "42501":  # insufficient_privilege
+                raise
+            raise InputError(
+                f"the store is at migration {at or '(empty)'}, this arrears needs {head_revision()}, and "
+                f"{engine.url.username or 'this role'} may not change the schema (the application role): run "
+                "`arrears db upgrade` with ARREARS_DB_OWNER_URL set to the owner's URL (docs/store.md)",
+                field="ARREARS_DB_URL",
+            ) from None
     remember_current(engine)
 
 

@@ -193,7 +193,8 @@ class AccountEventRow(Base):
 
 
 class AuditRow(Base):
-    """Append-only, hash-chained: hash = sha256(canonical JSON of the row with prev_hash)."""
+    """Append-only, hash-chained: hash = HMAC-SHA256 under the audit key (never stored here) of the canonical
+    JSON of the row with prev_hash (plain SHA-256 for rows from before keys); domain/audit.py."""
 
     __tablename__ = "audit_log"
 
@@ -208,7 +209,8 @@ class AuditRow(Base):
 
 
 class AuditHeadRow(Base):
-    """The chain's tip (one row): deleting the newest audit rows is detected, and appends serialise on it."""
+    """The chain's tip (one row): deleting the newest audit rows is detected. Only the database moves it, as
+    rows that follow it are inserted (migration 0007_audit_head_guard); it moves forward only."""
 
     __tablename__ = "audit_head"
 

@@ -1,4 +1,4 @@
-"""`arrears audit verify` walks the hash chain; `arrears audit show` lists recent rows."""
+"""`arrears audit verify | checkpoint | show | keygen`: the keyed, anchored audit log."""
 
 from __future__ import annotations
 
@@ -7,11 +7,19 @@ import json
 import typer
 from rich.table import Table
 
-from arrears.entrypoints.cli.common import EXIT_FINDINGS, console, print_json
+from arrears.domain.audit import AuditVerdict
+from arrears.entrypoints.cli.console import EXIT_FINDINGS, console, err_console, print_json
 from arrears.services import audit
+from arrears.services.audit_keys import keyring, new_key
 from arrears.services.unit_of_work import UnitOfWork
 
-audit_app = typer.Typer(help="The append-only, hash-chained audit log.", no_args_is_help=True)
+CHECKPOINTS_ENV = "ARREARS_AUDIT_CHECKPOINTS"
+
+audit_app = typer.Typer(
+    help="The append-only audit log, hash-chained under a key (ARREARS_AUDIT_KEY) and anchored by signed "
+    "checkpoints outside the database (ARREARS_AUDIT_CHECKPOINTS).",
+    no_args_is_help=True,
+)
 
 
 def register(app: typer.Typer) -> None:
@@ -19,18 +27,114 @@ def register(app: typer.Typer) -> None:
 
 
 @audit_app.command("verify")
-def verify(json_out: bool = typer.Option(False, "--json", help="Print one JSON object.")) -> None:
-    """Exit 0 with the row count if the chain is intact; exit 1 naming the first changed or missing row."""
-    with UnitOfWork() as uow:
-        verdict = audit.verify(uow)
+def verify(
+    require_checkpoint: bool = typer.Option(
+        False, "--require-checkpoint", help="Fail when there is no checkpoint to hold the log to."
+    ),
+    db: str | None = typer.Option(None, "--db", help="Store URL (default ARREARS_DB_URL or ./arrears.db)."),
+    json_out: bool = typer.Option(False, "--json", help="Print one JSON object."),
+) -> None:
+    """Walk the chain and hold it to the latest checkpoint: exit 0 with the row count if intact; exit 1
+    naming the first changed or missing row, or the checkpoint the log no longer matches."""
+    with UnitOfWork(db) as uow:
+        verdict = audit.verify(uow, require_checkpoint=require_checkpoint)
     if json_out:
         print_json(verdict.to_dict())
-    elif verdict.ok:
+    else:
+        _render(verdict)
+    if not verdict.ok:
+        raise typer.Exit(EXIT_FINDINGS)
+
+
+def _render(verdict: AuditVerdict) -> None:
+    if verdict.ok:
         console.print(f"audit log intact: {verdict.count:,} row(s)", highlight=False, soft_wrap=True)
     else:
         console.print(f"[bold red]audit log broken:[/] {verdict.reason}", highlight=False, soft_wrap=True)
-    if not verdict.ok:
+    for segment in verdict.segments:
+        console.print(f"  from seq {segment.from_seq}: {segment.scheme}", highlight=False, soft_wrap=True)
+    cp = verdict.checkpoint
+    if cp and "head_seq" in cp:
+        state = "matches" if verdict.ok else "checked against"
+        console.print(
+            f"  {state} the checkpoint of {cp['at']} (head seq {cp['head_seq']}, {cp['rows']:,} row(s)) in "
+            f"{cp['where']}",
+            highlight=False,
+            soft_wrap=True,
+        )
+    if verdict.development_key:
+        console.print(
+            "  keyed with the development key (no ARREARS_AUDIT_KEY / ARREARS_AUDIT_KEY_FILE): anyone can "
+            "recompute it — not for production",
+            highlight=False,
+            soft_wrap=True,
+        )
+    for note in verdict.notes:
+        console.print(f"  note: {note}", highlight=False, soft_wrap=True)
+
+
+@audit_app.command("checkpoint")
+def checkpoint(
+    force: bool = typer.Option(False, "--force", help="Write one even if the head has not moved."),
+    db: str | None = typer.Option(None, "--db", help="Store URL (default ARREARS_DB_URL or ./arrears.db)."),
+    json_out: bool = typer.Option(False, "--json", help="Print one JSON object."),
+) -> None:
+    """Sign the chain's head (seq, hash, row count, time) and append it to the checkpoint directory, after
+    checking that the log still extends the previous checkpoint. Exit 1 (nothing written) if it does not."""
+    with UnitOfWork(db) as uow:
+        result = audit.write_checkpoint(uow, force=force)
+    if json_out:
+        print_json(result.to_dict())
+    else:
+        render_checkpoint(result, quiet=False)
+    if not result.ok:
         raise typer.Exit(EXIT_FINDINGS)
+
+
+def render_checkpoint(result: audit.CheckpointResult, *, quiet: bool) -> None:
+    """What a checkpoint did; `quiet` (after a run or a dispatch pass): only a refusal, on stderr."""
+    if not result.ok:
+        assert result.problem is not None
+        err_console.print(
+            f"[bold red]audit checkpoint refused:[/] {result.problem.reason} — the audit log does not extend "
+            f"the last checkpoint (`arrears audit verify`; a store replaced on purpose needs a checkpoint "
+            f"directory of its own: {CHECKPOINTS_ENV})",
+            highlight=False,
+            soft_wrap=True,
+        )
+        return
+    if quiet or result.checkpoint is None:
+        return
+    cp = result.checkpoint
+    if result.written:
+        console.print(
+            f"checkpoint written: head seq {cp.head_seq}, {cp.rows:,} row(s), signed with {cp.key_id} → "
+            f"{result.where}",
+            highlight=False,
+            soft_wrap=True,
+        )
+    else:
+        console.print(
+            f"head unchanged since the checkpoint of {cp.at:%Y-%m-%d %H:%M:%S} UTC (seq {cp.head_seq}): "
+            "nothing written (--force writes one anyway)",
+            highlight=False,
+            soft_wrap=True,
+        )
+
+
+def checkpoint_after(db: str | None) -> bool:
+    """After a daily run or a dispatch pass: checkpoint the log. A refusal is said on stderr; it fails the
+    command (False) under a real key — under the development key, which proves nothing, it only warns."""
+    with UnitOfWork(db) as uow:
+        result = audit.write_checkpoint(uow)
+    render_checkpoint(result, quiet=True)
+    return result.ok or keyring().current.development
+
+
+@audit_app.command("keygen")
+def keygen() -> None:
+    """Print a fresh random audit key (for ARREARS_AUDIT_KEY or a line of ARREARS_AUDIT_KEY_FILE)."""
+    typer.echo(new_key())
 
 
 @audit_app.command("show")

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+
 import typer
 from rich.table import Table
 
@@ -9,7 +11,9 @@ from arrears.adapters.store import display_url, engine_for, open_store, store_ur
 from arrears.adapters.store.migrating import current_revision, head_revision, new_revision
 from arrears.adapters.store.models import Base
 from arrears.adapters.store.repositories import row_counts
-from arrears.entrypoints.cli.common import EXIT_FINDINGS, console, print_json
+from arrears.adapters.store.roles import OWNER_URL_ENV, setup_roles
+from arrears.domain.errors import InputError
+from arrears.entrypoints.cli.common import EXIT_FINDINGS, console, err_console, print_json
 from arrears.entrypoints.cli.imports import RowProgress
 from arrears.services.accounts import check_ledger
 from arrears.services.unit_of_work import UnitOfWork
@@ -25,9 +29,15 @@ def register(app: typer.Typer) -> None:
 
 
 @db_app.command("upgrade")
-def upgrade_command(json_out: bool = typer.Option(False, "--json", help="Print one JSON object.")) -> None:
-    """Run the migrations the store has not had yet (every command does this itself when needed)."""
-    url = store_url()
+def upgrade_command(
+    owner: str | None = typer.Option(
+        None, "--owner", help="The owner's URL, who runs the migrations (default ARREARS_DB_OWNER_URL)."
+    ),
+    json_out: bool = typer.Option(False, "--json", help="Print one JSON object."),
+) -> None:
+    """Run the migrations the store has not had yet, as the owner (ARREARS_DB_OWNER_URL) when one is set:
+    every command does this itself when needed, except as an application role, which may not."""
+    url = store_url(owner or os.environ.get(OWNER_URL_ENV) or None)
     result = upgrade(engine_for(url))
     if json_out:
         print_json(
@@ -113,3 +123,53 @@ def revision_command(
     open_store(url)
     for path in new_revision(message, url, autogenerate=not empty):
         console.print(f"wrote {path}", highlight=False, soft_wrap=True)
+
+
+@db_app.command("roles")
+def roles_command(
+    app_role: str = typer.Option(..., "--app-role", help="The role the application connects as."),
+    owner: str | None = typer.Option(
+        None,
+        "--owner",
+        help="The owner's URL: runs the migrations, owns the tables (default ARREARS_DB_OWNER_URL).",
+    ),
+    password_env: str | None = typer.Option(
+        None,
+        "--app-password-env",
+        help="Name of an environment variable holding the application role's password (set or changed).",
+    ),
+    json_out: bool = typer.Option(False, "--json", help="Print one JSON object."),
+) -> None:
+    """PostgreSQL: upgrade the schema as the owner, create the application role if needed and grant it only
+    what it uses — INSERT and SELECT on the audit log and ledger postings, SELECT on audit_head, no
+    TRUNCATE, TRIGGER or ownership anywhere (docs/store.md). Idempotent."""
+    owner_url = owner or os.environ.get(OWNER_URL_ENV)
+    if not owner_url:
+        raise InputError(f"give the owner's URL: --owner URL or {OWNER_URL_ENV}", field="--owner")
+    password = None
+    if password_env:
+        password = os.environ.get(password_env)
+        if not password:
+            raise InputError(f"environment variable {password_env} is not set", field="--app-password-env")
+    report = setup_roles(owner_url, app_role, password)
+    if json_out:
+        print_json(report.to_dict())
+    else:
+        verb = "created" if report.created else "updated"
+        console.print(
+            f"{report.app_role} {verb}: owner {report.owner}, schema {report.schema}",
+            highlight=False,
+            soft_wrap=True,
+        )
+        table = Table("table", f"{report.app_role} may")
+        for name, rights in report.tables.items():
+            table.add_row(name, ", ".join(rights) or "(nothing)")
+        console.print(table)
+        console.print(
+            f"the application connects as {report.app_role} (ARREARS_DB_URL); migrations run as {report.owner} "
+            f"({OWNER_URL_ENV})",
+            highlight=False,
+            soft_wrap=True,
+        )
+    for warning in report.warnings:
+        err_console.print(f"warning: {warning}", highlight=False, soft_wrap=True)

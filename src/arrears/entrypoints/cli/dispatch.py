@@ -86,8 +86,9 @@ def dispatch_command(
     )
     show_progress = not json_out and sys.stdout.isatty()
     waiting: dict[str, int] = {}
+    refused: list[int] = []  # passes whose audit checkpoint was refused (the log does not extend the last)
     try:
-        total = _loop(dispatcher, workers, limit, once or fixed is not None, show_progress, waiting)
+        total = _loop(dispatcher, workers, limit, once or fixed is not None, show_progress, waiting, refused)
     finally:
         close_channels(dispatcher.channels)
     data = total.to_dict()
@@ -110,6 +111,8 @@ def dispatch_command(
             soft_wrap=True,
         )
         raise typer.Exit(EXIT_FINDINGS)
+    if refused:
+        raise typer.Exit(EXIT_FINDINGS)
 
 
 def _unconfigured(dispatcher: Any) -> dict[str, int]:
@@ -128,9 +131,13 @@ def _loop(
     once: bool,
     show_progress: bool,
     waiting: dict[str, int],
+    refused: list[int],
 ) -> Any:
     """Dispatch until nothing is ready (--once, or a fixed --as-of-time), else poll as a daemon.
-    `waiting` collects the rows found ready for channels that are not configured (most seen per channel)."""
+    `waiting` collects the rows found ready for channels that are not configured (most seen per channel);
+    after each pass the audit log's head is checkpointed outside the database (`refused` counts the passes
+    whose checkpoint was refused: the log no longer extends the previous one)."""
+    from arrears.entrypoints.cli.audit import checkpoint_after
     from arrears.services.dispatch import DispatchReport, dispatch
     from arrears.services.production import unconfigured_summary
 
@@ -158,6 +165,8 @@ def _loop(
                 )
         else:
             report = dispatch(dispatcher, workers=workers, limit=left)
+        if not checkpoint_after(dispatcher.url):
+            refused.append(total.claimed + report.claimed)
         total.merge(report)
         total.workers = report.workers
         if left is not None:

@@ -11,7 +11,8 @@ from rich.table import Table
 import arrears
 from arrears.adapters.policy_file import load_policy
 from arrears.domain.policy.model import Policy
-from arrears.entrypoints.cli.common import console, parse_as_of, print_json
+from arrears.entrypoints.cli.audit import checkpoint_after
+from arrears.entrypoints.cli.common import EXIT_FINDINGS, console, parse_as_of, print_json
 from arrears.services.daily_run import RunSummary, days, run_range
 
 DEFAULT_POLICY = "segmented.yaml"
@@ -68,16 +69,19 @@ def run(
         summaries = run_range(
             db, start, end, chosen, profile, engine, lambda _s: progress.advance(task), dry_run=dry_run
         )
+    anchored = dry_run or checkpoint_after(db)  # the audit log's head, signed, outside the database
     if json_out:
         print_json([s.to_dict() for s in summaries] if through else summaries[0].to_dict())
-        return
-    for s in summaries:
-        render_summary(s, dry_run)
-    if len(summaries) > 1:
-        total = sum(s.counts["accidental_late_payers"]["lawyer_letter"] for s in summaries)
-        console.print(
-            f"over {len(summaries)} days: {total} lawyer's letters planned for accidental late payers"
-        )
+    else:
+        for s in summaries:
+            render_summary(s, dry_run)
+        if len(summaries) > 1:
+            total = sum(s.counts["accidental_late_payers"]["lawyer_letter"] for s in summaries)
+            console.print(
+                f"over {len(summaries)} days: {total} lawyer's letters planned for accidental late payers"
+            )
+    if not anchored:
+        raise typer.Exit(EXIT_FINDINGS)
 
 
 def render_summary(s: RunSummary, dry_run: bool = False) -> None:
