@@ -33,6 +33,7 @@ def create_app(
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        limits.share_the_interpreter()
         yield
         runner.shutdown()
 

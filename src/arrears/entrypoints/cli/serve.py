@@ -50,7 +50,7 @@ def serve(
     ),
     burst: int = typer.Option(None, "--burst", min=1, help="Requests an API key may burst (default 60)."),
     heavy_slots: int = typer.Option(
-        None, "--heavy-slots", min=1, help="Heavy reads (lists) running at once per worker (default 2)."
+        None, "--heavy-slots", min=1, help="Heavy reads (lists) running at once per worker (default 1)."
     ),
     access_log: bool = typer.Option(True, "--access-log/--no-access-log", help="Log every request."),
 ) -> None:
