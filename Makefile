@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 RUNTIME := $(VENV)/.runtime-installed
 DEV     := $(VENV)/.dev-installed
 
-.PHONY: demo test lint bench install clean
+.PHONY: demo test lint bench reliability install clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -41,6 +41,11 @@ lint: $(DEV)
 bench: $(DEV)
 	$(BIN)/arrears bench import --rows 1000000
 	$(BIN)/python benchmarks/daily_run.py
+
+# Faults and abuse at full size; each part writes its section of docs/reliability.md.
+reliability: $(DEV)
+	bash scripts/postgres.sh
+	ARREARS_TEST_PG_URL="$$(cat .pg_test_url)" $(BIN)/python benchmarks/payment_webhook.py --write-docs
 
 clean:
 	rm -rf $(VENV) arrears.db .pytest_cache .mypy_cache .ruff_cache

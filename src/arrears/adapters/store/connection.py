@@ -64,7 +64,9 @@ def _sqlite_connect(dbapi_connection: Any, _record: Any) -> None:
 
 
 def _sqlite_begin(conn: Any) -> None:
-    conn.exec_driver_sql("BEGIN")
+    # A request that writes takes the write lock up front: waiting for it (busy_timeout) beats failing at
+    # its first write because another writer moved the snapshot it read (SQLITE_BUSY_SNAPSHOT).
+    conn.exec_driver_sql("BEGIN IMMEDIATE" if limits.writing_request() else "BEGIN")
 
 
 def create_store_engine(url: str) -> Engine:

@@ -34,8 +34,9 @@ POOL_SIZE_ENV = "ARREARS_DB_POOL_SIZE"
 POOL_OVERFLOW_ENV = "ARREARS_DB_POOL_OVERFLOW"
 POOL_TIMEOUT_ENV = "ARREARS_DB_POOL_TIMEOUT"
 _QUERY_CANCELED = "57014"  # PostgreSQL SQLSTATE: statement_timeout or a cancel request
-_BEGINNING = ("BEGIN", "SET LOCAL statement_timeout")  # a transaction's start is let through: its first
-# real statement raises instead, inside the code that owns the connection and will close it
+# A transaction's start (BEGIN [IMMEDIATE], the timeout) is let through: its first real statement raises
+# instead, inside the code that owns the connection and will close it.
+_BEGINNING = ("BEGIN", "SET LOCAL statement_timeout")
 _SQLITE_STEPS = 20_000  # SQLite asks the budget every this many virtual-machine steps of a statement
 
 
@@ -50,8 +51,9 @@ class StoreTimeout(Exception):
 class RequestBudget:
     """One request's time on the store: `seconds` from its start; cancellable from another thread."""
 
-    def __init__(self, seconds: float) -> None:
+    def __init__(self, seconds: float, *, writes: bool = False) -> None:
         self.seconds = seconds
+        self.writes = writes  # the request may write (SQLite then begins its transactions IMMEDIATE)
         self.deadline = time.monotonic() + seconds
         self.cancelled = False
         self._lock = threading.Lock()
@@ -92,6 +94,12 @@ _budget: ContextVar[RequestBudget | None] = ContextVar("arrears_request_budget",
 
 def current_budget() -> RequestBudget | None:
     return _budget.get()
+
+
+def writing_request() -> bool:
+    """Whether the work runs for a request that may write."""
+    budget = _budget.get()
+    return budget is not None and budget.writes
 
 
 @contextmanager

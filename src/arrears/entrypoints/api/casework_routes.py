@@ -48,13 +48,14 @@ def _currency(uow: Uow, loan_id: str) -> str:
 def refresh_cases(
     request: Request,
     response: Response,
+    uow: Uow,
     who: Annotated[Principal, Depends(roles("admin", "supervisor"))],
     as_of: AsOf = None,
 ) -> dict[str, Any]:
     """Open, update and close cases from the ledger as of a date: a background job (202, Location:
     /jobs/{id}; its result is `{open_cases}`); 409 while one is queued or running."""
     params = {"as_of": (as_of or _today()).isoformat()}
-    return jobs.submit(request, response, "case_refresh", params, who)
+    return jobs.submit(request, response, uow, "case_refresh", params, who)
 
 
 @router.get("/cases/queue", tags=["cases"], dependencies=[Depends(heavy)])

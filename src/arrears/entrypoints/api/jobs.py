@@ -136,9 +136,12 @@ def view(job: Job, *, with_result: bool) -> dict[str, Any]:
 
 
 def submit(
-    request: Request, response: Response, kind: str, params: dict[str, Any], who: Principal
+    request: Request, response: Response, uow: UnitOfWork, kind: str, params: dict[str, Any], who: Principal
 ) -> dict[str, Any]:
-    """Start a job for a route: the 202 answer's body, with Location: /jobs/{id}."""
+    """Start a job for a route: the 202 answer's body, with Location: /jobs/{id}. The request's own
+    transaction (the caller's look-up) ends first: the job's row is written in a transaction of its own,
+    which on SQLite could not take the write lock while the request held it."""
+    uow.commit()
     runner: JobRunner = request.app.state.jobs
     job = runner.submit(kind, params, who.actor)
     response.headers["Location"] = f"/jobs/{job.id}"

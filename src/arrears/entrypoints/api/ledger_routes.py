@@ -245,10 +245,11 @@ def list_outbox(
 def bureau_export(
     request: Request,
     response: Response,
+    uow: Uow,
     who: Annotated[Principal, Depends(roles("admin", "compliance"))],
     month: Month,
 ) -> dict[str, Any]:
     """The monthly credit-bureau export (layout in docs/api.md; negative records only after the
     pre-notice): a background job (202, Location: /jobs/{id}; its result is `{month, csv, records}`);
     409 while one is queued or running."""
-    return jobs.submit(request, response, "bureau_export", {"month": month}, who)
+    return jobs.submit(request, response, uow, "bureau_export", {"month": month}, who)

@@ -195,6 +195,9 @@ async def heavy(request: Request) -> AsyncIterator[None]:
         semaphore.release()
 
 
+SAFE_METHODS = ("GET", "HEAD", "OPTIONS")
+
+
 def retry_header(seconds: float) -> dict[str, str]:
     return {"Retry-After": str(max(1, math.ceil(seconds)))}
 
@@ -234,7 +237,7 @@ class RequestLimitsMiddleware:
             if not message.get("more_body", False):
                 break
         body = b"".join(chunks)
-        budget = RequestBudget(self.limits.request_seconds)
+        budget = RequestBudget(self.limits.request_seconds, writes=scope["method"] not in SAFE_METHODS)
         scope["arrears.budget"] = budget
         answered = asyncio.Event()
         gone = asyncio.Event()
