@@ -146,3 +146,11 @@ def test_bad_input_exits_2_naming_the_field(loaded: str, cli: Cli, args: tuple[s
     assert len(lines) == 1 and "Traceback" not in result.stderr
     assert named in lines[0], lines[0]
     assert counts(loaded) == before  # nothing written, no audit row
+
+
+def test_a_value_set_again_with_spaces_around_it_is_the_fact_already_on_file(loaded: str, cli: Cli) -> None:
+    by = ("--by", "ops.wang", "--reason", "the employer's switchboard")
+    first = _json(_flag(cli, "B1", "--set", "work_number", "--value", WORK, *by, "--json"))
+    again = _json(_flag(cli, "B1", "--set", "work_number", "--value", f"  {WORK} ", *by, "--json"))
+    assert (first["changed"], again["changed"], again["ids"]) == (True, False, first["ids"])
+    assert len(_subject(loaded)) == 1  # one change, one audit row

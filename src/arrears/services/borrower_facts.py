@@ -74,6 +74,7 @@ def set_flag(
 ) -> FlagChange:
     """Record a fact in force from `effective_at` (now by default); the same fact already in force is kept."""
     by, reason = _need_text(by, "by"), _need_text(reason, "reason")
+    value = value.strip()  # stored and compared stripped: " 139… " is the number already on file
     channel = check_flag(name, channel, debt, value, until)
     _need_borrower(uow, borrower_id, debt)
     now = datetime.now(UTC)
@@ -83,9 +84,7 @@ def set_flag(
     existing = uow.flags.open_ids(borrower_id, name, channel, debt, value)
     if existing:
         return FlagChange("set", borrower_id, name, tuple(existing), False)
-    flag = BorrowerFlag(
-        borrower_id, name, at, channel, debt, value.strip(), until, by, reason, source or "cli"
-    )
+    flag = BorrowerFlag(borrower_id, name, at, channel, debt, value, until, by, reason, source or "cli")
     flag_id = uow.flags.add(flag, now)
     audit.append(
         uow,

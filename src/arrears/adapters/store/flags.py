@@ -7,7 +7,6 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-import pyarrow as pa
 from sqlalchemy import insert, or_, select, update
 from sqlalchemy.engine import Connection
 
@@ -15,18 +14,6 @@ from arrears.adapters.store.dispatch_models import BorrowerFlagRow
 from arrears.domain.compliance.facts import BorrowerFlag
 
 _IN_CHUNK = 5_000
-FLAG_SCHEMA = pa.schema(
-    [
-        ("borrower_id", pa.string()),
-        ("name", pa.string()),
-        ("channel", pa.string()),
-        ("debt", pa.string()),
-        ("value", pa.string()),
-        ("until", pa.date32()),
-        ("effective_at", pa.timestamp("us", tz="UTC")),
-        ("cleared_at", pa.timestamp("us", tz="UTC")),
-    ]
-)
 
 
 def _flag(row: Any) -> BorrowerFlag:
@@ -115,21 +102,3 @@ class BorrowerFlagRepository:
             for row in self.connection.execute(query.order_by(BorrowerFlagRow.id)):
                 out[row.borrower_id].append(_flag(row))
         return out
-
-    def table(self, as_of_end: datetime) -> pa.Table:
-        """Every flag set before `as_of_end` and not cleared before it, as Arrow (the daily run's read)."""
-        query = select(
-            BorrowerFlagRow.borrower_id,
-            BorrowerFlagRow.name,
-            BorrowerFlagRow.channel,
-            BorrowerFlagRow.debt,
-            BorrowerFlagRow.value,
-            BorrowerFlagRow.until,
-            BorrowerFlagRow.effective_at,
-            BorrowerFlagRow.cleared_at,
-        ).where(
-            BorrowerFlagRow.effective_at < as_of_end,
-            or_(BorrowerFlagRow.cleared_at.is_(None), BorrowerFlagRow.cleared_at >= as_of_end),
-        )
-        rows = self.connection.execute(query).all()
-        return pa.Table.from_pylist([dict(r._mapping) for r in rows], schema=FLAG_SCHEMA)
