@@ -26,7 +26,7 @@ from arrears.adapters.store.dispatch_models import BorrowerFlagRow, ContactAttem
 from arrears.adapters.store.snapshot import snapshot
 from arrears.bootstrap import make_dispatcher
 from arrears.domain.compliance.clock import at_local_time, zone
-from arrears.engine.plan import ACTION_SCHEMA, ASSIGNMENT_SCHEMA, Evaluation
+from arrears.engine.evaluation import ACTION_SCHEMA, ASSIGNMENT_SCHEMA, Evaluation
 from arrears.entrypoints.cli.compliance import load_profile
 from arrears.entrypoints.cli.run import load_run_policy
 from arrears.services.daily_run import PLANNED_LOCAL_TIME, compliance_statuses

@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 from arrears.adapters.policy_file import load_policy
 from arrears.domain.loans import Loan
 from arrears.engine.duckdb_engine import evaluate as vectorised
-from arrears.engine.plan import HISTORY_SCHEMA, Evaluation
+from arrears.engine.evaluation import HISTORY_SCHEMA, Evaluation
 from arrears.engine.portfolio import SCHEMAS, Portfolio, portfolio_from_loans
 from arrears.engine.reference import evaluate as reference
 from tests.engine.test_vector_features import events_strategy

@@ -13,7 +13,8 @@ import pytest
 
 from arrears.adapters.policy_file import load_policy
 from arrears.adapters.store.snapshot import snapshot
-from arrears.engine.plan import accidental_legal_actions, engine
+from arrears.engine.evaluation import accidental_legal_actions
+from arrears.engine.evaluators import evaluator
 from arrears.engine.portfolio import Portfolio
 from arrears.services.unit_of_work import UnitOfWork
 from arrears.sim.portfolio import generate_portfolio, load_portfolio
@@ -54,7 +55,7 @@ def test_export_then_plan_finds_what_the_engine_finds_on_the_store(loaded: str, 
     policy = load_policy(POLICY)
     with UnitOfWork(loaded) as uow:
         tables = snapshot(uow.connection, AS_OF)
-    expected = engine("duckdb")(Portfolio(dict(tables), dict(policy.products)), policy, AS_OF, None)
+    expected = evaluator("duckdb")(Portfolio(dict(tables), dict(policy.products)), policy, AS_OF, None)
     assert plan["accounts"] == expected.assignments.num_rows == figures["accounts"]
     assert plan["actions"] == expected.actions.num_rows > 0
     assert sum(plan["segments"].values()) == plan["accounts"]

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from sqlalchemy.engine import Engine
 
-from arrears.adapters.store.engine import DB_URL_ENV, display_url, engine_for, forget_engines, store_url
+from arrears.adapters.store.connection import DB_URL_ENV, display_url, engine_for, forget_engines, store_url
 from arrears.adapters.store.migrating import ensure_current, upgrade
 
 
