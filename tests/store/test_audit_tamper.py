@@ -518,7 +518,7 @@ def _checkpoints(tmp_path: Path) -> list[dict[str, Any]]:
 
 
 def test_serve_and_dispatch_refuse_a_missing_placeholder_or_short_audit_key(tmp_path: Path) -> None:
-    from arrears.services.production import audit_key_problems
+    from arrears.entrypoints.startup_checks import audit_key_problems
 
     def reasons(env: dict[str, str]) -> list[str]:
         return [f"{p.setting} {p.reason}" for p in audit_key_problems(env)]

@@ -8,7 +8,7 @@
   still verify after a rotation.
 - Neither: the development key (domain/audit.py's DEV_KEY), which anyone can recompute. `arrears serve` and
   `arrears dispatch` refuse to start with it (or with a placeholder or short key) unless --dev
-  (services/production.py).
+  (entrypoints/startup_checks.py).
 
 The key never goes to the database: the store holds only key ids (16 hex digits derived from a key).
 """

@@ -3,7 +3,7 @@
 Also holds the case-work configuration (recovery model, promise tolerance, plan rules, SLA, secrets), read
 from a YAML file (`arrears serve --config FILE`, see docs/api.md) or the defaults; the secrets also from
 ARREARS_TOKEN_SECRET / ARREARS_WEBHOOK_SECRET / ARREARS_PROVIDER_SECRET. The defaults' secrets are
-placeholders: `arrears serve` and `arrears dispatch` refuse them (services/production.py) unless --dev.
+placeholders: `arrears serve` and `arrears dispatch` refuse them (entrypoints/startup_checks.py) unless --dev.
 """
 
 from __future__ import annotations

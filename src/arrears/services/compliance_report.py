@@ -20,7 +20,7 @@ from typing import Any
 
 from arrears.domain.activity import ContactRecord
 from arrears.domain.compliance.clock import zone
-from arrears.domain.compliance.engine import BLOCKED, DEFER, candidate_zones, make_facts, verdicts_at
+from arrears.domain.compliance.decision import BLOCKED, DEFER, candidate_zones, make_facts, verdicts_at
 from arrears.domain.compliance.facts import debtor_for
 from arrears.domain.compliance.model import Attempt, ContactEvent, LawFirm
 from arrears.domain.compliance.profile import ComplianceProfile

@@ -19,7 +19,7 @@ import pyarrow as pa
 
 from arrears.domain.compliance.batch import ContactSummary, PlannedContact, decide_batch, lookback
 from arrears.domain.compliance.clock import at_local_time, zone
-from arrears.domain.compliance.engine import decide
+from arrears.domain.compliance.decision import decide
 from arrears.domain.compliance.facts import contact_address, debtor_for
 from arrears.domain.compliance.model import Attempt
 from arrears.domain.compliance.profile import ComplianceProfile

@@ -69,8 +69,8 @@ def dispatch_command(
     from arrears.adapters.channels.config import build_channels, close_channels, load_channels_config
     from arrears.adapters.profile_file import load_profile
     from arrears.bootstrap import make_dispatcher
+    from arrears.entrypoints.startup_checks import dispatch_check, unconfigured_summary
     from arrears.services.cases import load_config
-    from arrears.services.production import dispatch_check, unconfigured_summary
 
     fixed = _instant(as_of_time)
     config = load_channels_config(channels)
@@ -138,8 +138,8 @@ def _loop(
     after each pass the audit log's head is checkpointed outside the database (`refused` counts the passes
     whose checkpoint was refused: the log no longer extends the previous one)."""
     from arrears.entrypoints.cli.audit import checkpoint_after
+    from arrears.entrypoints.startup_checks import unconfigured_summary
     from arrears.services.dispatch import DispatchReport, dispatch
-    from arrears.services.production import unconfigured_summary
 
     total = DispatchReport(workers=workers)
     started = time.perf_counter()

@@ -63,8 +63,8 @@ def serve(
     from arrears.adapters.store.limits import POOL_TIMEOUT_ENV
     from arrears.entrypoints.api import create_app
     from arrears.entrypoints.api.limits import ApiLimits
+    from arrears.entrypoints.startup_checks import serve_check
     from arrears.services.cases import CONFIG_ENV, load_config
-    from arrears.services.production import serve_check
 
     casework = load_config(config)
     dev_line = serve_check(host, dev, casework, load_channels_config(channels))
