@@ -17,10 +17,11 @@ from typing import Any
 
 import pytest
 
+from arrears.adapters.casework_file import load_config
 from arrears.adapters.channels.config import load_channels_config
 from arrears.domain.errors import InputError
 from arrears.entrypoints.startup_checks import DEV_DISPATCH, DEV_SERVE, example_reason, serve_check
-from arrears.services.cases import CaseworkConfig, load_config
+from arrears.services.cases import CaseworkConfig
 from tests.conftest import CliResult
 from tests.dispatch.conftest import SEND_AT, World
 

@@ -26,10 +26,11 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
 
+from arrears.adapters.casework_file import SECRET_ENV
 from arrears.adapters.channels.config import DEFAULT_LENDER, ChannelsConfig
 from arrears.domain.errors import InputError
 from arrears.services.audit_keys import KEY_ENV, KEY_FILE_ENV, MIN_KEY_CHARS, key_text, keyring
-from arrears.services.cases import SECRET_ENV, CaseworkConfig
+from arrears.services.cases import CaseworkConfig
 
 SERVE_SECRETS = ("token_secret", "webhook_secret", "provider_secret")
 DISPATCH_SECRETS = ("provider_secret",)

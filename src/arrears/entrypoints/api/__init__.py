@@ -8,6 +8,7 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 
+from arrears.adapters.casework_file import load_config
 from arrears.bootstrap import configure
 from arrears.entrypoints.api import (
     borrower_routes,
@@ -19,7 +20,7 @@ from arrears.entrypoints.api import (
     provider_routes,
 )
 from arrears.entrypoints.api.limits import ApiLimits
-from arrears.services.cases import CaseworkConfig, load_config
+from arrears.services.cases import CaseworkConfig
 
 
 def create_app(

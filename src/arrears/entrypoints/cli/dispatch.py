@@ -66,11 +66,11 @@ def dispatch_command(
 
     Refuses to start while provider_secret, the lender's identity or a channel credential is missing or an
     example value, unless --dev. Exit 1 when rows wait on channels that are not configured."""
+    from arrears.adapters.casework_file import load_config
     from arrears.adapters.channels.config import build_channels, close_channels, load_channels_config
     from arrears.adapters.profile_file import load_profile
     from arrears.bootstrap import make_dispatcher
     from arrears.entrypoints.startup_checks import dispatch_check, unconfigured_summary
-    from arrears.services.cases import load_config
 
     fixed = _instant(as_of_time)
     config = load_channels_config(channels)

@@ -59,12 +59,12 @@ def serve(
     Refuses to start while a secret or the lender's identity is missing or an example value, unless --dev."""
     import uvicorn
 
+    from arrears.adapters.casework_file import CONFIG_ENV, load_config
     from arrears.adapters.channels.config import load_channels_config
     from arrears.adapters.store.limits import POOL_TIMEOUT_ENV
     from arrears.entrypoints.api import create_app
     from arrears.entrypoints.api.limits import ApiLimits
     from arrears.entrypoints.startup_checks import serve_check
-    from arrears.services.cases import CONFIG_ENV, load_config
 
     casework = load_config(config)
     dev_line = serve_check(host, dev, casework, load_channels_config(channels))
