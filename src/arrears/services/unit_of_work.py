@@ -54,6 +54,7 @@ from arrears.domain.products import LedgerSettings
 from arrears.domain.promises import Promise, PromiseOutcome
 from arrears.domain.records import AccountEvent, Borrower, LoanRecord, Posting
 from arrears.domain.runs import PlannedAction, RunRecord
+from arrears.domain.staff import StaffUser
 
 
 class ProductPort(Protocol):
@@ -282,6 +283,40 @@ class AgentTaskPort(Protocol):
 
     def for_outbox(self, outbox_id: int) -> list[dict[str, Any]]: ...
 
+    def open_for(self, loan_ids: Sequence[str]) -> list[dict[str, Any]]: ...
+
+    def open_tasks(self, limit: int) -> list[dict[str, Any]]: ...
+
+    def close_for_loan(self, loan_id: str) -> list[int]: ...
+
+
+class StaffPort(Protocol):
+    """Console users (argon2 hashes, lock-outs) and their sessions (keyed by the cookie's SHA-256)."""
+
+    def get(self, name: str) -> StaffUser | None: ...
+
+    def add(self, user: StaffUser, at: datetime) -> None: ...
+
+    def all(self) -> list[StaffUser]: ...
+
+    def set_disabled(self, name: str, disabled: bool) -> bool: ...
+
+    def set_password(self, name: str, password_hash: str) -> None: ...
+
+    def record_failure(self, name: str, failures: int, locked_until: datetime | None) -> None: ...
+
+    def record_success(self, name: str) -> None: ...
+
+    def add_session(self, token_hash: str, user_name: str, csrf: str, at: datetime) -> None: ...
+
+    def session(self, token_hash: str) -> tuple[str, str, datetime, datetime] | None: ...
+
+    def touch_session(self, token_hash: str, at: datetime) -> None: ...
+
+    def end_session(self, token_hash: str) -> None: ...
+
+    def end_sessions_of(self, user_name: str) -> int: ...
+
 
 class ReplyPort(Protocol):
     """Who sent an inbound reply, and which loans they owe."""
@@ -312,6 +347,7 @@ class UnitOfWork:
     imports: ImportPort
     outbox: OutboxPort
     agent_tasks: AgentTaskPort
+    staff: StaffPort
     replies: ReplyPort
     runs: RunPort
     audit: AuditPort

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection
 
@@ -54,3 +55,37 @@ class AgentTaskRepository:
         """The tasks an outbox row queued (its columns), oldest first."""
         query = select(AgentTaskRow).where(AgentTaskRow.outbox_id == outbox_id).order_by(AgentTaskRow.id)
         return [dict(row) for row in self.connection.execute(query).mappings()]
+
+    def open_for(self, loan_ids: Sequence[str]) -> list[dict[str, Any]]:
+        """The open tasks of these loans, oldest first."""
+        if not loan_ids:
+            return []
+        query = (
+            select(AgentTaskRow)
+            .where(AgentTaskRow.loan_id.in_(list(loan_ids)), AgentTaskRow.status == "open")
+            .order_by(AgentTaskRow.id)
+        )
+        return [dict(row) for row in self.connection.execute(query).mappings()]
+
+    def open_tasks(self, limit: int) -> list[dict[str, Any]]:
+        """The oldest `limit` open tasks."""
+        query = (
+            select(AgentTaskRow)
+            .where(AgentTaskRow.status == "open")
+            .order_by(AgentTaskRow.created_at, AgentTaskRow.id)
+            .limit(limit)
+        )
+        return [dict(row) for row in self.connection.execute(query).mappings()]
+
+    def close_for_loan(self, loan_id: str) -> list[int]:
+        """Close the loan's open tasks (a call about it was made); their ids."""
+        ids = list(
+            self.connection.execute(
+                select(AgentTaskRow.id).where(AgentTaskRow.loan_id == loan_id, AgentTaskRow.status == "open")
+            ).scalars()
+        )
+        if ids:
+            self.connection.execute(
+                update(AgentTaskRow).where(AgentTaskRow.id.in_(ids)).values(status="done")
+            )
+        return [int(i) for i in ids]

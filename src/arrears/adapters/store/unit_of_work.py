@@ -46,6 +46,7 @@ from arrears.adapters.store.run_log import LoanActionRepository, RunLogReader
 from arrears.adapters.store.run_repository import RunRepository
 from arrears.adapters.store.snapshot import TABLES as SNAPSHOT_TABLES
 from arrears.adapters.store.snapshot import snapshot
+from arrears.adapters.store.staff_repository import StaffRepository
 from arrears.services.unit_of_work import UnitOfWork
 
 
@@ -75,6 +76,7 @@ class SqlUnitOfWork(UnitOfWork):
         self.imports = ImportRepository(self.connection)
         self.outbox = OutboxRepository(self.connection)
         self.agent_tasks = AgentTaskRepository(self.connection)
+        self.staff = StaffRepository(self.connection)
         self.replies = ReplyRepository(self.connection)
         self.runs = RunRepository(self.connection)
         self.audit = AuditRepository(self.connection)

@@ -32,6 +32,7 @@ COMMAND_MODULES = (
     "serve",
     "dispatch",
     "snapshot",
+    "user",
 )
 
 
