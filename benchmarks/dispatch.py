@@ -1,6 +1,11 @@
 """Dispatch throughput: SMS rendered and sent to a local HTTP sink, by worker count, on PostgreSQL.
 
     .venv/bin/python benchmarks/dispatch.py [--rows 20000] [--workers 1,2,4] [--no-batch] [--no-append]
+    .venv/bin/python benchmarks/dispatch.py --workers 4 --before /tmp/dispatch_before --write-channels-doc
+
+`--before DIR`: the same measurement with the code of another checkout (a git worktree of an older
+commit) in a subprocess, alternating with this one per worker count and mode, so both see the same
+machine load; `--write-channels-doc` writes the side-by-side table into docs/channels.md.
 
 Uses ARREARS_TEST_PG_URL (or .pg_test_url) and creates a database of its own, dropped at the end. The
 sink is a separate process (so it does not share the dispatcher's GIL) answering every POST with 200;
@@ -17,6 +22,7 @@ import multiprocessing
 import os
 import platform
 import resource
+import subprocess
 import sys
 import time
 import uuid
@@ -28,16 +34,18 @@ from sqlalchemy import create_engine, delete, func, insert, select, text, update
 from sqlalchemy.engine import make_url
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT / "src"))
+# `--src DIR` (used by --before): import arrears from another checkout's src/.
+_SRC = sys.argv[sys.argv.index("--src") + 1] if "--src" in sys.argv else str(ROOT / "src")
+sys.path.insert(0, _SRC)
 
 from arrears.adapters.channels.config import build_channels, close_channels, load_channels_config  # noqa: E402
+from arrears.adapters.profile_file import load_profile  # noqa: E402
 from arrears.adapters.store import forget_engines  # noqa: E402
 from arrears.adapters.store.dispatch_models import ContactAttemptRow, DeliveryRow  # noqa: E402
 from arrears.adapters.store.run_models import OutboxRow  # noqa: E402
-from arrears.bootstrap import configure  # noqa: E402
+from arrears.bootstrap import configure, make_dispatcher  # noqa: E402
 from arrears.domain.ledger import compute_position  # noqa: E402
-from arrears.entrypoints.cli.compliance import load_profile  # noqa: E402
-from arrears.services.dispatch import BATCH, Dispatcher, dispatch  # noqa: E402
+from arrears.services.dispatch import BATCH, dispatch  # noqa: E402
 from arrears.services.unit_of_work import UnitOfWork  # noqa: E402
 from arrears.sim.portfolio import generate_portfolio, load_portfolio  # noqa: E402
 
@@ -142,15 +150,8 @@ def _reset(url: str) -> None:
     engine.dispose()
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--rows", type=int, default=20000)
-    parser.add_argument("--accounts", type=int, default=3000)
-    parser.add_argument("--workers", default="1,2,4")
-    parser.add_argument("--batch", type=int, default=BATCH, help="rows per claim")
-    parser.add_argument("--no-batch", action="store_true", help="one POST per SMS, not the batch API")
-    parser.add_argument("--no-append", action="store_true")
-    args = parser.parse_args()
+def _measure(args: argparse.Namespace) -> tuple[list[tuple[int, int, float, float, float]], int]:
+    """Each worker count's (workers, sent, seconds, SMS/s, dispatcher CPU s), and the borrowers."""
     server = make_url(_pg_url())
     name = f"arrears_bench_{uuid.uuid4().hex[:8]}"
     admin = create_engine(server, isolation_level="AUTOCOMMIT")
@@ -160,6 +161,7 @@ def main() -> None:
     queue: multiprocessing.Queue = multiprocessing.Queue()  # type: ignore[type-arg]
     sink = multiprocessing.Process(target=_sink, args=(queue,), daemon=True)
     sink.start()
+    results = []
     try:
         port = queue.get(timeout=10)
         load_portfolio(generate_portfolio(args.accounts, 7, AS_OF), url)
@@ -169,11 +171,10 @@ def main() -> None:
             environ["ARREARS_SMS_BATCH_URL"] = f"http://127.0.0.1:{port}/sms/batch"
         config = load_channels_config(environ=environ)
         profile = load_profile("cn")
-        results = []
         for workers in [int(w) for w in args.workers.split(",")]:
             _reset(url)
             channels = build_channels(config)
-            d = Dispatcher(url, channels, config, profile, now=lambda: SEND_AT)
+            d = make_dispatcher(url, channels, config, profile, now=lambda: SEND_AT)
             cpu_before = _cpu()
             started = time.perf_counter()
             report = dispatch(d, workers=workers, batch=args.batch)
@@ -182,11 +183,12 @@ def main() -> None:
             close_channels(channels)
             sent = report.outcomes.get("sent", 0)
             results.append((workers, sent, seconds, sent / seconds, cpu))
-            print(
-                f"workers={workers} sent={sent} in {seconds:.2f}s: {sent / seconds:,.0f} SMS/s, "
-                f"dispatcher CPU {cpu:.2f}s",
-                flush=True,
-            )
+            if not args.json:
+                print(
+                    f"workers={workers} sent={sent} in {seconds:.2f}s: {sent / seconds:,.0f} SMS/s, "
+                    f"dispatcher CPU {cpu:.2f}s",
+                    flush=True,
+                )
         engine = create_engine(url)
         with engine.connect() as c:
             left = c.execute(
@@ -195,7 +197,7 @@ def main() -> None:
                 .group_by(OutboxRow.status, OutboxRow.rules)
             ).all()
             if left:
-                print(f"not sent: {[tuple(r) for r in left]}")
+                print(f"not sent: {[tuple(r) for r in left]}", file=sys.stderr)
         engine.dispose()
     finally:
         sink.terminate()
@@ -203,6 +205,96 @@ def main() -> None:
         with admin.connect() as c:
             c.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
         admin.dispose()
+    return results, borrowers
+
+
+def _run_side(src: str, args: argparse.Namespace, no_batch: bool) -> list[list[float]]:
+    """One measurement in a subprocess importing arrears from `src` (this checkout's or another's)."""
+    command = [sys.executable, __file__, "--src", src, "--json", "--no-append"]
+    command += ["--rows", str(args.rows), "--accounts", str(args.accounts), "--workers", args.workers]
+    command += ["--batch", str(args.batch)] + (["--no-batch"] if no_batch else [])
+    done = subprocess.run(command, check=True, capture_output=True, text=True)
+    return list(json.loads(done.stdout.strip().splitlines()[-1])["results"])
+
+
+def _side_by_side(args: argparse.Namespace) -> None:
+    """Before (`--before DIR`) and after, alternating per mode, and the table of both."""
+    before_src = str(Path(args.before) / "src")
+    commit = subprocess.run(
+        ["git", "-C", args.before, "log", "-1", "--format=%h"], capture_output=True, text=True
+    ).stdout.strip()
+    load = os.getloadavg()
+    lines = []
+    for no_batch in (False, True):
+        mode = "one POST per SMS" if no_batch else "batch API, ≤ 100 per POST"
+        for round_ in range(args.repeat):
+            before = _run_side(before_src, args, no_batch)
+            after = _run_side(str(ROOT / "src"), args, no_batch)
+            for (w, sb, secb, rb, _), (_, sa, seca, ra, _) in zip(before, after, strict=True):
+                line = (
+                    f"| {mode} | {int(w)} | {round_ + 1} | {int(sb):,} in {secb:.2f} s: **{rb:,.0f}** | "
+                    f"{int(sa):,} in {seca:.2f} s: **{ra:,.0f}** | {100 * (ra - rb) / rb:+.0f} % |"
+                )
+                print(line, flush=True)
+                lines.append(line)
+    table = [
+        "| SMS channel | workers | round | before: sent, SMS/s | after: sent, SMS/s | change |",
+        "|---|---:|---:|---:|---:|---:|",
+        *lines,
+    ]
+    header = (
+        f"`benchmarks/dispatch.py --rows {args.rows} --workers {args.workers} --before …` on "
+        f"{datetime.now(UTC):%Y-%m-%d %H:%M} UTC, PostgreSQL, {os.cpu_count()} CPUs (load average "
+        f"{load[0]:.2f} {load[1]:.2f} {load[2]:.2f} at the start): before = commit {commit} (one commit per "
+        f"200-row claim), after = this checkout (marked in flight before each send, sent right after); "
+        "before and after alternate, each in its own process and database."
+    )
+    print("\n".join(table))
+    if args.write_channels_doc:
+        _write_section(
+            ROOT / "docs" / "channels.md",
+            "### Throughput before and after",
+            f"{header}\n\n" + "\n".join(table),
+        )
+
+
+def _write_section(doc: Path, section: str, block: str) -> None:
+    """Replace (or add at the end) the section `section` of `doc` with `block`."""
+    existing = doc.read_text(encoding="utf-8")
+    level = section.split(" ", 1)[0]
+    if section in existing:
+        start = existing.index(section)
+        end = existing.find(f"\n{level} ", start + len(section))
+        nxt = existing.find("\n## ", start + len(section))
+        ends = [e for e in (end, nxt) if e >= 0]
+        end = min(ends) if ends else len(existing)
+        existing = existing[:start] + f"{section}\n\n{block}\n" + existing[end:]
+    else:
+        existing = existing.rstrip("\n") + f"\n\n{section}\n\n{block}\n"
+    doc.write_text(existing, encoding="utf-8")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--rows", type=int, default=20000)
+    parser.add_argument("--accounts", type=int, default=3000)
+    parser.add_argument("--workers", default="1,2,4")
+    parser.add_argument("--batch", type=int, default=BATCH, help="rows per claim")
+    parser.add_argument("--no-batch", action="store_true", help="one POST per SMS, not the batch API")
+    parser.add_argument("--no-append", action="store_true")
+    parser.add_argument("--src", help="import arrears from this src/ directory (used by --before)")
+    parser.add_argument("--json", action="store_true", help="print the results as one JSON line")
+    parser.add_argument("--before", help="a checkout of the code to compare with (git worktree)")
+    parser.add_argument("--repeat", type=int, default=1, help="--before: rounds of before / after")
+    parser.add_argument("--write-channels-doc", action="store_true", help="--before: into docs/channels.md")
+    args = parser.parse_args()
+    if args.before:
+        _side_by_side(args)
+        return
+    results, borrowers = _measure(args)
+    if args.json:
+        print(json.dumps({"results": results, "borrowers": borrowers}))
+        return
     table = [
         "| workers | SMS sent | seconds | SMS/s | dispatcher CPU s | CPU ms per SMS |",
         "|---:|---:|---:|---:|---:|---:|",
