@@ -9,10 +9,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from arrears.adapters.audit_checkpoints import FileCheckpoints
-from arrears.adapters.import_files import LocalImportFiles
-from arrears.adapters.store.unit_of_work import SqlUnitOfWork
 from arrears.services.audit import use_checkpoints
-from arrears.services.imports.files import use_files
 from arrears.services.unit_of_work import UnitOfWork
 
 if TYPE_CHECKING:
@@ -26,9 +23,27 @@ if TYPE_CHECKING:
 def configure() -> None:
     """Services open their units of work on the SQL store (SQLite or PostgreSQL, by URL); imports read
     their files from disk; audit checkpoints go to a directory (ARREARS_AUDIT_CHECKPOINTS)."""
-    UnitOfWork.use(SqlUnitOfWork)
-    use_files(LocalImportFiles())
+    UnitOfWork.use(_sql_unit_of_work)
     use_checkpoints(FileCheckpoints())
+
+
+_import_files_used = False
+
+
+def _sql_unit_of_work(url: str | None) -> UnitOfWork:
+    # SQLAlchemy and the store's models, and the import files' adapter (pyarrow; every import reads its file
+    # inside a unit of work), are composed when a command first opens the store: a command that never does
+    # (`arrears --help`, `policy validate`) starts without them.
+    global _import_files_used
+    from arrears.adapters.store.unit_of_work import SqlUnitOfWork
+
+    if not _import_files_used:
+        from arrears.adapters.import_files import LocalImportFiles
+        from arrears.services.imports.files import use_files
+
+        use_files(LocalImportFiles())
+        _import_files_used = True
+    return SqlUnitOfWork(url)
 
 
 # --- dispatch: the channel configuration and the template library, as the dispatcher's ports want them

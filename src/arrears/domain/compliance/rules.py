@@ -16,8 +16,6 @@ from functools import lru_cache
 from typing import Any
 from zoneinfo import ZoneInfo
 
-import holidays
-
 from arrears.domain.compliance.channels import NOTICE_OUTCOMES, describe_channels
 from arrears.domain.compliance.clock import at_local_time, local_date, start_of_day
 from arrears.domain.compliance.model import Attempt, ContactEvent, Debtor
@@ -151,6 +149,8 @@ def check_hours(rule: HoursRule, facts: Facts, attempt: Attempt) -> Verdict | No
 @lru_cache(maxsize=64)
 def calendar_holidays(calendar: str, year: int) -> frozenset[date]:
     """Public holidays of a country calendar in one year (from the `holidays` package)."""
+    import holidays  # a large package: loaded when a rule first needs a calendar
+
     return frozenset(holidays.country_holidays(calendar, years=year).keys())
 
 
