@@ -24,6 +24,8 @@ from arrears.domain.errors import InputError
 from arrears.domain.ledger import compute_position
 from arrears.domain.money import format_minor, parse_minor
 from arrears.domain.products import LedgerSettings
+from arrears.domain.roll_rates import bucket_rank, months, roll_matrix
+from arrears.domain.roll_rates import roll_rates as window_roll_rates
 from arrears.engine.evaluation import ACCIDENTAL
 from arrears.engine.portfolio import Portfolio
 from arrears.engine.vector_ledger import LedgerColumns, compute_ledger
@@ -31,7 +33,6 @@ from arrears.services.unit_of_work import UnitOfWork
 
 BEIJING = ZoneInfo("Asia/Shanghai")
 EPOCH = date(1970, 1, 1)
-BUCKET_ORDER = ("M0", "M1", "M2", "M3", "M4", "M5", "M6", "M7+")
 RIGHT_PARTY = frozenset({"connected", "conversation"})
 COMPLIANCE_STATUSES = ("pending", "awaiting_approval", "deferred", "blocked", "cancelled", "sent", "dead")
 
@@ -84,10 +85,6 @@ def _ratio(numerator: float, denominator: float, digits: int = 4) -> float | Non
 def _instant(day: date) -> datetime:
     """The start of `day` in Beijing time, as a UTC instant."""
     return datetime.combine(day, time(0), BEIJING).astimezone(UTC)
-
-
-def _bucket_rank(bucket: str) -> int:
-    return BUCKET_ORDER.index(bucket) if bucket in BUCKET_ORDER else len(BUCKET_ORDER)
 
 
 def compute_kpis(
@@ -162,17 +159,12 @@ def compute_kpis(
     )
     collectible = due_open + newly_due
 
-    # --- roll rates ----------------------------------------------------------------------------------
-    matrix: dict[str, Counter[str]] = defaultdict(Counter)
+    # --- roll rates: the window's first and last day, and month by month ---------------------------
     live = opening.outstanding.sum(axis=1) > 0
-    for i in np.flatnonzero(live):
-        matrix[str(opening.bucket[i])][str(closing.bucket[i])] += 1
-    roll_rates = {}
-    for bucket in sorted(matrix, key=_bucket_rank):
-        row = matrix[bucket]
-        total = sum(row.values())
-        worse = sum(n for b, n in row.items() if _bucket_rank(b) > _bucket_rank(bucket))
-        roll_rates[bucket] = {"accounts": total, "rolled": worse, "rate": _ratio(worse, total)}
+    moves = [(str(opening.bucket[i]), str(closing.bucket[i])) for i in np.flatnonzero(live)]
+    matrix = roll_matrix(moves)
+    roll_rates = {b: rate.to_dict() for b, rate in window_roll_rates(moves).items()}
+    monthly = _monthly_roll_rates(portfolio, start, end, opening, closing)
 
     # --- promises, complaints, disputes --------------------------------------------------------------
     settled = Counter(uow.activity.promises_settled(start, end))
@@ -192,7 +184,8 @@ def compute_kpis(
         "accounts": int(live.sum()),
         "delinquent_at_start": len(delinquent),
         "roll_rates": roll_rates,
-        "roll_matrix": {b: dict(sorted(matrix[b].items())) for b in sorted(matrix, key=_bucket_rank)},
+        "roll_matrix": {b: dict(sorted(matrix[b].items())) for b in sorted(matrix, key=bucket_rank)},
+        "monthly_roll_rates": monthly,
         "cured": len(cured),
         "cure_rate": _ratio(len(cured), len(delinquent)),
         "self_cured": len(self_cured),
@@ -230,6 +223,31 @@ def compute_kpis(
         "segments": _segments(planned, recovered_by_loan),
         "arms": _segments(planned, recovered_by_loan, by_arm=True),
     }
+
+
+def _monthly_roll_rates(
+    portfolio: Portfolio, start: date, end: date, opening: LedgerColumns, closing: LedgerColumns
+) -> list[dict[str, Any]]:
+    """Roll rates of each whole 30-day month of the window: the live accounts at the start of the month,
+    by their bucket then and at the month's end."""
+    known = {start - timedelta(days=1): opening, end: closing}
+    out = []
+    for month in months(start, end):
+        for day in (month.opening, month.last):
+            if day not in known:
+                known[day] = compute_ledger(portfolio, day)
+        before, after = known[month.opening], known[month.last]
+        live = before.outstanding.sum(axis=1) > 0
+        moves = [(str(before.bucket[i]), str(after.bucket[i])) for i in np.flatnonzero(live)]
+        out.append(
+            {
+                "month": month.number,
+                "from": month.first.isoformat(),
+                "to": month.last.isoformat(),
+                "roll_rates": {b: rate.to_dict() for b, rate in window_roll_rates(moves).items()},
+            }
+        )
+    return out
 
 
 def _payments_in_window(tables: dict[str, Any], start: date, end: date) -> list[tuple[str, date, int]]:

@@ -8,6 +8,7 @@ import typer
 from rich.table import Table
 
 from arrears.adapters.kpi_costs import load_costs
+from arrears.domain.roll_rates import bucket_rank, next_bucket
 from arrears.entrypoints.cli.common import console, parse_as_of, print_json
 from arrears.services.kpi import compute_kpis
 from arrears.services.unit_of_work import UnitOfWork
@@ -80,3 +81,17 @@ def kpi(
         rate = "–" if row["rate"] is None else f"{row['rate'] * 100:.1f}%"
         rolls.add_row(bucket, str(row["accounts"]), str(row["rolled"]), rate)
     console.print(rolls)
+    if result["monthly_roll_rates"]:
+        monthly = Table(title="Roll rates month by month (30-day months: bucket → the next one)")
+        monthly.add_column("month")
+        buckets = sorted(
+            {b for m in result["monthly_roll_rates"] for b in m["roll_rates"] if b != "M7+"},
+            key=bucket_rank,
+        )
+        for bucket in buckets:
+            monthly.add_column(f"{bucket}→{next_bucket(bucket)}", justify="right")
+        for month in result["monthly_roll_rates"]:
+            rates = [month["roll_rates"].get(bucket, {}).get("rate") for bucket in buckets]
+            cells = ["–" if rate is None else f"{rate * 100:.1f}%" for rate in rates]
+            monthly.add_row(f"{month['month']} (from {month['from'][5:]})", *cells)
+        console.print(monthly)
