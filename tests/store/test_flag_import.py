@@ -169,7 +169,7 @@ def test_a_file_whose_only_bad_rows_are_found_while_applying_writes_nothing(
 def test_skip_bad_writes_the_good_rows_and_the_rejects_file(loaded: str, tmp_path: Path, cli: Cli) -> None:
     path = write(tmp_path, "flags.csv", BAD)
     result = cli("import", "flags", str(path), "--skip-bad", "--json")
-    assert result.code == 0, result.stderr
+    assert result.code == 1, result.stderr  # rows were rejected
     summary = json.loads(result.stdout)
     assert (summary["rows"], summary["written"], summary["rejected"], summary["duplicates"]) == (13, 1, 12, 0)
     assert summary["rejects_file"] == f"{path}.rejects.csv"

@@ -294,7 +294,7 @@ def test_skip_bad_writes_good_rows_and_the_rejects_file(
     )
     path = write(tmp_path, "loans.csv", LOANS + extra)
     result = cli("import", "loans", str(path), "--skip-bad", "--json")
-    assert result.code == 0, result.stderr
+    assert result.code == 1, result.stderr  # rows were rejected: exit 1 (0 only when every row is good)
     summary = json.loads(result.stdout)
     assert {k: summary[k] for k in ("rows", "written", "rejected", "loans")} == {
         "rows": 7,

@@ -1,7 +1,8 @@
 """`arrears import loans|payments|events|flags FILE`: CSV or Parquet into the store, all or nothing.
 
 Bad rows are listed (file:row: field 'column': reason; the first 20 and a count) and nothing is written,
-exit 2 — unless --skip-bad, which writes the good rows and the bad ones to FILE.rejects.csv.
+exit 2 — unless --skip-bad, which writes the good rows and the bad ones to FILE.rejects.csv, and exits 1 when
+it rejected any (0 only when every row was good). A file that cannot be read at all is exit 2 either way.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ from typing import Any, Self
 import typer
 from rich.progress import Progress, TaskID
 
-from arrears.entrypoints.cli.common import EXIT_BAD_INPUT, console, err_console, print_json
+from arrears.entrypoints.cli.common import EXIT_BAD_INPUT, EXIT_FINDINGS, console, err_console, print_json
 from arrears.progress import progress_bar
 from arrears.services.imports import ERRORS_SHOWN, ImportRejected, ImportResult, import_file
 from arrears.services.unit_of_work import UnitOfWork
@@ -66,12 +67,12 @@ class RowProgress:
             self._progress.stop()
 
 
-def run_import(kind: str, file: Path, *, skip_bad: bool, json_out: bool) -> None:
-    """Import FILE as `kind`; print the summary (or the errors and exit 2)."""
+def run_import(kind: str, file: Path, *, skip_bad: bool, json_out: bool, encoding: str = "utf-8") -> None:
+    """Import FILE as `kind`; print the summary (or the errors and exit 2); exit 1 if --skip-bad rejected rows."""
     big = file.is_file() and file.stat().st_size >= BIG_FILE
     try:
         with UnitOfWork() as uow, RowProgress(f"import {kind}", enabled=big and not json_out) as bar:
-            result = import_file(uow, kind, file, skip_bad=skip_bad, progress=bar)
+            result = import_file(uow, kind, file, skip_bad=skip_bad, encoding=encoding, progress=bar)
     except ImportRejected as rejected:
         for error in rejected.errors[:ERRORS_SHOWN]:
             err_console.print(
@@ -91,6 +92,8 @@ def run_import(kind: str, file: Path, *, skip_bad: bool, json_out: bool) -> None
         print_json(result.to_dict())
     else:
         _print_summary(result)
+    if result.rejected:
+        raise typer.Exit(EXIT_FINDINGS)
 
 
 def _rejected_summary(kind: str, rejected: ImportRejected) -> dict[str, Any]:
@@ -115,38 +118,55 @@ def _print_summary(result: ImportResult) -> None:
         highlight=False,
         soft_wrap=True,
     )
+    for error in result.errors[:ERRORS_SHOWN]:
+        err_console.print(
+            str(error.as_input_error(result.source)), highlight=False, markup=False, soft_wrap=True
+        )
+    more = len(result.errors) - ERRORS_SHOWN
+    if more > 0:
+        err_console.print(f"... and {more} more error(s)", highlight=False, soft_wrap=True)
     if result.rejects_file:
         console.print(f"rejected rows and reasons: {result.rejects_file}", highlight=False, soft_wrap=True)
 
 
-FILE_ARG = typer.Argument(..., help="CSV (UTF-8, header row) or Parquet file.")
+FILE_ARG = typer.Argument(..., help="CSV (header row; UTF-8 unless --encoding) or Parquet file.")
+ENCODING = typer.Option(
+    "utf-8",
+    "--encoding",
+    help="Text encoding of a CSV file: utf-8, gbk, gb18030, gb2312, big5, utf-16, latin-1, or auto "
+    "(UTF-8, else GB18030). A byte-order mark wins.",
+)
 SKIP_BAD = typer.Option(False, "--skip-bad", help="Write the good rows; bad ones go to FILE.rejects.csv.")
 JSON_OUT = typer.Option(False, "--json", help="Print a JSON summary (rows, written, duplicates, ...).")
 
 
 @import_app.command("loans")
-def import_loans_command(file: Path = FILE_ARG, skip_bad: bool = SKIP_BAD, json_out: bool = JSON_OUT) -> None:
+def import_loans_command(
+    file: Path = FILE_ARG, skip_bad: bool = SKIP_BAD, json_out: bool = JSON_OUT, encoding: str = ENCODING
+) -> None:
     """Loans, one row per instalment (loan_id, borrower_id, product, currency, seq, due_date, principal ...)."""
-    run_import("loans", file, skip_bad=skip_bad, json_out=json_out)
+    run_import("loans", file, skip_bad=skip_bad, json_out=json_out, encoding=encoding)
 
 
 @import_app.command("payments")
 def import_payments_command(
-    file: Path = FILE_ARG, skip_bad: bool = SKIP_BAD, json_out: bool = JSON_OUT
+    file: Path = FILE_ARG, skip_bad: bool = SKIP_BAD, json_out: bool = JSON_OUT, encoding: str = ENCODING
 ) -> None:
     """Payments (payment_id, loan_id, paid_on, amount; a row with `reverses` reverses that payment)."""
-    run_import("payments", file, skip_bad=skip_bad, json_out=json_out)
+    run_import("payments", file, skip_bad=skip_bad, json_out=json_out, encoding=encoding)
 
 
 @import_app.command("events")
 def import_events_command(
-    file: Path = FILE_ARG, skip_bad: bool = SKIP_BAD, json_out: bool = JSON_OUT
+    file: Path = FILE_ARG, skip_bad: bool = SKIP_BAD, json_out: bool = JSON_OUT, encoding: str = ENCODING
 ) -> None:
     """Account events (event_id, loan_id, kind, on, optional at and detail as JSON text)."""
-    run_import("events", file, skip_bad=skip_bad, json_out=json_out)
+    run_import("events", file, skip_bad=skip_bad, json_out=json_out, encoding=encoding)
 
 
 @import_app.command("flags")
-def import_flags_command(file: Path = FILE_ARG, skip_bad: bool = SKIP_BAD, json_out: bool = JSON_OUT) -> None:
+def import_flags_command(
+    file: Path = FILE_ARG, skip_bad: bool = SKIP_BAD, json_out: bool = JSON_OUT, encoding: str = ENCODING
+) -> None:
     """Borrower compliance facts (borrower_id, flag, action set|clear, channel, debt, value, until, by, reason)."""
-    run_import("flags", file, skip_bad=skip_bad, json_out=json_out)
+    run_import("flags", file, skip_bad=skip_bad, json_out=json_out, encoding=encoding)

@@ -13,8 +13,9 @@ import pyarrow as pa
 
 
 class ImportFiles(Protocol):
-    def read(self, path: str | Path) -> pa.Table:
-        """The file as a table (CSV columns as text); an InputError naming the file when it cannot be read."""
+    def read(self, path: str | Path, encoding: str | None = None) -> pa.Table:
+        """The file as a table (CSV columns as text; `encoding` of a CSV: None for UTF-8, a name, or "auto");
+        an InputError naming the file (and the line) when it cannot be read."""
         ...
 
     def write_rejects(self, path: Path, rejects: pa.Table) -> str:
@@ -37,6 +38,6 @@ def import_files() -> ImportFiles:
     return _files
 
 
-def read_table(path: str | Path) -> pa.Table:
-    """A CSV (UTF-8, header row; every column read as text) or Parquet file as a pyarrow Table."""
-    return import_files().read(path)
+def read_table(path: str | Path, encoding: str | None = None) -> pa.Table:
+    """A CSV (header row; every column read as text) or Parquet file as a pyarrow Table."""
+    return import_files().read(path, encoding)

@@ -50,9 +50,11 @@ class ProgressSink(Protocol):
 
 
 class ImportOptions(TypedDict, total=False):
-    """How to run an import: `name` labels a table source; `actor` defaults to audit.default_actor()."""
+    """How to run an import: `name` labels a table source; `actor` defaults to audit.default_actor();
+    `encoding` of a CSV file: None for UTF-8, a name (gbk, gb18030 ...) or "auto"."""
 
     name: str | None
+    encoding: str | None
     skip_bad: bool
     actor: str | None
     progress: ProgressSink | None
@@ -116,6 +118,7 @@ class ImportRun:
         optional: tuple[str, ...],
         *,
         name: str | None = None,
+        encoding: str | None = None,
         skip_bad: bool = False,
         actor: str | None = None,
         progress: ProgressSink | None = None,
@@ -130,7 +133,11 @@ class ImportRun:
         if isinstance(source, pa.Table):
             table, self.source, self._path = source, name or "<table>", None
         else:
-            table, self.source, self._path = import_files().read(source), name or str(source), Path(source)
+            table, self.source, self._path = (
+                import_files().read(source, encoding),
+                name or str(source),
+                Path(source),
+            )
         self.rows = RowChecks(table, self.source, required, optional)
         self.errors: list[RowError] = []
         self.rejects_file: str | None = None
