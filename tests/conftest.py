@@ -20,6 +20,7 @@ import tempfile
 import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from pathlib import Path
 
 import pytest
 from sqlalchemy import create_engine, text
@@ -27,6 +28,7 @@ from sqlalchemy.engine import Connection, make_url
 
 from arrears.adapters.store import forget_engines
 from arrears.bootstrap import configure
+from arrears.services.data_keys import new_key, write_key_file
 
 configure()  # the SQL store behind the services' unit-of-work port, as the entrypoints compose it
 
@@ -38,6 +40,18 @@ os.environ["ARREARS_AUDIT_CHECKPOINTS"] = _CHECKPOINTS
 atexit.register(shutil.rmtree, _CHECKPOINTS, True)
 for _name in ("ARREARS_AUDIT_KEY", "ARREARS_AUDIT_KEY_FILE"):
     os.environ.pop(_name, None)
+# Personal data (docs/privacy.md): this session's own key file, never the machine's keys or the user's
+# development keys; a test that needs others sets them.
+for _name in (
+    "ARREARS_DATA_KEY",
+    "ARREARS_LOOKUP_KEY",
+    "ARREARS_DATA_KEY_PROVIDER",
+    "ARREARS_PRIVACY_CONFIG",
+):
+    os.environ.pop(_name, None)
+os.environ["ARREARS_DATA_KEY_FILE"] = os.path.join(_CHECKPOINTS, "data-keys")
+os.environ["ARREARS_DEV_DATA_KEY_FILE"] = os.path.join(_CHECKPOINTS, "dev-data-keys")
+write_key_file(Path(os.environ["ARREARS_DATA_KEY_FILE"]), [new_key()], new_key())
 
 PG_URL_ENV = "ARREARS_TEST_PG_URL"
 PG_PREFIX = "arrears_t_"  # + pid + random: one database per test session (per xdist worker)

@@ -1,7 +1,7 @@
 """Masking of personal data (PIPL: minimum necessary) for logs and views.
 
 phone 13812345678 → 138****5678 · ID number 110101199003071234 → 110***********1234 · name 张三 → 张* ·
-e-mail zhangsan@example.com → z*******@example.com. Unknown (None) stays None.
+e-mail zhangsan@example.com → z*******@example.com · address 北京市朝阳区建国路1号 → 北京市朝阳区*****. Unknown (None) stays None.
 """
 
 from __future__ import annotations
@@ -52,4 +52,13 @@ def mask_email(email: str | None) -> str | None:
     return (local[:1] + MASK * max(0, len(local) - 1)) + "@" + domain
 
 
-__all__ = ["mask_email", "mask_id_number", "mask_name", "mask_phone"]
+def mask_address(address: str | None) -> str | None:
+    """Keep the first 6 characters (province and city): 北京市朝阳区建国路1号 → 北京市朝阳区*****."""
+    if address is None:
+        return None
+    text = address.strip()
+    keep = 6 if len(text) > 8 else min(2, len(text))
+    return text[:keep] + "".join(c if c.isspace() else MASK for c in text[keep:])
+
+
+__all__ = ["mask_address", "mask_email", "mask_id_number", "mask_name", "mask_phone"]

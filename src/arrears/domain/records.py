@@ -9,13 +9,13 @@ from typing import Any
 
 from arrears.domain.account_features import EVENT_KINDS  # noqa: F401 - re-exported for the store
 from arrears.domain.loans import Loan
-from arrears.domain.masking import mask_email, mask_id_number, mask_name, mask_phone
+from arrears.domain.masking import mask_address, mask_email, mask_id_number, mask_name, mask_phone
 
 # Synthetic ground truth carried by generated portfolios (NULL for real data).
 PERSONAS = ("forgetful", "hardship", "strategic", "fraud", "deceased")
 
 
-PII_FIELDS = ("name", "phone", "id_number", "email")
+PII_FIELDS = ("name", "phone", "id_number", "email", "address")
 
 
 @dataclass(frozen=True, slots=True)
@@ -29,20 +29,24 @@ class Borrower:
     region: str | None = None
     language: str | None = None
     persona: str | None = None
+    address: str | None = None  # postal address
 
     def view(self, *, unmasked: bool = False) -> dict[str, str | None]:
         """The borrower for display: personal data masked unless `unmasked` (which callers must audit)."""
         if unmasked:
             name, phone, id_number, email = self.name, self.phone, self.id_number, self.email
+            address = self.address
         else:
             name, phone = mask_name(self.name), mask_phone(self.phone)
             id_number, email = mask_id_number(self.id_number), mask_email(self.email)
+            address = mask_address(self.address)
         return {
             "id": self.id,
             "name": name,
             "phone": phone,
             "id_number": id_number,
             "email": email,
+            "address": address,
             "timezone": self.timezone,
             "region": self.region,
             "language": self.language,

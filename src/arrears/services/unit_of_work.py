@@ -326,6 +326,25 @@ class ReplyPort(Protocol):
     def loans_of(self, borrower_id: str) -> list[str]: ...
 
 
+class PersonalDataPort(Protocol):
+    """The borrowers' personal data as a whole: key rotation, sealing old plain text, erasure (the store
+    seals and opens it; services see plain Borrowers)."""
+
+    def status(self) -> dict[str, Any]: ...
+
+    def rewrap(self, limit: int) -> int: ...
+
+    def reseal(self, after: str | None, limit: int) -> tuple[int, str | None]: ...
+
+    def seal_plain(self, limit: int) -> int: ...
+
+    def not_erased(self) -> list[str]: ...
+
+    def erased_at(self, borrower_id: str) -> datetime | None: ...
+
+    def erase(self, borrower_id: str, kinds: Sequence[str], at: datetime) -> dict[str, int]: ...
+
+
 class UnitOfWork:
     """One transaction on the store: commit() to keep the work, otherwise it is rolled back on exit.
 
@@ -349,6 +368,7 @@ class UnitOfWork:
     agent_tasks: AgentTaskPort
     staff: StaffPort
     replies: ReplyPort
+    personal_data: PersonalDataPort
     runs: RunPort
     audit: AuditPort
     activity: ActivityPort

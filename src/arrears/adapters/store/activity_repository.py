@@ -14,6 +14,7 @@ from sqlalchemy.engine import Connection
 from arrears.adapters.store.casework_models import DisputeRow, PromiseRow
 from arrears.adapters.store.dispatch_models import ContactAttemptRow, DeliveryRow, OutboxApprovalRow
 from arrears.adapters.store.models import BorrowerRow
+from arrears.adapters.store.personal_data_repository import borrower_from_row
 from arrears.adapters.store.run_models import OutboxRow
 from arrears.domain.activity import (
     ContactCount,
@@ -160,7 +161,7 @@ class ActivityRepository:
         for chunk in _chunks(borrower_ids):
             query = select(BorrowerRow).where(BorrowerRow.id.in_(chunk))
             for row in self.connection.execute(query).mappings():
-                out[row["id"]] = Borrower(**{k: row[k] for k in Borrower.__slots__})
+                out[row["id"]] = borrower_from_row(row)
         return out
 
     def approvals(self, outbox_ids: Sequence[int]) -> dict[int, RecordedApproval]:

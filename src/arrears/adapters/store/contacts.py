@@ -12,13 +12,16 @@ import pyarrow.compute as pc
 from sqlalchemy import Select, or_, select
 from sqlalchemy.engine import Connection
 
+from arrears.adapters.crypto import cipher
 from arrears.adapters.store.dispatch_models import ContactAttemptRow
 from arrears.adapters.store.models import BorrowerRow
+from arrears.adapters.store.personal_data_repository import SEALED_COLUMNS
 from arrears.adapters.store.snapshot import contact_history
 from arrears.domain.compliance.batch import NOTICE_TYPES
 from arrears.domain.compliance.model import ContactEvent
 
 _IN_CHUNK = 5_000
+ADDRESSING = ("name", "phone", "email")
 _COLUMNS = (
     ContactAttemptRow.borrower_id,
     ContactAttemptRow.loan_id,
@@ -76,10 +79,10 @@ class ContactRepository:
     def addresses(self, borrower_ids: Sequence[str]) -> dict[str, tuple[str | None, str | None, str | None]]:
         """(name, phone, email) by borrower: personal data, for addressing only (never logged or shown)."""
         out: dict[str, tuple[str | None, str | None, str | None]] = {}
+        opened = cipher()
         for chunk in _chunks(borrower_ids):
-            query = select(BorrowerRow.id, BorrowerRow.name, BorrowerRow.phone, BorrowerRow.email).where(
-                BorrowerRow.id.in_(chunk)
-            )
-            for b, name, phone, email in self.connection.execute(query):
-                out[b] = (name, phone, email)
+            query = select(*SEALED_COLUMNS).where(BorrowerRow.id.in_(chunk))
+            for row in self.connection.execute(query).mappings():
+                plain = opened.open(row["id"], row, ADDRESSING)
+                out[row["id"]] = (plain["name"], plain["phone"], plain["email"])
         return out

@@ -16,6 +16,7 @@ import pyarrow.compute as pc
 from sqlalchemy import bindparam, insert, select, update
 from sqlalchemy.engine import Connection
 
+from arrears.adapters.crypto import cipher
 from arrears.adapters.store.bulk import as_date, bulk_writer
 from arrears.adapters.store.models import ImportRow, PaymentRow, PostingRow
 from arrears.domain.imports import ImportedLoan, ImportRecord, OriginalPayment
@@ -156,7 +157,8 @@ class ImportRepository:
         stamp = {"created_at": record.started_at, "import_id": record.id}
         tables = ["borrowers", "loans", "instalments", "ledger_postings"]
         with self.bulk.deferred_indexes(tables, instalments.num_rows):
-            borrowers_added = self.bulk.insert("borrowers", borrowers, constants=stamp)
+            sealed = cipher().seal_table(borrowers)  # personal data encrypted at rest (adapters/crypto.py)
+            borrowers_added = self.bulk.insert("borrowers", sealed, constants=stamp)
             loans_added = self.bulk.insert("loans", loans, constants=stamp)
             instalments_added = self.bulk.insert(
                 "instalments",

@@ -52,10 +52,18 @@ class BorrowerRow(Base):
     __tablename__ = "borrowers"
 
     id: Mapped[str] = mapped_column(String(64), primary_key=True)
-    name: Mapped[str | None] = mapped_column(Text)  # PII
-    phone: Mapped[str | None] = mapped_column(String(32))  # PII
-    id_number: Mapped[str | None] = mapped_column(String(32))  # PII
-    email: Mapped[str | None] = mapped_column(Text)  # PII
+    # Personal data: ciphertexts under the borrower's data key (adapters/crypto.py; migration 0009).
+    name: Mapped[str | None] = mapped_column(Text)
+    phone: Mapped[str | None] = mapped_column(Text)
+    id_number: Mapped[str | None] = mapped_column(Text)
+    email: Mapped[str | None] = mapped_column(Text)
+    address: Mapped[str | None] = mapped_column(Text)  # postal address
+    key_id: Mapped[str | None] = mapped_column(String(16))  # the KEK that wrapped data_key
+    data_key: Mapped[str | None] = mapped_column(Text)  # wrapped; NULL: erased, or plain text from before
+    phone_hash: Mapped[str | None] = mapped_column(String(64), index=True)  # HMAC-SHA256 look-ups
+    id_number_hash: Mapped[str | None] = mapped_column(String(64), index=True)
+    email_hash: Mapped[str | None] = mapped_column(String(64), index=True)
+    erased_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
     timezone: Mapped[str | None] = mapped_column(String(64))  # IANA name; NULL = unknown
     region: Mapped[str | None] = mapped_column(String(64))
     language: Mapped[str | None] = mapped_column(String(16))

@@ -22,6 +22,7 @@ from arrears.adapters.store.models import (
     ProductRow,
     WaiverRow,
 )
+from arrears.adapters.store.personal_data_repository import borrower_from_row, sealed_values
 from arrears.adapters.store.records import AccountEvent, Borrower, LoanRecord, Posting
 from arrears.domain.errors import InputError, NotFound
 from arrears.domain.loans import Instalment, Loan, Pause, Payment, Waiver
@@ -72,14 +73,15 @@ class BorrowerRepository:
         )
         if row is None:
             return None
-        return Borrower(**{k: row[k] for k in Borrower.__slots__})
+        return borrower_from_row(row)
 
     def add(self, borrower: Borrower) -> bool:
-        """Store a new borrower; False if the id is already stored (the stored one is kept)."""
+        """Store a new borrower (personal data sealed); False if the id is already stored (kept as it is)."""
         if self.connection.scalar(select(BorrowerRow.id).where(BorrowerRow.id == borrower.id)) is not None:
             return False
-        values = {k: getattr(borrower, k) for k in Borrower.__slots__}
-        self.connection.execute(insert(BorrowerRow).values(**values, created_at=now()))
+        self.connection.execute(
+            insert(BorrowerRow).values(id=borrower.id, **sealed_values(borrower), created_at=now())
+        )
         return True
 
 

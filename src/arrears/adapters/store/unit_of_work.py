@@ -33,6 +33,7 @@ from arrears.adapters.store.contacts import ContactRepository
 from arrears.adapters.store.flags import BorrowerFlagRepository
 from arrears.adapters.store.import_repository import ImportRepository
 from arrears.adapters.store.outbox_repository import OutboxRepository
+from arrears.adapters.store.personal_data_repository import PersonalDataRepository
 from arrears.adapters.store.reply_repository import ReplyRepository
 from arrears.adapters.store.repositories import (
     BorrowerRepository,
@@ -78,6 +79,7 @@ class SqlUnitOfWork(UnitOfWork):
         self.agent_tasks = AgentTaskRepository(self.connection)
         self.staff = StaffRepository(self.connection)
         self.replies = ReplyRepository(self.connection)
+        self.personal_data = PersonalDataRepository(self.connection)
         self.runs = RunRepository(self.connection)
         self.audit = AuditRepository(self.connection)
         self.activity = ActivityRepository(self.connection)
