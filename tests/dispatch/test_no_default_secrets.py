@@ -38,6 +38,8 @@ PRODUCTION = {
     "ARREARS_LENDER_DISPUTE_CONTACT": "95188-2",
     "ARREARS_LENDER_COMPLAINT_CONTACT": "95188-3",
     "ARREARS_AUDIT_KEY": "aud-7c0f4e9b2a6d48e1b35c9f0a7d2e6b14",
+    "ARREARS_DATA_KEY": "5e1f" * 16,  # personal-data keys (docs/privacy.md): 64 hex digits each
+    "ARREARS_LOOKUP_KEY": "a07c" * 16,
 }
 KEPT = {"ARREARS_DB_URL", "ARREARS_TEST_PG_URL"}
 

@@ -15,7 +15,9 @@ Required:
   bring back with it), the lender's identity (printed in every message), and no channel credential
   (email.password, sms.api_key, smpp.password, push / in_app / robocall api_key) left at a placeholder;
 - both: the audit key (ARREARS_AUDIT_KEY or ARREARS_AUDIT_KEY_FILE, at least 32 characters): without it
-  the audit chain would be keyed with the public development key, which anyone can recompute.
+  the audit chain would be keyed with the public development key, which anyone can recompute;
+  and the personal-data keys (ARREARS_DATA_KEY_FILE, ARREARS_DATA_KEY or a KMS provider; docs/privacy.md):
+  the development keys lie unprotected in the user's directory.
 """
 
 from __future__ import annotations
@@ -28,6 +30,7 @@ from urllib.parse import urlsplit
 
 from arrears.adapters.casework_file import SECRET_ENV
 from arrears.adapters.channels.config import DEFAULT_LENDER, ChannelsConfig
+from arrears.adapters.crypto import provider as data_key_provider
 from arrears.domain.errors import InputError
 from arrears.services.audit_keys import KEY_ENV, KEY_FILE_ENV, MIN_KEY_CHARS, key_text, keyring
 from arrears.services.cases import CaseworkConfig
@@ -65,17 +68,18 @@ EXAMPLE_VALUES = frozenset(
 )
 LOOPBACK_NAMES = frozenset({"localhost", "localhost.localdomain", "ip6-localhost"})
 DEV_SERVE = (
-    "development setup (--dev): example secrets, lender and development audit key allowed, listening on "
+    "development setup (--dev): example secrets, lender, development audit and data keys allowed, listening on "
     "loopback only — not for production"
 )
 DEV_DISPATCH = (
-    "development setup (--dev): example secrets, lender and development audit key allowed, channels on "
+    "development setup (--dev): example secrets, lender, development audit and data keys allowed, channels on "
     "this machine only — not for production"
 )
 WHERE_SECRET = "the case-work config (--config FILE or ARREARS_CASEWORK_CONFIG) or {env}"
 WHERE_LENDER = "channels.yaml `lender: {key}:` (--channels FILE or ARREARS_CHANNELS) or ARREARS_LENDER_{env}"
 WHERE_CREDENTIAL = "channels.yaml `{section}: {key}:` or ARREARS_{env}"
 WHERE_AUDIT_KEY = f"{KEY_ENV} or {KEY_FILE_ENV} (`arrears audit keygen` makes one)"
+WHERE_DATA_KEY = "ARREARS_DATA_KEY_FILE (`arrears keys generate --file F` makes one) or ARREARS_DATA_KEY"
 
 
 @dataclass(frozen=True, slots=True)
@@ -156,8 +160,24 @@ def audit_key_problems(environ: Mapping[str, str] | None = None) -> list[Problem
     return [Problem("audit_key", f"({key.source}) {reason}", WHERE_AUDIT_KEY)] if reason else []
 
 
+def data_key_problems(environ: Mapping[str, str] | None = None) -> list[Problem]:
+    """The personal-data keys: configured (not the development keys) and readable."""
+    try:
+        keys = data_key_provider(environ)
+    except InputError as err:
+        return [Problem("data_key", f"cannot be read ({err})", WHERE_DATA_KEY)]
+    if keys.development:
+        return [Problem("data_key", "is not set (the development keys would be used)", WHERE_DATA_KEY)]
+    return []
+
+
 def serve_problems(casework: CaseworkConfig, channels: ChannelsConfig) -> list[Problem]:
-    return secret_problems(casework, SERVE_SECRETS) + identity_problems(channels) + audit_key_problems()
+    return (
+        secret_problems(casework, SERVE_SECRETS)
+        + identity_problems(channels)
+        + audit_key_problems()
+        + data_key_problems()
+    )
 
 
 def dispatch_problems(casework: CaseworkConfig, channels: ChannelsConfig) -> list[Problem]:
@@ -166,6 +186,7 @@ def dispatch_problems(casework: CaseworkConfig, channels: ChannelsConfig) -> lis
         + identity_problems(channels)
         + credential_problems(channels)
         + audit_key_problems()
+        + data_key_problems()
     )
 
 
