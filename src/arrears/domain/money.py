@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 
+import numpy as np
+
 from arrears.domain.errors import InputError
 
 # Minor-unit exponent per ISO 4217 code; the product's portfolios are CNY by default.
@@ -18,6 +20,26 @@ MINOR_DIGITS: dict[str, int] = {
     "JPY": 0,
     "KRW": 0,
 }
+
+
+# Bounds on what a loan can hold, so that no amount the ledger derives from it (outstanding, late fees over
+# three centuries of days at any daily rate up to 100 %, credit) can overflow a 64-bit integer; a portfolio's
+# totals are summed exactly (exact_total). In minor units, whatever the currency: 10^12 is CNY 10 billion.
+MAX_AMOUNT_MINOR = 10**12  # one amount: an instalment's principal, interest or fees; a payment
+MAX_LOAN_TOTAL_MINOR = 10**13  # a loan's schedule (principal + interest + fees); its payments in one file
+MAX_INSTALMENTS = 1200  # instalments of one loan (seq 1..1200: 100 years of monthly instalments)
+
+
+def exact_total(values: np.ndarray) -> int:
+    """The sum of int64 amounts as a Python int, exact however large (a numpy int64 sum wraps around).
+
+    Each value is split into its high and low 32 bits; either half sums without overflow for fewer than
+    2^31 values, and the halves are joined in Python's unbounded integers.
+    """
+    flat = np.asarray(values, dtype=np.int64).ravel()
+    high = (flat >> 32).sum(dtype=np.int64)
+    low = (flat & 0xFFFFFFFF).sum(dtype=np.int64)
+    return (int(high) << 32) + int(low)
 
 
 def minor_digits(currency: str) -> int:

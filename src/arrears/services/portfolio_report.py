@@ -1,4 +1,8 @@
-"""The portfolio by delinquency bucket as of a date: counts and amounts, straight from the ledger."""
+"""The portfolio by delinquency bucket as of a date: counts and amounts, straight from the ledger.
+
+Each account's amounts fit 64 bits (an import bounds what a loan holds); their sums over a portfolio need
+not, so they are added exactly (`exact_total`), never with a numpy sum that would wrap around.
+"""
 
 from __future__ import annotations
 
@@ -7,7 +11,7 @@ from datetime import date
 
 import numpy as np
 
-from arrears.domain.money import format_minor
+from arrears.domain.money import exact_total, format_minor
 from arrears.domain.products import DEFAULT_BUCKETS
 from arrears.engine.portfolio import Portfolio
 from arrears.engine.vector_ledger import compute_ledger
@@ -45,17 +49,17 @@ def bucket_table(uow: UnitOfWork, as_of: date) -> list[BucketLine]:
             BucketLine(
                 name,
                 int(sel.sum()),
-                int(ledger.outstanding[sel].sum()),
-                int(ledger.overdue[sel].sum()),
-                int(ledger.outstanding[sel, 3].sum()),
+                exact_total(ledger.outstanding[sel]),
+                exact_total(ledger.overdue[sel]),
+                exact_total(ledger.outstanding[sel, 3]),
             )
         )
     total = BucketLine(
         "total",
         ledger.accounts,
-        int(ledger.outstanding.sum()),
-        int(ledger.overdue.sum()),
-        int(ledger.outstanding[:, 3].sum()),
+        exact_total(ledger.outstanding),
+        exact_total(ledger.overdue),
+        exact_total(ledger.outstanding[:, 3]),
     )
-    settled = int(np.sum(ledger.outstanding.sum(axis=1) == 0))
+    settled = int(np.sum(ledger.outstanding.sum(axis=1) == 0))  # one account: far inside 64 bits
     return [*lines, total, BucketLine("(settled)", settled, 0, 0, 0)]

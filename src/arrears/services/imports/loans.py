@@ -17,11 +17,12 @@ import pyarrow.compute as pc
 
 from arrears.domain.import_layout import LOAN_OPTIONAL, LOAN_REQUIRED
 from arrears.domain.imports import ImportedLoan
-from arrears.domain.money import MINOR_DIGITS
+from arrears.domain.money import MAX_INSTALMENTS, MAX_LOAN_TOTAL_MINOR, MINOR_DIGITS
 from arrears.domain.records import PERSONAS
 from arrears.services.imports.row_checks import (
     RowChecks,
     codes_of,
+    decimal_text,
     digits_per_row,
     first_index,
     np_bool,
@@ -121,7 +122,7 @@ def _check(uow: UnitOfWork, rows: RowChecks) -> _Loans:
         ),
     )
     digits = digits_per_row(currency)
-    seq = rows.counts("seq", required=True)
+    seq = rows.counts("seq", required=True, maximum=MAX_INSTALMENTS)
     due = rows.dates("due_date", required=True)
     principal = rows.amounts("principal", digits, required=True)
     interest = rows.amounts("interest", digits, required=False)
@@ -161,6 +162,7 @@ def _check(uow: UnitOfWork, rows: RowChecks) -> _Loans:
             f"duplicate in file: loan {loan_id[i].as_py()} seq {seq[i]} is also on row {seq_first[i] + 2}"
         ),
     )
+    _bound_totals(rows, loan_id, codes, len(loan_ids), seq, seq_first, principal + interest + fees, digits)
     return _Loans(
         loan_id=loan_id,
         borrower_id=borrower_id,
@@ -176,6 +178,34 @@ def _check(uow: UnitOfWork, rows: RowChecks) -> _Loans:
         codes=codes,
         loan_ids=loan_ids,
         first=first,
+    )
+
+
+def _bound_totals(
+    rows: RowChecks,
+    loan_id: pa.Array,
+    codes: np.ndarray,
+    loans: int,
+    seq: np.ndarray,
+    seq_first: np.ndarray,
+    amounts: np.ndarray,
+    digits: np.ndarray,
+) -> None:
+    """A loan whose schedule adds up to more than MAX_LOAN_TOTAL_MINOR is bad on every row.
+
+    One row per seq counts (seq is unique and at most MAX_INSTALMENTS), so the sums stay far inside 64 bits.
+    """
+    counted = (codes >= 0) & (seq > 0) & (seq_first == np.arange(rows.n))
+    total = np.zeros(loans + 1, dtype=np.int64)  # the last one collects rows without a loan id
+    np.add.at(total, np.where(counted, codes, loans), np.where(counted, amounts, 0))
+    per_row = total[np.where(codes >= 0, codes, loans)]
+    rows.flag(
+        (codes >= 0) & (per_row > MAX_LOAN_TOTAL_MINOR),
+        None,
+        lambda i: (
+            f"loan {loan_id[i].as_py()}: its instalments add up to {decimal_text(int(per_row[i]), int(digits[i]))},"
+            f" more than a loan may hold ({decimal_text(MAX_LOAN_TOTAL_MINOR, int(digits[i]))})"
+        ),
     )
 
 

@@ -16,7 +16,16 @@ import pyarrow.compute as pc
 
 from arrears.domain.import_layout import PAYMENT_OPTIONAL, PAYMENT_REQUIRED
 from arrears.domain.imports import OriginalPayment
-from arrears.services.imports.row_checks import RowChecks, digits_per_row, np_bool, table_of
+from arrears.domain.money import MAX_LOAN_TOTAL_MINOR
+from arrears.services.imports.row_checks import (
+    RowChecks,
+    codes_of,
+    decimal_text,
+    digits_per_row,
+    np_bool,
+    table_of,
+    totals_over,
+)
 from arrears.services.imports.skeleton import ImportOptions, ImportResult, ImportRun, Source
 from arrears.services.unit_of_work import UnitOfWork
 
@@ -61,6 +70,19 @@ def import_payments(uow: UnitOfWork, source: Source, **options: Unpack[ImportOpt
 
     is_reversal = np_bool(pc.is_valid(reverses))
     plain = ~is_reversal
+    codes, loan_ids = codes_of(loan_id)
+    over = np.append(
+        totals_over(np.where(plain, codes, -1), amount, len(loan_ids), MAX_LOAN_TOTAL_MINOR), False
+    )
+    digits = digits_per_row(loan_currency)
+    rows.flag(
+        plain & over[codes],  # code −1 (no loan id) → the False at the end
+        "amount",
+        lambda i: (
+            f"payments to loan {loan_id[i].as_py()} in this file add up to more than a loan may hold "
+            f"({decimal_text(MAX_LOAN_TOTAL_MINOR, int(digits[i]))})"
+        ),
+    )
     _check_reversal_ids_reused(uow, rows, payment_id, plain)
     reversals = _check_reversals(uow, rows, payment_id, loan_id, paid_on, amount, reverses, is_reversal)
 

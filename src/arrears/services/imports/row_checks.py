@@ -17,7 +17,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from arrears.domain.errors import InputError
-from arrears.domain.money import MINOR_DIGITS
+from arrears.domain.money import MAX_AMOUNT_MINOR, MINOR_DIGITS
 
 EARLIEST, LATEST = date(1900, 1, 1), date(2199, 12, 31)
 ID_MAX = 64
@@ -200,17 +200,21 @@ class RowChecks:
         self.flag(np.array(sorted(problems), dtype=np.int64), name, lambda i: problems[i])
         return pa.array(out, pa.timestamp("us", tz="UTC"))
 
-    def counts(self, name: str, *, required: bool = False, minimum: int = 1) -> np.ndarray:
+    def counts(
+        self, name: str, *, required: bool = False, minimum: int = 1, maximum: int | None = None
+    ) -> np.ndarray:
         """A whole-number column (e.g. instalment seq); 0 where missing or bad."""
         values = self.text(name, required=required, max_len=None)
         ok = np_bool(pc.match_substring_regex(values, r"^\d{1,9}$"))
         present = np_bool(pc.is_valid(values))
-        self.flag(present & ~ok, name, lambda i: f"not a whole number: {values[i].as_py()!r}")
+        self.flag(present & ~ok, name, lambda i: f"not a whole number: {shown(values[i].as_py())}")
         filled = pc.if_else(pa.array(ok), values, "0")
         out = np.array(pc.cast(filled, pa.int64()).to_numpy(zero_copy_only=False), dtype=np.int64)
         small = ok & (out < minimum)
         self.flag(small, name, f"must be at least {minimum}")
-        out[~ok | small] = 0
+        large = ok & (out > maximum) if maximum is not None else np.zeros(self.n, dtype=bool)
+        self.flag(large, name, f"must be at most {maximum}")
+        out[~ok | small | large] = 0
         return out
 
     def amounts(self, name: str, digits: np.ndarray, *, required: bool, positive: bool = False) -> np.ndarray:
@@ -226,20 +230,24 @@ class RowChecks:
         parts = pc.extract_regex(values, _NUMBER)
         present = np_bool(pc.is_valid(values))
         matched = np_bool(pc.is_valid(parts))
-        self.flag(present & ~matched, name, lambda i: f"not a decimal amount: {values[i].as_py()!r}")
+        self.flag(present & ~matched, name, lambda i: f"not a decimal amount: {shown(values[i].as_py())}")
         neg = np_bool(pc.equal(parts.field("neg"), "-")) & matched
-        self.flag(neg, name, lambda i: f"negative amount {values[i].as_py()!r}")
+        self.flag(neg, name, lambda i: f"negative amount {shown(values[i].as_py())}")
         whole = parts.field("whole")
         frac = parts.field("frac")
         whole_len = np.array(pc.fill_null(pc.utf8_length(whole), 0).to_numpy(zero_copy_only=False))
         frac_len = np.array(pc.fill_null(pc.utf8_length(frac), 0).to_numpy(zero_copy_only=False))
-        huge = matched & (whole_len > 15)
-        self.flag(huge, name, lambda i: f"amount too large: {values[i].as_py()!r}")
+        huge = matched & (whole_len > 15)  # could not even be counted in 64 bits: too large, unread
+        self.flag(
+            huge,
+            name,
+            lambda i: f"amount too large: {shown(values[i].as_py())} (at most {largest(int(digits[i]))})",
+        )
         too_precise = matched & (frac_len > digits)
         self.flag(
             too_precise,
             name,
-            lambda i: f"too many decimals in {values[i].as_py()!r} (the currency has {int(digits[i])})",
+            lambda i: f"too many decimals in {shown(values[i].as_py())} (the currency has {int(digits[i])})",
         )
         ok = matched & ~neg & ~huge & ~too_precise
         ok_arr = pa.array(ok)
@@ -253,7 +261,14 @@ class RowChecks:
         )
         scale = np.power(10, np.clip(digits - frac_len, 0, None)).astype(np.int64)
         out = whole_int * np.power(10, digits).astype(np.int64) + frac_int * scale
-        out[~ok] = 0
+        over = ok & (out > MAX_AMOUNT_MINOR)
+        self.flag(
+            over,
+            name,
+            lambda i: f"amount too large: {shown(values[i].as_py())} (at most {largest(int(digits[i]))})",
+        )
+        out[~ok | over] = 0
+        ok &= ~over
         if positive:
             self.flag(ok & (out == 0), name, "must be more than zero")
         return out
@@ -324,6 +339,36 @@ def table_of(rows: np.ndarray, **columns: pa.Array | np.ndarray) -> pa.Table:
             for name, values in columns.items()
         }
     )
+
+
+def totals_over(groups: np.ndarray, amounts: np.ndarray, count: int, limit: int) -> np.ndarray:
+    """Which of `count` groups (codes; −1 for none) have amounts (each 0..2^40) adding up to more than
+    `limit`, exactly however many rows a group has: 20-bit halves summed apart never overflow 64 bits."""
+    at = np.where(groups >= 0, groups, count)
+    high = np.zeros(count + 1, dtype=np.int64)
+    low = np.zeros(count + 1, dtype=np.int64)
+    np.add.at(high, at, amounts >> 20)
+    np.add.at(low, at, amounts & 0xFFFFF)
+    small = high <= limit >> 20  # else high alone is over the limit
+    over = ~small
+    over[small] = (high[small] << 20) + low[small] > limit
+    return over[:count]
+
+
+def largest(digits: int) -> str:
+    """The largest amount one field may hold, as a decimal string in a currency with `digits` decimals."""
+    return decimal_text(MAX_AMOUNT_MINOR, digits)
+
+
+def decimal_text(minor: int, digits: int) -> str:
+    """Minor units as a decimal string with `digits` decimals."""
+    whole, frac = divmod(minor, 10**digits)
+    return f"{whole}.{frac:0{digits}d}" if digits else str(whole)
+
+
+def shown(text: str, limit: int = 32) -> str:
+    """A value quoted in a message, cut short when long (a message is one line a person reads)."""
+    return repr(text if len(text) <= limit else text[: limit - 1] + "…")
 
 
 def digits_per_row(currency: pa.Array) -> np.ndarray:
