@@ -123,6 +123,7 @@ def store_url(
     own audit checkpoint directory (ARREARS_AUDIT_CHECKPOINTS)."""
     if request.param == "sqlite":
         url = f"sqlite:///{tmp_path}/store.db"
+        open(f"{tmp_path}/store.db", "wb").close()  # an empty SQLite file: the CLI refuses a missing one
     else:
         url = request.getfixturevalue("pg_server_url")
         _empty_pg(url)

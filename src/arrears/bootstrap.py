@@ -6,11 +6,9 @@ use a service; services themselves only know `arrears.services.unit_of_work.Unit
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
-
-from arrears.adapters.audit_checkpoints import FileCheckpoints
-from arrears.services.audit import use_checkpoints
-from arrears.services.unit_of_work import UnitOfWork
 
 if TYPE_CHECKING:
     from arrears.adapters.channels.config import ChannelsConfig
@@ -18,16 +16,51 @@ if TYPE_CHECKING:
     from arrears.services.channels import Channel
     from arrears.services.dispatch import Dispatcher, DispatchSettings
     from arrears.services.rendering import Renderer
+    from arrears.services.unit_of_work import UnitOfWork
 
 
 def configure() -> None:
     """Services open their units of work on the SQL store (SQLite or PostgreSQL, by URL); imports read
     their files from disk; audit checkpoints go to a directory (ARREARS_AUDIT_CHECKPOINTS)."""
+    from arrears.adapters.audit_checkpoints import FileCheckpoints
+    from arrears.services.audit import use_checkpoints
+    from arrears.services.unit_of_work import UnitOfWork
+
     UnitOfWork.use(_sql_unit_of_work)
     use_checkpoints(FileCheckpoints())
 
 
 _import_files_used = False
+_new_stores_allowed = True
+
+
+@contextmanager
+def existing_stores_only() -> Iterator[None]:
+    """Inside: a unit of work on a SQLite file that does not exist is refused (an InputError naming the path
+    and `arrears db upgrade`) instead of creating an empty store, unless `allow_new_stores()` is called.
+    The CLI runs each command inside; the API and the library create a store where they are pointed."""
+    global _new_stores_allowed
+    before, _new_stores_allowed = _new_stores_allowed, False
+    try:
+        yield
+    finally:
+        _new_stores_allowed = before
+
+
+def allow_new_stores() -> None:
+    """This command creates its store when it does not exist (`db upgrade`, `demo`, `sim portfolio --load`)."""
+    global _new_stores_allowed
+    _new_stores_allowed = True
+
+
+def refuse_missing_store(url: str | None) -> None:
+    """Raise an InputError when `url` (else ARREARS_DB_URL, else ./arrears.db) is a SQLite file that does
+    not exist and this command may not create stores."""
+    if _new_stores_allowed:
+        return
+    from arrears.adapters.store.connection import require_existing_file
+
+    require_existing_file(url)
 
 
 def _sql_unit_of_work(url: str | None) -> UnitOfWork:
@@ -37,6 +70,7 @@ def _sql_unit_of_work(url: str | None) -> UnitOfWork:
     global _import_files_used
     from arrears.adapters.store.unit_of_work import SqlUnitOfWork
 
+    refuse_missing_store(url)
     if not _import_files_used:
         from arrears.adapters.import_files import LocalImportFiles
         from arrears.services.imports.files import use_files

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 import threading
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy import create_engine, event
@@ -42,6 +43,24 @@ def store_url(url: str | None = None) -> str:
     if parsed.get_backend_name() == "postgresql" and parsed.get_driver_name() != "psycopg":
         parsed = parsed.set(drivername="postgresql+psycopg")
     return parsed.render_as_string(hide_password=False)
+
+
+def require_existing_file(url: str | None = None) -> None:
+    """Refuse a SQLite store whose file does not exist (an InputError naming the path), rather than let the
+    first connection create an empty one. PostgreSQL and in-memory stores pass."""
+    resolved = make_url(store_url(url))
+    database = resolved.database
+    if resolved.get_backend_name() != "sqlite" or not database or database == ":memory:":
+        return
+    if database.startswith("file:") or Path(database).exists():
+        return
+    where = f"no store at {Path(database).resolve()}"
+    if not url and not os.environ.get(DB_URL_ENV):
+        where += f" ({DB_URL_ENV} is not set: ./arrears.db of this directory)"
+    raise InputError(
+        f"{where}: create one with `arrears db upgrade`, or point {DB_URL_ENV} at an existing store",
+        field="--db" if url else (DB_URL_ENV if os.environ.get(DB_URL_ENV) else None),
+    )
 
 
 def display_url(url: str) -> str:

@@ -106,13 +106,20 @@ COMMAND_INDEX: dict[str, tuple[tuple[str, ...], str]] = {
     "user": (("user",), "Console users (argon2 password hashes, roles as the API's)."),
 }
 
+# Commands that make the store they are pointed at when it does not exist (`db upgrade`, `demo`, `sim
+# portfolio --load`, the lab's and the benchmarks' fresh stores); every other command refuses a SQLite path
+# that does not exist rather than create and read an empty store (db info / check refuse it themselves).
+CREATES_STORES = frozenset({"db", "demo", "sim", "bench"})
+
 
 def load_command(name: str) -> click.Command:
     """The click command `name` as its modules register it (importing them now)."""
-    from arrears.bootstrap import configure  # the store and the files behind the services' ports
+    from arrears.bootstrap import allow_new_stores, configure  # the store and files behind the ports
 
     modules, _help = COMMAND_INDEX[name]
     configure()
+    if name in CREATES_STORES:
+        allow_new_stores()
     app = typer.Typer()
     for module in modules:
         importlib.import_module(f"arrears.entrypoints.cli.{module}").register(app)

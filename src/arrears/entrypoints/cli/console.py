@@ -10,6 +10,7 @@ from typing import Any
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 
 from arrears.domain.errors import ArrearsError, InputError
 
@@ -32,14 +33,17 @@ def parse_as_of(value: str, option: str = "--as-of") -> date:
 
 
 def fail(err: ArrearsError) -> int:
-    err_console.print(f"[bold red]error:[/] {err}", markup=True, highlight=False, soft_wrap=True)
+    err_console.print(f"[bold red]error:[/] {escape(str(err))}", markup=True, highlight=False, soft_wrap=True)
     return EXIT_BAD_INPUT
 
 
 def run_app(build: Callable[[], typer.Typer]) -> int:
     """Run the CLI; product errors print one clear line and exit 2, never a traceback."""
+    from arrears.bootstrap import existing_stores_only
+
     try:
-        build()()  # standalone: usage errors exit 2 and --help exits 0 through SystemExit
+        with existing_stores_only():  # a mistyped path or another directory: no empty store made and read
+            build()()  # standalone: usage errors exit 2 and --help exits 0 through SystemExit
     except ArrearsError as err:
         return fail(err)
     return EXIT_OK

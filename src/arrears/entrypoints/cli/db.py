@@ -8,6 +8,7 @@ import typer
 from rich.table import Table
 
 from arrears.adapters.store import display_url, engine_for, open_store, store_url, upgrade
+from arrears.adapters.store.connection import require_existing_file
 from arrears.adapters.store.migrating import current_revision, head_revision, new_revision
 from arrears.adapters.store.models import Base
 from arrears.adapters.store.repositories import row_counts
@@ -64,6 +65,7 @@ def upgrade_command(
 @db_app.command("info")
 def info_command(json_out: bool = typer.Option(False, "--json", help="Print one JSON object.")) -> None:
     """Where the store is, its schema revision and how many rows each table holds."""
+    require_existing_file()
     url = store_url()
     engine = open_store(url)
     with engine.connect() as connection:
@@ -89,6 +91,7 @@ def check_command(
 
     Exit 1 (and each problem listed) if any loan disagrees.
     """
+    require_existing_file()
     with UnitOfWork() as uow:
         total = len(loan) if loan else uow.loans.count()
         with RowProgress("checking loans", total, enabled=not json_out) as bar:

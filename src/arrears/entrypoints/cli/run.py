@@ -10,7 +10,9 @@ from rich.table import Table
 
 import arrears
 from arrears.adapters.policy_file import load_policy
+from arrears.domain.errors import InputError
 from arrears.domain.policy.model import Policy
+from arrears.engine.evaluators import ENGINES, require_installed
 from arrears.entrypoints.cli.audit import checkpoint_after
 from arrears.entrypoints.cli.common import EXIT_FINDINGS, console, parse_as_of, print_json
 from arrears.services.daily_run import RunSummary, days, run_range
@@ -59,10 +61,9 @@ def run(
     n_days = len(list(days(start, end)))
     chosen = load_run_policy(policy)
     profile = load_profile(chosen.compliance_profile)
-    if engine not in ("duckdb", "reference", "spark"):
-        from arrears.domain.errors import InputError
-
+    if engine not in ENGINES:
         raise InputError(f"unknown engine {engine!r} (use duckdb, reference or spark)", field="--engine")
+    require_installed(engine)  # before any work: a missing extra is one line naming it
     show_progress = not json_out and console.is_terminal and n_days > 1
     with Progress(console=console, disable=not show_progress, transient=True) as progress:
         task = progress.add_task("daily runs", total=n_days)
