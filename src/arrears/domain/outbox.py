@@ -1,13 +1,15 @@
 """The outbox: the daily run's approved actions waiting to go out, and the words and rules dispatch uses.
 
 A row moves `pending` (or `awaiting_approval` until a legal review approves it) → claimed by a dispatch
-worker → `sent`, or `cancelled` (moot: paid, disputed, paused), `blocked` / `deferred` (the send-time
+worker → `sending` (in flight: marked, and committed, before the send; it may have reached the provider)
+→ `sent`, or `cancelled` (moot: paid, disputed, paused), `blocked` / `deferred` (the send-time
 compliance check), `expired` (not sent while it was valid), `failed` (retried later) or `dead`.
 Every rule here is stated once; the dispatcher, the receipts and the outbox views read it from here.
 """
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -23,6 +25,7 @@ from arrears.domain.loans import Pause
 # expired: not sent by expires_at (the step's valid_for).
 OUTBOX_STATUSES = (
     "pending",
+    "sending",
     "awaiting_approval",
     "deferred",
     "blocked",
@@ -33,6 +36,12 @@ OUTBOX_STATUSES = (
     "expired",
 )
 READY = "pending"
+# Marked before the send, committed; a row left so by a worker that died is sent again with the same key.
+IN_FLIGHT = "sending"
+# The outcome of a contact attempt recorded before its send: it may have reached the person, so the caps
+# count it (arrears.domain.compliance.rules counts "unknown" outcomes for every cap) until the provider
+# answers.
+IN_FLIGHT_OUTCOME = "unknown"
 # Claimable again once next_allowed_at has passed.
 CLAIMABLE_AGAIN = ("deferred", "failed")
 # What one dispatch can make of a claimed row.
@@ -89,6 +98,13 @@ RESULT_STATUSES = frozenset(
 def message_type(template: str) -> str:
     """ "sms/reminder" -> "reminder"."""
     return template.split("/", 1)[-1]
+
+
+def batch_request_key(message_keys: Iterable[str]) -> str:
+    """The idempotency key of a batch request: derived from its messages' keys alone (in any order), so
+    a retry of the same messages is the same request whatever order or worker sends it."""
+    joined = "\n".join(sorted(message_keys))
+    return "batch:" + hashlib.sha256(joined.encode()).hexdigest()[:32]
 
 
 def outcome_at_send(status: str, channel: str) -> str:
@@ -196,6 +212,7 @@ class StatusChange:
     rules: str
     next_allowed_at: datetime | None = None
     last_error: str | None = None
+    request_key: str | None = None  # in flight in a batch request: that request's key
 
 
 @dataclass(frozen=True, slots=True)

@@ -25,6 +25,7 @@ import random
 import time as clock
 from collections import Counter, defaultdict
 from collections.abc import Callable, Mapping, Sequence
+from contextlib import suppress
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from functools import lru_cache, partial
@@ -46,10 +47,13 @@ from arrears.domain.outbox import (
     CLAIMABLE_AGAIN,
     DISPATCH_OUTCOMES,
     DUE_TYPES,
+    IN_FLIGHT,
+    IN_FLIGHT_OUTCOME,
     ContactMade,
     Delivery,
     OutboxEntry,
     StatusChange,
+    batch_request_key,
     message_type,
     outcome_at_send,
     why_moot,
@@ -71,10 +75,18 @@ from arrears.services.compliance_audit import audit_dispatch
 from arrears.services.daily_run import CHANNEL_FOR_RULES, NOT_CONTACTS
 from arrears.services.rendering import Renderer
 from arrears.services.unit_of_work import UnitOfWork
-from arrears.services.worker_pool import ClaimBudget, Progress, run_in_processes, run_in_threads
+from arrears.services.worker_pool import (
+    ClaimBudget,
+    Progress,
+    run_in_processes,
+    run_in_threads,
+    worker_gone,
+    worker_identity,
+)
 
 POSITIONS_KEPT = 8192  # ledger positions kept per process, by loan (as read) and day
 BATCH = 200  # rows per claim: the batch's reads and writes are a few queries whatever its size
+LEASE = timedelta(seconds=60)  # a claim's hold without a sign of life from its worker (extended as it goes)
 DEFAULT_ZONE = "Asia/Shanghai"  # the borrower's day when their time zone is unknown
 
 
@@ -213,8 +225,10 @@ def release_store_connections(url: str | None) -> None:
 def work_through_outbox(
     d: Dispatcher, budget: ClaimBudget, batch: int, on_progress: Progress | None
 ) -> DispatchReport:
-    """One worker: claim a batch, lock its borrowers, dispatch it, commit — until the budget is spent or
-    nothing is ready."""
+    """One worker: take over what dead workers left, claim a batch, lock its borrowers, dispatch it (each
+    message marked in flight, committed, before it goes, and recorded right after) — until the budget is
+    spent or nothing is ready."""
+    owner = worker_identity()
     report = DispatchReport()
     # A row this worker deferred (or failed) to a time still before `now` must not loop forever; rows
     # it sent, cancelled or blocked cannot be claimed again anyway, so only the others are excluded.
@@ -224,23 +238,73 @@ def work_through_outbox(
         if want == 0:
             return report
         with UnitOfWork(d.url) as uow:
+            take_over_abandoned(uow)
             now = d.now()
-            entries = uow.outbox.claim(now, want, exclude=seen)
+            entries = uow.outbox.claim(now, want, owner, lease_end(), exclude=seen)
             if not entries:
+                uow.commit()
                 return report
-            entries = uow.outbox.lock_borrowers(entries)
-            budget.give_back(want - len(entries))
-            if d.on_claimed is not None:
-                d.on_claimed([e.id for e in entries])
-            batch_report, again = dispatch_batch(d, uow, entries, now)
-            uow.commit()
+            try:
+                entries = uow.outbox.lock_borrowers(entries)
+                uow.commit()  # held: the other workers skip these rows until this claim lets go of them
+                budget.give_back(want - len(entries))
+                if d.on_claimed is not None:
+                    d.on_claimed([e.id for e in entries])
+                claim_report, again = dispatch_claim(d, uow, entries, now, owner)
+            except BaseException:
+                give_up_claim(uow, owner)
+                raise
+            finally:
+                release_borrowers(uow)
         seen.update(again)
-        report.merge(batch_report)
+        report.merge(claim_report)
         if on_progress is not None:
             on_progress(len(entries))
 
 
-# --- one batch ---------------------------------------------------------------------------------------
+def lease_end() -> datetime:
+    """The end of a lease taken or extended now (the wall clock: `Dispatcher.now` may be a fixed instant)."""
+    return datetime.now(UTC) + LEASE
+
+
+def take_over_abandoned(uow: UnitOfWork) -> int:
+    """Let go of the rows held by workers that died (their process is gone, or their lease ran out): rows
+    they left in flight are claimable again and go out again with the same keys; the audit entries they
+    owed for what they sent are written. Returns how many workers were taken over (committed)."""
+    wall = datetime.now(UTC)
+    gone = [
+        owner
+        for owner, until in uow.outbox.holders()
+        if worker_gone(owner) or (until is not None and until < wall)
+    ]
+    for owner in gone:
+        owed_audit(uow, uow.outbox.release(owner))
+    uow.commit()
+    return len(gone)
+
+
+def owed_audit(uow: UnitOfWork, released: Sequence[StatusChange]) -> None:
+    """The contact entries a worker that died owed for the rows it had sent (it audits them when its claim
+    ends; blocks are audited as they are written)."""
+    sent = [r.outbox_id for r in released if r.status == "sent"]
+    write_audit(uow, uow.outbox.contacts_for(sent), [])
+
+
+def give_up_claim(uow: UnitOfWork, owner: str) -> None:
+    """After an error mid-claim (this process lives on): let go of the claim as if this worker had died, so
+    the next claim sends what was in flight again (best effort: the store may be what failed)."""
+    with suppress(Exception):
+        uow.rollback()
+        owed_audit(uow, uow.outbox.release(owner))
+        uow.commit()
+
+
+def release_borrowers(uow: UnitOfWork) -> None:
+    with suppress(Exception):
+        uow.outbox.release_borrowers()
+
+
+# --- one claim ---------------------------------------------------------------------------------------
 
 
 @dataclass
@@ -258,14 +322,19 @@ class BatchFacts:
 
 
 def read_facts(
-    uow: UnitOfWork, entries: Sequence[OutboxEntry], now: datetime, profile: ComplianceProfile
+    uow: UnitOfWork,
+    entries: Sequence[OutboxEntry],
+    now: datetime,
+    profile: ComplianceProfile,
+    excluding: Sequence[int] = (),
 ) -> BatchFacts:
-    """The loans, borrowers, dispute events, compliance facts, contact history and approvals of a batch."""
+    """The loans, borrowers, dispute events, compliance facts, contact history (without the attempts of the
+    rows in `excluding`: messages in flight judged again) and approvals of a batch."""
     loan_ids = sorted({e.loan_id for e in entries})
     borrower_ids = sorted({e.borrower_id for e in entries})
     back = lookback(profile)
     history: dict[str, list[ContactEvent]] = defaultdict(list)
-    history.update(uow.contacts.events(borrower_ids, None if back is None else now - back))
+    history.update(uow.contacts.events(borrower_ids, None if back is None else now - back, excluding))
     return BatchFacts(
         records={rec.id: rec for rec in uow.loans.stream_records(loan_ids)},
         borrowers=uow.activity.borrowers(borrower_ids),
@@ -278,16 +347,20 @@ def read_facts(
 
 @dataclass
 class BatchWrites:
-    """What a batch records, written together at its end."""
+    """What a step of a claim records, written together in one commit."""
 
-    contacts: list[ContactMade] = field(default_factory=list)
+    contacts: list[ContactMade] = field(default_factory=list)  # attempts made (in flight)
+    settled: list[tuple[int, str, str | None]] = field(
+        default_factory=list
+    )  # (outbox id, outcome, provider id)
+    dropped: list[int] = field(default_factory=list)  # rows whose attempt turned out not to be one
     deliveries: list[Delivery] = field(default_factory=list)
     statuses: list[StatusChange] = field(default_factory=list)
 
 
 @dataclass
 class HeldMessage:
-    """A row decided and rendered, waiting to go out with the other messages of its batch-send."""
+    """A row decided and rendered, ready to go (alone, or in a batch request with others)."""
 
     entry: OutboxEntry
     channel: Channel
@@ -296,42 +369,61 @@ class HeldMessage:
     target: str
     is_contact: bool
 
+    @property
+    def counted(self) -> bool:
+        """Whether it is a contact attempt the caps count (a queued agent task is not a contact yet)."""
+        return self.is_contact and self.entry.channel != "agent_call"
+
 
 @dataclass
-class HeldMessages:
-    """Messages held for batch-capable channels; a borrower has at most one message held at a time."""
+class Claim:
+    """One worker's claim as it goes: who holds it, the rows it took over in flight (and the requests they
+    were in), the contact attempts to audit when it ends, the rows to leave alone for the rest of the pass."""
 
-    by_channel: dict[int, list[HeldMessage]] = field(default_factory=dict)
-    borrowers: set[str] = field(default_factory=set)
+    owner: str
+    recovered: set[int]
+    requests: dict[int, str]
+    audit: list[ContactMade] = field(default_factory=list)
+    again: list[int] = field(default_factory=list)
+    in_history: dict[int, ContactEvent] = field(default_factory=dict)  # in-flight attempts, by row
+    lease_at: float = field(default_factory=clock.monotonic)
 
 
-def dispatch_batch(
-    d: Dispatcher, uow: UnitOfWork, entries: Sequence[OutboxEntry], now: datetime
+def dispatch_claim(
+    d: Dispatcher, uow: UnitOfWork, entries: Sequence[OutboxEntry], now: datetime, owner: str
 ) -> tuple[DispatchReport, list[int]]:
     """Decide, send and record one claimed batch; also returns the ids left claimable again.
 
-    Messages for a channel with a batch-send API are held and sent together. The rows go in rounds, a
-    borrower's k-th row in round k (claim order within each), and the held messages go out and are
-    recorded at the end of each round: a borrower's compliance check (which looks at that borrower's
-    history only) sees the earlier sends exactly as if every message had gone one at a time.
+    The rows go in rounds, a borrower's k-th row in round k (rows taken over in flight first), so a
+    borrower's compliance check (which looks at that borrower's history only) sees its earlier rows' sends.
+    Each round: every row is decided; the decisions and the messages to send, marked in flight with their
+    contact attempts, are committed; then each message (or each batch request) goes out and its result is
+    committed at once. A crash re-sends only what was on the wire. The claim ends with the audit entries of
+    its contacts and lets go of its rows (one commit).
     """
-    facts = read_facts(uow, entries, now, d.profile)
-    writes = BatchWrites()
+    recovered = {e.id for e in entries if e.status == IN_FLIGHT}
+    ordered = sorted(entries, key=lambda e: e.id not in recovered)  # stable: claim order otherwise
+    facts = read_facts(uow, ordered, now, d.profile, excluding=sorted(recovered))
+    claim = Claim(owner, recovered, uow.outbox.request_keys(sorted(recovered)) if recovered else {})
     report = DispatchReport()
-    held = HeldMessages()
-    for round_entries in rounds_by_borrower(entries):
+    for round_entries in rounds_by_borrower(ordered):
+        writes = BatchWrites()
+        ready: list[HeldMessage] = []
         for entry in round_entries:
-            if entry.borrower_id in held.borrowers:  # cannot happen within a round; kept as the rule
-                send_held(d, held, facts, writes, now, report)
-            outcome = dispatch_row(d, uow, entry, facts, writes, now, held)
-            if outcome is not None:
-                report.add(outcome, entry.channel)
-            elif any(len(group) >= batch_size(group[0].channel) for group in held.by_channel.values()):
-                send_held(d, held, facts, writes, now, report)
-        send_held(d, held, facts, writes, now, report)
-    write_batch(uow, writes)
-    again = [s.outbox_id for s in writes.statuses if s.status in CLAIMABLE_AGAIN]
-    return report, again
+            decided = dispatch_row(d, uow, entry, facts, writes, now)
+            if isinstance(decided, HeldMessage):
+                ready.append(decided)
+            else:
+                report.add(decided, entry.channel)
+        requests = mark_in_flight(uow, claim, ready, writes, facts, now)
+        for gone in {h.entry.id for h in ready} - {h.entry.id for r in requests for h in r}:
+            report.add("cancelled", next(h.entry.channel for h in ready if h.entry.id == gone))
+        for request in requests:
+            send_request(d, uow, claim, request, facts, now, report)
+    write_audit(uow, claim.audit, [])
+    uow.outbox.release(owner)
+    uow.commit()
+    return report, claim.again
 
 
 def rounds_by_borrower(entries: Sequence[OutboxEntry]) -> list[list[OutboxEntry]]:
@@ -347,24 +439,126 @@ def rounds_by_borrower(entries: Sequence[OutboxEntry]) -> list[list[OutboxEntry]
     return rounds
 
 
-def send_held(
-    d: Dispatcher,
-    held: HeldMessages,
-    facts: BatchFacts,
+def requests_of(ready: Sequence[HeldMessage], taken_over: Mapping[int, str]) -> list[list[HeldMessage]]:
+    """How the round's messages go out: one request each, or for a channel with a batch-send API, requests
+    of up to its batch size — messages taken over in flight in the request they were in before."""
+    requests: list[list[HeldMessage]] = []
+    batched: dict[tuple[int, str], list[HeldMessage]] = {}
+    for held in ready:
+        size = batch_size(held.channel)
+        if size <= 1:
+            requests.append([held])
+            continue
+        group = batched.setdefault((id(held.channel), taken_over.get(held.entry.id, "")), [])
+        group.append(held)
+        if len(group) >= size:
+            requests.append(group[:])
+            group.clear()
+    requests.extend(group for group in batched.values() if group)
+    return requests
+
+
+def mark_in_flight(
+    uow: UnitOfWork,
+    claim: Claim,
+    ready: Sequence[HeldMessage],
     writes: BatchWrites,
+    facts: BatchFacts,
+    now: datetime,
+) -> list[list[HeldMessage]]:
+    """Commit, before anything of the round is sent: its decided rows, and its messages as `sending` with
+    their contact attempts (outcome unknown: the caps count them) and the batch requests they go in. Returns
+    the requests, without rows that are not in flight after all (a payment cancelled them meanwhile)."""
+    requests = requests_of(ready, claim.requests)
+    for request in requests:
+        batched = batch_size(request[0].channel) > 1
+        key = batch_request_key(h.entry.idempotency_key for h in request) if batched else None
+        for h in request:
+            e = h.entry
+            writes.statuses.append(StatusChange(e.id, IN_FLIGHT, now, e.attempts, e.rules, request_key=key))
+            if h.counted and e.id not in claim.recovered:
+                writes.contacts.append(contact_made(h, now, IN_FLIGHT_OUTCOME, None))
+    decided = [s for s in writes.statuses if s.status != IN_FLIGHT]
+    # A row taken over in flight and not sent again may have reached the person the first time: its
+    # attempt stays (counted), audited now.
+    kept = {s.outbox_id for s in decided} & claim.recovered
+    kept_contacts = uow.outbox.contacts_for(sorted(kept)) if kept else []
+    uow.outbox.add_contacts(writes.contacts)
+    uow.outbox.set_statuses(writes.statuses, claim.owner)
+    write_audit(uow, kept_contacts, decided)
+    uow.outbox.extend_lease(claim.owner, lease_end())
+    flying = uow.outbox.in_flight([h.entry.id for h in ready], claim.owner)
+    uow.commit()
+    claim.lease_at = clock.monotonic()
+    claim.again.extend(s.outbox_id for s in decided if s.status in CLAIMABLE_AGAIN)
+    for contact in kept_contacts:
+        remember(facts, claim, contact)
+    for h in ready:
+        if h.counted and h.entry.id in flying:
+            remember(facts, claim, contact_made(h, now, IN_FLIGHT_OUTCOME, None))
+    return [kept_ for kept_ in ([h for h in r if h.entry.id in flying] for r in requests) if kept_]
+
+
+def remember(facts: BatchFacts, claim: Claim, contact: ContactMade) -> None:
+    """The attempt in this claim's history at once: the borrower's later rows' checks read it."""
+    event = ContactEvent(
+        contact.channel,
+        contact.at,
+        contact.outcome,
+        contact.target,
+        "debtor",
+        contact.message_type,
+        contact.loan_id,
+    )
+    history = facts.history[contact.borrower_id]
+    before = claim.in_history.pop(contact.outbox_id, None)
+    if before is not None:
+        with suppress(ValueError):
+            history.remove(before)
+    history.append(event)
+    claim.in_history[contact.outbox_id] = event
+
+
+def forget(facts: BatchFacts, claim: Claim, entry: OutboxEntry) -> None:
+    before = claim.in_history.pop(entry.id, None)
+    if before is not None:
+        with suppress(ValueError):
+            facts.history[entry.borrower_id].remove(before)
+
+
+def send_request(
+    d: Dispatcher,
+    uow: UnitOfWork,
+    claim: Claim,
+    request: list[HeldMessage],
+    facts: BatchFacts,
     now: datetime,
     report: DispatchReport,
 ) -> None:
-    """Send the held messages, one batch-send per channel, and record what became of each."""
-    groups = list(held.by_channel.values())
-    held.by_channel.clear()
-    held.borrowers.clear()
-    for group in groups:
-        results = group[0].channel.send_batch(  # type: ignore[attr-defined]
-            [(h.message, h.entry.idempotency_key) for h in group]
+    """Send one request (a message, or a batch-send) and commit what became of each of its messages."""
+    channel = request[0].channel
+    results: list[BatchOutcome]
+    if batch_size(channel) > 1:
+        results = channel.send_batch(  # type: ignore[attr-defined]
+            [(h.message, h.entry.idempotency_key) for h in request]
         )
-        for sent, result in zip(group, results, strict=True):
-            report.add(record_result(d, sent, result, facts, writes, now), sent.entry.channel)
+    else:
+        try:
+            results = [channel.send(request[0].message, request[0].entry.idempotency_key)]
+        except ChannelError as exc:
+            results = [exc]
+    writes = BatchWrites()
+    for held, result in zip(request, results, strict=True):
+        report.add(record_result(d, claim, held, result, facts, writes, now), held.entry.channel)
+    uow.outbox.add_deliveries(writes.deliveries)
+    uow.outbox.settle_contacts(writes.settled)
+    uow.outbox.drop_contacts(writes.dropped)
+    uow.outbox.set_statuses(writes.statuses, claim.owner)
+    if clock.monotonic() - claim.lease_at > LEASE.total_seconds() / 3:
+        uow.outbox.extend_lease(claim.owner, lease_end())
+        claim.lease_at = clock.monotonic()
+    uow.commit()
+    claim.again.extend(s.outbox_id for s in writes.statuses if s.status in CLAIMABLE_AGAIN)
 
 
 def dispatch_row(
@@ -374,9 +568,9 @@ def dispatch_row(
     facts: BatchFacts,
     writes: BatchWrites,
     now: datetime,
-    held: HeldMessages | None = None,
-) -> str | None:
-    """Decide, render and send one row (its outcome), or hold it in `held` for a batch-send (None)."""
+) -> str | HeldMessage:
+    """Decide and render one row: what became of it (its status, recorded in `writes`), or the message
+    ready to go."""
     record = facts.records.get(entry.loan_id)
     if record is None:
         return record_status(writes, entry, now, "dead", last_error=f"unknown loan {entry.loan_id}")
@@ -448,51 +642,43 @@ def dispatch_row(
         rendered=rendered if rendered.channel is MessageChannel.LETTER else None,
         metadata={"outbox_id": str(entry.id), "reason": entry.channel, "template": entry.template},
     )
-    outgoing = HeldMessage(entry, channel, message, rendered, target, is_contact)
-    if held is not None and batch_size(channel) > 1:
-        held.by_channel.setdefault(id(channel), []).append(outgoing)
-        held.borrowers.add(entry.borrower_id)
-        return None  # decided later, when the held messages go out
-    result: BatchOutcome
-    try:
-        result = channel.send(message, entry.idempotency_key)
-    except ChannelError as exc:
-        result = exc
-    return record_result(d, outgoing, result, facts, writes, now)
+    return HeldMessage(entry, channel, message, rendered, target, is_contact)
 
 
 def record_result(
     d: Dispatcher,
+    claim: Claim,
     outgoing: HeldMessage,
     result: BatchOutcome,
     facts: BatchFacts,
     writes: BatchWrites,
     now: datetime,
 ) -> str:
-    """Record what became of one message: sent, dead (refused for good) or to be retried."""
+    """Record what became of one message: sent, dead (refused for good) or to be retried. The attempt
+    recorded in flight gets the provider's outcome; a message the provider refused or never took was no
+    contact — unless it had been in flight before a crash (it may have reached the person then: kept)."""
     entry = outgoing.entry
-    if isinstance(result, PermanentFailure):
-        return record_status(
-            writes, entry, now, "dead", attempts=entry.attempts + 1, last_error=result.reason
-        )
     if isinstance(result, ChannelError):
+        if outgoing.counted and entry.id not in claim.recovered:
+            writes.dropped.append(entry.id)
+            forget(facts, claim, entry)
+        elif outgoing.counted:
+            claim.audit.append(contact_made(outgoing, now, IN_FLIGHT_OUTCOME, None))
+        if isinstance(result, PermanentFailure):
+            return record_status(
+                writes, entry, now, "dead", attempts=entry.attempts + 1, last_error=result.reason
+            )
         return retry_later(d, writes, entry, now, result.reason)
     if d.after_send is not None:
         d.after_send(entry.id, result)
-    contact = record_sent(writes, outgoing, result, now)
-    if contact is not None:
-        # Later rows of this batch see the contact at once: their checks read this history.
-        facts.history[entry.borrower_id].append(
-            ContactEvent(
-                contact.channel,
-                now,
-                contact.outcome,
-                contact.target,
-                "debtor",
-                contact.message_type,
-                entry.loan_id,
-            )
+    if outgoing.counted:
+        contact = contact_made(
+            outgoing, now, outcome_at_send(result.status, entry.channel), result.provider_id
         )
+        writes.settled.append((entry.id, contact.outcome, contact.provider_id))
+        claim.audit.append(contact)
+        remember(facts, claim, contact)
+    writes.deliveries.append(delivery_of(outgoing, result, now))
     return record_status(writes, entry, now, "sent", attempts=entry.attempts + 1)
 
 
@@ -588,53 +774,48 @@ def retry_later(d: Dispatcher, writes: BatchWrites, entry: OutboxEntry, now: dat
     )
 
 
-def record_sent(
-    writes: BatchWrites, outgoing: HeldMessage, result: SendResult, now: datetime
-) -> ContactMade | None:
-    """The delivery of a sent message and, for a contact, its contact attempt (returned)."""
-    entry, rendered, target = outgoing.entry, outgoing.rendered, outgoing.target
-    contact: ContactMade | None = None
-    if outgoing.is_contact and entry.channel != "agent_call":  # a queued agent task is not a contact yet
-        contact = ContactMade(
-            loan_id=entry.loan_id,
-            borrower_id=entry.borrower_id,
-            channel=CHANNEL_FOR_RULES.get(entry.channel, entry.channel),
-            target=target,
-            at=now,
-            outcome=outcome_at_send(result.status, entry.channel),
-            message_type=message_type(entry.template),
-            outbox_id=entry.id,
-            provider_id=result.provider_id,
-        )
-        writes.contacts.append(contact)
-    writes.deliveries.append(
-        Delivery(
-            outbox_id=entry.id,
-            idempotency_key=entry.idempotency_key,
-            channel=entry.channel,
-            provider=getattr(outgoing.channel, "name", type(outgoing.channel).__name__),
-            provider_id=result.provider_id,
-            status=result.status,
-            sent_at=now,
-            updated_at=now,
-            detail={
-                "template": rendered.template,
-                "language": rendered.language,
-                "to": mask_phone(target) if entry.channel != "email" else "",
-                "segments": rendered.sms.segments if rendered.sms else None,
-            },
-        )
+def contact_made(outgoing: HeldMessage, at: datetime, outcome: str, provider_id: str | None) -> ContactMade:
+    """The contact attempt a message is (recorded in flight, then with the provider's outcome)."""
+    entry = outgoing.entry
+    return ContactMade(
+        loan_id=entry.loan_id,
+        borrower_id=entry.borrower_id,
+        channel=CHANNEL_FOR_RULES.get(entry.channel, entry.channel),
+        target=outgoing.target,
+        at=at,
+        outcome=outcome,
+        message_type=message_type(entry.template),
+        outbox_id=entry.id,
+        provider_id=provider_id,
     )
-    return contact
 
 
-def write_batch(uow: UnitOfWork, writes: BatchWrites) -> None:
-    """The batch's contact attempts, their audit entries, deliveries and statuses: a statement a table.
+def delivery_of(outgoing: HeldMessage, result: SendResult, now: datetime) -> Delivery:
+    """The delivery of a sent message: the provider's id and status, what was sent (masked)."""
+    entry, rendered, target = outgoing.entry, outgoing.rendered, outgoing.target
+    return Delivery(
+        outbox_id=entry.id,
+        idempotency_key=entry.idempotency_key,
+        channel=entry.channel,
+        provider=getattr(outgoing.channel, "name", type(outgoing.channel).__name__),
+        provider_id=result.provider_id,
+        status=result.status,
+        sent_at=now,
+        updated_at=now,
+        detail={
+            "template": rendered.template,
+            "language": rendered.language,
+            "to": mask_phone(target) if entry.channel != "email" else "",
+            "segments": rendered.sms.segments if rendered.sms else None,
+        },
+    )
 
-    Within the batch, later rows saw earlier rows' attempts through the in-memory history (record_result
-    appends to it), so writing them only now changes no decision."""
-    uow.outbox.add_contacts(writes.contacts)
-    audit_dispatch(  # every contact and send-time block
+
+def write_audit(uow: UnitOfWork, contacts: Sequence[ContactMade], statuses: Sequence[StatusChange]) -> None:
+    """Audit entries: a contact entry per attempt, a block entry per row blocked at send time."""
+    if not contacts and not any(s.status == "blocked" for s in statuses):
+        return
+    audit_dispatch(
         uow,
         [
             {
@@ -646,15 +827,10 @@ def write_batch(uow: UnitOfWork, writes: BatchWrites) -> None:
                 "outcome": c.outcome,
                 "message_type": c.message_type,
             }
-            for c in writes.contacts
+            for c in contacts
         ],
-        [
-            {"b_id": s.outbox_id, "status": s.status, "updated_at": s.at, "rules": s.rules}
-            for s in writes.statuses
-        ],
+        [{"b_id": s.outbox_id, "status": s.status, "updated_at": s.at, "rules": s.rules} for s in statuses],
     )
-    uow.outbox.add_deliveries(writes.deliveries)
-    uow.outbox.set_statuses(writes.statuses)
 
 
 # --- the account as of the send day ------------------------------------------------------------------

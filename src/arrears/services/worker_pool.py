@@ -2,21 +2,93 @@
 
 The dispatcher runs its workers here (services/dispatch.py). A worker is a function that takes rows from
 the budget until it is spent (or nothing is left to claim) and returns its report. Forked processes send
-their progress and reports back by queue; a process that fails sends its traceback instead.
+their progress and reports back by queue; a process that fails sends its traceback instead. A forked worker
+dies with its parent (Linux: PR_SET_PDEATHSIG; elsewhere, and as a fallback, a watchdog thread that sees
+the parent gone), so killing the dispatcher never leaves workers sending.
+
+`worker_identity()` names a worker so that another process can tell whether it is still alive
+(`worker_gone`): the host, the process id and the process's start time (a reused pid is another process).
 """
 
 from __future__ import annotations
 
+import ctypes
 import multiprocessing
 import os
 import queue
+import secrets
+import signal
+import socket
+import sys
 import threading
+import time
 import traceback
 from collections.abc import Callable
 from typing import Any, Generic, TypeVar
 
 Report = TypeVar("Report")
 Progress = Callable[[int], None]
+
+
+PR_SET_PDEATHSIG = 1  # linux/prctl.h
+WATCHDOG_SECONDS = 0.2
+
+
+def die_with_parent(parent: int) -> None:
+    """Make this (forked) process die when `parent` does: the kernel's parent-death signal on Linux, and a
+    watchdog thread everywhere (it also covers a parent that died before the signal was asked for)."""
+    if sys.platform.startswith("linux"):
+        try:
+            libc = ctypes.CDLL(None, use_errno=True)
+            libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+        except (OSError, AttributeError):
+            pass
+    if os.getppid() != parent:
+        os._exit(1)
+
+    def watch() -> None:
+        while os.getppid() == parent:
+            time.sleep(WATCHDOG_SECONDS)
+        os.kill(os.getpid(), signal.SIGKILL)
+
+    threading.Thread(target=watch, name="parent-watchdog", daemon=True).start()
+
+
+def _started(pid: int) -> str | None:
+    """The process's start time (clock ticks since boot, from /proc), "" where /proc is not there, None when
+    there is no such process."""
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as f:
+            return f.read().rsplit(b")", 1)[1].split()[19].decode()
+    except FileNotFoundError:
+        if os.path.isdir("/proc"):
+            return None
+    except (OSError, IndexError):
+        return ""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return None
+    except PermissionError:
+        pass
+    return ""
+
+
+def worker_identity() -> str:
+    """This worker's name as it holds rows: host|pid|process start|random token (threads of one process
+    have tokens of their own)."""
+    pid = os.getpid()
+    return f"{socket.gethostname()}|{pid}|{_started(pid) or ''}|{secrets.token_hex(4)}"
+
+
+def worker_gone(owner: str) -> bool:
+    """Whether the worker named `owner` has certainly died: on this host, its process is not running (or its
+    pid is another process's now). A worker on another host is never judged gone here (its lease is)."""
+    parts = owner.split("|")
+    if len(parts) != 4 or parts[0] != socket.gethostname() or not parts[1].isdigit():
+        return False
+    started = _started(int(parts[1]))
+    return started is None or bool(parts[2] and started and started != parts[2])
 
 
 class ClaimBudget:
@@ -95,7 +167,8 @@ class _Child(Generic[Report]):
         self.work = work
         self.results = results
 
-    def __call__(self, index: int, budget: ClaimBudget, progress: bool) -> None:
+    def __call__(self, index: int, budget: ClaimBudget, progress: bool, parent: int) -> None:
+        die_with_parent(parent)
         results = self.results
         try:
             report = self.work(index, budget, (lambda n: results.put(("progress", n))) if progress else None)
@@ -124,7 +197,7 @@ def run_in_processes(
     results: Any = context.Queue()
     child = _Child(work, results)
     children = [
-        context.Process(target=child, args=(i, budget, on_progress is not None), daemon=True)
+        context.Process(target=child, args=(i, budget, on_progress is not None, os.getpid()), daemon=True)
         for i in range(count)
     ]
     for process in children:

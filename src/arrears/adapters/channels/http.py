@@ -18,7 +18,6 @@ with the same keys, so the gateway drops the ones it had already taken.
 
 from __future__ import annotations
 
-import hashlib
 import http.client
 import json
 import threading
@@ -33,6 +32,7 @@ from arrears.adapters.channels import (
     PermanentFailure,
     SendResult,
 )
+from arrears.domain.outbox import batch_request_key
 
 RETRYABLE = frozenset({408, 425, 429})
 # What a kept-alive connection closed by the other side looks like on its next use.
@@ -196,9 +196,19 @@ class HttpSmsChannel(HttpPost):
 
     def _post_batch(self, items: list[tuple[OutgoingMessage, str]]) -> list[BatchOutcome]:
         assert self._batch is not None
+        # The same messages make the same request whatever order they came in: sorted by key, under a key
+        # derived from theirs (a retry after a crash is the same request).
+        order = sorted(range(len(items)), key=lambda i: items[i][1])
+        outcomes = self._post_sorted([items[i] for i in order])
+        by_position: list[BatchOutcome | None] = [None] * len(items)
+        for i, outcome in zip(order, outcomes, strict=True):
+            by_position[i] = outcome
+        return [o if o is not None else ChannelDown("not sent") for o in by_position]
+
+    def _post_sorted(self, items: list[tuple[OutgoingMessage, str]]) -> list[BatchOutcome]:
+        assert self._batch is not None
         keys = [key for _message, key in items]
-        # The request's own key names exactly this set of messages (a retry of it is the same request).
-        batch_key = "batch:" + hashlib.sha256("\n".join(keys).encode()).hexdigest()[:32]
+        batch_key = batch_request_key(keys)
         try:
             body = self._batch.post({"messages": [self._payload(m, k) for m, k in items]}, batch_key)
         except ChannelError as exc:

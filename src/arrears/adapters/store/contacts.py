@@ -54,11 +54,21 @@ class ContactRepository:
     def __init__(self, connection: Connection) -> None:
         self.connection = connection
 
-    def events(self, borrower_ids: Sequence[str], since: datetime | None) -> dict[str, list[ContactEvent]]:
-        """Each borrower's attempts at or after `since` (all when None) and its notices, as compliance events."""
+    def events(
+        self, borrower_ids: Sequence[str], since: datetime | None, excluding: Sequence[int] = ()
+    ) -> dict[str, list[ContactEvent]]:
+        """Each borrower's attempts at or after `since` (all when None) and its notices, as compliance events;
+        `excluding`: leave out the attempts of these outbox rows (a message in flight judged again)."""
         out: dict[str, list[ContactEvent]] = defaultdict(list)
         for chunk in _chunks(borrower_ids):
             query = _since(select(*_COLUMNS).where(ContactAttemptRow.borrower_id.in_(chunk)), since)
+            if excluding:
+                query = query.where(
+                    or_(
+                        ContactAttemptRow.outbox_id.is_(None),
+                        ContactAttemptRow.outbox_id.not_in(sorted(excluding)),
+                    )
+                )
             for b, loan, channel, at, outcome, target, mtype in self.connection.execute(query):
                 out[b].append(ContactEvent(channel, at, outcome, target, "debtor", mtype or None, loan))
         return out

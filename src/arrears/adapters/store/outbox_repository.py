@@ -15,7 +15,19 @@ from dataclasses import fields
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, Integer, and_, bindparam, func, insert, or_, select, text, update
+from sqlalchemy import (
+    ColumnElement,
+    Integer,
+    and_,
+    bindparam,
+    delete,
+    func,
+    insert,
+    or_,
+    select,
+    text,
+    update,
+)
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection
 
@@ -27,6 +39,7 @@ from arrears.domain.activity import RecordedApproval
 from arrears.domain.outbox import (
     CLAIMABLE_AGAIN,
     DISPUTE_EVENTS,
+    IN_FLIGHT,
     READY,
     ContactMade,
     Delivery,
@@ -37,6 +50,7 @@ from arrears.domain.outbox import (
 _OUTBOX = OutboxRow.__table__
 _ENTRY_COLUMNS = tuple(_OUTBOX.c[f.name] for f in fields(OutboxEntry))
 _DELIVERY_COLUMNS = tuple(DeliveryRow.__table__.c[f.name] for f in fields(Delivery))
+_CONTACT_COLUMNS = tuple(ContactAttemptRow.__table__.c[f.name] for f in fields(ContactMade))
 # Borrower advisory locks: a key of their own (hashtextextended's seed), so no other lock collides.
 _LOCK_SEED = 7215530003
 
@@ -59,30 +73,58 @@ class OutboxRepository:
 
     # --- claiming a batch -------------------------------------------------------------------------
 
-    def claim(self, now: datetime, limit: int, exclude: Iterable[int] = ()) -> list[OutboxEntry]:
-        """Lock and return up to `limit` rows ready at `now`, in id order, leaving out the ids in `exclude`
-        (PostgreSQL: rows another worker holds are skipped, never waited for)."""
-        query = select(*_ENTRY_COLUMNS).where(_ready(now)).order_by(OutboxRow.id).limit(limit)
+    def claim(
+        self, now: datetime, limit: int, owner: str, lease_until: datetime, exclude: Iterable[int] = ()
+    ) -> list[OutboxEntry]:
+        """Take up to `limit` rows nobody holds, in id order, for `owner` until `lease_until`: first rows
+        left in flight (`sending`) by a worker that died, then rows ready at `now`, leaving out the ids in
+        `exclude` (PostgreSQL: rows another worker is claiming are skipped, never waited for). The hold
+        outlives this transaction: other workers skip held rows until `release`."""
+        taken = self._take(OutboxRow.status == IN_FLIGHT, limit, owner, lease_until, exclude)
+        if len(taken) < limit:
+            taken += self._take(_ready(now), limit - len(taken), owner, lease_until, exclude)
+        return sorted(taken, key=lambda e: e.id)
+
+    def _take(
+        self,
+        where: ColumnElement[bool],
+        limit: int,
+        owner: str,
+        lease_until: datetime,
+        exclude: Iterable[int],
+    ) -> list[OutboxEntry]:
+        pick = (
+            select(OutboxRow.id)
+            .where(where, OutboxRow.claimed_by.is_(None))
+            .order_by(OutboxRow.id)
+            .limit(limit)
+        )
         excluded = sorted(exclude)
         if excluded and self.postgresql:
             # One array parameter: a NOT IN list would be compiled and parsed afresh for every length.
-            query = query.where(
+            pick = pick.where(
                 OutboxRow.id != func.all(bindparam("excluded", excluded, type_=postgresql.ARRAY(Integer)))
             )
         elif excluded:
-            query = query.where(OutboxRow.id.not_in(excluded))
+            pick = pick.where(OutboxRow.id.not_in(excluded))
         if self.postgresql:
-            query = query.with_for_update(skip_locked=True)
-        return [OutboxEntry(*row) for row in self.connection.execute(query)]
+            pick = pick.with_for_update(skip_locked=True)
+        stmt = (
+            update(OutboxRow)
+            .where(OutboxRow.id.in_(pick), OutboxRow.claimed_by.is_(None))
+            .values(claimed_by=owner, lease_until=lease_until)
+            .returning(*_ENTRY_COLUMNS)
+        )
+        return [OutboxEntry(*row) for row in self.connection.execute(stmt)]
 
     def lock_borrowers(self, entries: list[OutboxEntry]) -> list[OutboxEntry]:
-        """PostgreSQL: a transaction-scoped advisory lock per borrower; returns the entries whose borrower
-        is locked (SQLite: all of them).
+        """PostgreSQL: a session-level advisory lock per borrower, held across the claim's commits until
+        `release_borrowers` (or until the worker's connection dies with it); returns the entries whose
+        borrower is locked and gives the others back (SQLite: all of them, one writer).
 
-        Locks that are free are taken at once and the rows of borrowers another worker holds are left for
-        later (they stay claimable: this transaction neither changes nor keeps them), so workers do not
-        queue behind each other's batches. When no borrower is free, all are waited for, in one global
-        order (no deadlock).
+        Locks that are free are taken at once and the rows of borrowers another worker holds are given back
+        (claimable again), so workers do not queue behind each other's claims. When no borrower is free,
+        all are waited for, in one global order (no deadlock).
         """
         if not self.postgresql or not entries:
             return entries
@@ -91,22 +133,94 @@ class OutboxRepository:
             self.connection.scalars(
                 text(
                     "SELECT b FROM unnest(CAST(:ids AS text[])) AS b "
-                    f"WHERE pg_try_advisory_xact_lock(hashtextextended(b, {_LOCK_SEED}))"
+                    f"WHERE pg_try_advisory_lock(hashtextextended(b, {_LOCK_SEED}))"
                 ),
                 {"ids": ids},
             )
         )
-        if free:
-            return [e for e in entries if e.borrower_id in free]
+        if not free:
+            self.connection.execute(
+                text(
+                    "SELECT count(pg_advisory_lock(k)) FROM "
+                    f"(SELECT DISTINCT hashtextextended(b, {_LOCK_SEED}) AS k FROM unnest(CAST(:ids AS text[])) "
+                    "AS b ORDER BY k) AS locks"
+                ),
+                {"ids": ids},
+            )
+            return entries
+        kept = [e for e in entries if e.borrower_id in free]
+        others = [e.id for e in entries if e.borrower_id not in free]
+        if others:
+            self.connection.execute(
+                update(OutboxRow).where(OutboxRow.id.in_(others)).values(claimed_by=None, lease_until=None)
+            )
+        return kept
+
+    def release_borrowers(self) -> None:
+        """PostgreSQL: let go of the borrower locks this connection holds (at the end of a claim)."""
+        if self.postgresql:
+            self.connection.execute(text("SELECT pg_advisory_unlock_all()"))
+
+    def extend_lease(self, owner: str, until: datetime) -> None:
         self.connection.execute(
-            text(
-                "SELECT count(pg_advisory_xact_lock(k)) FROM "
-                f"(SELECT DISTINCT hashtextextended(b, {_LOCK_SEED}) AS k FROM unnest(CAST(:ids AS text[])) "
-                "AS b ORDER BY k) AS locks"
-            ),
-            {"ids": ids},
+            update(OutboxRow).where(OutboxRow.claimed_by == owner).values(lease_until=until)
         )
-        return entries
+
+    def holders(self) -> list[tuple[str, datetime | None]]:
+        """Who holds rows, with the earliest end of their leases."""
+        query = (
+            select(OutboxRow.claimed_by, func.min(OutboxRow.lease_until))
+            .where(OutboxRow.claimed_by.is_not(None))
+            .group_by(OutboxRow.claimed_by)
+        )
+        return [(str(owner), until) for owner, until in self.connection.execute(query)]
+
+    def release(self, owner: str) -> list[StatusChange]:
+        """Let go of every row `owner` holds (its claim is done, or it died); returns those rows (id,
+        status, updated_at, attempts, rules), for the audit entries still owed on them."""
+        stmt = (
+            update(OutboxRow)
+            .where(OutboxRow.claimed_by == owner)
+            .values(claimed_by=None, lease_until=None)
+            .returning(
+                OutboxRow.id, OutboxRow.status, OutboxRow.updated_at, OutboxRow.attempts, OutboxRow.rules
+            )
+        )
+        return [StatusChange(*row) for row in self.connection.execute(stmt)]
+
+    def in_flight(self, ids: Sequence[int], owner: str) -> set[int]:
+        """Which of `ids` are marked in flight and held by `owner`."""
+        if not ids:
+            return set()
+        query = select(OutboxRow.id).where(
+            OutboxRow.id.in_(sorted(ids)), OutboxRow.status == IN_FLIGHT, OutboxRow.claimed_by == owner
+        )
+        return set(self.connection.scalars(query))
+
+    def contacts_for(self, outbox_ids: Sequence[int]) -> list[ContactMade]:
+        """The contact attempts recorded for these rows."""
+        if not outbox_ids:
+            return []
+        query = select(*_CONTACT_COLUMNS).where(ContactAttemptRow.outbox_id.in_(sorted(outbox_ids)))
+        return [ContactMade(*row) for row in self.connection.execute(query)]
+
+    def settle_contacts(self, results: Sequence[tuple[int, str, str | None]]) -> None:
+        """The outcome and provider id of attempts recorded in flight, by outbox id, once the provider
+        answered."""
+        if results:
+            self.connection.execute(
+                update(ContactAttemptRow)
+                .where(ContactAttemptRow.outbox_id == bindparam("b_id"))
+                .values(outcome=bindparam("b_outcome"), provider_id=bindparam("b_provider")),
+                [{"b_id": i, "b_outcome": o, "b_provider": p} for i, o, p in results],
+            )
+
+    def drop_contacts(self, outbox_ids: Sequence[int]) -> None:
+        """Attempts recorded in flight whose send the provider refused or never took (not a contact)."""
+        if outbox_ids:
+            self.connection.execute(
+                delete(ContactAttemptRow).where(ContactAttemptRow.outbox_id.in_(sorted(outbox_ids)))
+            )
 
     def release_connections(self) -> None:
         """Close the idle connections this process keeps to the store: before worker processes are forked
@@ -177,9 +291,10 @@ class OutboxRepository:
             ],
         )
 
-    def set_statuses(self, changes: Sequence[StatusChange]) -> None:
-        """The rows' new statuses: PostgreSQL in one UPDATE from arrays (an executemany is a statement a
-        row there), SQLite in one executemany."""
+    def set_statuses(self, changes: Sequence[StatusChange], owner: str | None = None) -> None:
+        """The rows' new statuses; with `owner` (a dispatch worker), only of rows it holds (a row it no
+        longer holds, or one a payment cancelled meanwhile, is left as it is). PostgreSQL in one UPDATE from arrays (an executemany is a statement
+        a row there), SQLite in one executemany."""
         if not changes:
             return
         if self.postgresql:
@@ -192,12 +307,14 @@ class OutboxRepository:
                 text(
                     "UPDATE outbox AS o SET status = v.status, updated_at = v.updated_at, "
                     "attempts = v.attempts, next_allowed_at = v.next_allowed_at, last_error = v.last_error, "
-                    "rules = v.rules "
+                    "rules = v.rules, request_key = v.request_key "
                     "FROM unnest(CAST(:ids AS bigint[]), CAST(:statuses AS text[]), "
                     "CAST(:updated AS timestamptz[]), CAST(:attempts AS integer[]), "
-                    "CAST(:next AS timestamptz[]), CAST(:errors AS text[]), CAST(:rules AS text[])) "
-                    "AS v(id, status, updated_at, attempts, next_allowed_at, last_error, rules) "
+                    "CAST(:next AS timestamptz[]), CAST(:errors AS text[]), CAST(:rules AS text[]), "
+                    "CAST(:requests AS text[])) "
+                    "AS v(id, status, updated_at, attempts, next_allowed_at, last_error, rules, request_key) "
                     "WHERE o.id = v.id"
+                    + (" AND o.claimed_by = :owner AND o.status <> 'cancelled'" if owner else "")
                 ),
                 {
                     "ids": [c.outbox_id for c in changes],
@@ -207,12 +324,21 @@ class OutboxRepository:
                     "next": [at(c.next_allowed_at) for c in changes],
                     "errors": [c.last_error for c in changes],
                     "rules": [c.rules for c in changes],
+                    "requests": [c.request_key for c in changes],
+                    "owner": owner,
                 },
             )
             return
         stmt = (
             update(OutboxRow)
-            .where(OutboxRow.id == bindparam("b_id"))
+            .where(
+                OutboxRow.id == bindparam("b_id"),
+                *(
+                    (OutboxRow.claimed_by == bindparam("b_owner"), OutboxRow.status != "cancelled")
+                    if owner
+                    else ()
+                ),
+            )
             .values(
                 status=bindparam("status"),
                 updated_at=bindparam("updated_at"),
@@ -220,6 +346,7 @@ class OutboxRepository:
                 next_allowed_at=bindparam("next_allowed_at"),
                 last_error=bindparam("last_error"),
                 rules=bindparam("rules"),
+                request_key=bindparam("request_key"),
             )
         )
         self.connection.execute(
@@ -227,16 +354,27 @@ class OutboxRepository:
             [
                 {
                     "b_id": c.outbox_id,
+                    **({"b_owner": owner} if owner else {}),
                     "status": c.status,
                     "updated_at": c.at,
                     "attempts": c.attempts,
                     "next_allowed_at": c.next_allowed_at,
                     "last_error": c.last_error,
                     "rules": c.rules,
+                    "request_key": c.request_key,
                 }
                 for c in changes
             ],
         )
+
+    def request_keys(self, ids: Sequence[int]) -> dict[int, str]:
+        """The batch request each of these rows was in flight in, when it was."""
+        if not ids:
+            return {}
+        query = select(OutboxRow.id, OutboxRow.request_key).where(
+            OutboxRow.id.in_(sorted(ids)), OutboxRow.request_key.is_not(None)
+        )
+        return {int(i): str(k) for i, k in self.connection.execute(query)}
 
     # --- receipts and approvals -------------------------------------------------------------------
 

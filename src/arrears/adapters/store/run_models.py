@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import Date, Float, ForeignKey, Index, Integer, String, Text
+from sqlalchemy import Date, Float, ForeignKey, Index, Integer, String, Text, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from arrears.adapters.store.models import Base
@@ -34,6 +34,12 @@ class OutboxRow(Base):
     __table_args__ = (
         Index("ix_outbox_status", "status", "next_allowed_at"),
         Index("ix_outbox_loan", "loan_id", "anchor"),
+        Index(
+            "ix_outbox_claimed_by",
+            "claimed_by",
+            postgresql_where=text("claimed_by IS NOT NULL"),
+            sqlite_where=text("claimed_by IS NOT NULL"),
+        ),
     )
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
@@ -63,3 +69,7 @@ class OutboxRow(Base):
         Integer
     )  # the step's valid_for; legal steps: from approval
     expires_at: Mapped[datetime | None] = mapped_column(UtcDateTime)  # not sent by then: expired
+    # The dispatch worker holding the row, until when, and the batch request it went in (0010).
+    claimed_by: Mapped[str | None] = mapped_column(String(120))
+    lease_until: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    request_key: Mapped[str | None] = mapped_column(String(80))
