@@ -16,9 +16,9 @@ from tests.conftest import CliResult
 
 LOANS = """\
 loan_id,borrower_id,product,currency,seq,due_date,principal,interest,fees,opened_on,borrower_name,phone,id_number,email,timezone,region,language,persona
-L1,B1,baitiao-3,CNY,1,2026-02-10,333.33,20.00,,2026-01-10,张三,13812345678,110101199003071234,zs@example.com,Asia/Shanghai,Beijing,zh-CN,
+L1,B1,baitiao-3,CNY,1,2026-02-10,333.33,20.00,,2026-01-10,张三,13812345678,110101199003071233,zs@example.com,Asia/Shanghai,Beijing,zh-CN,
 L1,B1,baitiao-3,CNY,2,2026-03-10,333.33,20.00,0,2026-01-10,,,,,,,,
-L2,B2,baitiao-30d,CNY,1,2026-02-15,800.00,,,2026-01-16,李四,13998765432,220102198511302345,ls@example.com,,,,
+L2,B2,baitiao-30d,CNY,1,2026-02-15,800.00,,,2026-01-16,李四,13998765432,220102198511302349,ls@example.com,,,,
 """
 PAYMENTS = """\
 payment_id,loan_id,paid_on,amount,reverses,source
@@ -28,7 +28,7 @@ P2,L2,2026-02-14,800.00,,bank
 PLAIN = (
     "张三",
     "13812345678",
-    "110101199003071234",
+    "110101199003071233",
     "zs@example.com",
     "李四",
     "13998765432",
@@ -80,7 +80,7 @@ def test_the_store_holds_ciphertexts_and_the_repositories_open_them(loaded: str,
     assert b1 is not None and (b1.name, b1.phone, b1.id_number) == (
         "张三",
         "13812345678",
-        "110101199003071234",
+        "110101199003071233",
     )
     assert both["B2"].email == "ls@example.com"
     assert addresses["B1"] == ("张三", "13812345678", "zs@example.com")
@@ -151,7 +151,7 @@ def test_plain_text_from_before_is_read_then_sealed_by_encrypt_existing(loaded: 
         uow.connection.execute(  # type: ignore[attr-defined]
             text(
                 "INSERT INTO borrowers (id, name, phone, id_number, created_at) "
-                "VALUES ('B9', '王五', '13700001111', '310101197001011111', '2026-01-01 00:00:00+00')"
+                "VALUES ('B9', '王五', '13700001111', '310101197001011112', '2026-01-01 00:00:00+00')"
             )
         )
         uow.commit()
@@ -164,7 +164,7 @@ def test_plain_text_from_before_is_read_then_sealed_by_encrypt_existing(loaded: 
     assert result.code == 0 and json.loads(result.stdout)["rows"] == 1
     assert "王五" not in raw_text(loaded) and "13700001111" not in raw_text(loaded)
     with UnitOfWork(loaded) as uow:
-        assert uow.borrowers.get("B9").id_number == "310101197001011111"  # type: ignore[union-attr]
+        assert uow.borrowers.get("B9").id_number == "310101197001011112"  # type: ignore[union-attr]
         assert record_reply(uow, {"from": "13700001111", "text": "hi"}).borrower_id == "B9"
 
 
@@ -175,7 +175,7 @@ def test_export_holds_the_person_decrypted_and_is_audited(loaded: str, cli: Cli)
     result = cli("privacy", "export", "B1", "--json", "--by", "dpo", "--as-of", "2026-03-01")
     assert result.code == 0, result.stderr
     out = json.loads(result.stdout)
-    assert out["identity"] == {"name": "张三", "id_number": "110101199003071234", "region": "Beijing"}
+    assert out["identity"] == {"name": "张三", "id_number": "110101199003071233", "region": "Beijing"}
     assert out["contact"]["phone"] == "13812345678" and out["contact"]["email"] == "zs@example.com"
     [loan] = out["loans"]
     assert loan["id"] == "L1" and [p["id"] for p in loan["payments"]] == ["P1"]
@@ -189,6 +189,11 @@ def test_export_holds_the_person_decrypted_and_is_audited(loaded: str, cli: Cli)
 
 
 def test_erase_keeps_ledger_and_audit_and_makes_the_person_unreadable(loaded: str, cli: Cli) -> None:
+    with UnitOfWork(loaded) as uow:
+        words = "分期 please, I am 李四 at 13998765432"
+        assert record_reply(uow, {"from": "13998765432", "text": words}).action == "none"
+        assert record_reply(uow, {"from": "13998765432", "text": "分期"}).action == "plan_request"
+        uow.commit()
     postings = raw(loaded, "SELECT count(*), sum(amount) FROM ledger_postings")
     open_loan = cli("privacy", "erase", "B1", "--reason", "borrower request", "--by", "dpo")
     assert open_loan.code == 2 and "still open" in open_loan.stderr
@@ -213,6 +218,9 @@ def test_erase_keeps_ledger_and_audit_and_makes_the_person_unreadable(loaded: st
     assert row == [(None,) * 7]
     assert "李四" not in raw_text(loaded) and "13998765432" not in raw_text(loaded)
     assert raw(loaded, "SELECT count(*), sum(amount) FROM ledger_postings") == postings
+    assert "分期" not in json.dumps(
+        raw(loaded, "SELECT detail FROM account_events"), default=str, ensure_ascii=False
+    )
     assert raw(loaded, "SELECT id, amount FROM payments WHERE loan_id = 'L2'") == [("P2", 80000)]
     verify = cli("audit", "verify")
     assert verify.code == 0, verify.stdout + verify.stderr

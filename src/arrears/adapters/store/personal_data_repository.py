@@ -13,7 +13,7 @@ from sqlalchemy.engine import Connection
 from arrears.adapters.crypto import PersonalDataCipher, cipher
 from arrears.adapters.store.casework_models import AgencyActivityRow, CaseNoteRow, CaseRow, DisputeRow
 from arrears.adapters.store.dispatch_models import BorrowerFlagRow, ContactAttemptRow
-from arrears.adapters.store.models import BorrowerRow, LoanRow
+from arrears.adapters.store.models import AccountEventRow, BorrowerRow, LoanRow
 from arrears.domain.personal_data import (
     CONTACT_FIELDS,
     DATA_KINDS,
@@ -206,6 +206,19 @@ class PersonalDataRepository:
                 )
                 .values(note=ERASED_TEXT)
             ).rowcount
+            # A borrower's reply asking for a plan keeps its words in the event: the words go, the event stays.
+            for event_id, detail in c.execute(
+                select(AccountEventRow.id, AccountEventRow.detail).where(
+                    AccountEventRow.loan_id.in_(loans), AccountEventRow.kind == "plan_request"
+                )
+            ).all():
+                if isinstance(detail, dict) and detail.get("text") not in (None, ERASED_TEXT):
+                    c.execute(
+                        update(AccountEventRow)
+                        .where(AccountEventRow.id == event_id)
+                        .values(detail={**detail, "text": ERASED_TEXT})
+                    )
+                    n += 1
             out["case_notes"] = n
         # Nothing personal left under the data key: destroy it, and the borrower counts as erased.
         empty = and_(*(getattr(BorrowerRow, n).is_(None) for n in ENCRYPTED_FIELDS))
