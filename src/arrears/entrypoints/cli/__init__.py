@@ -104,6 +104,16 @@ COMMAND_INDEX: dict[str, tuple[tuple[str, ...], str]] = {
     "receipts": (("dispatch",), "Delivery receipts and inbound replies from providers."),
     "snapshot": (("snapshot",), "Snapshot directories: export the store, plan a policy over the parts."),
     "user": (("user",), "Console users (argon2 password hashes, roles as the API's)."),
+    "keys": (
+        ("keys",),
+        "The personal-data keys: a key-encryption key (KEK) wraps each borrower's data key; a separate "
+        "look-up key hashes phones, ID numbers and e-mails (ARREARS_DATA_KEY_FILE; docs/privacy.md).",
+    ),
+    "privacy": (
+        ("privacy",),
+        "Personal data (PIPL): export what we hold about a borrower, erase it, purge what is past its "
+        "retention (docs/privacy.md).",
+    ),
 }
 
 # Commands that make the store they are pointed at when it does not exist (`db upgrade`, `demo`, `sim
