@@ -53,7 +53,7 @@ LOAN = {
         "id": "B1",
         "name": "张三",
         "phone": "13812345678",
-        "id_number": "110101199003071234",
+        "id_number": "110101199003071233",
         "language": "zh",
     },
     "product": "baitiao-3",

@@ -12,7 +12,7 @@ from arrears.services.unit_of_work import UnitOfWork
 
 LOANS = """\
 loan_id,borrower_id,product,currency,seq,due_date,principal,interest,fees,opened_on,borrower_name,phone,id_number,email,timezone,region,language,persona
-L1,B1,baitiao-3,CNY,1,2026-02-10,333.33,20.00,,2026-01-10,张三,13812345678,110101199003071234,zs@example.com,Asia/Shanghai,Beijing,zh-CN,forgetful
+L1,B1,baitiao-3,CNY,1,2026-02-10,333.33,20.00,,2026-01-10,张三,13812345678,110101199003071233,zs@example.com,Asia/Shanghai,Beijing,zh-CN,forgetful
 L1,B1,baitiao-3,CNY,2,2026-03-10,333.33,20.00,0,2026-01-10,,,,,,,,
 L1,B1,baitiao-3,CNY,3,2026-04-10,333.34,20.00,0,2026-01-10,,,,,,,,
 L2,B2,baitiao-30d,CNY,1,2026-02-15,800.00,,,2026-01-16,李四,13998765432,,,,,,

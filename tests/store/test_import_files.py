@@ -13,7 +13,7 @@ import pytest
 from tests.store.conftest import LOANS, counts
 
 EXPECTED = {"rows": 4, "written": 4, "loans": 2, "borrowers": 2, "rejected": 0}
-PERSONAL = ("13812345678", "110101199003071234", "zs@example.com", "张三", "李四", "13998765432")
+PERSONAL = ("13812345678", "110101199003071233", "zs@example.com", "张三", "李四", "13998765432")
 
 
 @pytest.fixture(autouse=True)

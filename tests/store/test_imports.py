@@ -58,7 +58,7 @@ def test_stored_borrower_and_events_keep_what_the_file_said(loaded: str) -> None
         assert (b1.name, b1.phone, b1.id_number, b1.timezone, b1.persona) == (
             "张三",
             "13812345678",
-            "110101199003071234",
+            "110101199003071233",
             "Asia/Shanghai",
             "forgetful",
         )
@@ -159,7 +159,19 @@ BAD_LOANS = [
     ),
     (
         "L3,B3,baitiao-3,CNY,1,2026-02-10,100.00,,,,,phone?,,,,,,",
-        "loans.csv:6: field 'phone': is not a phone number",
+        "loans.csv:6: field 'phone': is not a valid phone number for CN",
+    ),
+    (
+        "L3,B3,baitiao-3,CNY,1,2026-02-10,100.00,,,,,1399876,12345,,,,,",
+        "loans.csv:6: field 'phone': is not a valid phone number for CN",
+    ),
+    (
+        "L3,B3,baitiao-3,CNY,1,2026-02-10,100.00,,,,,,12345,,,,,",
+        "loans.csv:6: field 'id_number': is not a resident ID number",
+    ),
+    (
+        "L3,B3,baitiao-3,CNY,1,2026-02-10,100.00,,,,,,,zs@example,,,,",
+        "loans.csv:6: field 'email': is not an e-mail address",
     ),
     (
         "L3,B3,baitiao-3,CNY,1,2026-02-10,100.00,,,,,,,,,,,robot",

@@ -19,6 +19,11 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
+# The rule lives in the domain; the generator writes numbers it holds valid (re-exported for the tests).
+from arrears.domain.resident_id import ID_CHECK_CHARACTERS, ID_WEIGHTS
+from arrears.domain.resident_id import PROVINCE_PREFIXES as PROVINCE_PREFIXES
+from arrears.domain.resident_id import id_check_character as id_check_character
+from arrears.domain.resident_id import valid_id_number as valid_id_number
 from arrears.sim.distributions import normalised
 
 # (surname, pinyin, relative frequency in ‰ of the population, rounded from the 2020 census rankings).
@@ -97,41 +102,6 @@ MOBILE_PREFIXES: tuple[str, ...] = (
 
 # RFC 2606 reserves these second-level domains: mail to them is never delivered.
 EMAIL_DOMAINS: tuple[str, ...] = ("example.com", "example.net", "example.org")
-
-# First two digits of an ID number: provinces, autonomous regions, municipalities (GB/T 2260), plus
-# 71 Taiwan and 81/82/83, used by residence permits for people from Hong Kong, Macao and Taiwan.
-PROVINCE_PREFIXES = frozenset((
-    11, 12, 13, 14, 15, 21, 22, 23, 31, 32, 33, 34, 35, 36, 37, 41, 42, 43, 44, 45, 46,
-    50, 51, 52, 53, 54, 61, 62, 63, 64, 65, 71, 81, 82, 83,
-))  # fmt: skip
-
-# ISO 7064 MOD 11-2 as GB 11643-1999 applies it: weights 2^(17-i) mod 11, check value mapped to a character.
-ID_WEIGHTS: tuple[int, ...] = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
-ID_CHECK_CHARACTERS = "10X98765432"
-
-
-def id_check_character(first17: str) -> str:
-    """The 18th character of a resident ID number whose first 17 digits are `first17`."""
-    total = sum(int(d) * w for d, w in zip(first17, ID_WEIGHTS, strict=True))
-    return ID_CHECK_CHARACTERS[total % 11]
-
-
-def valid_id_number(value: str) -> bool:
-    """True for an 18-character resident ID number with a known province, a real birth date and a
-    correct MOD 11-2 check character (upper-case X for ten)."""
-    if len(value) != 18 or not value.isascii() or not value[:17].isdigit():
-        return False
-    if value[17] not in "0123456789X":
-        return False
-    if int(value[:2]) not in PROVINCE_PREFIXES:
-        return False
-    try:
-        born = date(int(value[6:10]), int(value[10:12]), int(value[12:14]))
-    except ValueError:
-        return False
-    if born.year < 1900:
-        return False
-    return id_check_character(value[:17]) == value[17]
 
 
 @dataclass(frozen=True)

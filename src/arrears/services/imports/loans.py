@@ -15,10 +15,17 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from arrears.domain.email_addresses import EMAIL_MAX_LENGTH
 from arrears.domain.import_layout import LOAN_OPTIONAL, LOAN_REQUIRED
 from arrears.domain.imports import ImportedLoan
 from arrears.domain.money import MAX_INSTALMENTS, MAX_LOAN_TOTAL_MINOR, MINOR_DIGITS
 from arrears.domain.records import PERSONAS
+from arrears.services.imports.personal_data import (
+    check_emails,
+    check_id_numbers,
+    check_phones,
+    phone_regions,
+)
 from arrears.services.imports.row_checks import (
     RowChecks,
     codes_of,
@@ -30,10 +37,6 @@ from arrears.services.imports.row_checks import (
 )
 from arrears.services.imports.skeleton import ImportOptions, ImportResult, ImportRun, Source
 from arrears.services.unit_of_work import UnitOfWork
-
-_PHONE = r"^\+?[0-9][0-9 \-]{4,30}$"
-_ID_NUMBER = r"^[0-9A-Za-z]{4,32}$"
-_EMAIL = r"^[^@\s]+@[^@\s]+\.[^@\s]+$"
 
 
 def import_loans(uow: UnitOfWork, source: Source, **options: Unpack[ImportOptions]) -> ImportResult:
@@ -130,7 +133,7 @@ def _check(uow: UnitOfWork, rows: RowChecks) -> _Loans:
     opened = rows.dates("opened_on")
     late_open = np_bool(pc.greater(opened, due))
     rows.flag(late_open, "opened_on", lambda i: f"opened_on {opened[i]} is after due_date {due[i]}")
-    borrower = _borrower_columns(rows)
+    borrower = _borrower_columns(rows, currency)
 
     # Rows of one loan must agree on who, what product and which currency; seq is unique per loan.
     codes, loan_ids = codes_of(loan_id)
@@ -209,15 +212,17 @@ def _bound_totals(
     )
 
 
-def _borrower_columns(rows: RowChecks) -> dict[str, pa.Array]:
-    """Who owes the loan: name and contact data (checked for shape, never echoed), zone, region, language."""
+def _borrower_columns(rows: RowChecks, currency: pa.Array) -> dict[str, pa.Array]:
+    """Who owes the loan: name and contact data (checked by the domain's rules for the loan's market, never
+    echoed), zone, region, language."""
     borrower_name = rows.text("borrower_name", max_len=128)
+    region = phone_regions(currency)
     phone = rows.text("phone", max_len=32)
-    rows.pattern("phone", phone, _PHONE, "a phone number")
+    check_phones(rows, "phone", phone, region)
     id_number = rows.text("id_number", max_len=32)
-    rows.pattern("id_number", id_number, _ID_NUMBER, "an ID number")
-    email = rows.text("email", max_len=254)
-    rows.pattern("email", email, _EMAIL, "an e-mail address")
+    check_id_numbers(rows, "id_number", id_number, region)
+    email = rows.text("email", max_len=EMAIL_MAX_LENGTH)
+    check_emails(rows, "email", email)
     timezone = rows.text("timezone")
     unknown_zones = [z for z in pc.unique(timezone).to_pylist() if z is not None and not _is_zone(z)]
     rows.flag(
