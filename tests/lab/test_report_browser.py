@@ -11,7 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from arrears.sim.report import Comparison, PolicyRuns, render_html, t_interval, write_report
+from arrears.sim.report import Comparison, PolicyRuns
+from arrears.sim.report_html import render_html, write_report
 
 CHROMIUM = "/usr/bin/chromium"
 ARGS = [
@@ -25,7 +26,22 @@ ARGS = [
 ]
 
 
-def _kpis(recovered: str, cost: str, complaints: float, threatened: float, day_amounts: list[str]) -> dict:
+def _month(n: int, m0: tuple[int, int], m1: tuple[int, int], m2: tuple[int, int]) -> dict:
+    rolls = {
+        b: {"accounts": a, "rolled": r, "rate": round(r / a, 4) if a else None}
+        for b, (a, r) in (("M0", m0), ("M1", m1), ("M2", m2))
+    }
+    return {"month": n, "from": "", "to": "", "roll_rates": rolls}
+
+
+def _kpis(
+    recovered: str,
+    cost: str,
+    complaints: float,
+    threatened: float,
+    day_amounts: list[str],
+    roll: int = 0,
+) -> dict:
     by_day = {f"2026-03-0{i + 2}": a for i, a in enumerate(day_amounts)}
     return {
         "recovered": recovered,
@@ -47,6 +63,11 @@ def _kpis(recovered: str, cost: str, complaints: float, threatened: float, day_a
         "compliance_deferred": 1,
         "recovered_by_day": by_day,
         "segments": {"accidental": {"loans": 10, "recovered_by_day": by_day}},
+        # two months: M1→M2 rolled 10 + roll of 40, then 12 of 30
+        "monthly_roll_rates": [
+            _month(1, (100, 5), (40, 10 + roll), (10, 6)),
+            _month(2, (90, 4), (30, 12), (20, 15)),
+        ],
     }
 
 
@@ -54,7 +75,7 @@ def comparison() -> Comparison:
     a = PolicyRuns("jd-baitiao-11day", "policies/jd-baitiao-11day.yaml")
     a.runs = [
         _kpis("900.00", "120.00", 40.0, 0.45, ["100.00", "300.00", "500.00"]),
-        _kpis("1100.00", "140.00", 60.0, 0.55, ["200.00", "400.00", "500.00"]),
+        _kpis("1100.00", "140.00", 60.0, 0.55, ["200.00", "400.00", "500.00"], roll=4),
     ]
     b = PolicyRuns("segmented", "policies/segmented.yaml")
     b.runs = [
@@ -64,20 +85,16 @@ def comparison() -> Comparison:
     return Comparison([a, b], [0, 1], 3, 100, date(2026, 3, 2))
 
 
-def test_t_interval_by_hand() -> None:
-    iv = t_interval([1.0, 2.0, 3.0])  # mean 2, s 1, t(0.975, 2) = 4.303 → half 4.303 / √3
-    assert iv.mean == 2.0 and round(iv.half, 4) == 2.4843
-    assert t_interval([5.0]).half == 0.0
-
-
 def test_report_is_self_contained() -> None:
     html = render_html(comparison())
     assert "<script" not in html and "http://" not in html.replace("http://www.w3.org/2000/svg", "")
     assert "https://" not in html
-    assert (
-        html.count("<svg") == 7
-    )  # roll rates, recovery, 2 × by segment, cost vs recovery, complaints, threats
-    assert "1,000 ± 1,271" in html  # recovered: mean 1000, s 141.4, t 12.706 / √2
+    # 2 × roll rates by month, recovery, 2 × by segment, cost vs recovery, complaints, threats, differences
+    assert html.count("<svg") == 9
+    # recovered: 900 and 1100 → mean 1,000, the bootstrap interval of two values is their range
+    assert '<td>1,000</td><td class="interval">[900, 1,100]</td>' in html
+    # segmented − jd: recovered (850 − 900, 950 − 1100) → mean −100 in [−150, −50]
+    assert '<td class="diff">−100</td><td class="diff interval">[−150, −50]</td>' in html
 
 
 def _png_pixels(png: bytes) -> list[int]:
@@ -109,10 +126,18 @@ def test_report_opens_in_chromium_with_its_charts(tmp_path: Path) -> None:
             page = browser.new_page(viewport={"width": 1400, "height": 1000})
             page.goto(path.resolve().as_uri())
             assert page.title() == "arrears — policy comparison"
-            assert page.locator("table#kpis tbody tr").count() == 17
-            for chart in ("roll_rates", "recovery", "recovery_segments", "cost_recovery", "complaints"):
-                assert page.locator(f'svg[data-chart="{chart}"]').count() >= 1, chart
-            assert page.locator('svg[data-chart="roll_rates"] rect.bar').count() == 6  # 3 buckets × 2
+            assert page.locator("table#kpis tbody tr").count() == 18
+            assert page.locator("table#monthly_roll_rates tbody tr").count() == 6  # 3 transitions × 2 months
+            for chart in ("recovery", "cost_recovery", "complaints", "legal_threats", "differences"):
+                assert page.locator(f'svg[data-chart="{chart}"]').count() == 1, chart
+            # per policy: roll rates month by month and recovery by segment
+            assert page.locator('svg[data-chart="roll_rates"]').count() == 2
+            assert page.locator('svg[data-chart="recovery_segments"]').count() == 2
+            # 3 transitions × 2 months in each policy's chart, each bar with its interval (two seeds)
+            assert page.locator('svg[data-chart="roll_rates"] rect.bar').count() == 12
+            assert page.locator('svg[data-chart="roll_rates"] line.whisker').count() == 12
+            assert page.locator('svg[data-chart="differences"] circle.difference').count() == 8  # rate KPIs
+            assert page.locator('svg[data-chart="cost_recovery"] polyline.pair').count() == 2  # one per seed
             assert page.locator('svg[data-chart="recovery"] polyline.line').count() == 2
             assert page.locator('svg[data-chart="cost_recovery"] circle.dot').count() == 4
             box = page.locator('svg[data-chart="recovery"]').bounding_box()

@@ -2,15 +2,12 @@
 
 from __future__ import annotations
 
-import importlib
 import json
-import sys
 from collections.abc import Callable
 from datetime import date
 from pathlib import Path
 
 import pytest
-import typer
 from sqlalchemy import create_engine, func, select
 
 from arrears.adapters.policy_file import load_policy
@@ -20,7 +17,6 @@ from arrears.adapters.store.casework_models import DisputeRow, PromiseRow
 from arrears.adapters.store.dispatch_models import ContactAttemptRow
 from arrears.adapters.store.models import PaymentRow
 from arrears.adapters.store.run_models import OutboxRow
-from arrears.entrypoints.cli.common import run_app
 from arrears.sim.behaviour import AccountDay, BehaviourModel, Contact, load_behaviour
 from arrears.sim.simulation import simulate
 
@@ -110,31 +106,6 @@ def test_behaviour_reacts_to_tone_and_persona() -> None:
 
 def _fields(a: AccountDay) -> dict:
     return {f: getattr(a, f) for f in AccountDay.__slots__}
-
-
-@pytest.fixture
-def lab_cli(
-    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
-) -> Callable[..., tuple[int, str, str]]:
-    """`arrears` with the lab's command modules registered (until the lead adds them to COMMAND_MODULES)."""
-
-    def build() -> typer.Typer:
-        app = typer.Typer(no_args_is_help=True, add_completion=False, pretty_exceptions_enable=False)
-        for name in ("sim", "sim_lab", "kpi"):
-            importlib.import_module(f"arrears.entrypoints.cli.{name}").register(app)
-        return app
-
-    def run(*args: str) -> tuple[int, str, str]:
-        monkeypatch.setattr(sys, "argv", ["arrears", *args])
-        capsys.readouterr()
-        try:
-            code = run_app(build)
-        except SystemExit as exit_:
-            code = exit_.code if isinstance(exit_.code, int) else 0
-        out = capsys.readouterr()
-        return code, out.out, out.err
-
-    return run
 
 
 def test_cli_sim_run_then_kpi(lab_cli: Callable[..., tuple[int, str, str]], tmp_path: Path) -> None:

@@ -11,11 +11,13 @@ import pyarrow.parquet as pq
 import pytest
 import typer
 
+from arrears.bootstrap import allow_new_stores
 from arrears.entrypoints.cli import sim
 from arrears.entrypoints.cli.console import run_app
 
 
 def _build() -> typer.Typer:
+    allow_new_stores()  # as `arrears sim` does (entrypoints/cli/__init__.py CREATES_STORES)
     app = typer.Typer(pretty_exceptions_enable=False, add_completion=False)
 
     @app.callback()

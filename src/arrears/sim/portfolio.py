@@ -19,6 +19,7 @@ How a history is drawn (parameters and their reasons: portfolio_params.yaml; doc
 
 from __future__ import annotations
 
+import hashlib
 import json
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -127,6 +128,17 @@ class Portfolio:
             "events_by_kind": by_kind,
             "loans_by_persona": dict(self.loans_by_persona),
         }
+
+    def digest(self) -> str:
+        """A fingerprint of the borrowers, loans, instalments, payments and events drawn: two portfolios with
+        the same digest hold the same people with the same histories (the lab checks its paired runs)."""
+        digest = hashlib.sha256()
+        for table in (self.loans, self.payments, self.events):
+            sink = pa.BufferOutputStream()
+            with pa.ipc.new_stream(sink, table.schema) as writer:
+                writer.write_table(table.combine_chunks())
+            digest.update(sink.getvalue().to_pybytes())
+        return digest.hexdigest()[:16]
 
     def engine_portfolio(self) -> EnginePortfolio:
         """The same portfolio in the engine's columnar layout (int64 amounts, reversals folded into

@@ -77,7 +77,11 @@ def _uniform(seed: int, key: str) -> float:
 
 class SimulatedChannel:
     """An in-process provider for one channel: it accepts every message and answers as a real one would
-    (delivered; a robocall answered, unanswered or to voicemail by a seeded draw)."""
+    (delivered; a robocall answered, unanswered or to voicemail by a seeded draw).
+
+    Whether a borrower picks up is the borrower's luck, not the policy's: the draw is keyed by the seed, the
+    borrower, the day and the how-manieth call of the day, never by the policy's step, so two policies that
+    call the same borrower on the same day meet the same answer (common random numbers)."""
 
     def __init__(self, channel: str, seed: int, params: BehaviourParams) -> None:
         self.channel = channel
@@ -85,16 +89,31 @@ class SimulatedChannel:
         self.seed = seed
         self.params = params
         self.sent = 0
+        self.day: date | None = None
+        self.calls: dict[str, int] = defaultdict(int)  # calls per borrower on `day`
+
+    def start_day(self, day: date) -> None:
+        self.day = day
+        self.calls.clear()
 
     def send(self, message: OutgoingMessage, idempotency_key: str) -> SendResult:
         self.sent += 1
         status = "delivered"
         if self.channel == "robocall":
-            u = _uniform(self.seed, idempotency_key)
+            u = _uniform(self.seed, self.luck_key(message, idempotency_key))
             status = "answered" if right_party("robocall", u, self.params) else "no_answer"
         elif self.channel in ("letter", "lawyer_letter", "credit_bureau_notice"):
             status = "accepted"
         return SendResult(f"sim-{idempotency_key}", status)
+
+    def luck_key(self, message: OutgoingMessage, idempotency_key: str) -> str:
+        """The key of the borrower's draw for this call (the message's own key when it names no borrower)."""
+        who = message.borrower_id or message.loan_id
+        if not who or self.day is None:
+            return idempotency_key
+        n = self.calls[who]
+        self.calls[who] += 1
+        return f"{self.channel}|{who}|{self.day.isoformat()}|{n}"
 
 
 def simulated_channels(seed: int, params: BehaviourParams) -> dict[str, Any]:
@@ -145,6 +164,7 @@ class SimulationResult:
     end: date
     url: str
     seconds: float
+    population: str = ""  # digest of the generated portfolio (Portfolio.digest): paired runs share it
     days: list[DayRecord] = field(default_factory=list)
     kpis: dict[str, Any] = field(default_factory=dict)
 
@@ -157,6 +177,7 @@ class SimulationResult:
             "to": self.end.isoformat(),
             "db": self.url,
             "seconds": round(self.seconds, 2),
+            "population": self.population,
             "kpis": self.kpis,
             "days": [d.to_dict() for d in self.days],
         }
@@ -193,7 +214,7 @@ def simulate(
     dispatcher_rng = random.Random(seed)
     channels = simulated_channels(seed, params)
     end = start + timedelta(days=days - 1)
-    result = SimulationResult(policy.id, seed, borrowers, start, end, url, 0.0)
+    result = SimulationResult(policy.id, seed, borrowers, start, end, url, 0.0, portfolio.digest())
     day = start
     while day <= end:
         record = simulate_day(url, day, policy, profile, model, casework, channels, dispatcher_rng)
@@ -223,10 +244,13 @@ def simulate_day(
         summary, _ = run_day(uow, day, policy, profile, ENGINE)
         _legal_review(uow, day, send_at)
         uow.commit()
+    for channel in channels.values():
+        if isinstance(channel, SimulatedChannel):
+            channel.start_day(day)
     dispatcher = make_dispatcher(url, channels, ChannelsConfig(), profile, now=lambda: send_at, rng=rng)
     sent = dispatch(dispatcher).outcomes.get("sent", 0)
     with UnitOfWork(url) as uow:
-        _agent_desk(uow, model, send_at)
+        _agent_desk(uow, model, day, send_at)
         accounts = accounts_of_the_day(uow, day, policy, model.params)
         reactions = model.react(day, accounts)
         record = _apply(uow, day, reactions, casework)
@@ -249,8 +273,10 @@ def _legal_review(uow: UnitOfWork, day: date, at: datetime) -> None:
         approve(uow, outbox_id, "sim-legal", f"SIM-{day.isoformat()}-{outbox_id}", "示例律师事务所", at)
 
 
-def _agent_desk(uow: UnitOfWork, model: BehaviourModel, at: datetime) -> None:
-    """Simulated agents call every open agent_call task at once; a connected call is a right-party contact."""
+def _agent_desk(uow: UnitOfWork, model: BehaviourModel, day: date, at: datetime) -> None:
+    """Simulated agents call every open agent_call task at once; a connected call is a right-party contact.
+    Whether the borrower answers is drawn per borrower, day and call of the day (not per task: task ids
+    depend on what the policy planned before)."""
     c = uow.connection
     tasks = c.execute(
         select(AgentTaskRow.id, AgentTaskRow.loan_id, AgentTaskRow.borrower_id, AgentTaskRow.outbox_id)
@@ -258,8 +284,10 @@ def _agent_desk(uow: UnitOfWork, model: BehaviourModel, at: datetime) -> None:
         .order_by(AgentTaskRow.id)
     ).all()
     attempts = []
+    calls: dict[str, int] = defaultdict(int)
     for task_id, loan_id, borrower_id, outbox_id in tasks:
-        u = _uniform(model.seed, f"agent-task-{task_id}")
+        u = _uniform(model.seed, f"agent_call|{borrower_id}|{day.isoformat()}|{calls[borrower_id]}")
+        calls[borrower_id] += 1
         outcome = "connected" if right_party("agent_call", u, model.params) else "no_answer"
         attempts.append(
             {

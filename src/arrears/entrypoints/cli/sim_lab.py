@@ -5,6 +5,7 @@ Attaches to the `sim` group of entrypoints/cli/sim.py (register this module afte
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Any
 
@@ -17,7 +18,16 @@ from arrears.domain.errors import InputError
 from arrears.entrypoints.cli.common import console, parse_as_of, print_json
 from arrears.entrypoints.cli.run import load_run_policy
 from arrears.sim.behaviour import load_behaviour
-from arrears.sim.report import METRICS, compare, format_interval, format_value, metric_value, write_report
+from arrears.sim.report import (
+    METRIC_BY_KEY,
+    compare,
+    format_estimate,
+    format_value,
+    interval_notes,
+    metric_value,
+)
+from arrears.sim.report_html import write_report
+from arrears.sim.report_language import report_language
 from arrears.sim.simulation import DEFAULT_START, DayRecord, simulate
 
 HEADLINE = (
@@ -95,10 +105,9 @@ def run(
     table = Table()
     table.add_column("KPI")
     table.add_column("value", justify="right")
-    by_key = {key: (label, kind) for key, label, kind in METRICS}
     for key in HEADLINE:
-        label, kind = by_key[key]
-        table.add_row(label, format_value(metric_value(result.kpis, key), kind))
+        metric = METRIC_BY_KEY[key]
+        table.add_row(metric.label, format_value(metric_value(result.kpis, key), metric.kind))
     console.print(table)
     console.print(f"store: {result.url}")
     console.print(f"all KPIs: arrears kpi --from {result.start} --to {result.end} --db {result.url}")
@@ -113,10 +122,14 @@ def compare_command(
     start: str = typer.Option(None, "--from", help=f"First simulated day (default {DEFAULT_START})."),
     out: Path = typer.Option(Path("report.html"), "--out", help="The HTML report to write."),
     jobs: int = typer.Option(None, "--jobs", help="Parallel simulations (default: CPU count)."),
+    lang: str = typer.Option(None, "--lang", help="Language of the report and table: en (default) or zh-CN."),
+    data: Path = typer.Option(None, "--data", help="Also write the comparison as JSON to this file."),
     json_out: bool = typer.Option(False, "--json", help="Print the comparison as one JSON object."),
 ) -> None:
-    """Simulate each policy with the same seeds; print a table and write a self-contained HTML report."""
+    """Simulate each policy with the same seeds (paired); print each KPI per policy and the difference
+    between them with bootstrap intervals, and write a self-contained HTML report."""
     _check_sizes(days, borrowers)
+    language = report_language(lang)
     if seeds < 1:
         raise InputError("--seeds must be at least 1", field="--seeds")
     if len(policies) < 2:
@@ -147,16 +160,39 @@ def compare_command(
         comparison = compare(
             policies, days=days, seeds=seed_list, borrowers=borrowers, start=first, jobs=jobs
         )
-    path = write_report(comparison, out)
+    path = write_report(comparison, out, language)
+    document = {**comparison.to_dict(), "report": str(path)}
+    if data is not None:
+        data.parent.mkdir(parents=True, exist_ok=True)
+        data.write_text(json.dumps(document, ensure_ascii=False, indent=1) + "\n", encoding="utf-8")
     if json_out:
-        print_json({**comparison.to_dict(), "report": str(path)})
+        print_json(document)
         return
-    table = Table(title=f"{borrowers:,} borrowers × {days} days × {seeds} seed(s): mean ± 95 % interval")
-    table.add_column("KPI")
-    names = [p.name for p in comparison.policies]
+    t = language.t
+    table = Table(
+        title=t(
+            "{borrowers} borrowers × {days} days × {seeds} paired seed(s): mean and 95 % interval",
+            borrowers=f"{borrowers:,}",
+            days=days,
+            seeds=seeds,
+        )
+    )
+    table.add_column(t("KPI"))
+    names = comparison.names
     for name in names:
         table.add_column(name, justify="right")
-    for row in comparison.table():
-        table.add_row(row["label"], *(format_interval(row[n], row["kind"]) for n in names))
+    for name in names[1:]:
+        table.add_column(t("{b} − {a}", a=names[0], b=name), justify="right")
+    rows = [(t(row.label), row) for row in comparison.rows()]
+    rows += [
+        (t("{transition}, month {n}", transition=row.label, n=month), row)
+        for month, _, row in comparison.monthly_rows()
+    ]
+    for label, row in rows:
+        cells = [format_estimate(e, row.kind, language) for e in row.arms.values()]
+        cells += [format_estimate(e, row.kind, language, change=True) for e in row.differences.values()]
+        table.add_row(label, *cells)
     console.print(table)
-    console.print(f"{comparison.seconds:.1f} s; report: {path.resolve()}")
+    for note in interval_notes(comparison, language):
+        console.print(note, highlight=False)
+    console.print(t("{seconds} s; report: {path}", seconds=f"{comparison.seconds:.1f}", path=path.resolve()))
