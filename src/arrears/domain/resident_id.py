@@ -65,5 +65,5 @@ def valid_id_digits(chars: np.ndarray, *, born_by: date | None = None) -> np.nda
     ok &= month_ok & (day >= 1) & (day <= last) & (year >= EARLIEST_BIRTH.year)
     if born_by is not None:
         ok &= year * 10000 + month * 100 + day <= born_by.year * 10000 + born_by.month * 100 + born_by.day
-    check = _CHECK_BYTES[(digits * np.array(ID_WEIGHTS, dtype=np.int64)).sum(axis=1) % 11]
+    check = _CHECK_BYTES[(digits @ np.array(ID_WEIGHTS, dtype=np.int64)) % 11]
     return np.asarray(ok & (check == chars[:, 17]), dtype=bool)

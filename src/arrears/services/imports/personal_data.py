@@ -74,8 +74,7 @@ def check_id_numbers(rows: RowChecks, name: str, id_number: pa.Array, region: pa
     ok = np.zeros(rows.n, dtype=bool)
     idx = np.flatnonzero(shaped)
     if idx.size:
-        text = "".join(pc.take(id_number, pa.array(idx)).to_pylist())
-        chars = np.frombuffer(text.encode("ascii"), dtype=np.uint8).reshape(idx.size, ID_LENGTH)
+        chars = _bytes_of(pc.take(id_number, pa.array(idx)), ID_LENGTH)
         ok[idx] = valid_id_digits(chars, born_by=date.today())
     rows.flag(
         present & cn & ~ok,
@@ -84,6 +83,16 @@ def check_id_numbers(rows: RowChecks, name: str, id_number: pa.Array, region: pa
     )
     other = present & ~cn & ~np_bool(pc.match_substring_regex(id_number, _OTHER_ID_NUMBER))
     rows.flag(other, name, "is not an ID number (4 to 32 letters and digits)")
+
+
+def _bytes_of(values: pa.Array, width: int) -> np.ndarray:
+    """Strings of exactly `width` ASCII bytes each as an n × width matrix, straight from Arrow's buffers."""
+    values = values.combine_chunks() if isinstance(values, pa.ChunkedArray) else values
+    offsets = np.frombuffer(values.buffers()[1], dtype=np.int32)[
+        values.offset : values.offset + len(values) + 1
+    ]
+    data = np.frombuffer(values.buffers()[2], dtype=np.uint8)[offsets[0] : offsets[-1]]
+    return data.reshape(len(values), width)
 
 
 def check_emails(rows: RowChecks, name: str, email: pa.Array) -> None:
