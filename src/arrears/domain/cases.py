@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, timedelta
 from decimal import Decimal
 
 from arrears.domain.errors import InputError
@@ -40,6 +40,9 @@ DEFAULT_PROBABILITY = {
     "M6": Decimal("0.04"),
     "M7+": Decimal("0.02"),
 }
+
+# Broken promises lower a case's expected recovery for this long after they broke.
+BROKEN_PROMISE_WINDOW = timedelta(days=90)
 
 
 @dataclass(frozen=True, slots=True)
@@ -109,6 +112,7 @@ def check_outcome(code: str) -> str:
 
 
 __all__ = [
+    "BROKEN_PROMISE_WINDOW",
     "CLOSING_OUTCOMES",
     "OUTCOME_CODES",
     "QueueEntry",

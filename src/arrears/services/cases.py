@@ -8,10 +8,11 @@ placeholders: `arrears serve` and `arrears dispatch` refuse them (entrypoints/st
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
-from datetime import date, timedelta
+from datetime import date
 from pathlib import Path
 from typing import Any
 
+from arrears.domain.borrower_accounts import BorrowerAccounts, case_standing
 from arrears.domain.cases import (
     CLOSING_OUTCOMES,
     RecoveryModel,
@@ -19,7 +20,6 @@ from arrears.domain.cases import (
     agent_queue,
     check_outcome,
 )
-from arrears.domain.casework_records import CaseStanding
 from arrears.domain.disputes import SlaPolicy
 from arrears.domain.errors import NotFound
 from arrears.domain.ledger import compute_position
@@ -56,33 +56,27 @@ def refresh_case(
     uow: UnitOfWork, borrower_id: str, as_of: date, model: RecoveryModel
 ) -> dict[str, Any] | None:
     """Open, update or close the borrower's case from their loans as of a date; the case, or None."""
-    loan_ids = loans_of(uow, borrower_id)
-    positions = [compute_position(loan, as_of) for loan in uow.loans.stream(loan_ids)]
-    late = [p for p in positions if p.dpd > 0]
-    case = uow.cases.of_borrower(borrower_id)
-    if not late:
-        if case is not None and case.status == "open":
-            uow.cases.close(case.id)
-        return case_view(uow, case.id) if case is not None else None
-    pending = uow.promises.has_pending(loan_ids)
-    broken = uow.promises.broken_count(loan_ids, after=as_of - timedelta(days=90), through=as_of)
-    worst = max(late, key=lambda p: p.dpd)
-    balance = sum(p.outstanding.total for p in late)
-    standing = CaseStanding(
-        bucket=worst.bucket,
-        dpd=worst.dpd,
-        balance=balance,
-        expected_recovery=model.expected_recovery(
-            balance, worst.bucket, promise_pending=pending, broken_promises=broken
-        ),
+    return keep_case(uow, uow.loans.accounts(as_of, borrower_id=borrower_id), model)
+
+
+def keep_case(uow: UnitOfWork, accounts: BorrowerAccounts, model: RecoveryModel) -> dict[str, Any] | None:
+    """Open, update or close the case of the borrower whose accounts these are, as of their date; the case
+    (as case_view shows it), or None when the borrower has none and needs none."""
+    standing = case_standing(
+        (compute_position(r.loan, accounts.as_of) for r in accounts.loans),
+        model,
+        promise_pending=bool(accounts.pending_promises),
+        broken_promises=accounts.broken_promises,
     )
-    if case is None:
-        borrower = uow.borrowers.get(borrower_id)
-        case_id = uow.cases.open(borrower_id, borrower.language if borrower else None, standing)
+    case = accounts.case
+    if standing is None:
+        if case is not None and case.status == "open":
+            case = uow.cases.close(case.id)
+    elif case is None:
+        case = uow.cases.open(accounts.borrower_id, accounts.language, standing)
     else:
-        case_id = case.id
-        uow.cases.update_standing(case_id, standing)
-    return case_view(uow, case_id)
+        case = uow.cases.update_standing(case.id, standing)
+    return {**asdict(case), "loan_ids": accounts.loan_ids} if case is not None else None
 
 
 def refresh_cases(uow: UnitOfWork, as_of: date, model: RecoveryModel, *, commit_every: int = 0) -> int:

@@ -3,15 +3,16 @@ reviews its plan, cancels the loan's unsent outbox actions and reprioritises the
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from datetime import date
 from typing import Any
 
+from arrears.domain.borrower_accounts import BorrowerAccounts
 from arrears.domain.loans import Payment
 from arrears.services import audit
-from arrears.services.cases import CaseworkConfig, refresh_case
-from arrears.services.plans import review_plans
-from arrears.services.promises import cancel_unsent, settle_promises
+from arrears.services.cases import CaseworkConfig, keep_case
+from arrears.services.plans import review_plan
+from arrears.services.promises import cancel_unsent, settle
 from arrears.services.unit_of_work import UnitOfWork
 
 
@@ -36,16 +37,36 @@ def record_payment(
     *,
     actor: str,
     source: str | None = None,
+    accounts: BorrowerAccounts | None = None,
 ) -> PaymentOutcome:
-    """Record a payment and everything it sets off (not committed: the caller commits once)."""
-    record = uow.loans.record(loan_id)
-    if not uow.payments.add(loan_id, Payment(payment_id, paid_on, amount), source=source):
+    """Record a payment and everything it sets off (not committed: the caller commits once).
+
+    The borrower's accounts are read once (`accounts`, when the caller already read them as of `paid_on`,
+    e.g. to parse the amount in the loan's currency), and kept current in memory as the payment is booked
+    and promises settle; only a plan that closes or breaks (its pause, perhaps its schedule) makes the case
+    refresh read them again."""
+    accounts = accounts or uow.loans.accounts(paid_on, loan_id=loan_id)
+    payment = Payment(payment_id, paid_on, amount)
+    if not uow.payments.add(loan_id, payment, source=source):
         return PaymentOutcome(payment_id, loan_id, False)
+    accounts = accounts.with_payment(payment)
+    loan = accounts.record.loan
     outcome = PaymentOutcome(payment_id, loan_id, True)
-    outcome.promises = settle_promises(uow, paid_on, config.promise_tolerance, [loan_id])
-    outcome.plans = review_plans(uow, paid_on, config.plans, actor, [loan_id])
+    settled = [
+        done
+        for pending in accounts.promises_of(loan_id)
+        if (done := settle(uow, pending, loan, paid_on, config.promise_tolerance)) is not None
+    ]
+    outcome.promises = [asdict(promise) for promise, _ in settled]
+    accounts = accounts.with_settled(settled)
+    for plan in accounts.active_plans:
+        if (changed := review_plan(uow, plan, loan, paid_on, config.plans, actor)) is not None:
+            outcome.plans.append(changed)
+            loan = uow.loans.get(loan_id)  # the plan's pause ended, its schedule may be back
     outcome.cancelled_actions = cancel_unsent(uow, loan_id, f"payment {payment_id}")
-    outcome.case = refresh_case(uow, record.borrower_id, paid_on, config.recovery)
+    if outcome.plans:
+        accounts = uow.loans.accounts(paid_on, loan_id=loan_id)
+    outcome.case = keep_case(uow, accounts, config.recovery)
     audit.append(
         uow, actor, "payment.record", f"loan:{loan_id}", {"payment_id": payment_id, "amount": amount}
     )

@@ -176,14 +176,25 @@ def review_plans(
     """Complete the active plans that are paid and break the ones missed; the plans that changed."""
     changed = []
     for plan in uow.plans.active(loan_ids):
-        position = compute_position(uow.loans.get(plan.loan_id), as_of)
-        plan_seqs = tuple(plan.plan_seqs or ())
-        if all(i.outstanding.total == 0 for i in position.instalments if i.seq in plan_seqs):
-            _close(uow, plan, "completed", as_of)
-            changed.append(plan_view(uow, plan.id))
-        elif (missed := first_missed(plan_seqs, position, rules.break_tolerance_days)) is not None:
-            changed.append(break_plan(uow, plan.id, as_of, rules, actor, missed_seq=missed))
+        view = review_plan(uow, plan, uow.loans.get(plan.loan_id), as_of, rules, actor)
+        if view is not None:
+            changed.append(view)
     return changed
+
+
+def review_plan(
+    uow: UnitOfWork, plan: PlanRecord, loan: Loan, as_of: date, rules: PlanRules, actor: str
+) -> dict[str, Any] | None:
+    """Complete the active plan if its instalments are paid on `loan` as of the date, break it if one is
+    missed; the plan as it is then, or None when it goes on."""
+    position = compute_position(loan, as_of)
+    plan_seqs = tuple(plan.plan_seqs or ())
+    if all(i.outstanding.total == 0 for i in position.instalments if i.seq in plan_seqs):
+        _close(uow, plan, "completed", as_of)
+        return plan_view(uow, plan.id)
+    if (missed := first_missed(plan_seqs, position, rules.break_tolerance_days)) is not None:
+        return break_plan(uow, plan.id, as_of, rules, actor, missed_seq=missed)
+    return None
 
 
 def _close(uow: UnitOfWork, plan: PlanRecord, status: str, on: date) -> None:

@@ -6,11 +6,13 @@ promise_broken): promise_pending and broken_promises_90d come from them.
 
 from __future__ import annotations
 
-from dataclasses import asdict
+from dataclasses import asdict, replace
 from datetime import date
 from typing import Any
 
+from arrears.domain.casework_records import PromiseRecord
 from arrears.domain.errors import InputError, NotFound
+from arrears.domain.loans import Loan
 from arrears.domain.promises import Promise, Tolerance, evaluate
 from arrears.domain.records import AccountEvent
 from arrears.services import audit
@@ -63,23 +65,34 @@ def settle_promises(
     """Decide the pending promises (of the given loans, or all) as of a date; the ones that changed."""
     changed = []
     for pending in uow.promises.pending(loan_ids):
-        loan = uow.loans.get(pending.loan_id)
-        outcome = evaluate(pending.promise, loan.payments, as_of, tolerance)
-        if outcome.status == "pending":
-            continue
-        uow.promises.settle(pending.id, outcome)
-        assert outcome.resolved_on is not None
-        uow.events.add(
-            AccountEvent(
-                f"promise:{pending.id}:{outcome.status}",
-                pending.loan_id,
-                f"promise_{outcome.status}",
-                outcome.resolved_on,
-                detail={"promise_id": pending.id, "paid": outcome.paid},
-            )
-        )
-        changed.append(promise_view(uow, pending.id))
+        settled = settle(uow, pending, uow.loans.get(pending.loan_id), as_of, tolerance)
+        if settled is not None:
+            changed.append(asdict(settled[0]))
     return changed
+
+
+def settle(
+    uow: UnitOfWork, pending: PromiseRecord, loan: Loan, as_of: date, tolerance: Tolerance
+) -> tuple[PromiseRecord, bool] | None:
+    """Decide one pending promise on the loan's payments as of a date: None while it stays pending, else
+    the promise as now stored (kept or broken) and whether its promise_kept / promise_broken account event
+    was written now (False: it was already stored)."""
+    outcome = evaluate(pending.promise, loan.payments, as_of, tolerance)
+    if outcome.status == "pending":
+        return None
+    uow.promises.settle(pending.id, outcome)
+    assert outcome.resolved_on is not None
+    written = uow.events.add(
+        AccountEvent(
+            f"promise:{pending.id}:{outcome.status}",
+            pending.loan_id,
+            f"promise_{outcome.status}",
+            outcome.resolved_on,
+            detail={"promise_id": pending.id, "paid": outcome.paid},
+        )
+    )
+    now = replace(pending, status=outcome.status, paid=outcome.paid, resolved_on=outcome.resolved_on)
+    return now, written
 
 
 def promises_of(uow: UnitOfWork, loan_ids: list[str]) -> list[dict[str, Any]]:

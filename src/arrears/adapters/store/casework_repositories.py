@@ -323,30 +323,26 @@ class CaseRepository:
         )
         return CaseRecord(**row) if row is not None else None
 
-    def open(self, borrower_id: str, language: str | None, standing: CaseStanding) -> int:
-        """Open the borrower's case; its id."""
+    def open(self, borrower_id: str, language: str | None, standing: CaseStanding) -> CaseRecord:
+        """Open the borrower's case; the case as stored."""
         at = now()
-        return int(
-            self.connection.execute(
-                insert(CaseRow)
-                .values(
-                    borrower_id=borrower_id,
-                    language=language,
-                    opened_at=at,
-                    status="open",
-                    bucket=standing.bucket,
-                    dpd=standing.dpd,
-                    balance=standing.balance,
-                    expected_recovery=standing.expected_recovery,
-                    updated_at=at,
-                )
-                .returning(CaseRow.id)
-            ).scalar_one()
+        return self._written(
+            insert(CaseRow).values(
+                borrower_id=borrower_id,
+                language=language,
+                opened_at=at,
+                status="open",
+                bucket=standing.bucket,
+                dpd=standing.dpd,
+                balance=standing.balance,
+                expected_recovery=standing.expected_recovery,
+                updated_at=at,
+            )
         )
 
-    def update_standing(self, case_id: int, standing: CaseStanding) -> None:
-        """The case (re)opened with where it now stands."""
-        self.connection.execute(
+    def update_standing(self, case_id: int, standing: CaseStanding) -> CaseRecord:
+        """The case (re)opened with where it now stands; the case as stored."""
+        return self._written(
             update(CaseRow)
             .where(CaseRow.id == case_id)
             .values(
@@ -359,8 +355,9 @@ class CaseRepository:
             )
         )
 
-    def close(self, case_id: int) -> None:
-        self.connection.execute(
+    def close(self, case_id: int) -> CaseRecord:
+        """The case closed; the case as stored."""
+        return self._written(
             update(CaseRow).where(CaseRow.id == case_id).values(status="closed", updated_at=now())
         )
 
@@ -369,6 +366,11 @@ class CaseRepository:
             self.connection.scalar(select(func.count()).select_from(CaseRow).where(CaseRow.status == "open"))
             or 0
         )
+    def _written(self, statement: Any) -> CaseRecord:
+        """Run an INSERT / UPDATE of one case and hand back the row it left (RETURNING: no second read)."""
+        row = self.connection.execute(statement.returning(*CaseRow.__table__.c)).mappings().one()
+        return CaseRecord(**row)
+
 
     def queue_entries(self) -> list[QueueEntry]:
         """Every open case as the work queue weighs it."""

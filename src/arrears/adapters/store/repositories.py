@@ -2,14 +2,33 @@
 
 from __future__ import annotations
 
+import json
 from collections import defaultdict
 from collections.abc import Iterable, Iterator, Sequence
 from datetime import UTC, date, datetime
 from typing import Any
 
-from sqlalchemy import func, insert, select, update
+from sqlalchemy import (
+    BigInteger,
+    Date,
+    Integer,
+    String,
+    Text,
+    bindparam,
+    cast,
+    func,
+    insert,
+    literal,
+    null,
+    select,
+    union_all,
+    update,
+)
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import Connection
 
+from arrears.adapters.store.casework_models import CaseRow, PlanRow, PromiseRow
 from arrears.adapters.store.catalog import settings_from_json
 from arrears.adapters.store.models import (
     AccountEventRow,
@@ -24,15 +43,29 @@ from arrears.adapters.store.models import (
 )
 from arrears.adapters.store.personal_data_repository import borrower_from_row, sealed_values
 from arrears.adapters.store.records import AccountEvent, Borrower, LoanRecord, Posting
+from arrears.domain.borrower_accounts import BorrowerAccounts
+from arrears.domain.cases import BROKEN_PROMISE_WINDOW
+from arrears.domain.casework_records import CaseRecord, PlanRecord, PromiseRecord
 from arrears.domain.errors import InputError, NotFound
 from arrears.domain.loans import Instalment, Loan, Pause, Payment, Waiver
 from arrears.domain.products import LedgerSettings
 
 STREAM_BATCH = 2_000
 
+# Ledger settings parsed from the stored JSON, by product and content (the same text always parses the same).
+_PARSED_SETTINGS: dict[tuple[str, str], LedgerSettings] = {}
+
 
 def now() -> datetime:
     return datetime.now(UTC)
+
+
+def _insert_or_ignore(connection: Connection, table: Any) -> Any:
+    """INSERT … ON CONFLICT DO NOTHING: one statement where a look-up and an insert were two (a row whose
+    key is stored, also by a concurrent transaction that commits first, is left as it is; rowcount 0)."""
+    dialect_insert = pg_insert if connection.dialect.name == "postgresql" else sqlite_insert
+    # preserve_rowcount: psycopg's cursor forgets an INSERT's rowcount once SQLAlchemy closes it.
+    return dialect_insert(table).on_conflict_do_nothing().execution_options(preserve_rowcount=True)
 
 
 def _chunks(items: Sequence[str], size: int) -> Iterator[Sequence[str]]:
@@ -58,6 +91,15 @@ class ProductRepository:
             if raw is None:
                 raise NotFound(f"unknown product {code!r}")
             self._settings[code] = settings_from_json(raw)
+        return self._settings[code]
+
+    def stored(self, code: str, raw: dict[str, Any]) -> LedgerSettings:
+        """The settings of a product from its stored JSON, read along with its loans (no statement)."""
+        if code not in self._settings:
+            key = (code, json.dumps(raw, sort_keys=True))
+            if key not in _PARSED_SETTINGS:
+                _PARSED_SETTINGS[key] = settings_from_json(raw)
+            self._settings[code] = _PARSED_SETTINGS[key]
         return self._settings[code]
 
 
@@ -129,82 +171,90 @@ class LoanRepository:
             yield from self._load(chunk)
 
     def _load(self, ids: Sequence[str]) -> list[LoanRecord]:
-        c = self.connection
-        heads = c.execute(
-            select(LoanRow.id, LoanRow.borrower_id, LoanRow.product_code, LoanRow.opened_on).where(
-                LoanRow.id.in_(ids)
-            )
-        ).all()
+        heads = self.connection.execute(_HEADS, {"ids": list(ids)}).all()
         if not heads:
             return []
-        instalments: dict[str, list[Instalment]] = defaultdict(list)
-        for r in c.execute(
-            select(
-                InstalmentRow.loan_id,
-                InstalmentRow.seq,
-                InstalmentRow.due_date,
-                InstalmentRow.principal,
-                InstalmentRow.interest,
-                InstalmentRow.fees,
-            )
-            .where(InstalmentRow.loan_id.in_(ids))
-            .order_by(InstalmentRow.loan_id, InstalmentRow.seq)
-        ):
-            instalments[r[0]].append(Instalment(r[1], r[2], r[3], r[4], r[5]))
-        payments: dict[str, list[Payment]] = defaultdict(list)
-        for r in c.execute(
-            select(
-                PaymentRow.loan_id,
-                PaymentRow.id,
-                PaymentRow.paid_on,
-                PaymentRow.amount,
-                PaymentRow.reversed_on,
-            )
-            .where(PaymentRow.loan_id.in_(ids))
-            .order_by(PaymentRow.loan_id, PaymentRow.paid_on, PaymentRow.id)
-        ):
-            payments[r[0]].append(Payment(r[1], r[2], r[3], r[4]))
-        pauses: dict[str, list[Pause]] = defaultdict(list)
-        for r in c.execute(
-            select(PauseRow.loan_id, PauseRow.start_on, PauseRow.end_on, PauseRow.reason)
-            .where(PauseRow.loan_id.in_(ids))
-            .order_by(PauseRow.loan_id, PauseRow.start_on, PauseRow.id)
-        ):
-            pauses[r[0]].append(Pause(r[1], r[2], r[3]))
-        waivers: dict[str, list[Waiver]] = defaultdict(list)
-        for r in c.execute(
-            select(
-                WaiverRow.loan_id,
-                WaiverRow.on_date,
-                WaiverRow.amount,
-                WaiverRow.requested_by,
-                WaiverRow.approved_by,
-                WaiverRow.reason,
-                WaiverRow.instalment_seq,
-            )
-            .where(WaiverRow.loan_id.in_(ids))
-            .order_by(WaiverRow.loan_id, WaiverRow.on_date, WaiverRow.id)
-        ):
-            waivers[r[0]].append(Waiver(r[1], r[2], r[3], r[4], r[5], r[6]))
+        ledgers = _ledgers(self.connection, [h[0] for h in heads])
         order = {loan_id: i for i, loan_id in enumerate(ids)}
         records = [
-            LoanRecord(
-                loan=Loan(
-                    id=loan_id,
-                    instalments=tuple(instalments[loan_id]),
-                    payments=tuple(payments[loan_id]),
-                    pauses=tuple(pauses[loan_id]),
-                    waivers=tuple(waivers[loan_id]),
-                    settings=self.products.settings(product),
-                ),
-                borrower_id=borrower_id,
-                product_code=product,
-                opened_on=opened_on,
-            )
+            _record(ledgers, loan_id, borrower_id, product, opened_on, self.products.settings(product))
             for loan_id, borrower_id, product, opened_on in heads
         ]
         records.sort(key=lambda r: order.get(r.id, 0))
         return records
+
+    def accounts(
+        self, as_of: date, *, loan_id: str | None = None, borrower_id: str | None = None
+    ) -> BorrowerAccounts:
+        """The accounts of the borrower of `loan_id` (the loan at hand), or of `borrower_id`, as case work
+        reads them as of `as_of` (arrears.domain.borrower_accounts): in two to four statements — the
+        borrower, their case, loans and counts; the loans' ledger lines; the pending promises and the loan
+        at hand's active plans when there are any. NotFound for an unknown loan or borrower."""
+        c = self.connection
+        rows = c.execute(
+            _ACCOUNTS_OF_LOAN if loan_id is not None else _ACCOUNTS_OF_BORROWER,
+            {
+                "loan_id": loan_id,
+                "borrower_id": borrower_id,
+                "after": as_of - BROKEN_PROMISE_WINDOW,
+                "through": as_of,
+            },
+        ).all()
+        if not rows:
+            raise NotFound(
+                f"unknown loan {loan_id!r}" if loan_id is not None else f"unknown borrower {borrower_id!r}"
+            )
+        first = rows[0]
+        heads = [r for r in rows if r.loan_id is not None]
+        ledgers = _ledgers(c, [h.loan_id for h in heads])
+        loans = tuple(
+            _record(
+                ledgers,
+                h.loan_id,
+                first.borrower_id,
+                h.product_code,
+                h.opened_on,
+                self.products.stored(h.product_code, h.settings),
+            )
+            for h in heads
+        )
+        if loan_id is not None and all(r.id != loan_id for r in loans):
+            raise NotFound(f"unknown loan {loan_id!r}")
+        ids = [r.id for r in loans]
+        promises: tuple[PromiseRecord, ...] = ()
+        if first.pending_promises:
+            promises = tuple(
+                PromiseRecord(**r)
+                for r in c.execute(
+                    select(PromiseRow)
+                    .where(PromiseRow.loan_id.in_(ids), PromiseRow.status == "pending")
+                    .order_by(PromiseRow.id)
+                ).mappings()
+            )
+        plans: tuple[PlanRecord, ...] = ()
+        if first.active_plans:
+            plans = tuple(
+                PlanRecord(**r)
+                for r in c.execute(
+                    select(PlanRow)
+                    .where(PlanRow.loan_id == loan_id, PlanRow.status == "active")
+                    .order_by(PlanRow.id)
+                ).mappings()
+            )
+        case = None
+        if first.case_id is not None:
+            case = CaseRecord(**{f: getattr(first, f"case_{f}") for f in CaseRecord.__slots__})
+        return BorrowerAccounts(
+            borrower_id=first.borrower_id,
+            as_of=as_of,
+            loans=loans,
+            pending_promises=promises,
+            active_plans=plans,
+            case=case,
+            broken_promises=int(first.broken_promises or 0),
+            language=first.language,
+            loan_id=loan_id,
+        )
 
     def add_pause(self, loan_id: str, pause: Pause) -> int:
         """Record a pause (dispute, identity theft, hardship plan); returns its id."""
@@ -253,19 +303,170 @@ class LoanRepository:
             raise NotFound(f"unknown loan {loan_id!r}")
 
 
+# --- how loans are read: heads, then every ledger line of the loans in one statement -------------------
+
+_IDS = bindparam("ids", expanding=True)
+_HEADS = select(LoanRow.id, LoanRow.borrower_id, LoanRow.product_code, LoanRow.opened_on).where(
+    LoanRow.id.in_(_IDS)
+)
+
+
+def _ledger_lines() -> Any:
+    """Instalments (kind 0), payments (1), pauses (2) and waivers (3) of the loans `ids`, in one UNION ALL,
+    each kind in the order its own table would give: instalments by number, the others by day then id."""
+    no_date, no_int, no_text = cast(null(), Date), cast(null(), BigInteger), cast(null(), Text)
+
+    def line(kind: int, table: Any, key: Any, *cols: Any) -> Any:
+        # kind, loan, sort keys (day, number, text), then the line's own values d1 d2 a1 a2 a3 t1 t2 t3 n
+        return select(
+            literal(kind, Integer).label("kind"), table.loan_id.label("loan_id"), *key, *cols
+        ).where(table.loan_id.in_(_IDS))
+
+    i, p, q, w = InstalmentRow, PaymentRow, PauseRow, WaiverRow
+    lines = union_all(
+        line(
+            0, i, (no_date.label("s1"), cast(i.seq, BigInteger).label("s2"), no_text.label("s3")),
+            i.due_date.label("d1"), no_date.label("d2"),
+            i.principal.label("a1"), i.interest.label("a2"), i.fees.label("a3"),
+            no_text.label("t1"), no_text.label("t2"), no_text.label("t3"), cast(i.seq, Integer).label("n"),
+        ),
+        line(
+            1, p, (p.paid_on, no_int, cast(p.id, Text)),
+            p.paid_on, p.reversed_on, p.amount, no_int, no_int,
+            cast(p.id, Text), no_text, no_text, cast(null(), Integer),
+        ),
+        line(
+            2, q, (q.start_on, cast(q.id, BigInteger), no_text),
+            q.start_on, q.end_on, no_int, no_int, no_int,
+            cast(q.reason, Text), no_text, no_text, cast(null(), Integer),
+        ),
+        line(
+            3, w, (w.on_date, cast(w.id, BigInteger), no_text),
+            w.on_date, no_date, w.amount, no_int, no_int,
+            w.requested_by, w.approved_by, w.reason, w.instalment_seq,
+        ),
+    ).subquery()  # fmt: skip
+    return select(lines).order_by(lines.c.kind, lines.c.loan_id, lines.c.s1, lines.c.s2, lines.c.s3)
+
+
+_LEDGER_LINES = _ledger_lines()
+
+Ledger = tuple[list[Instalment], list[Payment], list[Pause], list[Waiver]]
+
+
+def _ledgers(connection: Connection, ids: Sequence[str]) -> dict[str, Ledger]:
+    """Each loan's instalments, payments, pauses and waivers, in the order the ledger reads them."""
+    out: dict[str, Ledger] = defaultdict(lambda: ([], [], [], []))
+    if not ids:
+        return out
+    for kind, loan_id, _s1, _s2, _s3, d1, d2, a1, a2, a3, t1, t2, t3, n in connection.execute(
+        _LEDGER_LINES, {"ids": list(ids)}
+    ):
+        ledger = out[loan_id]
+        if kind == 0:
+            ledger[0].append(Instalment(n, d1, a1, a2, a3))
+        elif kind == 1:
+            ledger[1].append(Payment(t1, d1, a1, d2))
+        elif kind == 2:
+            ledger[2].append(Pause(d1, d2, t1))
+        else:
+            ledger[3].append(Waiver(d1, a1, t1, t2, t3, n))
+    return out
+
+
+def _record(
+    ledgers: dict[str, Ledger],
+    loan_id: str,
+    borrower_id: str,
+    product: str,
+    opened_on: date | None,
+    settings: LedgerSettings,
+) -> LoanRecord:
+    instalments, payments, pauses, waivers = ledgers[loan_id]
+    return LoanRecord(
+        loan=Loan(
+            id=loan_id,
+            instalments=tuple(instalments),
+            payments=tuple(payments),
+            pauses=tuple(pauses),
+            waivers=tuple(waivers),
+            settings=settings,
+        ),
+        borrower_id=borrower_id,
+        product_code=product,
+        opened_on=opened_on,
+    )
+
+
+def _accounts_query(whose: Any) -> Any:
+    """The borrower `whose` names, their case, the counts case work needs, and one row per loan (by id)."""
+    their_loans = select(LoanRow.id).where(LoanRow.borrower_id == BorrowerRow.id)
+    e = AccountEventRow
+    broken = (
+        select(func.count())
+        .select_from(e)
+        .where(
+            e.loan_id.in_(their_loans),
+            e.kind == "promise_broken",
+            e.on_date > bindparam("after", type_=Date),
+            e.on_date <= bindparam("through", type_=Date),
+        )
+        .scalar_subquery()
+    )
+    pending = (
+        select(func.count())
+        .select_from(PromiseRow)
+        .where(PromiseRow.loan_id.in_(their_loans), PromiseRow.status == "pending")
+        .scalar_subquery()
+    )
+    active = (
+        select(func.count())
+        .select_from(PlanRow)
+        .where(PlanRow.loan_id == bindparam("loan_id", type_=String), PlanRow.status == "active")
+        .scalar_subquery()
+    )
+    case_columns = [getattr(CaseRow, f).label(f"case_{f}") for f in CaseRecord.__slots__]
+    return (
+        select(
+            BorrowerRow.id.label("borrower_id"),
+            BorrowerRow.language,
+            broken.label("broken_promises"),
+            pending.label("pending_promises"),
+            active.label("active_plans"),
+            *case_columns,
+            LoanRow.id.label("loan_id"),
+            LoanRow.product_code,
+            LoanRow.opened_on,
+            ProductRow.settings,
+        )
+        .select_from(BorrowerRow)
+        .outerjoin(CaseRow, CaseRow.borrower_id == BorrowerRow.id)
+        .outerjoin(LoanRow, LoanRow.borrower_id == BorrowerRow.id)
+        .outerjoin(ProductRow, ProductRow.code == LoanRow.product_code)
+        .where(BorrowerRow.id == whose)
+        .order_by(LoanRow.id)
+    )
+
+
+_ACCOUNTS_OF_LOAN = _accounts_query(
+    select(LoanRow.borrower_id).where(LoanRow.id == bindparam("loan_id", type_=String)).scalar_subquery()
+)
+_ACCOUNTS_OF_BORROWER = _accounts_query(bindparam("borrower_id", type_=String))
+
+
 class PaymentRepository:
     def __init__(self, connection: Connection) -> None:
         self.connection = connection
 
     def add(self, loan_id: str, payment: Payment, *, source: str | None = None) -> bool:
         """Record a payment and its posting; False (nothing written) if the id is already stored."""
-        if self.connection.scalar(select(PaymentRow.id).where(PaymentRow.id == payment.id)) is not None:
-            return False
         if payment.amount <= 0:
+            if self.connection.scalar(select(PaymentRow.id).where(PaymentRow.id == payment.id)) is not None:
+                return False
             raise InputError(f"payment {payment.id} must be positive", field="amount")
         at = now()
-        self.connection.execute(
-            insert(PaymentRow).values(
+        added = self.connection.execute(
+            _insert_or_ignore(self.connection, PaymentRow).values(
                 id=payment.id,
                 loan_id=loan_id,
                 paid_on=payment.on,
@@ -274,6 +475,8 @@ class PaymentRepository:
                 recorded_at=at,
             )
         )
+        if not added.rowcount:
+            return False
         PostingRepository(self.connection).add(
             Posting(loan_id, payment.on, "payment", "payment", -payment.amount, payment.id), at
         )
@@ -362,13 +565,8 @@ class EventRepository:
 
     def add(self, event: AccountEvent) -> bool:
         """Record an account event; False if the id is already stored."""
-        if (
-            self.connection.scalar(select(AccountEventRow.id).where(AccountEventRow.id == event.id))
-            is not None
-        ):
-            return False
-        self.connection.execute(
-            insert(AccountEventRow).values(
+        added = self.connection.execute(
+            _insert_or_ignore(self.connection, AccountEventRow).values(
                 id=event.id,
                 loan_id=event.loan_id,
                 kind=event.kind,
@@ -378,7 +576,7 @@ class EventRepository:
                 recorded_at=now(),
             )
         )
-        return True
+        return bool(added.rowcount)
 
     def for_loan(self, loan_id: str) -> list[AccountEvent]:
         rows = self.connection.execute(

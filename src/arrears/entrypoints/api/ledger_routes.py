@@ -163,12 +163,23 @@ def _outcome(outcome: PaymentOutcome, currency: str) -> dict[str, Any]:
 
 
 def _record(uow: Uow, cfg: Config, body: PaymentIn, actor: str) -> dict[str, Any]:
-    currency = uow.loans.record(body.loan_id).loan.currency
+    # The borrower's accounts, read once: the amount is parsed in the loan's currency, and the payment
+    # event goes on from what was read.
+    accounts = uow.loans.accounts(body.paid_on, loan_id=body.loan_id)
+    currency = accounts.record.loan.currency
     amount = parse_minor(body.amount, currency, field="amount")
     if amount <= 0:
         raise InputError("a payment must be positive", field="amount")
     outcome = record_payment(
-        uow, body.loan_id, body.payment_id, body.paid_on, amount, cfg, actor=actor, source=body.source
+        uow,
+        body.loan_id,
+        body.payment_id,
+        body.paid_on,
+        amount,
+        cfg,
+        actor=actor,
+        source=body.source,
+        accounts=accounts,
     )
     return _outcome(outcome, currency)
 

@@ -12,6 +12,7 @@ from typing import Any, TypeVar
 
 from fastapi import HTTPException
 from pydantic import BaseModel, ValidationError
+from pydantic_core import to_jsonable_python
 from sqlalchemy.exc import IntegrityError, OperationalError
 
 from arrears.domain.casework_records import WebhookReceipt
@@ -94,7 +95,8 @@ def answer_once(
         if key is not None and (seen := replayed(uow, key, body_sha256)) is not None:
             return seen
         try:
-            out = handle()
+            # As JSON values now, so a replay (the stored JSON) reads exactly like the first answer.
+            out = to_jsonable_python(handle())
             if key is not None:
                 remember(uow, key, body_sha256, out)
             uow.commit()
