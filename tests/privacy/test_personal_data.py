@@ -263,3 +263,25 @@ def test_a_bad_retention_setting_names_the_file_and_the_kind(
     config.write_text("retention:\n  identity: forever\n", encoding="utf-8")
     result = cli("privacy", "retention", "--config", str(config))
     assert result.code == 2 and "privacy.yaml" in result.stderr and "identity" in result.stderr
+
+
+def test_find_and_duplicates_compare_through_the_keyed_hashes(loaded: str, cli: Cli, tmp_path: Path) -> None:
+    found = cli("privacy", "find", "--phone", "+86 138 1234 5678", "--by", "desk-1", "--json")
+    assert found.code == 0, found.stderr
+    assert json.loads(found.stdout) == {"kind": "phone", "borrowers": ["B1"]}
+    assert json.loads(cli("privacy", "find", "--email", " ZS@Example.com", "--json").stdout)["borrowers"] == [
+        "B1"
+    ]
+    audited = raw(loaded, "SELECT actor, subject, detail FROM audit_log WHERE action = 'pii.find'")
+    assert audited[0][:2] == ("desk-1", "lookup:phone") and "13812345678" not in str(audited)
+    assert cli("privacy", "duplicates").code == 0
+    again = tmp_path / "again.csv"
+    again.write_text(  # the same person under a second borrower id
+        LOANS.splitlines()[0] + "\nL3,B3,baitiao-30d,CNY,1,2026-02-15,100.00,,,2026-01-16,张三,138-1234-5678,"
+        "110101199003071233,,,,,\n",
+        encoding="utf-8",
+    )
+    assert cli("import", "loans", str(again)).code == 0
+    dupes = cli("privacy", "duplicates", "--json")
+    assert dupes.code == 1
+    assert json.loads(dupes.stdout) == {"phone": [["B1", "B3"]], "id_number": [["B1", "B3"]], "email": []}

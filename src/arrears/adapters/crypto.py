@@ -122,7 +122,7 @@ class PersonalDataCipher:
 
     def __init__(self, keks: KeyEncryptionProvider) -> None:
         self.keks = keks
-        self._lookup = keks.lookup_key()
+        self._lookup = hmac.new(keks.lookup_key(), digestmod=sha256)  # keyed once, copied per value
 
     # look-ups ----------------------------------------------------------------------------------------
 
@@ -131,7 +131,9 @@ class PersonalDataCipher:
         text = lookup_text(kind, value)
         if text is None:
             return None
-        return hmac.new(self._lookup, text.encode("utf-8"), sha256).hexdigest()
+        mac = self._lookup.copy()
+        mac.update(text.encode("utf-8"))
+        return mac.hexdigest()
 
     # sealing ------------------------------------------------------------------------------------------
 
@@ -147,16 +149,17 @@ class PersonalDataCipher:
         self, aead: AESGCM, borrower_id: str, values: Mapping[str, str | None]
     ) -> dict[str, Any]:
         out: dict[str, Any] = {}
-        for name in ENCRYPTED_FIELDS:
+        nonces = os.urandom(NONCE * len(ENCRYPTED_FIELDS))  # one read of the random source per borrower
+        for i, name in enumerate(ENCRYPTED_FIELDS):
             value = values.get(name)
-            out[name] = None if value is None else self._encrypt(aead, borrower_id, name, value)
+            nonce = nonces[i * NONCE : (i + 1) * NONCE]
+            out[name] = None if value is None else self._encrypt(aead, nonce, borrower_id, name, value)
         for name in LOOKUP_FIELDS:
             out[f"{name}_hash"] = self.lookup(name, values.get(name))
         return out
 
     @staticmethod
-    def _encrypt(aead: AESGCM, borrower_id: str, name: str, value: str) -> str:
-        nonce = os.urandom(NONCE)
+    def _encrypt(aead: AESGCM, nonce: bytes, borrower_id: str, name: str, value: str) -> str:
         aad = f"{borrower_id}|{name}".encode()
         return PREFIX + _b64(nonce + aead.encrypt(nonce, value.encode("utf-8"), aad))
 

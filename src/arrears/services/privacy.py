@@ -25,9 +25,11 @@ from arrears.domain.money import format_minor
 from arrears.domain.personal_data import (
     DATA_KINDS,
     ENCRYPTED_FIELDS,
+    LOOKUP_FIELDS,
     RetentionPeriods,
     closed_on,
     last_closed,
+    lookup_text,
 )
 from arrears.domain.records import LoanRecord
 from arrears.services import audit
@@ -127,6 +129,25 @@ def export(uow: UnitOfWork, borrower_id: str, *, actor: str, as_of: date | None 
     )
     uow.commit()
     return out
+
+
+def find(uow: UnitOfWork, kind: str, value: str, *, actor: str) -> list[str]:
+    """The borrowers with this phone, ID number or e-mail (compared in normal form through the keyed hash);
+    the search is audited (pii.find: what kind was searched, not the value)."""
+    if kind not in LOOKUP_FIELDS:
+        raise InputError(f"cannot look up by {kind!r} (known: {', '.join(LOOKUP_FIELDS)})", field="kind")
+    if lookup_text(kind, value) is None:
+        raise InputError(f"an empty {kind}", field=kind)
+    found = uow.personal_data.find(kind, value)
+    audit.append(uow, actor, "pii.find", f"lookup:{kind}", {"kind": kind, "borrowers": found})
+    uow.commit()
+    return found
+
+
+def duplicates(uow: UnitOfWork) -> dict[str, list[list[str]]]:
+    """Borrower ids that share a phone, an ID number or an e-mail (a person imported twice, or a number
+    handed on): groups per kind."""
+    return {kind: uow.personal_data.duplicates(kind) for kind in LOOKUP_FIELDS}
 
 
 @dataclass

@@ -136,6 +136,25 @@ class PersonalDataRepository:
     def _write_sealed(self, borrower_id: str, values: dict[str, Any]) -> None:
         self.connection.execute(update(BorrowerRow).where(BorrowerRow.id == borrower_id).values(**values))
 
+    def find(self, kind: str, value: str) -> list[str]:
+        """The borrowers whose `kind` (phone, id_number, email) equals `value` in its normal form, by the
+        keyed hash (rows not yet sealed: by their plain text)."""
+        column = getattr(BorrowerRow, f"{kind}_hash")
+        digest = self.cipher.lookup(kind, value)
+        plain = and_(BorrowerRow.data_key.is_(None), getattr(BorrowerRow, kind) == value.strip())
+        query = select(BorrowerRow.id).where(or_(column == digest, plain)).order_by(BorrowerRow.id)
+        return [str(b) for b in self.connection.scalars(query)]
+
+    def duplicates(self, kind: str) -> list[list[str]]:
+        """Groups of two or more borrowers sharing a phone, ID number or e-mail (by the keyed hash)."""
+        column = getattr(BorrowerRow, f"{kind}_hash")
+        shared = select(column).where(column.is_not(None)).group_by(column).having(func.count() > 1)
+        groups: dict[str, list[str]] = {}
+        query = select(column, BorrowerRow.id).where(column.in_(shared)).order_by(column, BorrowerRow.id)
+        for digest, borrower_id in self.connection.execute(query):
+            groups.setdefault(digest, []).append(str(borrower_id))
+        return sorted(groups.values())
+
     def not_erased(self) -> list[str]:
         """The ids of the borrowers not (fully) erased, sorted."""
         return list(

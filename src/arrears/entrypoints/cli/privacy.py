@@ -1,12 +1,13 @@
-"""`arrears privacy export | erase | purge | retention`: what we hold about a person, and erasing it (PIPL)."""
+"""`arrears privacy export | erase | purge | find | duplicates | retention`: what we hold about a person (PIPL)."""
 
 from __future__ import annotations
 
 import typer
 
 from arrears.adapters.privacy_config import CONFIG_ENV, load_retention
+from arrears.domain.errors import InputError
 from arrears.domain.personal_data import DATA_KINDS
-from arrears.entrypoints.cli.console import console, parse_as_of, print_json
+from arrears.entrypoints.cli.console import EXIT_FINDINGS, console, parse_as_of, print_json
 from arrears.services import audit, privacy
 from arrears.services.unit_of_work import UnitOfWork
 
@@ -122,6 +123,50 @@ def purge(
         highlight=False,
         soft_wrap=True,
     )
+
+
+@privacy_app.command("find")
+def find(
+    phone: str | None = typer.Option(
+        None, "--phone", help="A phone number (+86, spaces and dashes allowed)."
+    ),
+    id_number: str | None = typer.Option(None, "--id-number", help="A resident ID number."),
+    email: str | None = typer.Option(None, "--email", help="An e-mail address."),
+    by: str | None = typer.Option(None, "--by", help="Who searches (the audit log's actor)."),
+    db: str | None = typer.Option(None, "--db", help=DB_HELP),
+    json_out: bool = typer.Option(False, "--json", help="Print one JSON object."),
+) -> None:
+    """The borrowers with this phone, ID number or e-mail, found by the keyed hash (audited pii.find)."""
+    given = [(k, v) for k, v in (("phone", phone), ("id_number", id_number), ("email", email)) if v]
+    if len(given) != 1:
+        raise InputError("give one of --phone, --id-number, --email", field="--phone")
+    kind, value = given[0]
+    with UnitOfWork(db) as uow:
+        found = privacy.find(uow, kind, value, actor=by or audit.default_actor())
+    if json_out:
+        print_json({"kind": kind, "borrowers": found})
+        return
+    console.print(", ".join(found) if found else "no borrower", highlight=False, soft_wrap=True)
+
+
+@privacy_app.command("duplicates")
+def duplicates(
+    db: str | None = typer.Option(None, "--db", help=DB_HELP),
+    json_out: bool = typer.Option(False, "--json", help="Print one JSON object."),
+) -> None:
+    """Borrower ids sharing a phone, an ID number or an e-mail (one person imported twice?); exit 1 if any."""
+    with UnitOfWork(db) as uow:
+        groups = privacy.duplicates(uow)
+    if json_out:
+        print_json(groups)
+    else:
+        for kind, found in groups.items():
+            for group in found:
+                console.print(f"{kind}: {', '.join(group)}", highlight=False, soft_wrap=True)
+        if not any(groups.values()):
+            console.print("no shared phone, ID number or e-mail")
+    if any(groups.values()):
+        raise typer.Exit(EXIT_FINDINGS)
 
 
 @privacy_app.command("retention")
