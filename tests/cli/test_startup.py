@@ -36,6 +36,13 @@ def heavy(modules: set[str]) -> list[str]:
     return sorted(m for m in modules if m.split(".")[0] in HEAVY or m.startswith(HEAVY))
 
 
+def test_every_command_module_is_in_the_index() -> None:
+    """A module left out is imported (and the store composed) on every start, `--help` included."""
+    indexed = {module for modules, _help in COMMAND_INDEX.values() for module in modules}
+    missing = [name for name in COMMAND_MODULES if name not in indexed]
+    assert missing == [], f"add the commands of {missing} to COMMAND_INDEX (entrypoints/cli/__init__.py)"
+
+
 def test_help_and_version_import_no_command_module_and_no_heavy_library() -> None:
     for args in (["--help"], ["--version"]):
         modules = imported_after(*args)

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
-
-import numpy as np
+from typing import TYPE_CHECKING
 
 from arrears.domain.errors import InputError
+
+if TYPE_CHECKING:
+    import numpy as np
 
 # Minor-unit exponent per ISO 4217 code; the product's portfolios are CNY by default.
 MINOR_DIGITS: dict[str, int] = {
@@ -36,6 +38,8 @@ def exact_total(values: np.ndarray) -> int:
     Each value is split into its high and low 32 bits; either half sums without overflow for fewer than
     2^31 values, and the halves are joined in Python's unbounded integers.
     """
+    import numpy as np  # here: money is used by commands that never load numpy (CLI start-up)
+
     flat = np.asarray(values, dtype=np.int64).ravel()
     high = (flat >> 32).sum(dtype=np.int64)
     low = (flat & 0xFFFFFFFF).sum(dtype=np.int64)
