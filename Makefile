@@ -46,6 +46,7 @@ bench: $(DEV)
 reliability: $(DEV)
 	bash scripts/postgres.sh
 	ARREARS_TEST_PG_URL="$$(cat .pg_test_url)" $(BIN)/python benchmarks/payment_webhook.py --write-docs
+	ARREARS_TEST_PG_URL="$$(cat .pg_test_url)" $(BIN)/python benchmarks/import_fuzz.py --files 1000 --write-docs
 	ARREARS_TEST_PG_URL="$$(cat .pg_test_url)" $(BIN)/python benchmarks/dispatch_kill.py --write-docs
 
 clean:
