@@ -199,19 +199,22 @@ def payment_webhook(
     raw: RawBody,
     uow: Uow,
     cfg: Config,
-    idempotency_key: Annotated[str, Header(min_length=1, max_length=200)],
-    x_signature: Annotated[str, Header(min_length=1, max_length=200)],
+    x_signature: webhooks.Signature = None,
+    idempotency_key: Annotated[
+        str | None, Header(max_length=200, description="required: the notification's id (422 without)")
+    ] = None,
 ) -> dict[str, Any]:
-    """A payment processor's notification: HMAC-SHA256 of the raw body in X-Signature; the same
-    Idempotency-Key always gets the first answer (a different body with it is a 409), also when two
-    deliveries of it race."""
+    """A payment processor's notification: HMAC-SHA256 of the raw body in X-Signature (401 when missing or
+    wrong); the same Idempotency-Key (required) always gets the first answer (a different body with it is
+    a 409), also when two deliveries of it race."""
     webhooks.check_signature(cfg.webhook_secret, raw, x_signature)
+    key = webhooks.require_key(idempotency_key)
 
     def handle() -> dict[str, Any]:
         body = webhooks.parse_body(PaymentIn, raw)
         return _record(uow, cfg, body, "system:payment-webhook")
 
-    return webhooks.answer_once(uow, idempotency_key, raw, handle)
+    return webhooks.answer_once(uow, key, raw, handle)
 
 
 @router.post("/auth/borrower-tokens", status_code=201, tags=["auth"])

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+from collections.abc import Mapping
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -62,12 +64,36 @@ def field_of(loc: tuple[Any, ...] | list[Any]) -> str:
     return out or str(loc[0] if loc else "body")
 
 
+# What a string held to a pattern must look like, in words (pydantic would quote the regular expression).
+PATTERN_WORDS: dict[str, str] = {}
+_CHOICES = re.compile(r"^\^\(([\w|]+)\)\$$")
+
+
+def says(pattern: str, words: str) -> str:
+    """Register how a failed match of `pattern` reads in an error (`must …`); the pattern, for Field()."""
+    PATTERN_WORDS[pattern] = words
+    return pattern
+
+
+def readable(error: Mapping[str, Any]) -> str:
+    """A validation error's message in words: a string that does not match its pattern says what it must
+    be (one of a list of choices, or the registered description), never the regular expression."""
+    if error.get("type") == "string_pattern_mismatch":
+        pattern = str((error.get("ctx") or {}).get("pattern", ""))
+        if pattern in PATTERN_WORDS:
+            return PATTERN_WORDS[pattern]
+        if choices := _CHOICES.match(pattern):
+            return "must be one of " + ", ".join(choices.group(1).split("|"))
+        return "is not in the expected form (see the OpenAPI document)"
+    return str(error.get("msg", "invalid"))
+
+
 def install(app: FastAPI) -> None:
     """Register the handlers that turn every error into problem+json."""
 
     @app.exception_handler(RequestValidationError)
     async def invalid(request: Request, exc: RequestValidationError) -> JSONResponse:
-        errors = [{"field": field_of(e.get("loc", ())), "message": e.get("msg", "")} for e in exc.errors()]
+        errors = [{"field": field_of(e.get("loc", ())), "message": readable(e)} for e in exc.errors()]
         first = errors[0] if errors else {"field": "body", "message": "invalid"}
         return problem(
             422,

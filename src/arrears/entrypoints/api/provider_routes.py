@@ -19,7 +19,7 @@ from arrears.entrypoints.api.security import Config, RawBody, Uow
 from arrears.services.receipts import RECEIPT_OUTCOMES, record_delivery, record_reply
 
 router = APIRouter(prefix="/webhooks", tags=["providers"])
-Signature = Annotated[str, Header(min_length=1, max_length=200)]
+Signature = webhooks.Signature
 IdempotencyKey = Annotated[str | None, Header(min_length=1, max_length=180)]
 
 
@@ -45,7 +45,7 @@ def delivery_receipt(
     raw: RawBody,
     uow: Uow,
     cfg: Config,
-    x_signature: Signature,
+    x_signature: Signature = None,
     idempotency_key: IdempotencyKey = None,
 ) -> dict[str, Any]:
     """A delivery receipt (`{idempotency_key | provider_id, status, at}`): updates the delivery row and the
@@ -66,7 +66,7 @@ def ivr_callback(
     raw: RawBody,
     uow: Uow,
     cfg: Config,
-    x_signature: Signature,
+    x_signature: Signature = None,
     idempotency_key: IdempotencyKey = None,
 ) -> dict[str, Any]:
     """How a robocall ended (`{idempotency_key | provider_id, outcome, at}`); `answered` counts as a
@@ -91,7 +91,7 @@ def sms_reply(
     raw: RawBody,
     uow: Uow,
     cfg: Config,
-    x_signature: Signature,
+    x_signature: Signature = None,
     idempotency_key: IdempotencyKey = None,
 ) -> dict[str, Any]:
     """An inbound SMS (`{from, text, at, channel}`): 退订 / TD / T / STOP / UNSUBSCRIBE opt the borrower

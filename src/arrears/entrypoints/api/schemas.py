@@ -9,10 +9,22 @@ from fastapi import Path
 from pydantic import BaseModel, ConfigDict, Field
 
 from arrears.entrypoints.api.limits import Day, FarDay, Instant
+from arrears.entrypoints.api.problems import says
 
-Amount = Annotated[str, Field(pattern=r"^\d{1,12}(\.\d{1,2})?$", examples=["1234.56"])]
+AMOUNT = says(
+    r"^\d{1,12}(\.\d{1,2})?$",
+    'must be a decimal string with at most 2 decimals, e.g. "120.50" (no sign, at most 12 digits before the'
+    " point)",
+)
+Amount = Annotated[str, Field(pattern=AMOUNT, examples=["1234.56"])]
 RowId = Annotated[int, Path(ge=1, le=2**53)]  # a stored row's number (path parameter)
-Id = Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.:-]+$")]
+ID = says(r"^[A-Za-z0-9_.:-]+$", "must be letters, digits, or _ . : - (at most 64)")
+Id = Annotated[str, Field(min_length=1, max_length=64, pattern=ID)]
+RATE = says(r"^0(\.\d{1,4})?$", 'must be a fraction below 1 with at most 4 decimals, e.g. "0.15"')
+PERCENT = says(r"^\d{1,2}(\.\d{1,2})?$", 'must be a percentage below 100 with at most 2 decimals, e.g. "20"')
+CURRENCY = says(r"^[A-Z]{3}$", 'must be an ISO 4217 currency code, e.g. "CNY"')
+PHONE_NUMBER = says(r"^\+?\d{5,20}$", "must be a phone number: 5 to 20 digits, optionally after +")
+CHANNEL = says(r"^[a-z_]{1,32}$", 'must be a channel name in lower case, e.g. "sms"')
 
 
 class Body(BaseModel):
@@ -40,7 +52,7 @@ class LoanIn(Body):
     loan_id: Id
     borrower: BorrowerIn
     product: Id
-    currency: str = Field("CNY", pattern=r"^[A-Z]{3}$")
+    currency: str = Field("CNY", pattern=CURRENCY)
     opened_on: Day | None = None
     instalments: list[InstalmentIn] = Field(min_length=1, max_length=360)
 
@@ -67,7 +79,7 @@ class PlanIn(Body):
     days: int = Field(0, ge=0, le=366)
     count: int = Field(0, ge=0, le=60)
     first_due: Day | None = None
-    discount_pct: str = Field("0", pattern=r"^\d{1,2}(\.\d{1,2})?$")
+    discount_pct: str = Field("0", pattern=PERCENT)
     waive_amount: Amount = "0"
 
 
@@ -99,7 +111,7 @@ class AssignIn(Body):
 class AgencyIn(Body):
     id: Id
     name: str = Field(min_length=1, max_length=200)
-    commission_rate: str = Field(pattern=r"^0(\.\d{1,4})?$")
+    commission_rate: str = Field(pattern=RATE)
 
 
 class PlacementIn(Body):
@@ -107,7 +119,7 @@ class PlacementIn(Body):
     loan_ids: list[Id] = Field(min_length=1, max_length=1000)
     placed_on: Day
     recall_on: FarDay
-    commission_rate: str | None = Field(None, pattern=r"^0(\.\d{1,4})?$")
+    commission_rate: str | None = Field(None, pattern=RATE)
 
 
 class ActivityIn(Body):
@@ -149,7 +161,7 @@ class IvrCallbackIn(Body):
 class SmsReplyIn(Body):
     """An inbound SMS: the sender's number and the text (退订 / TD / STOP opt out; 分期 / PLAN ask for a plan)."""
 
-    sender: str = Field(alias="from", min_length=1, max_length=32, pattern=r"^\+?\d{5,20}$")
+    sender: str = Field(alias="from", min_length=1, max_length=32, pattern=PHONE_NUMBER)
     text: str = Field(max_length=1000)
     at: Instant | None = None
-    channel: str = Field("sms", pattern=r"^[a-z_]{1,32}$")
+    channel: str = Field("sms", pattern=CHANNEL)

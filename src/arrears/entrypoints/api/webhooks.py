@@ -8,37 +8,65 @@ import hashlib
 import json
 import time
 from collections.abc import Callable
-from typing import Any, TypeVar
+from typing import Annotated, Any, TypeVar
 
-from fastapi import HTTPException
+from fastapi import Header, HTTPException
 from pydantic import BaseModel, ValidationError
 from pydantic_core import to_jsonable_python
 from sqlalchemy.exc import IntegrityError, OperationalError
 
 from arrears.domain.casework_records import WebhookReceipt
 from arrears.domain.errors import InputError
-from arrears.entrypoints.api.problems import field_of
+from arrears.entrypoints.api.problems import field_of, readable
 from arrears.services.auth import signature_ok
 from arrears.services.unit_of_work import UnitOfWork
 
 Model = TypeVar("Model", bound=BaseModel)
 
 
-def check_signature(secret: str, raw: bytes, signature: str) -> None:
+# The signature and key headers are optional in the routes' signatures, so that a request without them is
+# answered by what is missing — 401 for the signature (checked first), then 422 naming Idempotency-Key —
+# rather than by FastAPI's header validation (a 422 for whichever header it looked at first).
+Signature = Annotated[
+    str | None, Header(description="sha256=<hex HMAC-SHA256 of the raw body> (401 when missing or wrong)")
+]
+MAX_SIGNATURE = 200
+
+
+def check_signature(secret: str, raw: bytes, signature: str | None) -> None:
     """401 unless `signature` is the HMAC-SHA256 of the raw body under `secret`."""
-    if not signature_ok(secret, raw, signature):
-        raise HTTPException(401, "bad signature")
+    if not signature:
+        raise HTTPException(
+            401, "the X-Signature header is missing: sha256=<hex HMAC-SHA256 of the raw body>"
+        )
+    if len(signature) > MAX_SIGNATURE or not signature_ok(secret, raw, signature):
+        raise HTTPException(
+            401, "X-Signature does not match the body: sha256=<hex HMAC-SHA256 of the raw body> expected"
+        )
+
+
+def require_key(key: str | None) -> str:
+    """The Idempotency-Key header a payment notification must carry (422 naming it otherwise)."""
+    if not key or not key.strip():
+        raise InputError(
+            "the Idempotency-Key header is required (the processor's id of this notification; a retry"
+            " sends the same one)",
+            field="Idempotency-Key",
+        )
+    return key
 
 
 def parse_body(model: type[Model], raw: bytes) -> Model:
-    """The raw JSON body as `model`; InputError (422) naming the first bad field."""
+    """The raw JSON body as `model`; InputError (422) naming the first bad field, in words."""
     try:
         return model.model_validate(json.loads(raw))
     except ValidationError as exc:
         errors = exc.errors()
         loc = tuple(errors[0]["loc"]) if errors else ()
-        message = errors[0]["msg"] if errors else "invalid"
-        raise InputError(message, field=field_of(("body", *loc)) if loc else "body") from None
+        field = field_of(("body", *loc)) if loc else "body"
+        # As the API's own validation answers read: "field: what it must be".
+        message = f"{field}: {readable(errors[0])}" if errors else "invalid"
+        raise InputError(message, field=field) from None
     except ValueError:
         raise InputError("the body is not JSON", field="body") from None
 
