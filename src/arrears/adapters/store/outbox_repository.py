@@ -107,15 +107,17 @@ class OutboxRepository:
             )
         elif excluded:
             pick = pick.where(OutboxRow.id.not_in(excluded))
+        stmt = update(OutboxRow).values(claimed_by=owner, lease_until=lease_until).returning(*_ENTRY_COLUMNS)
         if self.postgresql:
-            pick = pick.with_for_update(skip_locked=True)
-        stmt = (
-            update(OutboxRow)
-            .where(OutboxRow.id.in_(pick), OutboxRow.claimed_by.is_(None))
-            .values(claimed_by=owner, lease_until=lease_until)
-            .returning(*_ENTRY_COLUMNS)
-        )
-        return [OutboxEntry(*row) for row in self.connection.execute(stmt)]
+            # A CTE is evaluated once: a LIMIT … SKIP LOCKED subquery inside IN (…) may be run again by
+            # the plan and take more rows than the limit.
+            picked = pick.with_for_update(skip_locked=True).cte("picked")
+            stmt = stmt.where(OutboxRow.id == picked.c.id)
+        else:
+            stmt = stmt.where(OutboxRow.id.in_(pick))
+        return [
+            OutboxEntry(*row) for row in self.connection.execute(stmt.where(OutboxRow.claimed_by.is_(None)))
+        ]
 
     def lock_borrowers(self, entries: list[OutboxEntry]) -> list[OutboxEntry]:
         """PostgreSQL: a session-level advisory lock per borrower, held across the claim's commits until
