@@ -484,6 +484,8 @@ class PlanPort(Protocol):
 
     def active(self, loan_ids: Sequence[str] | None = None) -> list[PlanRecord]: ...
 
+    def awaiting_approval(self, limit: int) -> list[PlanRecord]: ...
+
     def approve(
         self,
         plan_id: int,

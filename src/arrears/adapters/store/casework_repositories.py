@@ -187,6 +187,11 @@ class PlanRepository:
             q = q.where(PlanRow.loan_id.in_(loan_ids))
         return [PlanRecord(**r) for r in self.connection.execute(q).mappings()]
 
+    def awaiting_approval(self, limit: int) -> list[PlanRecord]:
+        """Plans (and waivers) over their proposer's limit, waiting for a supervisor, oldest first."""
+        q = select(PlanRow).where(PlanRow.status == "awaiting_approval").order_by(PlanRow.id).limit(limit)
+        return [PlanRecord(**r) for r in self.connection.execute(q).mappings()]
+
     def approve(
         self,
         plan_id: int,

@@ -10,6 +10,7 @@ from fastapi import FastAPI
 
 from arrears.adapters.casework_file import load_config
 from arrears.bootstrap import configure
+from arrears.entrypoints import web
 from arrears.entrypoints.api import (
     borrower_routes,
     casework_routes,
@@ -43,6 +44,8 @@ def create_app(
         version="1",
         description="Delinquency management: loans, payments, accounts, cases, promises, plans, disputes.",
         lifespan=lifespan,
+        docs_url=None,  # served by the console from the app's own assets (works offline)
+        redoc_url=None,
     )
     app.state.store_url = store_url
     app.state.config = config
@@ -55,6 +58,7 @@ def create_app(
     app.include_router(borrower_routes.router)
     app.include_router(provider_routes.router)
     app.include_router(jobs.router)
+    web.install(app)
     problems.document(app)
     return app
 
