@@ -285,3 +285,24 @@ def test_find_and_duplicates_compare_through_the_keyed_hashes(loaded: str, cli: 
     dupes = cli("privacy", "duplicates", "--json")
     assert dupes.code == 1
     assert json.loads(dupes.stdout) == {"phone": [["B1", "B3"]], "id_number": [["B1", "B3"]], "email": []}
+
+
+def test_a_work_number_is_sealed_and_still_compared_and_opened(loaded: str, cli: Cli) -> None:
+    def flag(*args: str) -> CliResult:
+        return cli("borrower", "flag", "B1", *args, "--by", "agent-7", "--reason", "told us", "--json")
+
+    assert flag("--set", "work_number", "--value", "01088886666").code == 0
+    stored = raw(loaded, "SELECT value FROM borrower_flags")
+    assert len(stored) == 1 and "01088886666" not in str(stored) and str(stored[0][0]).startswith("pdv1:")
+    again = flag("--set", "work_number", "--value", " 01088886666 ")
+    assert again.code == 0 and json.loads(again.stdout)["changed"] is False  # the same fact, found sealed
+    with UnitOfWork(loaded) as uow:
+        assert [f.value for f in uow.flags.for_borrowers(["B1"])["B1"]] == ["01088886666"]
+    shown = cli("borrower", "show", "B1", "--json")
+    assert shown.code == 0 and "01088886666" not in shown.stdout
+    assert cli("keys", "rotate", "--reencrypt").code == 0  # new data keys: the value is sealed again
+    with UnitOfWork(loaded) as uow:
+        assert [f.value for f in uow.flags.for_borrowers(["B1"])["B1"]] == ["01088886666"]
+    assert flag("--clear", "work_number", "--value", "01088886666").code == 0
+    export = json.loads(cli("privacy", "export", "B1", "--json").stdout)
+    assert [f["value"] for f in export["flags"]] == ["01088886666"]

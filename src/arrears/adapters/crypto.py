@@ -41,6 +41,7 @@ from arrears.services.data_keys import (
 )
 
 PREFIX = "pd1:"
+VALUE_PREFIX = "pdv1:"
 NONCE = 12
 
 
@@ -191,6 +192,33 @@ class PersonalDataCipher:
         except InvalidTag:
             raise UnreadableData(f"borrower {borrower_id}: {name} does not decrypt", field=name) from None
         return plain.decode("utf-8")
+
+    # values kept beside the borrower (the facts' values: work numbers, an attorney's contact) ----------
+
+    def aead(self, borrower_id: str, key_id: str, wrapped: str) -> AESGCM:
+        """The borrower's data key, ready to seal and open values with."""
+        return AESGCM(self.data_key(borrower_id, key_id, wrapped))
+
+    def value_tag(self, value: str) -> str:
+        """What equal values share in their stored form: the keyed hash of the value."""
+        mac = self._lookup.copy()
+        mac.update(f"value:{value}".encode())
+        return mac.hexdigest()
+
+    def seal_value(self, aead: AESGCM, borrower_id: str, field: str, value: str) -> str:
+        """`pdv1:<tag>:<ciphertext>` — equality by the tag, the value only with the borrower's data key."""
+        sealed = self._encrypt(aead, os.urandom(NONCE), borrower_id, field, value)
+        return f"{VALUE_PREFIX}{self.value_tag(value)}:{sealed}"
+
+    def open_value(self, aead: AESGCM | None, borrower_id: str, field: str, stored: str) -> str:
+        """A stored value: sealed ones opened (with the data key), plain ones (from before) as they are."""
+        if not stored.startswith(VALUE_PREFIX):
+            return stored
+        if aead is None:
+            raise UnreadableData(
+                f"borrower {borrower_id}: {field} is sealed but the borrower has no data key"
+            )
+        return self._decrypt(aead, borrower_id, field, stored.split(":", 2)[2])
 
     def rewrap(self, borrower_id: str, key_id: str, wrapped: str) -> tuple[str, str]:
         """The same data key wrapped under the current KEK: (kek id, wrapped)."""

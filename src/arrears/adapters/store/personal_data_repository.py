@@ -7,6 +7,7 @@ from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from sqlalchemy import and_, func, or_, select, update
 from sqlalchemy.engine import Connection
 
@@ -113,8 +114,29 @@ class PersonalDataRepository:
             query = query.where(BorrowerRow.id > after)
         rows = self.connection.execute(query.limit(limit)).mappings().all()
         for row in rows:
-            self._write_sealed(str(row["id"]), ciph.seal(str(row["id"]), ciph.open(str(row["id"]), row)))
+            borrower_id = str(row["id"])
+            old = ciph.aead(borrower_id, str(row["key_id"]), str(row["data_key"]))
+            sealed = ciph.seal(borrower_id, ciph.open(borrower_id, row))
+            self._write_sealed(borrower_id, sealed)
+            self._reseal_values(borrower_id, old, sealed)
         return len(rows), (str(rows[-1]["id"]) if rows else None)
+
+    def _reseal_values(self, borrower_id: str, old: AESGCM | None, sealed: dict[str, Any]) -> None:
+        """The borrower's facts' values under its new data key (`old`: the key they were under, None: plain)."""
+        ciph = self.cipher
+        new = ciph.aead(borrower_id, sealed["key_id"], sealed["data_key"])
+        flags = self.connection.execute(
+            select(BorrowerFlagRow.id, BorrowerFlagRow.value).where(
+                BorrowerFlagRow.borrower_id == borrower_id, BorrowerFlagRow.value != ""
+            )
+        ).all()
+        for flag_id, stored in flags:
+            value = ciph.open_value(old, borrower_id, "flag", stored)
+            self.connection.execute(
+                update(BorrowerFlagRow)
+                .where(BorrowerFlagRow.id == flag_id)
+                .values(value=ciph.seal_value(new, borrower_id, "flag", value))
+            )
 
     def seal_plain(self, limit: int) -> int:
         """Seal up to `limit` borrowers still stored in plain text; how many were sealed."""
@@ -130,7 +152,9 @@ class PersonalDataRepository:
             .all()
         )
         for row in rows:
-            self._write_sealed(str(row["id"]), ciph.seal(str(row["id"]), row))
+            sealed = ciph.seal(str(row["id"]), row)
+            self._write_sealed(str(row["id"]), sealed)
+            self._reseal_values(str(row["id"]), None, sealed)
         return len(rows)
 
     def _write_sealed(self, borrower_id: str, values: dict[str, Any]) -> None:
