@@ -60,7 +60,7 @@ def fuzz(url: str, files: int, seed: int, directory: Path) -> dict[str, object]:
     started = time.perf_counter()
     for n in range(files):
         fuzzed = fuzz_file(rng)
-        path = directory / f"{fuzzed.kind}-{n}.csv"
+        path = directory / f"{fuzzed.kind}-{n}{fuzzed.suffix}"
         path.write_bytes(fuzzed.data)
         before = store_digest(url)
         outcome = run_cli("import", fuzzed.kind, str(path), *fuzzed.options)

@@ -23,8 +23,12 @@ import random
 import sys
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import UTC, date, datetime
+from decimal import Decimal
 from pathlib import Path
 
+import pyarrow as pa
+import pyarrow.parquet as pq
 from sqlalchemy import select
 
 from arrears.adapters.store.models import Base
@@ -101,13 +105,19 @@ class FuzzedFile:
     data: bytes
     options: list[str] = field(default_factory=list)
     mutations: list[str] = field(default_factory=list)
+    suffix: str = ".csv"
 
 
-def fuzz_file(rng: random.Random, *, random_bytes_share: float = 0.1) -> FuzzedFile:
+def fuzz_file(
+    rng: random.Random, *, random_bytes_share: float = 0.1, parquet_share: float = 0.1
+) -> FuzzedFile:
     """One fuzzed import file (its kind, bytes, CLI options and what was done to it)."""
     kind = rng.choice(tuple(GOOD))
     options = [o for o in ("--skip-bad", "--json") if rng.random() < 0.4]
-    if rng.random() < random_bytes_share:
+    draw = rng.random()
+    if draw < parquet_share:
+        return fuzz_parquet(rng, kind, options)
+    if draw < parquet_share + random_bytes_share:
         data = rng.randbytes(rng.randint(0, 400))
         return FuzzedFile(kind, data, options, ["random bytes"])
     lines = GOOD[kind].splitlines()
@@ -134,6 +144,56 @@ def fuzz_file(rng: random.Random, *, random_bytes_share: float = 0.1) -> FuzzedF
         data, what = _mutate_bytes(rng, data)
         done.append(what)
     return FuzzedFile(kind, data, options, done)
+
+
+def fuzz_parquet(rng: random.Random, kind: str, options: list[str]) -> FuzzedFile:
+    """A Parquet file of the kind's columns, each of a random Arrow type (text, whole and floating-point
+    numbers, decimals, bytes, dates, instants, booleans, lists, structs, nulls), values good or hostile."""
+    lines = GOOD[kind].splitlines()
+    header = lines[0].split(",")
+    good = [line.split(",") for line in lines[1:]]
+    n = len(good)
+    columns: dict[str, pa.Array] = {}
+    done = []
+    for c, name in enumerate(header + (["extra"] if rng.random() < 0.2 else [])):
+        if rng.random() < 0.08:
+            done.append(f"{name} left out")
+            continue
+        texts = [row[c] if c < len(row) else "" for row in good]
+        what = rng.choice(("text", "text", "text", "hostile", "int", "float", "decimal", "binary", "date",
+                           "timestamp", "bool", "list", "struct", "null"))  # fmt: skip
+        done.append(f"{name} {what}")
+        if what == "text":
+            columns[name] = pa.array(texts, pa.string())
+        elif what == "hostile":
+            columns[name] = pa.array([rng.choice(HOSTILE) for _ in range(n)], pa.string())
+        elif what == "int":
+            columns[name] = pa.array([rng.choice((0, 1, -1, 2**63 - 1, -(2**63), 10**12)) for _ in range(n)])
+        elif what == "float":
+            columns[name] = pa.array([rng.choice((0.5, -1.0, 1e308, float("nan"))) for _ in range(n)])
+        elif what == "decimal":
+            columns[name] = pa.array(
+                [Decimal(rng.choice(("1.00", "99999999999999999.99", "-3.50"))) for _ in range(n)]
+            )
+        elif what == "binary":
+            columns[name] = pa.array([rng.randbytes(rng.randint(0, 6)) for _ in range(n)], pa.binary())
+        elif what == "date":
+            columns[name] = pa.array(
+                [date(rng.choice((1, 1899, 2026, 9999)), 1, 1) for _ in range(n)], pa.date32()
+            )
+        elif what == "timestamp":
+            columns[name] = pa.array([datetime(2026, 1, 1, tzinfo=UTC)] * n, pa.timestamp("us", tz="UTC"))
+        elif what == "bool":
+            columns[name] = pa.array([rng.random() < 0.5 for _ in range(n)])
+        elif what == "list":
+            columns[name] = pa.array([[1, 2]] * n)
+        elif what == "struct":
+            columns[name] = pa.array([{"a": 1}] * n)
+        else:
+            columns[name] = pa.nulls(n)
+    sink = pa.BufferOutputStream()
+    pq.write_table(pa.table(columns) if columns else pa.table({"x": pa.nulls(0)}), sink)
+    return FuzzedFile(kind, sink.getvalue().to_pybytes(), options, done, ".parquet")
 
 
 def _mutate_rows(rng: random.Random, rows: list[list[str]]) -> str:

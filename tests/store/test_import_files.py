@@ -8,6 +8,8 @@ import codecs
 import json
 from pathlib import Path
 
+import pyarrow as pa
+import pyarrow.parquet as pq
 import pytest
 
 from tests.store.conftest import LOANS, counts
@@ -145,3 +147,51 @@ def test_skip_bad_exits_0_when_every_row_is_good_and_1_when_rows_were_rejected(
     assert json.loads(result.stdout)["rejected"] == 4
     unreadable = _write(tmp_path, "nul.csv", b"loan_id\x00\n")
     assert cli("import", "loans", str(unreadable), "--skip-bad").code == 2
+
+
+@pytest.mark.parametrize(
+    ("values", "type_name"),
+    [
+        (pa.array([[1, 2]]), "list<element: int64>"),
+        (pa.array([{"a": 1}]), "struct<a: int64>"),
+        (pa.array([b"\xff\xfe"], pa.binary()), "binary"),
+    ],
+)
+def test_a_parquet_column_that_is_not_text_is_refused_naming_it(
+    store_url: str, tmp_path: Path, cli, values: pa.Array, type_name: str
+) -> None:
+    path = tmp_path / "payments.parquet"
+    table = pa.table({"payment_id": values, "loan_id": ["L1"], "paid_on": ["2026-01-01"], "amount": ["1.00"]})
+    pq.write_table(table, path)
+    result = cli("import", "payments", str(path))
+    assert result.code == 2
+    assert (
+        f"{path}: field 'payment_id': holds {type_name} values, which cannot be read as text" in result.stderr
+    )
+    assert "Traceback" not in result.stderr
+
+
+def test_an_ignored_parquet_list_column_goes_to_the_rejects_file_as_text(
+    store_url: str, tmp_path: Path, cli
+) -> None:
+    path = tmp_path / "payments.parquet"
+    pq.write_table(
+        pa.table(
+            {
+                "payment_id": ["P1"],
+                "loan_id": ["L404"],
+                "paid_on": ["2026-01-01"],
+                "amount": ["1.00"],
+                "x": [[1]],
+            }
+        ),
+        path,
+    )
+    result = cli("import", "payments", str(path), "--skip-bad")
+    assert result.code == 1
+    assert (
+        Path(f"{path}.rejects.csv")
+        .read_text()
+        .splitlines()[1]
+        .startswith('"P1","L404","2026-01-01","1.00","[1]"')
+    )

@@ -24,7 +24,7 @@ FUZZ = settings(
 
 
 def _import(url: str, directory: Path, fuzzed: FuzzedFile) -> list[str]:
-    path = directory / f"{fuzzed.kind}.csv"
+    path = directory / f"{fuzzed.kind}{fuzzed.suffix}"
     path.write_bytes(fuzzed.data)
     before = store_digest(url)
     outcome = run_cli("import", fuzzed.kind, str(path), *fuzzed.options)
@@ -55,7 +55,16 @@ def test_any_bytes_are_accepted_or_refused_cleanly(
 def test_good_rows_with_mutations_are_accepted_or_refused_cleanly(
     loaded: str, tmp_path: Path, rng: random.Random
 ) -> None:
-    fuzzed = fuzz_file(rng, random_bytes_share=0.0)
+    fuzzed = fuzz_file(rng, random_bytes_share=0.0, parquet_share=0.0)
+    assert _import(loaded, tmp_path, fuzzed) == [], fuzzed.mutations
+
+
+@FUZZ
+@given(rng=st.randoms(use_true_random=False))
+def test_parquet_columns_of_any_type_are_accepted_or_refused_cleanly(
+    loaded: str, tmp_path: Path, rng: random.Random
+) -> None:
+    fuzzed = fuzz_file(rng, random_bytes_share=0.0, parquet_share=1.0)
     assert _import(loaded, tmp_path, fuzzed) == [], fuzzed.mutations
 
 

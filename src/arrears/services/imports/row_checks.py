@@ -74,6 +74,9 @@ class RowChecks:
                 line=1,
                 field=missing[0],
             )
+        repeated = sorted({c for c in table.column_names if table.column_names.count(c) > 1})
+        if repeated:
+            raise InputError(f"column {repeated[0]!r} appears twice", file=source, field=repeated[0])
         self.table = table
         self.source = source
         self.n = table.num_rows
@@ -123,7 +126,7 @@ class RowChecks:
                 field=name,
             )
         if not pa.types.is_string(col.type):
-            col = pc.cast(col, pa.string())
+            col = self._as_text(name, col)
         col = pc.utf8_trim_whitespace(col)
         col = pc.if_else(pc.equal(col, ""), pa.scalar(None, pa.string()), col)
         if required:
@@ -134,6 +137,16 @@ class RowChecks:
             if too_long.any():
                 col = pc.if_else(pa.array(too_long), pa.scalar(None, pa.string()), col)
         return col
+
+    def _as_text(self, name: str, col: pa.Array) -> pa.Array:
+        """A Parquet column of another type as text; nested values (lists, structs) or bytes that are not
+        UTF-8 cannot be: an InputError naming the column (its values are not quoted)."""
+        try:
+            return pc.cast(col, pa.string())
+        except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+            raise InputError(
+                f"holds {col.type} values, which cannot be read as text", file=self.source, field=name
+            ) from None
 
     def pattern(self, name: str, values: pa.Array, regex: str, what: str) -> None:
         """Rows whose (present) value does not match; the value is not echoed (it may be personal data)."""

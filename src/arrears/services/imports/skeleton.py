@@ -218,7 +218,7 @@ class ImportRun:
             by_row.setdefault(e.row, []).append(e)
         order = sorted(by_row)
         bad = self.rows.table.take(pa.array([r - 2 for r in order], pa.int64()))
-        cols = {name: pc.cast(bad.column(name), pa.string()) for name in bad.column_names}
+        cols = {name: _as_text(bad.column(name)) for name in bad.column_names}
         cols["reject_row"] = pa.array(order, pa.int64())
         cols["reject_column"] = pa.array([by_row[r][0].column for r in order], pa.string())
         cols["reason"] = pa.array(
@@ -229,3 +229,12 @@ class ImportRun:
             pa.string(),
         )
         return import_files().write_rejects(self._path, pa.table(cols))
+
+
+def _as_text(column: pa.ChunkedArray) -> pa.ChunkedArray | pa.Array:
+    """A column of the rejects file as text: cast, or each value's str() where no cast exists (a Parquet
+    list or struct column the import ignored)."""
+    try:
+        return pc.cast(column, pa.string())
+    except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+        return pa.array([None if v is None else str(v) for v in column.to_pylist()], pa.string())
