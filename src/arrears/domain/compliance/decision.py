@@ -33,6 +33,9 @@ class ComplianceDecision:
     profile: str
     checked: tuple[str, ...]
     timezones: tuple[str, ...]
+    # The instant each verdict was judged at (parallel to `verdicts`): the attempt's own, or a later instant
+    # the search moved to because the rules before objected (a cap's next day can fall outside the hours).
+    judged_at: tuple[datetime, ...] = ()
 
     @property
     def allowed(self) -> bool:
@@ -113,11 +116,17 @@ def decide(
     attempt = attempt.moved_to(attempt.at.astimezone(UTC))
     checked = tuple(r.id for r in profile.rules)
 
+    judged: dict[str, datetime] = {}
+
     def result(kind: str, verdicts: list[Verdict], when: datetime | None) -> ComplianceDecision:
         rules = tuple(dict.fromkeys(v.rule for v in verdicts))
-        return ComplianceDecision(kind, rules, tuple(verdicts), asked.at, when, profile.name, checked, names)
+        at = tuple(judged.get(v.rule, attempt.at) for v in verdicts)
+        return ComplianceDecision(
+            kind, rules, tuple(verdicts), asked.at, when, profile.name, checked, names, judged_at=at
+        )
 
     first = verdicts_at(facts, attempt)
+    judged.update((v.rule, attempt.at) for v in first)
     blocks = [v for v in first if v.effect == BLOCK]
     if blocks:
         return result(BLOCKED, blocks, None)
@@ -130,8 +139,12 @@ def decide(
         if candidate is None or candidate <= attempt.at or candidate - attempt.at > HORIZON:
             break
         current = verdicts_at(facts, attempt.moved_to(candidate))
+        for v in current:
+            judged.setdefault(v.rule, candidate)
         late_blocks = [v for v in current if v.effect == BLOCK]
         if late_blocks:
+            for v in late_blocks:
+                judged[v.rule] = candidate
             return result(BLOCKED, late_blocks, None)
         if not current:
             return result(DEFER, list(deciding.values()), candidate)

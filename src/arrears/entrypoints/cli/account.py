@@ -6,7 +6,9 @@ import typer
 from rich.table import Table
 
 from arrears.entrypoints.cli.common import console, parse_as_of, print_json
+from arrears.entrypoints.cli.language import _
 from arrears.entrypoints.cli.loan import render_position
+from arrears.entrypoints.cli.output import cell
 from arrears.services.accounts import AccountView, show_account
 from arrears.services.unit_of_work import UnitOfWork
 
@@ -47,18 +49,15 @@ def render_account(view: AccountView) -> None:
     """The borrower and product above the ledger position (loan explain's view), then the postings check."""
     head = Table.grid(padding=(0, 2))
     borrower = view.borrower_view() or {"id": view.record.borrower_id}
-    head.add_row("borrower", str(borrower.get("id")), "name", str(borrower.get("name") or "—"))
-    head.add_row(
-        "phone", str(borrower.get("phone") or "—"), "ID number", str(borrower.get("id_number") or "—")
-    )
-    head.add_row(
-        "e-mail", str(borrower.get("email") or "—"), "time zone", str(borrower.get("timezone") or "unknown")
-    )
-    head.add_row("product", view.record.product_code, "opened", str(view.record.opened_on or "—"))
+    head.add_row(_("borrower"), cell(borrower.get("id")), _("name"), cell(borrower.get("name")))
+    head.add_row(_("phone"), cell(borrower.get("phone")), _("ID number"), cell(borrower.get("id_number")))
+    zone = cell(borrower.get("timezone") or _("unknown"))
+    head.add_row(_("e-mail"), cell(borrower.get("email")), _("time zone"), zone)
+    head.add_row(_("product"), cell(view.record.product_code), _("opened"), cell(view.record.opened_on))
     console.print(head)
     render_position(view.position)
     if view.problems:
         for problem in view.problems:
-            console.print(f"[red]postings:[/] {problem}", highlight=False, soft_wrap=True)
+            console.print(f"[red]{_('postings')}:[/] {cell(problem)}", highlight=False, soft_wrap=True)
     else:
-        console.print("postings: agree with the ledger", soft_wrap=True)
+        console.print(_("postings: agree with the ledger"), soft_wrap=True)

@@ -5,17 +5,22 @@ Exit codes of `check`: 0 allow, 1 defer or block, 2 bad input (the message names
 
 from __future__ import annotations
 
+from datetime import datetime
 from pathlib import Path
 
 import typer
+from rich.markup import escape
 from rich.table import Table
 
 from arrears.adapters.check_document import parse_check_document
 from arrears.adapters.profile_file import DEFAULT_PROFILE, load_profile, profiles_dir
 from arrears.adapters.yamlfile import load_document
 from arrears.domain.compliance import ComplianceDecision, ComplianceProfile, decide
+from arrears.domain.compliance.clock import zone
 from arrears.domain.errors import InputError
 from arrears.entrypoints.cli.common import EXIT_FINDINGS, EXIT_OK, console, print_json
+from arrears.entrypoints.cli.language import _, language
+from arrears.entrypoints.cli.output import count
 
 compliance_app = typer.Typer(
     help="Check contacts against a jurisdiction's collection rules.", no_args_is_help=True
@@ -57,22 +62,38 @@ def check(
 
 
 def render_decision(decision: ComplianceDecision) -> None:
-    """A readable decision: verdict, next allowed instant, and each deciding rule's reasons."""
+    """A readable decision: verdict, next allowed instant, and each deciding rule with its own reason, the
+    instant it judged and its until, all in the debtor's zone (as the JSON prints them)."""
     colour = {"allow": "green", "defer": "yellow", "block": "red"}[decision.decision]
-    data = decision.to_dict()
+    tz = zone(decision.timezones[0])
+
+    def local(instant: datetime) -> str:
+        return instant.astimezone(tz).isoformat()
+
+    verdict = _(decision.decision.upper())
     console.print(
-        f"[bold {colour}]{decision.decision.upper()}[/]  profile {decision.profile}  at {data['at']}"
+        f"[bold {colour}]{verdict}[/]  "
+        + _("profile {profile}  at {at}").format(profile=escape(decision.profile), at=local(decision.at)),
+        highlight=False,
     )
-    if data["next_allowed_at"]:
-        console.print(f"next allowed at {data['next_allowed_at']}")
+    if decision.next_allowed_at:
+        console.print(_("next allowed at {at}").format(at=local(decision.next_allowed_at)), highlight=False)
     if not decision.verdicts:
-        console.print(f"all {len(decision.checked)} rules of the profile allow it")
+        console.print(_("all {n} rules of the profile allow it").format(n=count(len(decision.checked))))
         return
-    for row in decision.verdicts:
-        until = f" until {row.until.isoformat()}" if row.until else ""
-        console.print(f"[bold]{row.rule}[/] ({row.effect}{until})", highlight=False)
-        console.print(f"  {row.en}", highlight=False, markup=False)
-        console.print(f"  {row.zh}", highlight=False, markup=False)
+    judged = decision.judged_at or (decision.at,) * len(decision.verdicts)
+    shown_at = decision.at
+    for row, at in zip(decision.verdicts, judged, strict=True):
+        if at != shown_at:
+            shown_at = at
+            console.print(
+                _("then at {at}, the first instant the rules above allow:").format(at=local(at)),
+                highlight=False,
+            )
+        until = " " + _("until {at}").format(at=local(row.until)) if row.until else ""
+        console.print(f"[bold]{escape(row.rule)}[/] ({_(row.effect)}{until})", highlight=False)
+        reason = row.zh if language() == "zh-CN" else row.en
+        console.print(f"  {reason}", highlight=False, markup=False)
 
 
 @compliance_app.command("profiles")

@@ -8,7 +8,6 @@ import typer
 from rich.table import Table
 
 from arrears.domain.compliance.profile import ComplianceProfile
-from arrears.domain.money import format_minor
 from arrears.entrypoints.cli.common import console, print_json
 from arrears.services.portfolio_report import BucketLine, bucket_table
 
@@ -103,17 +102,23 @@ def portfolio(
 
 
 def render_buckets(lines: list[BucketLine], as_of: date, currency: str = "CNY") -> None:
-    table = Table(title=f"Portfolio by bucket as of {as_of} ({currency})")
-    for col in ("bucket", "accounts", "outstanding", "overdue", "late fee"):
-        table.add_column(col, justify="left" if col == "bucket" else "right")
-    for line in lines:
-        style = "bold" if line.bucket == "total" else None
-        table.add_row(
-            line.bucket,
-            f"{line.accounts:,}",
-            format_minor(line.outstanding, currency),
-            format_minor(line.overdue, currency),
-            format_minor(line.late_fee, currency),
-            style=style,
-        )
-    console.print(table)
+    from arrears.entrypoints.cli.language import _
+    from arrears.entrypoints.cli.output import Column, count, fitted_table, money
+
+    columns = [
+        Column(_("bucket"), "key"),
+        *(Column(_(c), "number") for c in ("accounts", "outstanding", "overdue", "late fee")),
+    ]
+    rows = [
+        [
+            _(line.bucket) if line.bucket in ("total", "(settled)") else line.bucket,
+            count(line.accounts),
+            money(line.outstanding, currency),
+            money(line.overdue, currency),
+            money(line.late_fee, currency),
+        ]
+        for line in lines
+    ]
+    styles = ["bold" if line.bucket == "total" else None for line in lines]
+    title = _("Portfolio by bucket as of {day} ({currency})").format(day=as_of, currency=currency)
+    console.print(fitted_table(columns, rows, console=console, title=title, row_styles=styles))

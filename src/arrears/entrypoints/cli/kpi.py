@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+from datetime import date
 from pathlib import Path
+from typing import Any
 
 import typer
-from rich.table import Table
 
 from arrears.adapters.kpi_costs import load_costs
 from arrears.domain.roll_rates import bucket_rank, next_bucket
 from arrears.entrypoints.cli.common import console, parse_as_of, print_json
+from arrears.entrypoints.cli.language import _
+from arrears.entrypoints.cli.output import Column, count, fitted_table, grouped, number, percent
 from arrears.services.kpi import compute_kpis
 from arrears.services.unit_of_work import UnitOfWork
 
@@ -65,33 +68,47 @@ def kpi(
     if json_out:
         print_json(result)
         return
-    table = Table(title=f"KPIs {first.isoformat()} .. {last.isoformat()}")
-    table.add_column("KPI")
-    table.add_column("value", justify="right")
-    for key, label in SHOWN:
-        value = result[key]
-        if key.endswith(("rate", "share")):
-            value = "–" if value is None else f"{value * 100:.1f}%"
-        table.add_row(label, "–" if value is None else str(value))
-    console.print(table)
-    rolls = Table(title="Roll rates (opening bucket → worse at the end)")
-    for column in ("bucket", "accounts", "rolled", "rate"):
-        rolls.add_column(column, justify="right")
-    for bucket, row in result["roll_rates"].items():
-        rate = "–" if row["rate"] is None else f"{row['rate'] * 100:.1f}%"
-        rolls.add_row(bucket, str(row["accounts"]), str(row["rolled"]), rate)
-    console.print(rolls)
+    render_kpis(result, first, last)
+
+
+def kpi_text(key: str, value: Any) -> str:
+    """One KPI as text for people: rates as percentages, amounts and counts grouped, undefined as —."""
+    if key.endswith(("rate", "share")):
+        return percent(value)
+    if isinstance(value, str):
+        return grouped(value)  # an amount: a decimal string in yuan
+    return number(value)
+
+
+def render_kpis(result: dict[str, Any], first: date, last: date) -> None:
+    title = _("KPIs {first} .. {last}").format(first=first.isoformat(), last=last.isoformat())
+    rows = [[_(label), kpi_text(key, result[key])] for key, label in SHOWN]
+    columns = [Column(_("KPI")), Column(_("value"), "number")]
+    console.print(fitted_table(columns, rows, console=console, title=title))
+    columns = [
+        Column(_("bucket"), "key"),
+        Column(_("accounts"), "number"),
+        Column(_("rolled"), "number"),
+        Column(_("rate"), "number"),
+    ]
+    rows = [
+        [bucket, count(row["accounts"]), count(row["rolled"]), percent(row["rate"])]
+        for bucket, row in result["roll_rates"].items()
+    ]
+    title = _("Roll rates (opening bucket → worse at the end)")
+    console.print(fitted_table(columns, rows, console=console, title=title))
     if result["monthly_roll_rates"]:
-        monthly = Table(title="Roll rates month by month (30-day months: bucket → the next one)")
-        monthly.add_column("month")
         buckets = sorted(
             {b for m in result["monthly_roll_rates"] for b in m["roll_rates"] if b != "M7+"},
             key=bucket_rank,
         )
-        for bucket in buckets:
-            monthly.add_column(f"{bucket}→{next_bucket(bucket)}", justify="right")
+        # The later buckets give way first on a narrow terminal.
+        columns = [Column(_("month"), "key")]
+        columns += [Column(f"{b}→{next_bucket(b)}", "number", drop=i) for i, b in enumerate(buckets)]
+        rows = []
         for month in result["monthly_roll_rates"]:
             rates = [month["roll_rates"].get(bucket, {}).get("rate") for bucket in buckets]
-            cells = ["–" if rate is None else f"{rate * 100:.1f}%" for rate in rates]
-            monthly.add_row(f"{month['month']} (from {month['from'][5:]})", *cells)
-        console.print(monthly)
+            label = _("{month} (from {start})").format(month=month["month"], start=month["from"][5:])
+            rows.append([label, *(percent(rate) for rate in rates)])
+        title = _("Roll rates month by month (30-day months: bucket → the next one)")
+        console.print(fitted_table(columns, rows, console=console, title=title))

@@ -13,6 +13,8 @@ from arrears.domain.errors import InputError
 from arrears.domain.ledger import LedgerPosition, compute_position
 from arrears.domain.money import format_minor
 from arrears.entrypoints.cli.console import console, parse_as_of, print_json
+from arrears.entrypoints.cli.language import _
+from arrears.entrypoints.cli.output import UNDEFINED, Column, cell, count, fitted_table, grouped, money
 
 loan_app = typer.Typer(help="Explain a loan's ledger as of a date.", no_args_is_help=True)
 
@@ -44,62 +46,75 @@ def explain(
 def render_position(pos: LedgerPosition) -> None:
     """A readable account of a ledger position (the view for people)."""
     cur = pos.currency
+
+    def amount(minor: int) -> str:
+        return money(minor, cur)
+
     head = Table.grid(padding=(0, 2))
-    head.add_row("loan", pos.loan_id, "as of", pos.as_of.isoformat())
-    head.add_row("DPD", str(pos.dpd), "delinquent days", str(pos.delinquent_days))
-    head.add_row("bucket", pos.bucket, "oldest unpaid due", str(pos.oldest_unpaid_due or "—"))
+    head.add_row(_("loan"), pos.loan_id, _("as of"), pos.as_of.isoformat())
+    head.add_row(_("DPD"), count(pos.dpd), _("delinquent days"), count(pos.delinquent_days))
+    head.add_row(_("bucket"), pos.bucket, _("oldest unpaid due"), cell(pos.oldest_unpaid_due))
     head.add_row(
-        "credit",
-        format_minor(pos.credit, cur),
-        "late fee accrued / waived",
-        f"{format_minor(pos.late_fee_accrued, cur)} / {format_minor(pos.late_fee_waived, cur)}",
+        _("credit"),
+        amount(pos.credit),
+        _("late fee accrued / waived"),
+        f"{amount(pos.late_fee_accrued)} / {amount(pos.late_fee_waived)}",
     )
     console.print(head)
-    totals = Table(title=f"Totals ({cur})", show_lines=False)
-    for col in ("", "principal", "interest", "fees", "late fee", "total"):
-        totals.add_column(col, justify="right" if col else "left")
-    for label, amounts in (("overdue", pos.overdue), ("outstanding", pos.outstanding), ("paid", pos.paid)):
-        totals.add_row(
-            label,
-            *(
-                format_minor(v, cur)
-                for v in (amounts.principal, amounts.interest, amounts.fees, amounts.late_fee, amounts.total)
-            ),
-        )
-    console.print(totals)
-    inst = Table(title="Instalments")
-    for col in ("#", "due", "status", "DPD", "scheduled", "paid", "outstanding", "late fee", "paid on"):
-        inst.add_column(col, justify="right" if col not in ("due", "status", "paid on") else "left")
-    for i in pos.instalments:
-        inst.add_row(
+    headers = ("principal", "interest", "fees", "late fee", "total")
+    totals = [
+        [_(label), *(amount(v) for v in (a.principal, a.interest, a.fees, a.late_fee, a.total))]
+        for label, a in (("overdue", pos.overdue), ("outstanding", pos.outstanding), ("paid", pos.paid))
+    ]
+    columns = [Column(""), *(Column(_(h), "number") for h in headers)]
+    title = _("Totals ({currency})").format(currency=cur)
+    console.print(fitted_table(columns, totals, console=console, title=title))
+    columns = [
+        Column("#", "key", justify="right"),
+        Column(_("due"), "key"),
+        Column(_("status")),
+        Column(_("DPD"), "number", drop=1),
+        Column(_("scheduled"), "number", drop=2),
+        Column(_("paid"), "number"),
+        Column(_("outstanding"), "number"),
+        Column(_("late fee"), "number", drop=4),
+        Column(_("paid on"), "key", drop=3),
+    ]
+    rows = [
+        [
             str(i.seq),
             i.due.isoformat(),
             i.status,
-            str(i.dpd),
-            format_minor(i.scheduled.total, cur),
-            format_minor(i.paid.total, cur),
-            format_minor(i.outstanding.total, cur),
-            format_minor(i.late_fee_accrued, cur),
-            str(i.paid_on or "—"),
-        )
-    console.print(inst)
+            count(i.dpd),
+            amount(i.scheduled.total),
+            amount(i.paid.total),
+            amount(i.outstanding.total),
+            amount(i.late_fee_accrued),
+            cell(i.paid_on),
+        ]
+        for i in pos.instalments
+    ]
+    console.print(fitted_table(columns, rows, console=console, title=_("Instalments")))
     if pos.allocations:
-        pays = Table(title="Payments")
-        for col in ("id", "date", "amount", "allocated to", "to credit"):
-            pays.add_column(col)
+        columns = [
+            Column(_("id"), "key"),
+            Column(_("date"), "key"),
+            Column(_("amount"), "number"),
+            Column(_("allocated to")),
+            Column(_("to credit"), "number", drop=1),
+        ]
+        rows = []
         for a in pos.allocations:
             where = ", ".join(
                 f"#{seq}: "
-                + " ".join(f"{k} {v}" for k, v in amt.to_dict(cur).items() if v != format_minor(0, cur))
+                + " ".join(
+                    f"{_(k)} {grouped(v)}" for k, v in amt.to_dict(cur).items() if v != format_minor(0, cur)
+                )
                 for seq, amt in a.to_instalments
             )
-            pays.add_row(
-                a.payment_id,
-                a.on.isoformat(),
-                format_minor(a.amount, cur),
-                where or "—",
-                format_minor(a.to_credit, cur),
+            rows.append(
+                [a.payment_id, a.on.isoformat(), amount(a.amount), where or UNDEFINED, amount(a.to_credit)]
             )
-        console.print(pays)
+        console.print(fitted_table(columns, rows, console=console, title=_("Payments")))
     if pos.reversed_payments:
-        console.print(f"reversed (not counted): {', '.join(pos.reversed_payments)}")
+        console.print(_("reversed (not counted): {ids}").format(ids=", ".join(pos.reversed_payments)))

@@ -4,26 +4,29 @@ masked. Registered on the `outbox` group next to `outbox approve` (entrypoints/c
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from typing import Any
 
 import typer
-from rich.markup import escape
 from rich.table import Table
 
 from arrears.entrypoints.cli.common import console, err_console, parse_as_of, print_json
+from arrears.entrypoints.cli.language import _
+from arrears.entrypoints.cli.output import Column, cell, count, fitted_table
 
+# What `outbox list` shows, in order; at 80 columns the last few give way (drop: highest first).
 LIST_COLUMNS = (
-    ("id", "id"),
-    ("day", "day"),
-    ("loan_id", "loan"),
-    ("borrower_id", "borrower"),
-    ("borrower_name", "name"),
-    ("step", "step"),
-    ("channel", "channel"),
-    ("status", "status"),
-    ("rules", "rules"),
-    ("attempts", "tries"),
-    ("next_allowed_at", "next allowed"),
+    ("id", Column("id", "key", justify="right")),
+    ("day", Column("day", "key")),
+    ("loan_id", Column("loan", "key")),
+    ("borrower_id", Column("borrower", "key", drop=3)),
+    ("borrower_name", Column("name", drop=4)),
+    ("step", Column("step")),
+    ("channel", Column("channel", drop=2)),
+    ("status", Column("status")),
+    ("rules", Column("rules", drop=6)),
+    ("attempts", Column("tries", "number", drop=7)),
+    ("next_allowed_at", Column("next allowed", "key", drop=5)),
 )
 INSTANTS = ("next_allowed_at", "created_at", "updated_at")
 
@@ -50,20 +53,20 @@ def list_command(
         rows, total = list_outbox(
             uow, status=status, borrower_id=borrower, loan_id=loan, day=on_day, channel=channel, limit=limit
         )
-    shown = f"{len(rows)} of {total} row(s)" + (" (raise --limit for more)" if total > len(rows) else "")
+    shown = _("{shown} of {total} row(s)").format(shown=count(len(rows)), total=count(total))
+    if total > len(rows):
+        shown += " " + _("(raise --limit for more)")
     if json_out:
         print_json(rows)
         if total > len(rows):
             err_console.print(shown, highlight=False, soft_wrap=True)
         return
-    table = Table(title="Outbox", caption=shown)
-    for _, label in LIST_COLUMNS:
-        table.add_column(label, justify="right" if label in ("id", "tries") else "left")
-    for row in rows:
-        table.add_row(
-            *(_cell(_short(row.get(key)) if key in INSTANTS else row.get(key)) for key, _ in LIST_COLUMNS)
-        )
-    console.print(table)
+    columns = [replace(column, header=_(column.header)) for _key, column in LIST_COLUMNS]
+    cells = [
+        [cell(_short(row.get(key)) if key in INSTANTS else row.get(key)) for key, _column in LIST_COLUMNS]
+        for row in rows
+    ]
+    console.print(fitted_table(columns, cells, console=console, title=_("Outbox"), caption=shown))
 
 
 def show_command(
@@ -86,53 +89,53 @@ def show_command(
 def render_detail(view: dict[str, Any]) -> None:
     borrower = view.get("borrower") or {}
     head = Table.grid(padding=(0, 2))
-    head.add_row("outbox", _cell(view["id"]), "status", _cell(view["status"]))
-    head.add_row("key", _cell(view.get("idempotency_key")), "day", _cell(view["day"]))
+    head.add_row("outbox", cell(view["id"]), "status", cell(view["status"]))
+    head.add_row("key", cell(view.get("idempotency_key")), "day", cell(view["day"]))
     head.add_row(
         "loan",
-        _cell(view["loan_id"]),
+        cell(view["loan_id"]),
         "borrower",
-        _cell(f"{view['borrower_id']} {borrower.get('name') or ''}"),
+        cell(f"{view['borrower_id']} {borrower.get('name') or ''}"),
     )
-    head.add_row("phone", _cell(borrower.get("phone")), "e-mail", _cell(borrower.get("email")))
-    head.add_row("step", _cell(view["step"]), "channel", _cell(view["channel"]))
-    head.add_row("template", _cell(view.get("template")), "segment", _cell(view.get("segment")))
-    head.add_row("rules", _cell(view["rules"]), "attempts", _cell(view.get("attempts")))
+    head.add_row("phone", cell(borrower.get("phone")), "e-mail", cell(borrower.get("email")))
+    head.add_row("step", cell(view["step"]), "channel", cell(view["channel"]))
+    head.add_row("template", cell(view.get("template")), "segment", cell(view.get("segment")))
+    head.add_row("rules", cell(view["rules"]), "attempts", cell(view.get("attempts")))
     head.add_row(
-        "next allowed", _cell(view.get("next_allowed_at")), "last error", _cell(view.get("last_error"))
+        "next allowed", cell(view.get("next_allowed_at")), "last error", cell(view.get("last_error"))
     )
-    head.add_row("created", _cell(view.get("created_at")), "updated", _cell(view.get("updated_at")))
+    head.add_row("created", cell(view.get("created_at")), "updated", cell(view.get("updated_at")))
     approval = view.get("approval")
     if approval:
         head.add_row(
             "approved by",
-            _cell(f"{approval['approved_by']} ({approval['ref']})"),
+            cell(f"{approval['approved_by']} ({approval['ref']})"),
             "law firm",
-            _cell(f"{approval['law_firm']} at {approval['at']}"),
+            cell(f"{approval['law_firm']} at {approval['at']}"),
         )
     console.print(head)
     if view["deliveries"]:
         table = Table("provider", "provider id", "status", "sent at", "updated at", title="Deliveries")
         for d in view["deliveries"]:
             table.add_row(
-                *(_cell(d[k]) for k in ("provider", "provider_id", "status", "sent_at", "updated_at"))
+                *(cell(d[k]) for k in ("provider", "provider_id", "status", "sent_at", "updated_at"))
             )
         console.print(table)
     if view["contact_attempts"]:
         table = Table("at", "channel", "target", "outcome", "message", title="Contact attempts")
         for a in view["contact_attempts"]:
-            table.add_row(*(_cell(a[k]) for k in ("at", "channel", "target", "outcome", "message_type")))
+            table.add_row(*(cell(a[k]) for k in ("at", "channel", "target", "outcome", "message_type")))
         console.print(table)
     if view["agent_tasks"]:
         table = Table("task", "reason", "status", "created", title="Agent tasks")
         for t in view["agent_tasks"]:
-            table.add_row(*(_cell(t[k]) for k in ("id", "reason", "status", "created_at")))
+            table.add_row(*(cell(t[k]) for k in ("id", "reason", "status", "created_at")))
         console.print(table)
     if view["audit"]:
         table = Table("seq", "at", "actor", "action", "detail", title="Audit log")
         for e in view["audit"]:
             detail = json.dumps(e["detail"], ensure_ascii=False)
-            table.add_row(*(_cell(e[k]) for k in ("seq", "at", "actor", "action")), _cell(detail))
+            table.add_row(*(cell(e[k]) for k in ("seq", "at", "actor", "action")), cell(detail))
         console.print(table)
 
 
@@ -141,12 +144,3 @@ def _short(value: Any) -> Any:
     if isinstance(value, str) and len(value) >= 19 and value[10] == "T":
         return value[:10] + " " + value[11:19] + ("Z" if value.endswith("+00:00") else "")
     return value
-
-
-def _cell(value: Any) -> str:
-    """A table cell: lists joined, nothing as a dash, square brackets never taken for Rich markup."""
-    if value is None or value == "" or value == []:
-        return "—"
-    if isinstance(value, list):
-        return escape(", ".join(str(v) for v in value))
-    return escape(str(value))

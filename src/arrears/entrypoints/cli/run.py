@@ -5,8 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 
 import typer
+from rich.markup import escape
 from rich.progress import Progress
-from rich.table import Table
 
 import arrears
 from arrears.adapters.policy_file import load_policy
@@ -15,6 +15,8 @@ from arrears.domain.policy.model import Policy
 from arrears.engine.evaluators import ENGINES, require_installed
 from arrears.entrypoints.cli.audit import checkpoint_after
 from arrears.entrypoints.cli.common import EXIT_FINDINGS, console, parse_as_of, print_json
+from arrears.entrypoints.cli.language import _
+from arrears.entrypoints.cli.output import Column, count, fitted_table
 from arrears.services.daily_run import RunSummary, days, run_range
 
 DEFAULT_POLICY = "segmented.yaml"
@@ -79,33 +81,41 @@ def run(
         if len(summaries) > 1:
             total = sum(s.counts["accidental_late_payers"]["lawyer_letter"] for s in summaries)
             console.print(
-                f"over {len(summaries)} days: {total} lawyer's letters planned for accidental late payers"
+                _("over {days} days: {letters} lawyer's letters planned for accidental late payers").format(
+                    days=count(len(summaries)), letters=count(total)
+                )
             )
     if not anchored:
         raise typer.Exit(EXIT_FINDINGS)
 
 
 def render_summary(s: RunSummary, dry_run: bool = False) -> None:
-    note = " (already run: nothing new written)" if s.already_run and s.written == 0 else ""
-    note = " (dry run: nothing written)" if dry_run else note
-    console.print(
-        f"[bold]{s.as_of}[/] {s.policy_id} on {s.engine}: {s.accounts} accounts, {s.planned} actions planned, "
-        f"{s.written} written to the outbox in {s.seconds:.2f}s{note}"
+    note = " " + _("(already run: nothing new written)") if s.already_run and s.written == 0 else ""
+    note = " " + _("(dry run: nothing written)") if dry_run else note
+    line = _(
+        "{day} {policy} on {engine}: {accounts} accounts, {planned} actions planned, "
+        "{written} written to the outbox in {seconds}s"
+    ).format(
+        day=f"[bold]{s.as_of}[/]",
+        policy=escape(s.policy_id),
+        engine=s.engine,
+        accounts=count(s.accounts),
+        planned=count(s.planned),
+        written=count(s.written),
+        seconds=f"{s.seconds:.2f}",
     )
-    table = Table(show_header=True, header_style="bold")
-    table.add_column("segment")
-    table.add_column("accounts", justify="right")
-    for name, n in sorted(s.counts["segments"].items(), key=lambda kv: -kv[1]):
-        table.add_row(name, str(n))
-    steps = Table(show_header=True, header_style="bold")
-    steps.add_column("step")
-    steps.add_column("actions", justify="right")
-    for name, n in sorted(s.counts["steps"].items(), key=lambda kv: -kv[1]):
-        steps.add_row(name, str(n))
-    console.print(table, steps)
-    console.print("statuses: " + ", ".join(f"{k} {v}" for k, v in sorted(s.counts["statuses"].items())))
+    console.print(line + note)
+    segments = [[name, count(n)] for name, n in sorted(s.counts["segments"].items(), key=lambda kv: -kv[1])]
+    steps = [[name, count(n)] for name, n in sorted(s.counts["steps"].items(), key=lambda kv: -kv[1])]
+    console.print(
+        fitted_table([Column(_("segment")), Column(_("accounts"), "number")], segments, console=console),
+        fitted_table([Column(_("step")), Column(_("actions"), "number")], steps, console=console),
+    )
+    statuses = ", ".join(f"{k} {count(v)}" for k, v in sorted(s.counts["statuses"].items()))
+    console.print(_("statuses: {statuses}").format(statuses=statuses))
     acc = s.counts["accidental_late_payers"]
     console.print(
-        f"accidental late payers planned a lawyer's letter: [bold]{acc['lawyer_letter']}[/] "
-        f"(any legal-tone action: {acc['legal_tone']})"
+        _(
+            "accidental late payers planned a lawyer's letter: {letters} (any legal-tone action: {legal})"
+        ).format(letters=f"[bold]{count(acc['lawyer_letter'])}[/]", legal=count(acc["legal_tone"]))
     )
