@@ -78,11 +78,15 @@ def test_json_input_works_too(cli: Cli, tmp_path: Path) -> None:
     assert (code, json.loads(out)["decision"]) == (0, "allow")
 
 
-def test_human_output_names_the_decision_and_both_languages(cli: Cli, tmp_path: Path) -> None:
+def test_human_output_names_the_decision_in_the_chosen_language(cli: Cli, tmp_path: Path) -> None:
     code, out, _ = cli("compliance", "check", _write(tmp_path, DEFER))
     assert code == 1
     assert "DEFER" in out and "next allowed at 2026-03-09T08:00:00-04:00" in out
-    assert "regf.hours" in out and "不在允许联系时段" in out
+    assert "regf.hours" in out and "outside contact hours" in out and "不在允许联系时段" not in out
+    code, out, _ = cli("--lang", "zh-CN", "compliance", "check", _write(tmp_path, DEFER))
+    assert code == 1
+    assert "推迟" in out and "最早可联系时间 2026-03-09T08:00:00-04:00" in out
+    assert "regf.hours" in out and "不在允许联系时段" in out and "outside contact hours" not in out
 
 
 def test_profile_option_overrides_the_document(cli: Cli, tmp_path: Path) -> None:
