@@ -3,17 +3,19 @@ cleared one at a time through services.borrower_facts (validated, audited), and 
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import date, datetime
 from typing import Any
 
 import typer
-from rich.markup import escape
 from rich.table import Table
 
 from arrears.domain.compliance.document import parse_instant
 from arrears.domain.compliance.facts import FLAG_NAMES
 from arrears.domain.errors import InputError
 from arrears.entrypoints.cli.common import console, parse_as_of, print_json
+from arrears.entrypoints.cli.language import _
+from arrears.entrypoints.cli.output import Column, cell, fitted_table
 from arrears.services import borrower_facts
 from arrears.services.unit_of_work import UnitOfWork
 
@@ -134,40 +136,69 @@ def show_command(
     render(view)
 
 
+# The columns of `borrower show`; on a narrow terminal the highest `drop` gives way first.
+IN_FORCE = (
+    Column("id", "key", justify="right"),
+    Column("flag"),
+    Column("channel", drop=3),
+    Column("debt", "key", drop=4),
+    Column("value", drop=5),
+    Column("until", "key", drop=2),
+    Column("since", "key"),
+    Column("set by", drop=6),
+    Column("reason", drop=1),
+    Column("source", drop=7),
+)
+HISTORY = (
+    Column("id", "key", justify="right"),
+    Column("flag"),
+    Column("channel", drop=5),
+    Column("debt", "key", drop=6),
+    Column("value", drop=7),
+    Column("from", "key"),
+    Column("set by", drop=8),
+    Column("reason", drop=3),
+    Column("cleared", "key", drop=1),
+    Column("cleared by", drop=9),
+    Column("why cleared", drop=4),
+    Column("in force", drop=2),
+)
+
+
 def render(view: dict[str, Any]) -> None:
     borrower = view["borrower"]
     head = Table.grid(padding=(0, 2))
-    head.add_row("borrower", _cell(borrower.get("id")), "name", _cell(borrower.get("name")))
-    head.add_row("phone", _cell(borrower.get("phone")), "time zone", _cell(borrower.get("timezone")))
-    head.add_row("as of", _cell(_short(view["at"])), "", "")
+    head.add_row(_("borrower"), cell(borrower.get("id")), _("name"), cell(borrower.get("name")))
+    head.add_row(_("phone"), cell(borrower.get("phone")), _("time zone"), cell(borrower.get("timezone")))
+    head.add_row(_("as of"), cell(_short(view["at"])), "", "")
     console.print(head)
-    in_force = Table("id", "flag", "channel", "debt", "value", "until", "since", "set by", "reason",
-                     "source", title="In force")  # fmt: skip
-    for r in view["in_force"]:
-        in_force.add_row(
-            *(_cell(r[k]) for k in ("id", "flag", "channel", "debt", "value", "until")),
-            _cell(_short(r["effective_at"])),
-            *(_cell(r[k]) for k in ("set_by", "reason", "source")),
-        )
-    if not view["in_force"]:
-        in_force.caption = "none"
-    console.print(in_force)
-    history = Table("id", "flag", "channel", "debt", "value", "from", "set by", "reason", "cleared",
-                    "cleared by", "why cleared", "in force", title="History")  # fmt: skip
-    for r in view["history"]:
-        history.add_row(
-            *(_cell(r[k]) for k in ("id", "flag", "channel", "debt", "value")),
-            _cell(_short(r["effective_at"])),
-            _cell(r["set_by"]),
-            _cell(r["reason"]),
-            _cell(_short(r["cleared_at"])),
-            _cell(r["cleared_by"]),
-            _cell(r["clear_reason"]),
-            "yes" if r["in_force"] else "no",
-        )
-    if not view["history"]:
-        history.caption = "no facts recorded"
-    console.print(history)
+    rows = [
+        [
+            *(cell(r[k]) for k in ("id", "flag", "channel", "debt", "value", "until")),
+            cell(_short(r["effective_at"])),
+            *(cell(r[k]) for k in ("set_by", "reason", "source")),
+        ]
+        for r in view["in_force"]
+    ]
+    columns = [replace(c, header=_(c.header)) for c in IN_FORCE]
+    caption = None if rows else _("none")
+    console.print(fitted_table(columns, rows, console=console, title=_("In force"), caption=caption))
+    rows = [
+        [
+            *(cell(r[k]) for k in ("id", "flag", "channel", "debt", "value")),
+            cell(_short(r["effective_at"])),
+            cell(r["set_by"]),
+            cell(r["reason"]),
+            cell(_short(r["cleared_at"])),
+            cell(r["cleared_by"]),
+            cell(r["clear_reason"]),
+            _("yes") if r["in_force"] else _("no"),
+        ]
+        for r in view["history"]
+    ]
+    columns = [replace(c, header=_(c.header)) for c in HISTORY]
+    caption = None if rows else _("no facts recorded")
+    console.print(fitted_table(columns, rows, console=console, title=_("History"), caption=caption))
 
 
 def _short(instant: str | None) -> str | None:
@@ -175,7 +206,3 @@ def _short(instant: str | None) -> str | None:
     if not instant:
         return instant
     return datetime.fromisoformat(instant).isoformat(timespec="minutes").replace("T", " ")
-
-
-def _cell(value: object) -> str:
-    return "—" if value is None or value == "" else escape(str(value))
