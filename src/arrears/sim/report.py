@@ -209,6 +209,7 @@ class Comparison:
             "borrowers": self.borrowers,
             "from": self.start.isoformat(),
             "seconds": round(self.seconds, 2),
+            "run_seconds": {p.name: [round(x, 2) for x in p.seconds] for p in self.policies},
             "interval": "95 % percentile bootstrap over seeds, paired for differences, clamped to the range",
             "populations": {p.name: p.populations for p in self.policies},
             "table": [row.to_dict() for row in self.rows()],
@@ -314,25 +315,31 @@ def format_value(value: float | None, kind: str) -> str:
     return f"{value:,.4g}"
 
 
-def format_change(value: float | None, kind: str, language: ReportLanguage) -> str:
-    """A difference B − A with its sign; a difference of rates in percentage points."""
+def format_change(value: float | None, kind: str, language: ReportLanguage, unit: bool = True) -> str:
+    """A difference B − A with its sign (none when it rounds to zero); a difference of rates in percentage
+    points ("+3.2 pp"; without the unit when `unit` is False)."""
     if value is None or math.isnan(value):
         return NOT_DEFINED
-    sign = "+" if value > 0 else "−" if value < 0 else ""
-    size = abs(value)
     if kind == "rate":
-        return f"{sign}{size * 100:.1f} {language.t('pp')}"
-    return f"{sign}{format_value(size, kind)}"
+        size = f"{abs(value) * 100:.1f}"
+        suffix = f" {language.t('pp')}" if unit else ""
+    else:
+        size = format_value(abs(value), kind)
+        suffix = ""
+    if not any(ch in "123456789" for ch in size):
+        return f"{size}{suffix}"
+    return f"{'+' if value > 0 else '−'}{size}{suffix}"
 
 
 def format_interval(estimate: Estimate, kind: str, language: ReportLanguage, change: bool = False) -> str:
-    """ "[low, high]" in the value's unit, or NOT_DEFINED when there is no interval (fewer than two seeds)."""
+    """ "[low, high]" in the value's unit ("[−1.2, +0.4] pp" for a difference of rates), or NOT_DEFINED when
+    there is no interval (fewer than two seeds)."""
     if estimate.low is None or estimate.high is None:
         return NOT_DEFINED
     if change:
-        return (
-            f"[{format_change(estimate.low, kind, language)}, {format_change(estimate.high, kind, language)}]"
-        )
+        low = format_change(estimate.low, kind, language, unit=False)
+        high = format_change(estimate.high, kind, language, unit=False)
+        return f"[{low}, {high}]" + (f" {language.t('pp')}" if kind == "rate" else "")
     return f"[{format_value(estimate.low, kind)}, {format_value(estimate.high, kind)}]"
 
 
