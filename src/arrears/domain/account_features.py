@@ -30,6 +30,7 @@ EVENT_KINDS = (
     "identity_dispute",
 )
 PROMISE_WINDOW, AUTODEBIT_WINDOW, HARDSHIP_WINDOW, HISTORY_WINDOW = 90, 30, 90, 365
+CONTACT_WINDOW, AUTODEBIT_COUNT_WINDOW = 30, 90
 
 
 @dataclass(frozen=True, slots=True)
@@ -54,12 +55,16 @@ def account_features(
     past = [i for i in position.instalments if i.due < as_of]
     judged = [i for i in past if i.paid_on is not None or i.due + timedelta(days=grace) < as_of]
     on_time = [i for i in judged if i.paid_on is not None and i.paid_on <= i.due + timedelta(days=grace)]
-    max_dpd = 0
+    max_dpd = prior_max_dpd = 0
     window_start = as_of - timedelta(days=HISTORY_WINDOW - 1)
     for i in past:
         last_late_day = as_of if i.paid_on is None else i.paid_on - timedelta(days=1)
         if last_late_day >= window_start and last_late_day > i.due:
             max_dpd = max(max_dpd, (last_late_day - i.due).days)
+            if i.paid_on is not None:  # the earlier delinquencies: the current one is the unpaid instalments
+                prior_max_dpd = max(prior_max_dpd, (last_late_day - i.due).days)
+    paid = [i for i in past if i.paid_on is not None]
+    paid_on_time = [i for i in paid if i.paid_on is not None and i.paid_on <= i.due + timedelta(days=grace)]
     seen = [e for e in events if e.on <= as_of]
     count = {
         k: sum(1 for e in seen if e.kind == k)
@@ -83,6 +88,12 @@ def account_features(
         "instalments_overdue": sum(1 for i in past if i.outstanding.total > 0),
         "on_time_ratio": ratio_bp(len(on_time), len(judged)),
         "max_dpd_12m": max_dpd,
+        "prior_max_dpd_12m": prior_max_dpd,
+        "prior_on_time_ratio": ratio_bp(len(paid_on_time), len(paid)),
+        "contacts_30d": sum(1 for e in seen if e.kind == "contact" and _within(e.on, as_of, CONTACT_WINDOW)),
+        "autodebit_failures_90d": sum(
+            1 for e in seen if e.kind == "autodebit_failed" and _within(e.on, as_of, AUTODEBIT_COUNT_WINDOW)
+        ),
         "broken_promises_90d": sum(
             1 for e in seen if e.kind == "promise_broken" and _within(e.on, as_of, PROMISE_WINDOW)
         ),

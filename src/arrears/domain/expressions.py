@@ -11,6 +11,7 @@ Grammar (lowest precedence first)::
     product    := unary (("*" | "/") unary)*
     unary      := "-" unary | primary
     primary    := number | 'string' | "string" | true | false | feature | "(" expr ")"
+    feature    := name ["." name]      (score.self_cure_30d: an active model's probability)
 
 The text is tokenized and parsed here (never handed to Python's eval or ast), then type-checked
 against the feature registry: unknown features, misspelt values of str features, strings compared
@@ -49,6 +50,7 @@ MAX_LENGTH = 4000
 MAX_HEIGHT = 120  # bounds recursion when compiling and evaluating
 MAX_NESTING = 40
 KEYWORDS = frozenset({"and", "or", "not", "in", "true", "false"})
+NAMESPACES = frozenset({"score"})  # `score.<target>`: the active risk models' probabilities
 COMPARISONS = ("==", "!=", "<=", ">=", "<", ">")
 _OPERATORS = (*COMPARISONS, "+", "-", "*", "/", "(", ")", "[", "]", ",")
 _HINTS = {
@@ -158,6 +160,11 @@ def tokenize(text: str) -> list[Token]:
             j = i
             while j < n and (text[j] in _ASCII_LETTERS or text[j] in _ASCII_DIGITS):
                 j += 1
+            # a namespaced name: a model's score (`score.self_cure_30d`)
+            if j + 1 < n and text[j] == "." and text[j + 1] in _ASCII_LETTERS and text[i:j] in NAMESPACES:
+                j += 1
+                while j < n and (text[j] in _ASCII_LETTERS or text[j] in _ASCII_DIGITS):
+                    j += 1
             tokens.append(Token("name", text[i:j], i))
             i = j
         elif c in "'\"":

@@ -82,6 +82,8 @@ CONTACT_OUTCOMES = (
     "dispute",
 )
 EWS_LEVELS = ("low", "medium", "high")
+# The risk models' targets (arrears.domain.models.TARGETS): each active model adds `score.<target>`.
+SCORE_TARGETS = ("self_cure_30d", "roll_30d", "pay_7d_after_contact", "promise_kept", "miss_next_due")
 
 _I, _M, _R, _B, _S = FeatureType.INT, FeatureType.MONEY, FeatureType.RATIO, FeatureType.BOOL, FeatureType.STR
 
@@ -132,6 +134,29 @@ FEATURES: dict[str, Feature] = {
             "(so max_dpd_12m > dpd means an earlier, worse one)",
             0,
             "never late",
+        ),
+        _f(
+            "prior_max_dpd_12m",
+            _I,
+            "highest DPD an instalment already paid reached in the last 365 days: the earlier delinquencies,"
+            " the current one (the unpaid instalments) left out",
+            0,
+            "never late before",
+        ),
+        _f(
+            "prior_on_time_ratio",
+            _R,
+            "of the instalments already paid, the share paid within grace (the current delinquency left out)",
+            RATIO_ONE,
+            "nothing paid yet (1.0)",
+        ),
+        _f("contacts_30d", _I, "contacts recorded in the last 30 days (any outcome)", 0, "no contact"),
+        _f(
+            "autodebit_failures_90d",
+            _I,
+            "auto-debit failures recorded in the last 90 days",
+            0,
+            "no failure recorded",
         ),
         _f(
             "broken_promises_90d",
@@ -196,6 +221,16 @@ FEATURES: dict[str, Feature] = {
             CONTACT_OUTCOMES,
         ),
         _f("product", _S, "product code of the loan", "unknown", "product not recorded"),
+        *(
+            _f(
+                f"score.{t}",
+                _R,
+                f"the active {t} model's calibrated probability (0..1) for the account on the day",
+                0,
+                "no active model for the target",
+            )
+            for t in SCORE_TARGETS
+        ),
     )
 }
 

@@ -23,6 +23,7 @@ from arrears.domain.policy.sql import ASSIGNMENT_COLUMNS, PolicySql
 from arrears.engine import ledger_kernel as kernel
 from arrears.engine.arm_hash import arm_buckets
 from arrears.engine.evaluation import ASSIGNMENT_SCHEMA, Evaluation, empty_history, kind_rank, normalise
+from arrears.engine.model_scores import LENDER_TABLE, SCORE_COLUMNS, score_table
 from arrears.engine.portfolio import Portfolio
 from arrears.engine.vector_features import features_of
 from arrears.engine.vector_ledger import NONE_DAY, assess_portfolio
@@ -58,9 +59,13 @@ def features_with_keys(portfolio: Portfolio, as_of: date) -> pa.Table:
     oldest = assessment[kernel.OLDEST_DUE]
     anchor = np.where(oldest == NONE_DAY, 0, oldest).astype(np.int32)
     anchor_arr = pa.array(anchor, pa.int32(), mask=oldest == NONE_DAY).cast(pa.date32())
-    return table.append_column("borrower_id", portfolio["loans"]["borrower_id"]).append_column(
+    table = table.append_column("borrower_id", portfolio["loans"]["borrower_id"]).append_column(
         "anchor", anchor_arr
     )
+    scores = score_table(portfolio.models, table, portfolio.tables.get(LENDER_TABLE))
+    for name in scores.column_names:
+        table = table.append_column(name, scores[name])
+    return table
 
 
 def evaluate(
@@ -97,6 +102,7 @@ def evaluate(
         con.unregister("hist_raw")
     if not _in_row_order(assigned[KEY]):
         assigned = assigned.sort_by(KEY)
+    scores = src.select(["loan_id", *SCORE_COLUMNS]).sort_by("loan_id") if portfolio.models else None
     assignments = src
     for column in ASSIGNMENT_COLUMNS:
         assignments = assignments.append_column(column, assigned[column])
@@ -106,7 +112,9 @@ def evaluate(
         [(KEY, "ascending"), ("_kind", "ascending"), ("position", "ascending")]
     )
     actions = actions.append_column("loan_id", pc.take(loan_ids, actions[KEY])).drop_columns([KEY, "_kind"])
-    return normalise(assignments, actions)
+    evaluation = normalise(assignments, actions)
+    evaluation.scores = scores
+    return evaluation
 
 
 def _assignment_values(policy: Policy) -> dict[str, list[str]]:

@@ -67,6 +67,8 @@ HISTORY_SCHEMA = pa.schema([("loan_id", pa.string()), ("step_id", pa.string()), 
 class Evaluation:
     assignments: pa.Table
     actions: pa.Table
+    # loan_id + score.<target> (basis points) per account, when models are active
+    scores: pa.Table | None = None
 
 
 def _in_order(table: pa.Table, keys: list[str]) -> bool:

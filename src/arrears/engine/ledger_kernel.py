@@ -26,7 +26,10 @@ HARDSHIP, DISPUTED, IDENTITY_DISPUTE, LAST_OUTCOME = 12, 13, 14, 15
 # the domain ledger refuses such a waiver (InputError), so the caller must too.
 BAD_WAIVER = 16
 # BUCKET is -1 when no bucket holds the day count (a bucket table whose last bucket is closed).
-FACT_ROWS = 17
+# History that leaves the current delinquency out (the risk models' features): over paid instalments only,
+# and counts of contact and auto-debit-failure events in their windows.
+PRIOR_MAX_DPD_12M, PRIOR_ON_TIME_RATIO, CONTACTS_30D, AUTODEBIT_FAILURES_90D = 17, 18, 19, 20
+FACT_ROWS = 21
 # `money` (int64, minor units): what the features read ...
 OVERDUE_TOTAL, OUTSTANDING_TOTAL, OVERDUE_PRINCIPAL, LATE_FEE = 0, 1, 2, 3
 # ... and, for the whole ledger (`keep_rows`), every component (principal, interest, fees, late fee).
@@ -62,7 +65,7 @@ def _daily_charge(base: np.int64, num: np.int64, den: np.int64, mode: np.int64) 
 @njit(cache=True, parallel=True)
 def assess(
     today: np.int64,
-    windows: np.ndarray,  # promise, autodebit, hardship, history (days)
+    windows: np.ndarray,  # promise, autodebit, hardship, history, contacts, autodebit count (days)
     ratio_one: np.int64,
     acc_product: np.ndarray,
     grace: np.ndarray,  # per product
@@ -288,6 +291,7 @@ def assess(
         q0, q1, q2, q3 = np.int64(0), np.int64(0), np.int64(0), np.int64(0)  # paid
         total_accrued, total_waived = np.int64(0), np.int64(0)
         n_overdue, n_judged, n_on_time, max_dpd = 0, 0, 0, np.int64(0)
+        n_paid, n_paid_on_time, prior_max = 0, 0, np.int64(0)
         window_start = today - (windows[3] - 1)
         for i in range(n_rows):
             d = due[r0 + i]
@@ -310,6 +314,12 @@ def assess(
                 last_late = paid_on[i] - 1 if settled else today
                 if last_late >= window_start and last_late > d:
                     max_dpd = max(max_dpd, last_late - d)
+                    if settled:
+                        prior_max = max(prior_max, last_late - d)
+                if settled:
+                    n_paid += 1
+                    if paid_on[i] <= d + g:
+                        n_paid_on_time += 1
         money[OVERDUE_TOTAL, a] = o0 + o1 + o2 + o3
         money[OUTSTANDING_TOTAL, a] = t0 + t1 + t2 + t3
         money[OVERDUE_PRINCIPAL, a] = o0
@@ -371,6 +381,8 @@ def assess(
         facts[INSTALMENTS_OVERDUE, a] = n_overdue
         facts[ON_TIME_RATIO, a] = ratio_one if n_judged == 0 else n_on_time * ratio_one // n_judged
         facts[MAX_DPD_12M, a] = max_dpd
+        facts[PRIOR_MAX_DPD_12M, a] = prior_max
+        facts[PRIOR_ON_TIME_RATIO, a] = ratio_one if n_paid == 0 else n_paid_on_time * ratio_one // n_paid
         if keep_rows:
             money[CREDIT, a] = credit
             money[ACCRUED, a] = total_accrued
@@ -379,10 +391,15 @@ def assess(
         broken, made, kept, broken_all, opened, closed = 0, 0, 0, 0, 0, 0
         autodebit, hardship, disputed, identity = False, False, False, False
         best_day, best_outcome = NONE_DAY, np.int64(-1)
+        contacts, autodebit_failures = 0, 0
         for e in range(ev_start[a], ev_start[a + 1]):
             day, kind = ev_day[e], ev_kind[e]
             if day > today:
                 continue
+            if kind == EV_CONTACT and day > today - windows[4]:
+                contacts += 1
+            if kind == EV_AUTODEBIT_FAILED and day > today - windows[5]:
+                autodebit_failures += 1
             if kind == EV_PROMISE_BROKEN:
                 broken_all += 1
                 if day > today - windows[0]:
@@ -422,6 +439,8 @@ def assess(
         facts[DISPUTED, a] = 1 if disputed else 0
         facts[IDENTITY_DISPUTE, a] = 1 if identity else 0
         facts[LAST_OUTCOME, a] = best_outcome
+        facts[CONTACTS_30D, a] = contacts
+        facts[AUTODEBIT_FAILURES_90D, a] = autodebit_failures
         facts[BAD_WAIVER, a] = bad_waiver
         if keep_rows:
             for i in range(n_rows):

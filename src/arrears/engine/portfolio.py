@@ -25,6 +25,7 @@ import pyarrow.compute as pc
 
 from arrears.domain.account_features import AccountEvent
 from arrears.domain.loans import Instalment, Loan, Pause, Payment, Waiver
+from arrears.domain.models import ScoringModel
 from arrears.domain.products import LedgerSettings
 
 _LOAN_ID = pa.field("loan_id", pa.string())
@@ -118,6 +119,9 @@ class Portfolio:
 
     tables: dict[str, pa.Table]
     products: Mapping[str, LedgerSettings] = field(default_factory=dict)
+    # the active risk models the run scores with (engine/model_scores.py); their lender-supplied inputs
+    # ride along as tables["lender_features"]
+    models: tuple[ScoringModel, ...] = ()
 
     def __post_init__(self) -> None:
         for name, schema in SCHEMAS.items():
@@ -138,7 +142,7 @@ class Portfolio:
     def decoded(self) -> Portfolio:
         """The same portfolio with every dictionary-encoded column as plain values."""
         tables = {name: table.cast(SCHEMAS[name]) for name, table in self.tables.items() if name in SCHEMAS}
-        return Portfolio({**self.tables, **tables}, dict(self.products))
+        return Portfolio({**self.tables, **tables}, dict(self.products), self.models)
 
     @property
     def account_count(self) -> int:
@@ -210,7 +214,7 @@ def take_accounts(portfolio: Portfolio, accounts: int) -> Portfolio:
     for name, table in portfolio.tables.items():
         if name not in tables:
             tables[name] = _rows_of_first(table, portfolio["loans"]["loan_id"], keep)
-    return Portfolio(tables, dict(portfolio.products))
+    return Portfolio(tables, dict(portfolio.products), portfolio.models)
 
 
 def _rows_of_first(table: pa.Table, all_ids: pa.ChunkedArray, keep: pa.ChunkedArray) -> pa.Table:

@@ -11,6 +11,7 @@ from arrears.domain.ledger import compute_position
 from arrears.domain.policy.model import Policy
 from arrears.domain.policy.treatment import decide
 from arrears.engine.evaluation import ACTION_SCHEMA, ASSIGNMENT_SCHEMA, Evaluation, normalise, sent_steps
+from arrears.engine.model_scores import LENDER_TABLE, SCORE_COLUMNS, SCORES_SCHEMA, lender_rows, score_account
 from arrears.engine.portfolio import Portfolio
 
 
@@ -25,11 +26,16 @@ def evaluate(
         zip(loans_table["loan_id"].to_pylist(), loans_table["borrower_id"].to_pylist(), strict=True)
     )
     product = dict(zip(loans_table["loan_id"].to_pylist(), loans_table["product"].to_pylist(), strict=True))
+    lender = lender_rows(portfolio.tables.get(LENDER_TABLE))
+    scores: list[dict[str, object]] = []
     assignments: list[dict[str, object]] = []
     actions: list[dict[str, object]] = []
     for loan in portfolio.to_loans():
         position = compute_position(loan, as_of)
         features = account_features(loan, position, events.get(loan.id, ()), product[loan.id])
+        features.update(score_account(portfolio.models, features, lender.get(loan.id, {})))
+        if portfolio.models:
+            scores.append({"loan_id": loan.id, **{c: features[c] for c in SCORE_COLUMNS}})
         anchor = position.oldest_unpaid_due
         history = sent.get(loan.id, {}).get(anchor, set()) if anchor else set()
         t = decide(policy, loan.id, features, history)
@@ -74,7 +80,10 @@ def evaluate(
                     "ladder": a.ladder,
                 }
             )
-    return normalise(
+    evaluation = normalise(
         pa.Table.from_pylist(assignments, schema=ASSIGNMENT_SCHEMA),
         pa.Table.from_pylist(actions, schema=ACTION_SCHEMA),
     )
+    if portfolio.models:
+        evaluation.scores = pa.Table.from_pylist(scores, schema=SCORES_SCHEMA).sort_by("loan_id")
+    return evaluation

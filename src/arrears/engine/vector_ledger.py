@@ -20,7 +20,9 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from arrears.domain.account_features import (
+    AUTODEBIT_COUNT_WINDOW,
     AUTODEBIT_WINDOW,
+    CONTACT_WINDOW,
     EVENT_KINDS,
     HARDSHIP_WINDOW,
     HISTORY_WINDOW,
@@ -217,7 +219,17 @@ def _codes(col: pa.ChunkedArray | pa.Array, names: list[str], *, null: int, othe
 
 
 _PAUSE_REASONS = ["hardship", "dispute", "identity_theft"]
-_WINDOWS = np.array([PROMISE_WINDOW, AUTODEBIT_WINDOW, HARDSHIP_WINDOW, HISTORY_WINDOW], dtype=np.int64)
+_WINDOWS = np.array(
+    [
+        PROMISE_WINDOW,
+        AUTODEBIT_WINDOW,
+        HARDSHIP_WINDOW,
+        HISTORY_WINDOW,
+        CONTACT_WINDOW,
+        AUTODEBIT_COUNT_WINDOW,
+    ],
+    dtype=np.int64,
+)
 
 
 @dataclass

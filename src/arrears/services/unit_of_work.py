@@ -56,6 +56,7 @@ from arrears.domain.promises import Promise, PromiseOutcome
 from arrears.domain.records import AccountEvent, Borrower, LoanRecord, Posting
 from arrears.domain.runs import PlannedAction, RunRecord
 from arrears.domain.staff import StaffUser
+from arrears.services.model_port import ModelPort
 
 
 class ProductPort(Protocol):
@@ -414,6 +415,7 @@ class UnitOfWork:
     webhook_receipts: WebhookReceiptPort
     loan_actions: LoanActionPort
     run_log: RunLogPort
+    models: ModelPort
 
     def __new__(cls, url: str | None = None) -> Self:
         if cls is UnitOfWork:

@@ -32,6 +32,7 @@ from arrears.adapters.store.casework_repositories import (
 from arrears.adapters.store.contacts import ContactRepository
 from arrears.adapters.store.flags import BorrowerFlagRepository
 from arrears.adapters.store.import_repository import ImportRepository
+from arrears.adapters.store.model_repository import ModelRepository
 from arrears.adapters.store.outbox_repository import OutboxRepository
 from arrears.adapters.store.personal_data_repository import PersonalDataRepository
 from arrears.adapters.store.reply_repository import ReplyRepository
@@ -93,6 +94,7 @@ class SqlUnitOfWork(UnitOfWork):
         self.webhook_receipts = WebhookReceiptRepository(self.connection)
         self.loan_actions = LoanActionRepository(self.connection)
         self.run_log = RunLogReader(self.connection)
+        self.models = ModelRepository(self.connection)
         return self
 
     @property

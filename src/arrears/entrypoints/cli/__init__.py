@@ -44,6 +44,7 @@ COMMAND_MODULES = (
     "user",
     "keys",
     "privacy",
+    "model",
 )
 
 # The top-level commands, in the order `arrears --help` lists them: the modules whose register(app) defines

@@ -1,0 +1,156 @@
+"""The active risk models' scores inside the daily run, column-wise (fast engines) and per account
+(reference engine): `score.<target>` in basis points, 0 when no model is active for a target.
+
+A scorecard is compiled arithmetic (arrears.domain.models.Scorecard: integer points, a step table to a
+probability); a LightGBM model goes through LightGBM's own predictor, imported only when such a model is
+active. The models' inputs are the engine's features plus the lender's imported ones (`lender.<name>`),
+handed over in the portfolio's `lender_features` table (loan_id + one float column per feature).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from functools import lru_cache
+from typing import Any
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from arrears.domain.features import SCORE_TARGETS, FeatureValue
+from arrears.domain.models import ScoringModel, feature_number, one_model_per_target, shap_reasons
+
+LENDER_TABLE = "lender_features"
+SCORE_COLUMNS = tuple(f"score.{t}" for t in SCORE_TARGETS)
+SCORES_SCHEMA = pa.schema([("loan_id", pa.string()), *((c, pa.int64()) for c in SCORE_COLUMNS)])
+
+
+def lender_rows(lender: pa.Table | None) -> dict[str, dict[str, float]]:
+    """The lender's features by loan id (the reference engine's input)."""
+    if lender is None:
+        return {}
+    names = [c for c in lender.column_names if c != "loan_id"]
+    return {
+        r["loan_id"]: {n: float("nan") if r[n] is None else float(r[n]) for n in names}
+        for r in lender.to_pylist()
+    }
+
+
+@lru_cache(maxsize=16)
+def booster(model_text: str) -> Any:
+    """LightGBM's predictor for a model's text (parsed once per process)."""
+    try:
+        import lightgbm
+    except ImportError as exc:  # pragma: no cover - the extra is installed where GBMs are trained
+        from arrears.domain.errors import InputError
+
+        raise InputError("install the models extra: pip install 'arrears[models]'", field="models") from exc
+    return lightgbm.Booster(model_str=model_text)
+
+
+def model_columns(features: pa.Table, lender: pa.Table | None, names: Sequence[str]) -> dict[str, np.ndarray]:
+    """The named model inputs as float64 columns in the feature table's row order (a lender feature an
+    account has no value for is NaN: both model families have a bin / branch for missing values)."""
+    out: dict[str, np.ndarray] = {}
+    positions = None
+    for name in names:
+        if name in features.column_names:
+            col = features[name]
+            if pa.types.is_boolean(col.type):
+                col = pc.cast(col, pa.int8())
+            out[name] = np.asarray(col.to_numpy(), dtype=np.float64)
+            continue
+        values = np.full(features.num_rows, np.nan)
+        if lender is not None and name in lender.column_names:
+            if positions is None:
+                positions = pc.index_in(features["loan_id"], lender["loan_id"]).to_numpy(zero_copy_only=False)
+                positions = np.where(np.isnan(positions.astype(np.float64)), -1, positions).astype(np.int64)
+            column = np.asarray(lender[name].to_numpy(zero_copy_only=False), dtype=np.float64)
+            values = np.where(positions >= 0, column[np.maximum(positions, 0)], np.nan)
+        out[name] = values
+    return out
+
+
+def probabilities_bp(model: ScoringModel, columns: Mapping[str, np.ndarray]) -> np.ndarray:
+    """A model's calibrated probability in basis points for every row."""
+    if model.scorecard is not None:
+        return model.scorecard.probability_bp_many(columns)
+    assert model.gbm_text is not None and model.calibration is not None
+    n = len(next(iter(columns.values()))) if columns else 0
+    if n == 0:
+        return np.zeros(0, dtype=np.int64)
+    matrix = np.column_stack([columns[f] for f in model.features])
+    raw = booster(model.gbm_text).predict(matrix)
+    return model.calibration.of_many(np.asarray(raw, dtype=np.float64))
+
+
+def score_table(models: Sequence[ScoringModel], features: pa.Table, lender: pa.Table | None) -> pa.Table:
+    """`score.<target>` for every row of the feature table (every target: 0 where no model is active)."""
+    one_model_per_target(models)
+    by_target = {m.target: m for m in models}
+    needed = sorted({f for m in models for f in m.features})
+    columns = model_columns(features, lender, needed) if models else {}
+    out = {}
+    for t, name in zip(SCORE_TARGETS, SCORE_COLUMNS, strict=True):
+        m = by_target.get(t)
+        out[name] = (
+            probabilities_bp(m, columns) if m is not None else np.zeros(features.num_rows, dtype=np.int64)
+        )
+    return pa.table({k: pa.array(v, pa.int64()) for k, v in out.items()})
+
+
+def score_account(
+    models: Sequence[ScoringModel], features: Mapping[str, FeatureValue], lender: Mapping[str, float]
+) -> dict[str, int]:
+    """The same numbers for one account (the reference engine): the scorecard's arithmetic row by row."""
+    out = dict.fromkeys(SCORE_COLUMNS, 0)
+    for m in models:
+        row = {
+            f: feature_number(features[f]) if f in features else float(lender.get(f, float("nan")))
+            for f in m.features
+        }
+        if m.scorecard is not None:
+            out[m.score_feature] = m.scorecard.probability_bp(row)
+        else:
+            assert m.gbm_text is not None and m.calibration is not None
+            raw = booster(m.gbm_text).predict(np.array([[row[f] for f in m.features]], dtype=np.float64))
+            out[m.score_feature] = m.calibration.of(float(raw[0]))
+    return out
+
+
+def reason_names(model: ScoringModel, columns: Mapping[str, np.ndarray], top: int = 3) -> list[str]:
+    """Per row, the model's top reason codes as 'feature,feature,feature' (points lost, or SHAP values)."""
+    n = len(next(iter(columns.values()))) if columns else 0
+    if n == 0:
+        return []
+    names = list(model.features)
+    if model.scorecard is not None:
+        weights = np.column_stack(
+            [
+                max(c.points)
+                - np.asarray(c.points, dtype=np.int64)[
+                    np.searchsorted(np.asarray(c.splits, dtype=np.float64), columns[c.feature], side="right")
+                ]
+                for c in model.scorecard.characteristics
+            ]
+        ).astype(np.float64)
+        names = [c.feature for c in model.scorecard.characteristics]
+    else:
+        assert model.gbm_text is not None
+        matrix = np.column_stack([columns[f] for f in model.features])
+        weights = np.asarray(booster(model.gbm_text).predict(matrix, pred_contrib=True))[:, :-1]
+    order = np.argsort(-weights, axis=1, kind="stable")[:, :top]
+    out = []
+    for r in range(n):
+        out.append(",".join(names[k] for k in order[r] if weights[r, k] > 0))
+    return out
+
+
+def explain_row(model: ScoringModel, row: Mapping[str, float], top: int = 3) -> list[Any]:
+    """The top reason codes of one account (domain Reason objects)."""
+    if model.scorecard is not None:
+        return list(model.scorecard.reasons(row, top))
+    assert model.gbm_text is not None
+    values = [row[f] for f in model.features]
+    contrib = booster(model.gbm_text).predict(np.array([values], dtype=np.float64), pred_contrib=True)[0][:-1]
+    return shap_reasons(model.features, values, [float(c) for c in contrib], top)
