@@ -19,7 +19,6 @@ import hmac
 import importlib
 import os
 from collections.abc import Iterable, Mapping
-from hashlib import sha256
 from typing import Any
 
 import pyarrow as pa
@@ -123,7 +122,7 @@ class PersonalDataCipher:
 
     def __init__(self, keks: KeyEncryptionProvider) -> None:
         self.keks = keks
-        self._lookup = hmac.new(keks.lookup_key(), digestmod=sha256)  # keyed once, copied per value
+        self._lookup_key = keks.lookup_key()
 
     # look-ups ----------------------------------------------------------------------------------------
 
@@ -132,9 +131,7 @@ class PersonalDataCipher:
         text = lookup_text(kind, value)
         if text is None:
             return None
-        mac = self._lookup.copy()
-        mac.update(text.encode("utf-8"))
-        return mac.hexdigest()
+        return hmac.digest(self._lookup_key, text.encode("utf-8"), "sha256").hex()
 
     # sealing ------------------------------------------------------------------------------------------
 
@@ -201,9 +198,7 @@ class PersonalDataCipher:
 
     def value_tag(self, value: str) -> str:
         """What equal values share in their stored form: the keyed hash of the value."""
-        mac = self._lookup.copy()
-        mac.update(f"value:{value}".encode())
-        return mac.hexdigest()
+        return hmac.digest(self._lookup_key, f"value:{value}".encode(), "sha256").hex()
 
     def seal_value(self, aead: AESGCM, borrower_id: str, field: str, value: str) -> str:
         """`pdv1:<tag>:<ciphertext>` — equality by the tag, the value only with the borrower's data key."""

@@ -106,7 +106,10 @@ def last_closed(loans_closed_on: list[date | None]) -> date | None:
 
 def normal_phone(phone: str) -> str:
     """A phone number as the look-up compares it: digits only, China's +86 / 0086 prefix dropped."""
-    digits = "".join(ch for ch in unicodedata.normalize("NFKC", phone) if ch.isdigit())
+    if phone.isascii() and phone.isdigit():  # the usual case, without the Unicode work
+        digits = phone
+    else:
+        digits = "".join(ch for ch in unicodedata.normalize("NFKC", phone) if ch.isdigit())
     for prefix in ("0086", "86"):
         if digits.startswith(prefix) and len(digits) == len(prefix) + 11:
             return digits[len(prefix) :]
