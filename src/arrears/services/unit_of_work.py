@@ -319,6 +319,14 @@ class AgentTaskPort(Protocol):
     def close_for_loan(self, loan_id: str) -> list[int]: ...
 
 
+class DeskPort(Protocol):
+    """The desk's batched reads: the cases a queue page shows and their borrowers' loans."""
+
+    def cases(self, case_ids: Sequence[int]) -> list[CaseRecord]: ...
+
+    def loans_of(self, borrower_ids: Sequence[str]) -> dict[str, list[str]]: ...
+
+
 class StaffPort(Protocol):
     """Console users (argon2 hashes, lock-outs) and their sessions (keyed by the cookie's SHA-256)."""
 
@@ -400,6 +408,7 @@ class UnitOfWork:
     outbox: OutboxPort
     agent_tasks: AgentTaskPort
     staff: StaffPort
+    desk: DeskPort
     replies: ReplyPort
     personal_data: PersonalDataPort
     runs: RunPort

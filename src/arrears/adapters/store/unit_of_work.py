@@ -30,6 +30,7 @@ from arrears.adapters.store.casework_repositories import (
     WebhookReceiptRepository,
 )
 from arrears.adapters.store.contacts import ContactRepository
+from arrears.adapters.store.desk_repository import DeskRepository
 from arrears.adapters.store.flags import BorrowerFlagRepository
 from arrears.adapters.store.import_repository import ImportRepository
 from arrears.adapters.store.model_repository import ModelRepository
@@ -79,6 +80,7 @@ class SqlUnitOfWork(UnitOfWork):
         self.outbox = OutboxRepository(self.connection)
         self.agent_tasks = AgentTaskRepository(self.connection)
         self.staff = StaffRepository(self.connection)
+        self.desk = DeskRepository(self.connection)
         self.replies = ReplyRepository(self.connection)
         self.personal_data = PersonalDataRepository(self.connection)
         self.runs = RunRepository(self.connection)
