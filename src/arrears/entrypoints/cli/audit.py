@@ -5,10 +5,10 @@ from __future__ import annotations
 import json
 
 import typer
-from rich.table import Table
 
 from arrears.domain.audit import AuditVerdict
 from arrears.entrypoints.cli.console import EXIT_FINDINGS, console, err_console, print_json
+from arrears.entrypoints.cli.output import Column, cell, fitted_table
 from arrears.services import audit
 from arrears.services.audit_keys import keyring, new_key
 from arrears.services.unit_of_work import UnitOfWork
@@ -162,14 +162,23 @@ def show(
             ]
         )
         return
-    table = Table("seq", "at (UTC)", "actor", "action", "subject", "detail")
-    for r in rows:
-        table.add_row(
+    columns = [
+        Column("seq", "key", justify="right"),
+        Column("at (UTC)", "key"),
+        Column("actor", drop=2),
+        Column("action"),
+        Column("subject", "key", drop=1),
+        Column("detail", drop=3),
+    ]
+    cells = [
+        [
             str(r.seq),
             r.at.strftime("%Y-%m-%d %H:%M:%S"),
-            r.actor,
-            r.action,
-            r.subject,
-            json.dumps(r.detail, ensure_ascii=False),
-        )
-    console.print(table)
+            cell(r.actor),
+            cell(r.action),
+            cell(r.subject),
+            cell(json.dumps(r.detail, ensure_ascii=False)),
+        ]
+        for r in rows
+    ]
+    console.print(fitted_table(columns, cells, console=console))
