@@ -106,3 +106,17 @@ def test_retention_periods_read_days_months_and_years() -> None:
     )
     with pytest.raises(InputError, match="unknown data kind"):
         RetentionPeriods.parse({"photos": "1y"})
+
+
+def test_a_kms_style_provider_plugs_in_by_name() -> None:
+    from arrears.adapters.crypto import cipher
+    from tests.privacy.fake_kms import KMS
+
+    env = {"ARREARS_DATA_KEY_PROVIDER": "tests.privacy.fake_kms:provider"}
+    kms_cipher = cipher(env)
+    sealed = kms_cipher.seal("B1", {"name": "张三"})
+    assert sealed["key_id"] == "kms-key-1" and KMS.calls["wrap"] == 1
+    assert kms_cipher.open("B1", sealed)["name"] == "张三" and KMS.calls["unwrap"] == 1
+    assert data_key_problems(env) == []
+    with pytest.raises(InputError, match="cannot load the key provider"):
+        cipher({"ARREARS_DATA_KEY_PROVIDER": "tests.privacy.no_such_module:provider"})
