@@ -5,6 +5,9 @@ language, and shows no interval from one seed."""
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
 from collections.abc import Callable
 from datetime import date
 from pathlib import Path
@@ -132,3 +135,20 @@ def test_cli_compare_with_one_seed_shows_no_interval(
             assert estimate["low"] is None and estimate["high"] is None
     code, _, err = lab_cli("sim", "compare", str(JD), str(SEGMENTED), "--lang", "fr")
     assert code == 2 and "--lang" in err
+
+
+def test_the_console_script_follows_the_users_language(tmp_path: Path) -> None:
+    """`arrears sim compare` in a zh_CN locale, through the installed console script: the table and the
+    report in Chinese, one seed shown without an interval."""
+    arrears = Path(sys.executable).parent / "arrears"
+    env = {**os.environ, "LANG": "zh_CN.UTF-8", "COLUMNS": "100"}
+    env.pop("LC_ALL", None)
+    env.pop("LC_MESSAGES", None)
+    done = subprocess.run(
+        [str(arrears), "sim", "compare", str(JD), str(SEGMENTED), "--days", "2", "--seeds", "1",
+         "--borrowers", "15", "--jobs", "1", "--out", str(tmp_path / "r.html")],
+        capture_output=True, text=True, env=env, timeout=600, check=False,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    assert "只有一个种子：无法计算区间（—）" in done.stdout and "回收金额" in done.stdout
+    assert '<html lang="zh-CN">' in (tmp_path / "r.html").read_text(encoding="utf-8")

@@ -16,6 +16,7 @@ from arrears.adapters.kpi_costs import load_costs
 from arrears.adapters.profile_file import load_profile
 from arrears.domain.errors import InputError
 from arrears.entrypoints.cli.common import console, parse_as_of, print_json
+from arrears.entrypoints.cli.language import language as cli_language
 from arrears.entrypoints.cli.run import load_run_policy
 from arrears.sim.behaviour import load_behaviour
 from arrears.sim.report import (
@@ -122,14 +123,16 @@ def compare_command(
     start: str = typer.Option(None, "--from", help=f"First simulated day (default {DEFAULT_START})."),
     out: Path = typer.Option(Path("report.html"), "--out", help="The HTML report to write."),
     jobs: int = typer.Option(None, "--jobs", help="Parallel simulations (default: CPU count)."),
-    lang: str = typer.Option(None, "--lang", help="Language of the report and table: en (default) or zh-CN."),
+    lang: str = typer.Option(
+        None, "--lang", help="Language of the report and table: en or zh-CN (default: the CLI's language)."
+    ),
     data: Path = typer.Option(None, "--data", help="Also write the comparison as JSON to this file."),
     json_out: bool = typer.Option(False, "--json", help="Print the comparison as one JSON object."),
 ) -> None:
     """Simulate each policy with the same seeds (paired); print each KPI per policy and the difference
     between them with bootstrap intervals, and write a self-contained HTML report."""
     _check_sizes(days, borrowers)
-    language = report_language(lang)
+    language = report_language(lang or cli_language())  # --lang, else the CLI's (`arrears --lang`, locale)
     if seeds < 1:
         raise InputError("--seeds must be at least 1", field="--seeds")
     if len(policies) < 2:
