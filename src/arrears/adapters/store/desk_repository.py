@@ -1,0 +1,40 @@
+"""The desk's batched reads: the cases of a queue page and their borrowers' loans in two statements (the
+queue's order is the domain's, `domain.cases.agent_queue`; this only fetches what it picked)."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Sequence
+
+from sqlalchemy import select
+from sqlalchemy.engine import Connection
+
+from arrears.adapters.store.casework_models import CaseRow
+from arrears.adapters.store.models import LoanRow
+from arrears.domain.casework_records import CaseRecord
+
+
+class DeskRepository:
+    def __init__(self, connection: Connection) -> None:
+        self.connection = connection
+
+    def cases(self, case_ids: Sequence[int]) -> list[CaseRecord]:
+        """The cases, in the order asked for (unknown ids left out)."""
+        if not case_ids:
+            return []
+        rows = self.connection.execute(select(CaseRow).where(CaseRow.id.in_(list(case_ids)))).mappings()
+        found = {row["id"]: CaseRecord(**row) for row in rows}
+        return [found[i] for i in case_ids if i in found]
+
+    def loans_of(self, borrower_ids: Sequence[str]) -> dict[str, list[str]]:
+        """Each borrower's loan ids, sorted."""
+        out: dict[str, list[str]] = defaultdict(list)
+        if borrower_ids:
+            query = (
+                select(LoanRow.borrower_id, LoanRow.id)
+                .where(LoanRow.borrower_id.in_(list(borrower_ids)))
+                .order_by(LoanRow.id)
+            )
+            for borrower_id, loan_id in self.connection.execute(query):
+                out[borrower_id].append(loan_id)
+        return dict(out)
