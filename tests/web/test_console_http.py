@@ -187,6 +187,12 @@ def test_operations_strategy_and_compliance_pages_render(console: TestClient) ->
     outbox = console.get("/outbox?status=awaiting_approval")
     assert outbox.status_code == 200 and "lawyer_letter_d11" in outbox.text
     assert console.get("/outbox?status=nonsense").status_code == 400
+    listed = console.get("/outbox")
+    assert 'id="placement-L3"' in listed.text
+    recalled = console.post("/outbox/placements/L3/recall", data={"csrf": csrf_of(listed.text)})
+    assert recalled.status_code == 303
+    with UnitOfWork(console.app.state.store_url) as uow:  # type: ignore[attr-defined]
+        assert uow.agencies.holder("L3", TODAY) is None
     strategy = console.get("/strategy?from=2026-01-01&to=2026-01-24")
     assert strategy.status_code == 200 and "jd-baitiao-11day.yaml" in strategy.text
     compliance = console.get("/compliance?from=2026-01-20&to=2026-01-24&borrower=B1")

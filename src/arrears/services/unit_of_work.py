@@ -326,6 +326,8 @@ class DeskPort(Protocol):
 
     def loans_of(self, borrower_ids: Sequence[str]) -> dict[str, list[str]]: ...
 
+    def placements(self, limit: int) -> list[dict[str, Any]]: ...
+
 
 class StaffPort(Protocol):
     """Console users (argon2 hashes, lock-outs) and their sessions (keyed by the cookie's SHA-256)."""

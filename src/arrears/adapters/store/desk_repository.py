@@ -1,15 +1,17 @@
-"""The desk's batched reads: the cases of a queue page and their borrowers' loans in two statements (the
-queue's order is the domain's, `domain.cases.agent_queue`; this only fetches what it picked)."""
+"""The console's batched reads: the cases of a queue page and their borrowers' loans in two statements (the
+queue's order is the domain's, `domain.cases.agent_queue`; this only fetches what it picked), and the
+newest agency placements for the operations page."""
 
 from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Sequence
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.engine import Connection
 
-from arrears.adapters.store.casework_models import CaseRow
+from arrears.adapters.store.casework_models import CaseRow, PlacementRow
 from arrears.adapters.store.models import LoanRow
 from arrears.domain.casework_records import CaseRecord
 
@@ -38,3 +40,18 @@ class DeskRepository:
             for borrower_id, loan_id in self.connection.execute(query):
                 out[borrower_id].append(loan_id)
         return dict(out)
+
+    def placements(self, limit: int) -> list[dict[str, Any]]:
+        """The newest placements with agencies (active and recalled)."""
+        query = (
+            select(
+                PlacementRow.loan_id,
+                PlacementRow.agency_id,
+                PlacementRow.placed_on,
+                PlacementRow.recall_on,
+                PlacementRow.status,
+            )
+            .order_by(PlacementRow.id.desc())
+            .limit(limit)
+        )
+        return [dict(row) for row in self.connection.execute(query).mappings()]

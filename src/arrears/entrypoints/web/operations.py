@@ -1,9 +1,11 @@
 """Operations (`/outbox`, supervisors and admins): the outbox by status and channel, failed / dead rows with
-their reason and a retry, expired rows, the last runs, and agency placements."""
+their reason and a retry, expired rows, the last runs, dispatch throughput (rows handed to each channel in
+the last hour and day), and agency placements with a recall."""
 
 from __future__ import annotations
 
 from collections import Counter
+from datetime import timedelta
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Form, Request
@@ -13,6 +15,7 @@ from arrears.domain.errors import ArrearsError
 from arrears.domain.outbox import OUTBOX_STATUSES
 from arrears.entrypoints.web.rendering import render
 from arrears.entrypoints.web.session import PageError, Viewer, page
+from arrears.services import agencies
 from arrears.services import outbox as outbox_service
 from arrears.services.retries import retry_row
 
@@ -31,6 +34,10 @@ def outbox_page(request: Request, who: Operator) -> Response:
     totals = {s: who.uow.outbox.find(status=s, limit=1)[1] for s in OUTBOX_STATUSES}
     by_channel = Counter((r["status"], r["channel"]) for r in rows)
     runs = who.uow.run_log.runs(10)
+    sent = {
+        window: Counter(send.channel for send in who.uow.activity.sends(who.now - span, who.now))
+        for window, span in (("hour", timedelta(hours=1)), ("day", timedelta(days=1)))
+    }
     return render(
         request,
         "outbox.html",
@@ -43,6 +50,8 @@ def outbox_page(request: Request, who: Operator) -> Response:
         totals=totals,
         by_channel=sorted(by_channel.items()),
         runs=runs,
+        sent=sent,
+        placements=who.uow.desk.placements(50),
     )
 
 
@@ -57,3 +66,16 @@ def retry(request: Request, who: Operator, outbox_id: int, csrf: Annotated[str, 
         who.uow.rollback()
         raise PageError(400, str(err)) from None
     return RedirectResponse(f"/outbox?retried={outbox_id}", status_code=303)
+
+
+@router.post("/console/outbox/placements/{loan_id}/recall")
+def recall(request: Request, who: Operator, loan_id: str, csrf: Annotated[str, Form()] = "") -> Response:
+    """Take a loan back from its agency (the agency no longer sees it)."""
+    who.check_csrf(csrf)
+    try:
+        agencies.recall(who.uow, loan_id, who.principal.actor, who.now.date())
+        who.uow.commit()
+    except ArrearsError as err:
+        who.uow.rollback()
+        raise PageError(400, str(err)) from None
+    return RedirectResponse(f"/outbox?recalled={loan_id}", status_code=303)
