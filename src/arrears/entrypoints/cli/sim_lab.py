@@ -183,9 +183,9 @@ def compare_command(
     table.add_column(t("KPI"))
     names = comparison.names
     for name in names:
-        table.add_column(name, justify="right")
+        table.add_column(name, justify="right", overflow="fold")  # never cut a policy id
     for name in names[1:]:
-        table.add_column(t("{b} − {a}", a=names[0], b=name), justify="right")
+        table.add_column(t("{b} − {a}", a=names[0], b=name), justify="right", overflow="fold")
     rows = [(t(row.label), row) for row in comparison.rows()]
     rows += [
         (t("{transition}, month {n}", transition=row.label, n=month), row)
