@@ -282,7 +282,7 @@ def compare(
                 results[key] = (name, kpis, secs, population)
                 if on_done is not None:
                     on_done(name, key[1], secs)
-    policies = []
+    policies: list[PolicyRuns] = []
     for path in policy_paths:
         name = results[(path, seeds[0])][0]
         if any(p.name == name for p in policies):
