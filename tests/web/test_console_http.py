@@ -94,6 +94,19 @@ def test_an_agency_user_sees_only_its_accounts_masked(console: TestClient) -> No
     assert "/accounts/L3" in desk.text and "/accounts/L2" not in desk.text
     reveal = console.post("/accounts/L3/reveal", data={"csrf": csrf_of(own.text)})
     assert reveal.status_code == 404
+    opened = console.post(
+        "/accounts/L3/disputes",
+        data={"csrf": csrf_of(own.text), "category": "harassment", "description": "called at night"},
+    )
+    assert 'id="dispute-opened"' in opened.text
+    other = console.post(
+        "/accounts/L2/disputes",
+        data={"csrf": csrf_of(own.text), "category": "harassment", "description": "x"},
+    )
+    assert other.status_code == 404
+    with UnitOfWork(console.app.state.store_url) as uow:  # type: ignore[attr-defined]
+        (complaint,) = [uow.disputes.get(i) for i in uow.disputes.ids(loan_ids=["L3"])]
+    assert complaint is not None and complaint.kind == "complaint" and complaint.agency_id == "AG1"
 
 
 def test_the_desk_lists_cases_in_priority_order_with_their_call_tasks(console: TestClient) -> None:

@@ -17,13 +17,13 @@ from arrears.domain.compliance.clock import zone
 from arrears.domain.compliance.engine import ComplianceDecision
 from arrears.domain.compliance.profile import ComplianceProfile
 from arrears.domain.disputes import CATEGORIES
-from arrears.domain.errors import ArrearsError, NotFound
+from arrears.domain.errors import ArrearsError, InputError, NotFound
 from arrears.domain.money import parse_minor
 from arrears.domain.plans import PLAN_KINDS, PlanTerms
 from arrears.domain.staff import MAY_REVEAL
 from arrears.entrypoints.web.rendering import render
 from arrears.entrypoints.web.session import PageError, Viewer, page
-from arrears.services import desk, plans
+from arrears.services import desk, disputes, plans
 from arrears.services.cases import CaseworkConfig
 
 router = APIRouter()
@@ -224,3 +224,41 @@ def propose_plan(
         who.uow.rollback()
         return _account(request, who, loan_id, form_error=str(err))
     return _account(request, who, loan_id, plan_result=result)
+
+
+@router.post("/console/accounts/{loan_id}/disputes")
+def open_dispute(
+    request: Request,
+    who: Account,
+    loan_id: str,
+    category: Annotated[str, Form(max_length=32)],
+    description: Annotated[str, Form(max_length=4000)] = "",
+    csrf: Annotated[str, Form()] = "",
+) -> Response:
+    """Open a dispute (collection pauses) or a complaint, by its category, without a call (e.g. a letter
+    or an agency's report); the SLA clock starts today."""
+    who.check_csrf(csrf)
+    today = _as_of(request, who)
+    if not desk.in_scope(who.uow, who.principal, loan_id, today):
+        raise PageError(404, who.gettext("No such account."))
+    found = CATEGORIES.get(category)
+    try:
+        if found is None:
+            raise InputError(f"unknown category {category!r}", field="category")
+        result = disputes.open_dispute(
+            who.uow,
+            loan_id,
+            found.kind,
+            category,
+            description,
+            today,
+            config_of(request).sla,
+            who.principal.actor,
+            agent=who.user.name if who.user.role == "agent" else None,
+            agency_id=who.user.agency_id,
+        )
+        who.uow.commit()
+    except ArrearsError as err:
+        who.uow.rollback()
+        return _account(request, who, loan_id, form_error=str(err))
+    return _account(request, who, loan_id, dispute_result=result)
