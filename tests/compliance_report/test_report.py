@@ -13,6 +13,8 @@ import arrears.entrypoints.cli.compliance_report  # noqa: F401  (registers `comp
 from arrears.adapters.profile_file import load_profile
 from arrears.adapters.store.dispatch_models import ContactAttemptRow
 from arrears.adapters.store.models import BorrowerRow
+from arrears.adapters.store.personal_data_repository import sealed_values
+from arrears.domain.records import Borrower
 from arrears.services.compliance_report import compliance_report
 from arrears.services.unit_of_work import UnitOfWork
 from arrears.sim.portfolio import generate_portfolio, load_portfolio
@@ -33,10 +35,9 @@ def borrower(store_url: str) -> tuple[str, str]:
             loan_id, borrower_id = c.exec_driver_sql(
                 "SELECT id, borrower_id FROM loans ORDER BY id LIMIT 1"
             ).one()
-            c.execute(
-                update(BorrowerRow)
-                .where(BorrowerRow.id == borrower_id)
-                .values(name="张三", phone=PHONE, timezone="Asia/Shanghai")
+            renamed = Borrower(borrower_id, name="张三", phone=PHONE, timezone="Asia/Shanghai")
+            c.execute(  # stored as the store keeps personal data: sealed (docs/privacy.md)
+                update(BorrowerRow).where(BorrowerRow.id == borrower_id).values(**sealed_values(renamed))
             )
     finally:
         engine.dispose()
