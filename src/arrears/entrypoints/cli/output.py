@@ -106,7 +106,7 @@ def fitted_table(
     def needed(indices: list[int]) -> int:
         total = 1  # the left border
         for i in indices:
-            longest = max([len(columns[i].header), *(_width(row[i]) for row in rows)], default=0)
+            longest = max([_width(columns[i].header), *(_width(row[i]) for row in rows)], default=0)
             if columns[i].kind == "text":
                 longest = min(longest, max(_TEXT_MIN, _longest_word(columns[i].header)))
             total += longest + 3  # padding either side and the border
@@ -144,4 +144,4 @@ def _width(text: str) -> int:
 
 
 def _longest_word(text: str) -> int:
-    return max((len(word) for word in text.split()), default=0)
+    return max((_width(word) for word in text.split()), default=0)
