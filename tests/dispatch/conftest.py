@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
@@ -18,6 +19,7 @@ from arrears.adapters.channels.config import (
     load_channels_config,
 )
 from arrears.adapters.store.models import BorrowerRow
+from arrears.adapters.store.personal_data_repository import sealed_values
 from arrears.adapters.store.run_models import OutboxRow
 from arrears.bootstrap import make_dispatcher
 from arrears.domain.compliance.profile import ComplianceProfile
@@ -25,6 +27,7 @@ from arrears.entrypoints.cli.compliance import load_profile
 from arrears.entrypoints.cli.run import load_run_policy
 from arrears.services.daily_run import run_range
 from arrears.services.dispatch import Dispatcher
+from arrears.services.unit_of_work import UnitOfWork
 from arrears.sim.portfolio import generate_portfolio, load_portfolio
 from tests.dispatch.servers import HttpSink, SmppSink, SmtpSink, http_sink, smpp_server, smtp_server
 
@@ -104,4 +107,9 @@ def world(store_url: str, tmp_path: Path) -> Iterator[World]:
 
 
 def give_email(world: World, borrower_id: str, address: str) -> None:
-    world.execute(update(BorrowerRow).where(BorrowerRow.id == borrower_id).values(email=address))
+    """Give a borrower an e-mail address, sealed as the store keeps personal data (docs/privacy.md)."""
+    with UnitOfWork(world.url) as uow:
+        borrower = uow.borrowers.get(borrower_id)
+    assert borrower is not None
+    values = sealed_values(dataclasses.replace(borrower, email=address))
+    world.execute(update(BorrowerRow).where(BorrowerRow.id == borrower_id).values(**values))
