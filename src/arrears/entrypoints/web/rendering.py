@@ -39,6 +39,8 @@ _env = Environment(
     lstrip_blocks=True,
 )
 _env.filters["money"] = lambda minor, currency="CNY": format_minor(int(minor), currency)
+_env.filters["pct"] = lambda rate: "–" if rate is None else f"{float(rate) * 100:.1f}%"
+_env.filters["shown"] = lambda value: "–" if value is None else value
 
 
 def render(
