@@ -17,6 +17,7 @@ from __future__ import annotations
 import argparse
 import os
 import random
+import signal
 import sys
 import tempfile
 import time
@@ -114,6 +115,8 @@ def main() -> None:
     parser.add_argument("--pg", default=os.environ.get("ARREARS_TEST_PG_URL"), help="PostgreSQL server URL")
     parser.add_argument("--write-docs", action="store_true", help="write docs/reliability.md's section")
     args = parser.parse_args()
+    # A kill (SIGTERM) unwinds like an exception, so the PostgreSQL database is dropped on the way out.
+    signal.signal(signal.SIGTERM, lambda signum, frame: sys.exit(128 + signum))
     configure()
     os.environ.setdefault("ARREARS_AUDIT_CHECKPOINTS", tempfile.mkdtemp(prefix="arrears-fuzz-checkpoints-"))
     results: list[tuple[str, dict[str, object]]] = []

@@ -38,7 +38,7 @@ def test_sixty_instalments_of_a_quadrillion_are_bad_rows_naming_the_field(
     result = cli("import", "loans", str(path))
     assert result.code == 2
     assert (
-        f"{path}:2: field 'principal': amount too large: '999999999999999.99' (at most 10000000000.00)"
+        f"{path}:2: field 'principal': amount too large: (18 characters, not shown) (at most 10000000000.00)"
     ) in result.stderr
     assert "60 bad row(s) of 60; nothing was written" in result.stderr
     assert counts(store_url)["loans"] == 0
@@ -55,7 +55,8 @@ def test_one_amount_over_the_bound_is_a_bad_row_and_the_bound_itself_is_not(
     )
     bad = cli("import", "loans", str(write(tmp_path, "bad.csv", _schedule("L2", over, 1, field))))
     assert bad.code == 2
-    assert f"field '{field}': amount too large: '{over}' (at most {largest})" in bad.stderr
+    # a long number is not quoted: a phone or an ID number shifted into an amount column would be
+    assert f"field '{field}': amount too large: (14 characters, not shown) (at most {largest})" in bad.stderr
 
 
 def test_a_loan_whose_instalments_add_up_past_the_bound_is_rejected_whole(

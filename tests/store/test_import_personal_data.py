@@ -65,3 +65,14 @@ def test_skip_bad_lists_the_bad_rows_of_a_gbk_file_and_writes_the_good_ones(
     assert f"{path}:5: field 'phone': is not a valid phone number for CN" in result.stderr
     assert "1399876" not in result.stderr
     assert counts(store_url)["loans"] == 1  # L1 written, L2 rejected
+
+
+def test_personal_data_shifted_into_another_column_is_not_quoted(store_url: str, tmp_path: Path, cli) -> None:
+    # "1,000.00" unquoted adds a field and a truncated last line drops one: every value from the interest
+    # column on moves one column right, the e-mail address into `timezone` (found by the importer fuzzing)
+    row = "L9,B9,baitiao-30d,CNY,1,2026-02-15,800.00,1,000.00,,2026-01-16,王五,13812345678,11010519491231002X,ww@example.org,Asia/Shanghai,Beijing,zh"
+    result = cli("import", "loans", str(write(tmp_path, "loans.csv", f"{HEADER}\n{row}")))
+    assert result.code == 2
+    assert "field 'timezone': unknown time zone (14 characters, not shown)" in result.stderr
+    for value in ("王五", "13812345678", "11010519491231002X", "ww@example.org"):
+        assert value not in result.stderr

@@ -7,10 +7,15 @@ a reversal must match the payment it undoes, stored or higher up in the same fil
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from datetime import date, datetime
 
 from arrears.domain.money import format_minor
+
+# What an error message may quote of a file's values (shown): short code-like text without a long number.
+_QUOTABLE = re.compile(r"[A-Za-z0-9_.:/+-]{1,32}")
+_LONG_NUMBER = re.compile(r"[0-9]{7,}")
 
 # seq → (due_date, principal, interest, fees), amounts in minor units
 Schedule = dict[int, tuple[date | None, int, int, int]]
@@ -44,7 +49,7 @@ class ImportedLoan:
             ("opened_on", self.opened_on, other.opened_on),
         ):
             if a != b:
-                return f"{label}: stored {a}, file {b}"
+                return f"{label}: stored {shown(a, quoted=False)}, file {shown(b, quoted=False)}"
         if set(self.schedule) != set(other.schedule):
             return f"instalments: stored seq {sorted(self.schedule)}, file seq {sorted(other.schedule)}"
         currency = other.currency or "CNY"
@@ -61,7 +66,7 @@ class ImportedLoan:
 
 
 def _shown(value: date | int | None, currency: str) -> object:
-    return format_minor(value, currency) if isinstance(value, int) else value
+    return format_minor(value, currency) if isinstance(value, int) else shown(value, quoted=False)
 
 
 @dataclass(frozen=True, slots=True)
@@ -72,3 +77,13 @@ class OriginalPayment:
     paid_on: date
     amount: int
     reversal_id: str | None
+
+
+def shown(value: object, *, quoted: bool = True) -> str:
+    """A file's value as a message may quote it: only a short code-like value (ids, codes, dates, amounts of
+    up to six digits in a run). Anything else — a name, a phone, an ID number, an e-mail address, which a
+    shifted column or a comma in an amount can put in any column — is described, not quoted."""
+    text = str(value)
+    if _QUOTABLE.fullmatch(text) and not _LONG_NUMBER.search(text):
+        return repr(text) if quoted else text
+    return f"({len(text)} characters, not shown)"

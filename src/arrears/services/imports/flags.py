@@ -24,6 +24,7 @@ import pyarrow.compute as pc
 
 from arrears.domain.compliance.facts import FLAG_NAMES, check_flag
 from arrears.domain.errors import InputError, NotFound
+from arrears.domain.imports import shown
 from arrears.services import borrower_facts
 from arrears.services.imports.row_checks import RowChecks, codes_of, np_bool
 from arrears.services.imports.skeleton import ImportOptions, ImportResult, ImportRun, Source
@@ -142,16 +143,16 @@ def _known(uow: UnitOfWork, rows: RowChecks, borrower_id: pa.Array, debt: pa.Arr
     unknown = np_bool(pc.is_valid(borrower_id)) & ~np_bool(
         pc.is_in(borrower_id, value_set=pa.array(sorted(found), pa.string()))
     )
-    rows.flag(unknown, "borrower_id", lambda i: f"unknown borrower {borrower_id[i].as_py()!r}")
+    rows.flag(unknown, "borrower_id", lambda i: f"unknown borrower {shown(borrower_id[i].as_py())}")
     _, loans = codes_of(debt)
     owner = uow.imports.loan_owners(loans.to_pylist())
     problems: dict[int, str] = {}
     for i in np.flatnonzero(np_bool(pc.is_valid(debt)) & ~unknown).tolist():
         loan, who = debt[i].as_py(), borrower_id[i].as_py()
         if loan not in owner:
-            problems[i] = f"unknown loan {loan!r}"
+            problems[i] = f"unknown loan {shown(loan)}"
         elif who is not None and owner[loan] != who:
-            problems[i] = f"loan {loan!r} is not a debt of borrower {who!r}"
+            problems[i] = f"loan {shown(loan)} is not a debt of borrower {shown(who)}"
     rows.flag(np.array(sorted(problems), dtype=np.int64), "debt", lambda i: problems[i])
 
 

@@ -33,6 +33,7 @@ from arrears.services.imports.row_checks import (
     digits_per_row,
     first_index,
     np_bool,
+    shown,
     table_of,
 )
 from arrears.services.imports.skeleton import ImportOptions, ImportResult, ImportRun, Source
@@ -120,7 +121,7 @@ def _check(uow: UnitOfWork, rows: RowChecks) -> _Loans:
         mismatch,
         "currency",
         lambda i: (
-            f"{currency[i].as_py()} does not match product {product[i].as_py()} "
+            f"{shown(currency[i].as_py(), quoted=False)} does not match product {shown(product[i].as_py(), quoted=False)} "
             f"({product_currency[i].as_py()})"
         ),
     )
@@ -152,7 +153,7 @@ def _check(uow: UnitOfWork, rows: RowChecks) -> _Loans:
             later & ~same,
             column,
             lambda i, v=values, h=head, c=column: (
-                f"loan {loan_id[i].as_py()} has {c} {_shown(v[i])} here "
+                f"loan {shown(loan_id[i].as_py(), quoted=False)} has {c} {_shown(v[i])} here "
                 f"but {_shown(h[i])} on row {first[i] + 2}"
             ),
         )
@@ -162,7 +163,7 @@ def _check(uow: UnitOfWork, rows: RowChecks) -> _Loans:
         seq_first != np.arange(rows.n),
         "seq",
         lambda i: (
-            f"duplicate in file: loan {loan_id[i].as_py()} seq {seq[i]} is also on row {seq_first[i] + 2}"
+            f"duplicate in file: loan {shown(loan_id[i].as_py(), quoted=False)} seq {seq[i]} is also on row {seq_first[i] + 2}"
         ),
     )
     _bound_totals(rows, loan_id, codes, len(loan_ids), seq, seq_first, principal + interest + fees, digits)
@@ -206,7 +207,7 @@ def _bound_totals(
         (codes >= 0) & (per_row > MAX_LOAN_TOTAL_MINOR),
         None,
         lambda i: (
-            f"loan {loan_id[i].as_py()}: its instalments add up to {decimal_text(int(per_row[i]), int(digits[i]))},"
+            f"loan {shown(loan_id[i].as_py(), quoted=False)}: its instalments add up to {decimal_text(int(per_row[i]), int(digits[i]))},"
             f" more than a loan may hold ({decimal_text(MAX_LOAN_TOTAL_MINOR, int(digits[i]))})"
         ),
     )
@@ -228,7 +229,7 @@ def _borrower_columns(rows: RowChecks, currency: pa.Array) -> dict[str, pa.Array
     rows.flag(
         np_bool(pc.is_in(timezone, value_set=pa.array(unknown_zones, pa.string()))),
         "timezone",
-        lambda i: f"unknown time zone {timezone[i].as_py()!r} (use an IANA name such as Asia/Shanghai)",
+        lambda i: f"unknown time zone {shown(timezone[i].as_py())} (use an IANA name such as Asia/Shanghai)",
     )
     region = rows.text("region")
     language = rows.text("language", max_len=16)
@@ -256,7 +257,7 @@ def _is_zone(name: str) -> bool:
 
 def _shown(scalar: pa.Scalar) -> str:
     value = scalar.as_py()
-    return "(empty)" if value is None else repr(str(value))
+    return "(empty)" if value is None else shown(value)
 
 
 def _compare_stored(uow: UnitOfWork, rows: RowChecks, loans: _Loans) -> np.ndarray:

@@ -15,7 +15,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from arrears.domain.import_layout import PAYMENT_OPTIONAL, PAYMENT_REQUIRED
-from arrears.domain.imports import OriginalPayment
+from arrears.domain.imports import OriginalPayment, shown
 from arrears.domain.money import MAX_LOAN_TOTAL_MINOR
 from arrears.services.imports.row_checks import (
     RowChecks,
@@ -115,7 +115,7 @@ def _check_reversal_ids_reused(
         clash,
         "payment_id",
         lambda i: (
-            f"{payment_id[i].as_py()!r} is already stored as the reversal of payment "
+            f"{shown(payment_id[i].as_py())} is already stored as the reversal of payment "
             f"{taken[payment_id[i].as_py()]}"
         ),
     )
@@ -154,17 +154,21 @@ def _check_reversals(
             rows.flag(np.array([i]), "reverses", "a payment cannot reverse itself")
             continue
         if rid in stored_as_payment:
-            rows.flag(np.array([i]), "payment_id", f"{rid!r} is already stored as a payment, not a reversal")
+            rows.flag(
+                np.array([i]), "payment_id", f"{shown(rid)} is already stored as a payment, not a reversal"
+            )
             continue
         original: OriginalPayment | None = None
         j = in_file[k]
         if j is not None:
             if is_reversal[j]:
-                rows.flag(np.array([i]), "reverses", f"{target!r} (row {j + 2}) is itself a reversal")
+                rows.flag(np.array([i]), "reverses", f"{shown(target)} (row {j + 2}) is itself a reversal")
                 continue
             if bad_before[j]:
                 rows.flag(
-                    np.array([i]), "reverses", f"reverses payment {target!r} on row {j + 2}, which is bad"
+                    np.array([i]),
+                    "reverses",
+                    f"reverses payment {shown(target)} on row {j + 2}, which is bad",
                 )
                 continue
             original = OriginalPayment(loan_id[j].as_py(), paid_on[j].as_py(), int(amount[j]), None)
@@ -173,7 +177,7 @@ def _check_reversals(
         elif target in stored:
             original = stored[target]
         if original is None:
-            rows.flag(np.array([i]), "reverses", f"unknown payment {target!r}")
+            rows.flag(np.array([i]), "reverses", f"unknown payment {shown(target)}")
             continue
         if rid in stored_as_reversal:
             if stored_as_reversal[rid] == target:
@@ -181,40 +185,42 @@ def _check_reversals(
             rows.flag(
                 np.array([i]),
                 "payment_id",
-                f"{rid!r} is already stored as the reversal of {stored_as_reversal[rid]}",
+                f"{shown(rid)} is already stored as the reversal of {stored_as_reversal[rid]}",
             )
             continue
         if original.reversal_id is not None:
             rows.flag(
                 np.array([i]),
                 "reverses",
-                f"payment {target!r} is already reversed by {original.reversal_id!r}",
+                f"payment {shown(target)} is already reversed by {shown(original.reversal_id)}",
             )
             continue
         if original.loan_id != lid:
             rows.flag(
-                np.array([i]), "loan_id", f"payment {target!r} belongs to loan {original.loan_id}, not {lid}"
+                np.array([i]),
+                "loan_id",
+                f"payment {shown(target)} belongs to loan {original.loan_id}, not {lid}",
             )
             continue
         if original.amount != int(amount[i]):
             rows.flag(
                 np.array([i]),
                 "amount",
-                f"a reversal must equal the payment it reverses ({target!r}: {original.amount} minor units)",
+                f"a reversal must equal the payment it reverses ({shown(target)}: {original.amount} minor units)",
             )
             continue
         if on < original.paid_on:
             rows.flag(
                 np.array([i]),
                 "paid_on",
-                f"reversed on {on}, before payment {target!r} was made ({original.paid_on})",
+                f"reversed on {on}, before payment {shown(target)} was made ({original.paid_on})",
             )
             continue
         if target in claimed:
             rows.flag(
                 np.array([i]),
                 "reverses",
-                f"payment {target!r} is already reversed on row {claimed[target] + 2}",
+                f"payment {shown(target)} is already reversed on row {claimed[target] + 2}",
             )
             continue
         claimed[target] = i

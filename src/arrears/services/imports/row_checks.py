@@ -17,6 +17,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from arrears.domain.errors import InputError
+from arrears.domain.imports import shown
 from arrears.domain.money import MAX_AMOUNT_MINOR, MINOR_DIGITS
 
 EARLIEST, LATEST = date(1900, 1, 1), date(2199, 12, 31)
@@ -160,7 +161,9 @@ class RowChecks:
         present = np_bool(pc.is_valid(values))
         known = np_bool(pc.is_in(values, value_set=pa.array(list(allowed), pa.string())))
         bad = present & ~known
-        self.flag(bad, name, lambda i: f"unknown {what} {values[i].as_py()!r} (use {', '.join(allowed)})")
+        self.flag(
+            bad, name, lambda i: f"unknown {what} {shown(values[i].as_py())} (use {', '.join(allowed)})"
+        )
         return bad
 
     def dates(self, name: str, *, required: bool = False) -> pa.Array:
@@ -188,7 +191,7 @@ class RowChecks:
         exact = np_bool(pc.equal(pc.strftime(parsed, format="%Y-%m-%d"), values))
         present = np_bool(pc.is_valid(values))
         bad = present & ~exact
-        self.flag(bad, name, lambda i: f"bad date {values[i].as_py()!r} (use YYYY-MM-DD)")
+        self.flag(bad, name, lambda i: f"bad date {shown(values[i].as_py())} (use YYYY-MM-DD)")
         out = pc.cast(parsed, pa.date32())
         if bad.any():
             out = pc.if_else(pa.array(bad), pa.scalar(None, pa.date32()), out)
@@ -204,7 +207,7 @@ class RowChecks:
             try:
                 parsed = datetime.fromisoformat(raw.replace("z", "Z"))
             except ValueError:
-                problems[i] = f"not an ISO 8601 instant: {raw!r}"
+                problems[i] = f"not an ISO 8601 instant: {shown(raw)}"
                 continue
             if parsed.tzinfo is None or parsed.utcoffset() is None:
                 problems[i] = "needs a UTC offset (e.g. 2026-01-05T10:00:00+08:00)"
@@ -292,7 +295,9 @@ class RowChecks:
         first = first_index(codes, codes >= 0)
         dup = first != np.arange(self.n)
         self.flag(
-            dup, name, lambda i: f"duplicate in file: {values[i].as_py()!r} is also on row {first[i] + 2}"
+            dup,
+            name,
+            lambda i: f"duplicate in file: {shown(values[i].as_py())} is also on row {first[i] + 2}",
         )
         return dup
 
@@ -310,7 +315,9 @@ class RowChecks:
         self.flag(
             group_bad,
             None,
-            lambda i: f"{label} {ids[i].as_py()} has a bad row (row {first_bad[int(codes[i])] + 2})",
+            lambda i: (
+                f"{label} {shown(ids[i].as_py(), quoted=False)} has a bad row (row {first_bad[int(codes[i])] + 2})"
+            ),
         )
 
     def known_loans(self, loan_id: pa.Array, terms_of: Callable[[list[str]], pa.Table]) -> LoanTerms:
@@ -323,7 +330,7 @@ class RowChecks:
         position = pc.index_in(loan_ids, value_set=found.column("id").combine_chunks())  # per distinct id
         is_known = np.append(np_bool(pc.is_valid(position)), False)  # code −1 (no id) → the False at the end
         known = is_known[codes]
-        self.flag(~known & (codes >= 0), "loan_id", lambda i: f"unknown loan {loan_id[i].as_py()!r}")
+        self.flag(~known & (codes >= 0), "loan_id", lambda i: f"unknown loan {shown(loan_id[i].as_py())}")
         if not len(loan_ids):
             return LoanTerms(known, pa.nulls(self.n, pa.string()), pa.nulls(self.n, pa.date32()))
         per_row = pc.take(position, pa.array(np.where(codes >= 0, codes, 0)))
@@ -377,11 +384,6 @@ def decimal_text(minor: int, digits: int) -> str:
     """Minor units as a decimal string with `digits` decimals."""
     whole, frac = divmod(minor, 10**digits)
     return f"{whole}.{frac:0{digits}d}" if digits else str(whole)
-
-
-def shown(text: str, limit: int = 32) -> str:
-    """A value quoted in a message, cut short when long (a message is one line a person reads)."""
-    return repr(text if len(text) <= limit else text[: limit - 1] + "…")
 
 
 def digits_per_row(currency: pa.Array) -> np.ndarray:
