@@ -226,3 +226,27 @@ def test_docs_are_served_from_the_apps_own_assets(console: TestClient) -> None:
     assert docs.status_code == 200 and "/static/swagger-ui-bundle.js" in docs.text
     assert "cdn" not in docs.text.lower()
     assert console.get("/static/swagger-ui-bundle.js").status_code == 200
+
+
+def test_a_plan_over_the_agents_limit_waits_for_a_supervisors_approval(console: TestClient) -> None:
+    sign_in(console, "agent1")
+    page = console.get("/accounts/L2")
+    proposed = console.post(
+        "/accounts/L2/plans", data={"csrf": csrf_of(page.text), "kind": "extension", "days": "45"}
+    )
+    assert proposed.status_code == 200 and "待审批" in proposed.text  # over the agent's 30 days
+    sign_in(console, "super1")
+    approvals = console.get("/approvals")
+    (plan_id,) = [p.id for p in _plans(console, "L2")]
+    assert f'id="plan-{plan_id}"' in approvals.text
+    answer = console.post(
+        f"/approvals/plans/{plan_id}",
+        data={"csrf": csrf_of(approvals.text), "decision": "approve", "ref": "PLAN-7"},
+    )
+    assert answer.status_code == 303
+    assert [p.status for p in _plans(console, "L2")] == ["active"]
+
+
+def _plans(console: TestClient, loan_id: str) -> list:
+    with UnitOfWork(console.app.state.store_url) as uow:  # type: ignore[attr-defined]
+        return list(uow.plans.of_loans([loan_id]))
