@@ -54,7 +54,7 @@ class BorrowerFlagRepository:
                 BorrowerRow.id.in_(ids[start : start + _IN_CHUNK])
             )
             for borrower_id, key_id, wrapped in self.connection.execute(query):
-                out[borrower_id] = ciph.aead(borrower_id, key_id, wrapped) if wrapped else None
+                out[borrower_id] = ciph.aead(borrower_id, str(key_id), wrapped) if wrapped else None
         return out
 
     def _stored_value(self, borrower_id: str, value: str) -> str:

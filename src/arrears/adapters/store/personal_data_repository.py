@@ -97,7 +97,7 @@ class PersonalDataRepository:
             .limit(limit)
         ).all()
         for borrower_id, kek_id, wrapped in rows:
-            new_id, new_wrapped = ciph.rewrap(borrower_id, kek_id, wrapped)
+            new_id, new_wrapped = ciph.rewrap(borrower_id, str(kek_id), str(wrapped))
             self.connection.execute(
                 update(BorrowerRow)
                 .where(BorrowerRow.id == borrower_id, BorrowerRow.key_id == kek_id)
@@ -116,7 +116,7 @@ class PersonalDataRepository:
         for row in rows:
             borrower_id = str(row["id"])
             old = ciph.aead(borrower_id, str(row["key_id"]), str(row["data_key"]))
-            sealed = ciph.seal(borrower_id, ciph.open(borrower_id, row))
+            sealed = ciph.seal(borrower_id, ciph.open(borrower_id, dict(row)))
             self._write_sealed(borrower_id, sealed)
             self._reseal_values(borrower_id, old, sealed)
         return len(rows), (str(rows[-1]["id"]) if rows else None)
@@ -152,7 +152,7 @@ class PersonalDataRepository:
             .all()
         )
         for row in rows:
-            sealed = ciph.seal(str(row["id"]), row)
+            sealed = ciph.seal(str(row["id"]), dict(row))
             self._write_sealed(str(row["id"]), sealed)
             self._reseal_values(str(row["id"]), None, sealed)
         return len(rows)
