@@ -39,11 +39,13 @@ def export(rev: str) -> Path:
     return folder
 
 
-def run(tree: Path, script: str, args: list[str]) -> list[tuple[str, dict[str, float]]]:
+def run(
+    tree: Path, script: str, args: list[str], script_tree: Path | None = None
+) -> list[tuple[str, dict[str, float]]]:
     """The script's rows of figures (label, {p50: …}), its output echoed to stderr."""
     env = {**os.environ, "PYTHONPATH": str(tree / "src")}
     done = subprocess.run(
-        [sys.executable, str(tree / "benchmarks" / script), *args],
+        [sys.executable, str((script_tree or tree) / "benchmarks" / script), *args],
         cwd=tree,
         env=env,
         capture_output=True,
@@ -65,6 +67,11 @@ def main() -> None:
     parser.add_argument("rev", help="the earlier revision (a commit, tag or branch)")
     parser.add_argument("script", help="a script in benchmarks/, e.g. payment_webhook.py")
     parser.add_argument("--rounds", type=int, default=1, help="before/after pairs, alternating")
+    parser.add_argument(
+        "--same-script",
+        action="store_true",
+        help="run the work tree's script on both sides (each with its own src), e.g. for figures it adds",
+    )
     argv = sys.argv[1:]
     passed = argv[argv.index("--") + 1 :] if "--" in argv else []  # the script's options, after --
     args = parser.parse_args(argv[: argv.index("--")] if "--" in argv else argv)
@@ -75,7 +82,8 @@ def main() -> None:
     results: dict[str, list[list[tuple[str, dict[str, float]]]]] = {"before": [], "after": []}
     try:
         for _ in range(args.rounds):
-            results["before"].append(run(before_tree, args.script, passed))
+            script_tree = ROOT if args.same_script else None
+            results["before"].append(run(before_tree, args.script, passed, script_tree))
             results["after"].append(run(ROOT, args.script, passed))
     finally:
         shutil.rmtree(before_tree, ignore_errors=True)

@@ -84,20 +84,27 @@ def main() -> None:
     url = f"sqlite:///{folder}/store.db"
     build(url, args.loans)
     config = CaseworkConfig()
-    times = []
+    times, cpu = [], []
     for i in range(min(args.payments, args.loans)):
-        started = time.perf_counter()
+        started, cpu_started = time.perf_counter(), time.process_time()
         with UnitOfWork(url) as uow:
             out = record_payment(uow, f"L{i:06d}", f"P{i}", date(2026, 1, 22), 60_000, config, actor="bench")
             uow.commit()
         times.append(time.perf_counter() - started)
+        cpu.append(time.process_time() - cpu_started)
         assert out.recorded and out.promises and out.cancelled_actions == 2
     times.sort()
-    p = lambda q: times[min(len(times) - 1, int(q * len(times)))] * 1000  # noqa: E731
+    cpu.sort()
+    p = lambda q, xs=times: xs[min(len(xs) - 1, int(q * len(xs)))] * 1000  # noqa: E731
     print(
         f"payment event on SQLite, {len(times)} events over {args.loans} loans: "
         f"p50 {p(0.50):.1f} ms, p95 {p(0.95):.1f} ms, p99 {p(0.99):.1f} ms, "
         f"mean {statistics.mean(times) * 1000:.1f} ms (target p99 < 20 ms)"
+    )
+    # The process's own CPU per event: what the event costs, whatever else the machine is doing.
+    print(
+        f"  its CPU time: p50 {p(0.50, cpu):.1f} ms, p95 {p(0.95, cpu):.1f} ms, p99 {p(0.99, cpu):.1f} ms, "
+        f"mean {statistics.mean(cpu) * 1000:.1f} ms"
     )
 
 

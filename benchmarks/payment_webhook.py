@@ -40,7 +40,8 @@ from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT / "src"))
+if not os.environ.get("PYTHONPATH"):  # benchmarks/before_after.py --same-script points it at another tree
+    sys.path.insert(0, str(ROOT / "src"))
 sys.path.insert(0, str(ROOT / "benchmarks"))
 
 from payment_event import build  # noqa: E402
@@ -247,6 +248,27 @@ def row(name: str, tally: Tally, seconds: float, load: str) -> str:
     )
 
 
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time of a process and its live descendants (the server's workers), from /proc."""
+    tick = os.sysconf("SC_CLK_TCK")
+    parents: dict[int, int] = {}
+    times: dict[int, float] = {}
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        child = int(stat.parent.name)
+        parents[child] = int(fields[1])
+        times[child] = (int(fields[11]) + int(fields[12])) / tick
+    family, grew = {pid}, True
+    while grew:
+        more = {c for c, p in parents.items() if p in family} - family
+        family |= more
+        grew = bool(more)
+    return sum(times.get(p, 0.0) for p in family)
+
+
 def loadavg() -> str:
     return " ".join(Path("/proc/loadavg").read_text().split()[:3])
 
@@ -293,7 +315,7 @@ def main() -> None:
     try:
         build(url, args.loans)
         keys = abusers(url, args.abusive)
-        with served(url, args.port, args.workers, args.serve_args.split()):
+        with served(url, args.port, args.workers, args.serve_args.split()) as server:
             pacing = (
                 "back to back" if not args.pace_ms else f"one payment per {args.pace_ms:g} ms ± 20 % each"
             )
@@ -305,9 +327,12 @@ def main() -> None:
             print(setup)
             common = {"clients": args.clients, "loans": args.loans, "pace": args.pace_ms / 1000}
             asyncio.run(phase(args.port, keys, seconds=3, **common))  # warm-up
+            cpu_before = cpu_seconds(server.pid)
             calm, _ = asyncio.run(phase(args.port, keys, seconds=args.seconds, offset=1, **common))
+            cpu_per_payment = (cpu_seconds(server.pid) - cpu_before) / max(1, len(calm.latencies)) * 1000
             calm_load = loadavg()
             print(line("payment webhook", calm, args.seconds) + f"  [load {calm_load}]")
+            print(f"  the server's CPU time per payment (all its processes): {cpu_per_payment:.1f} ms")
             stormy, heavy = asyncio.run(
                 phase(
                     args.port, keys, seconds=args.seconds, abusive=args.abusive,
