@@ -5,7 +5,8 @@
 Without --db: a database `arrears_console_bench` on the server of ARREARS_TEST_PG_URL (or .pg_test_url),
 built once and kept for the next runs (`--rebuild` to start again): a synthetic portfolio (sim
 generate_portfolio, seed 7, as of 2026-03-31) loaded through the import service, the segmented policy's
-daily run for that day, a dispatch pass queueing its agent calls as tasks, cases refreshed, one agent user.
+daily run for that day, a dispatch pass queueing its agent calls as tasks, the cases of the borrowers the run
+acted on, one agent user (each step skipped when done, so an interrupted build resumes).
 Then the pages are requested in-process (the ASGI app `arrears serve` runs, through httpx's ASGI transport:
 no network) by the signed-in agent: GET /desk and GET /accounts/{loan} for the loans of the desk in turn,
 after a warm-up. Latency is the request's wall time, server-side rendering included."""
@@ -57,6 +58,7 @@ def bench_database(rebuild: bool) -> tuple[str, bool]:
 
 
 def build(url: str, borrowers: int) -> None:
+    """Each step once: a re-run after an interruption goes on where the last one stopped."""
     from arrears.adapters.channels.agent_tasks import AgentTaskChannel
     from arrears.adapters.channels.config import load_channels_config
     from arrears.adapters.policy_file import load_policy
@@ -71,25 +73,54 @@ def build(url: str, borrowers: int) -> None:
     from arrears.sim.portfolio import generate_portfolio, load_portfolio
 
     started = time.perf_counter()
-    load_portfolio(generate_portfolio(borrowers, 7, AS_OF), url)
-    print(f"portfolio of {borrowers:,} borrowers loaded in {time.perf_counter() - started:.0f} s", flush=True)
-    policy = load_policy(Path(__file__).resolve().parents[1] / "policies" / "segmented.yaml")
+    engine = create_engine(url)
+
+    def count(sql: str) -> int:
+        with engine.connect() as connection:
+            return int(connection.execute(text(sql)).scalar() or 0)
+
+    if count("SELECT count(*) FROM borrowers") == 0:
+        load_portfolio(generate_portfolio(borrowers, 7, AS_OF), url)
+        print(
+            f"portfolio of {borrowers:,} borrowers loaded in {time.perf_counter() - started:.0f} s",
+            flush=True,
+        )
     profile = load_profile("cn")
-    run_range(url, AS_OF, AS_OF, policy, profile)
-    ten = datetime(2026, 3, 31, 2, 0, tzinfo=UTC)  # 10:00 in Shanghai
-    dispatcher = make_dispatcher(
-        url,
-        {"agent_call": AgentTaskChannel()},
-        load_channels_config(None, environ={}),
-        profile,
-        now=lambda: ten,
-    )
-    dispatch(dispatcher, workers=1)
+    if count("SELECT count(*) FROM runs") == 0:
+        policy = load_policy(Path(__file__).resolve().parents[1] / "policies" / "segmented.yaml")
+        run_range(url, AS_OF, AS_OF, policy, profile)
+    if count("SELECT count(*) FROM agent_tasks") == 0:
+        ten = datetime(2026, 3, 31, 2, 0, tzinfo=UTC)  # 10:00 in Shanghai
+        config = load_channels_config(None, environ={})
+        channels = {"agent_call": AgentTaskChannel()}
+        dispatch(make_dispatcher(url, channels, config, profile, now=lambda: ten), workers=1)
+    # Cases for the borrowers the run acted on (the delinquent ones the desk is about), not all 100,000:
+    # refreshing every borrower one by one is the slow, whole-portfolio job of POST /cases/refresh.
+    with engine.connect() as connection:
+        acted = list(connection.execute(text("SELECT DISTINCT borrower_id FROM outbox ORDER BY 1")).scalars())
+        done = set(connection.execute(text("SELECT borrower_id FROM cases")).scalars())
+    model = cases.CaseworkConfig().recovery
     with UnitOfWork(url) as uow:
-        open_cases = cases.refresh_cases(uow, AS_OF, cases.CaseworkConfig().recovery, commit_every=2000)
-        create_user(uow, NewStaffUser(AGENT, "agent"), PASSWORD, "benchmark", datetime.now(UTC))
+        for i, borrower_id in enumerate((b for b in acted if b not in done), start=1):
+            cases.refresh_case(uow, borrower_id, AS_OF, model)
+            if i % 500 == 0:
+                uow.commit()
+        if uow.staff.get(AGENT) is None:
+            create_user(uow, NewStaffUser(AGENT, "agent"), PASSWORD, "benchmark", datetime.now(UTC))
         uow.commit()
+    engine.dispose()
+    open_cases = count_cases(url)
     print(f"built in {time.perf_counter() - started:.0f} s: {open_cases:,} open cases", flush=True)
+
+
+def count_cases(url: str) -> int:
+    engine = create_engine(url)
+    with engine.connect() as connection:
+        found = int(
+            connection.execute(text("SELECT count(*) FROM cases WHERE status = 'open'")).scalar() or 0
+        )
+    engine.dispose()
+    return found
 
 
 def percentile(values: list[float], q: float) -> float:
@@ -145,9 +176,8 @@ def main() -> None:
     if args.db:
         url = args.db
     else:
-        url, fresh = bench_database(args.rebuild)
-        if fresh:
-            build(url, args.borrowers)
+        url, _ = bench_database(args.rebuild)
+        build(url, args.borrowers)
     found = measure(url, args.requests)
     for name, figures in found.items():
         print(
