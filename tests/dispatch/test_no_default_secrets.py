@@ -41,7 +41,9 @@ PRODUCTION = {
     "ARREARS_DATA_KEY": "5e1f" * 16,  # personal-data keys (docs/privacy.md): 64 hex digits each
     "ARREARS_LOOKUP_KEY": "a07c" * 16,
 }
-KEPT = {"ARREARS_DB_URL", "ARREARS_TEST_PG_URL"}
+# The store and the test session's personal-data keys (tests/conftest.py): the stores the tests build are
+# sealed under them.
+KEPT = {"ARREARS_DB_URL", "ARREARS_TEST_PG_URL", "ARREARS_DATA_KEY_FILE", "ARREARS_DEV_DATA_KEY_FILE"}
 
 
 @pytest.fixture
