@@ -25,6 +25,7 @@ from arrears.domain.disputes import SlaPolicy
 from arrears.domain.errors import InputError, NotFound
 from arrears.domain.masking import mask_name
 from arrears.domain.outbox import ContactMade
+from arrears.domain.records import Borrower, LoanRecord
 from arrears.services import cases, disputes, promises
 from arrears.services.accounts import AccountView, show_account
 from arrears.services.agencies import placement_of
@@ -70,11 +71,17 @@ def my_queue(uow: UnitOfWork, who: Principal, today: date, limit: int = 30) -> l
 
 
 def call_check(
-    uow: UnitOfWork, profile: ComplianceProfile, loan_id: str, now: datetime
+    uow: UnitOfWork,
+    profile: ComplianceProfile,
+    loan_id: str,
+    now: datetime,
+    *,
+    known: tuple[LoanRecord, Borrower | None] | None = None,
 ) -> ComplianceDecision:
-    """May an agent call the borrower of this loan at `now`? The dispatcher's rules on the same facts."""
-    record = uow.loans.record(loan_id)
-    borrower = uow.borrowers.get(record.borrower_id)
+    """May an agent call the borrower of this loan at `now`? The dispatcher's rules on the same facts.
+    `known`: the loan's record and borrower when the caller has read them already."""
+    record = known[0] if known else uow.loans.record(loan_id)
+    borrower = known[1] if known else uow.borrowers.get(record.borrower_id)
     tz_name = (borrower.timezone if borrower else None) or None
     local = zone(tz_name or profile.unknown_timezones[0])
     back = lookback(profile)
@@ -222,8 +229,11 @@ def record_call(
     return {"contact_outcome": contact.outcome, "closed_tasks": closed, **produced}
 
 
-def account_page(uow: UnitOfWork, loan_id: str, as_of: date, who: Principal, now: datetime) -> dict[str, Any]:
-    """Everything the account page shows; NotFound outside the user's scope (an agency: not placed)."""
+def account_page(
+    uow: UnitOfWork, loan_id: str, as_of: date, who: Principal, now: datetime, profile: ComplianceProfile
+) -> dict[str, Any]:
+    """Everything the account page shows, "may I call now?" included; NotFound outside the user's scope
+    (an agency: not placed)."""
     if not in_scope(uow, who, loan_id, as_of):
         raise NotFound(f"unknown loan {loan_id!r}")
     view: AccountView = show_account(uow, loan_id, as_of)
@@ -245,6 +255,7 @@ def account_page(uow: UnitOfWork, loan_id: str, as_of: date, who: Principal, now
         "notes": cases.notes(uow, case.id) if case is not None else [],
         "tasks": uow.agent_tasks.open_for([loan_id]),
         "placed_with": placement_of(uow, loan_id, as_of),
+        "decision": call_check(uow, profile, loan_id, now, known=(view.record, view.borrower)),
     }
 
 

@@ -81,11 +81,11 @@ def decision_view(decision: ComplianceDecision, who: Viewer, tz_name: str | None
 def _account(request: Request, who: Viewer, loan_id: str, **extra: Any) -> Response:
     as_of = _as_of(request, who)
     try:
-        data = desk.account_page(who.uow, loan_id, as_of, who.principal, who.now)
+        data = desk.account_page(who.uow, loan_id, as_of, who.principal, who.now, profile_of(request))
     except NotFound:
         raise PageError(404, who.gettext("No such account.")) from None
     borrower = data["borrower"] or {}
-    decision = desk.call_check(who.uow, profile_of(request), loan_id, who.now)
+    decision = data["decision"]
     return render(
         request,
         "account.html",
