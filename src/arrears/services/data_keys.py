@@ -174,7 +174,7 @@ def _dev_keys(environ: Mapping[str, str]) -> DataKeys:
     keks, lookup = parse_key_file(_read(str(path), DEV_FILE_ENV), str(path))
     if not keks or lookup is None:
         raise InputError("the development key file lacks a kek or lookup line", file=str(path))
-    return DataKeys(tuple(keks), lookup, f"{path} (development)", development=True)
+    return DataKeys(tuple(keks), lookup, str(path), development=True)
 
 
 def data_keys(environ: Mapping[str, str] | None = None) -> DataKeys:

@@ -272,31 +272,36 @@ def purge(
     """Erase, for every borrower whose loans all closed, each data kind past its retention on `as_of`.
     Committed every `commit_every` borrowers: an interrupted purge is finished by running it again."""
     result = PurgeResult(as_of)
-    ids = uow.personal_data.not_erased()
-    for n, borrower_id in enumerate(ids, start=1):
-        result.looked_at += 1
-        loan_ids = uow.cases.borrower_loans(borrower_id)
-        if loan_ids:
-            closed = _borrower_closed_on(list(uow.loans.stream_records(loan_ids)), as_of)
+    loans_of = uow.personal_data.not_erased_loans()
+    borrowers = sorted(loans_of)
+    for start in range(0, len(borrowers), commit_every):
+        chunk = borrowers[start : start + commit_every]
+        records: dict[str, list[LoanRecord]] = {b: [] for b in chunk}
+        for record in uow.loans.stream_records([loan for b in chunk for loan in loans_of[b]]):
+            records[record.borrower_id].append(record)
+        for borrower_id in chunk:
+            result.looked_at += 1
+            if not records[borrower_id]:
+                continue  # no loans: nothing closed, nothing to count a retention from
+            closed = _borrower_closed_on(records[borrower_id], as_of)
             kinds = retention.due(closed, as_of)
-            if kinds:
-                done = _erase(
-                    uow,
-                    borrower_id,
-                    kinds,
-                    reason=f"retention ended (purge as of {as_of.isoformat()})",
-                    by=by,
-                    closed=closed,
-                    retention=retention,
-                    forced=False,
-                )
-                if any(done.changed.values()):
-                    result.erasures.append(done)
-        if n % commit_every == 0:
-            uow.commit()
-            if progress:
-                progress(commit_every)
-    uow.commit()
+            if not kinds:
+                continue
+            done = _erase(
+                uow,
+                borrower_id,
+                kinds,
+                reason=f"retention ended (purge as of {as_of.isoformat()})",
+                by=by,
+                closed=closed,
+                retention=retention,
+                forced=False,
+            )
+            if any(done.changed.values()):
+                result.erasures.append(done)
+        uow.commit()
+        if progress:
+            progress(len(chunk))
     return result
 
 

@@ -179,13 +179,20 @@ class PersonalDataRepository:
             groups.setdefault(digest, []).append(str(borrower_id))
         return sorted(groups.values())
 
-    def not_erased(self) -> list[str]:
-        """The ids of the borrowers not (fully) erased, sorted."""
-        return list(
-            self.connection.scalars(
-                select(BorrowerRow.id).where(BorrowerRow.erased_at.is_(None)).order_by(BorrowerRow.id)
-            )
+    def not_erased_loans(self) -> dict[str, list[str]]:
+        """The borrowers not (fully) erased, each with the ids of its loans (none: an empty list)."""
+        query = (
+            select(BorrowerRow.id, LoanRow.id)
+            .outerjoin(LoanRow, LoanRow.borrower_id == BorrowerRow.id)
+            .where(BorrowerRow.erased_at.is_(None))
+            .order_by(BorrowerRow.id, LoanRow.id)
         )
+        out: dict[str, list[str]] = {}
+        for borrower_id, loan_id in self.connection.execute(query):
+            loans = out.setdefault(str(borrower_id), [])
+            if loan_id is not None:
+                loans.append(str(loan_id))
+        return out
 
     def erased_at(self, borrower_id: str) -> datetime | None:
         return self.connection.scalar(select(BorrowerRow.erased_at).where(BorrowerRow.id == borrower_id))
