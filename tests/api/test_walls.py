@@ -44,7 +44,7 @@ def test_an_agency_sees_only_its_own_accounts_masked(
     ag1 = key("agency", agency="AG1")
     r = api.get("/accounts/L1", headers=ag1, params={"as_of": "2026-01-20"})
     assert r.status_code == 200
-    assert r.json()["borrower"]["id_number"] == "110***********1234"
+    assert r.json()["borrower"]["id_number"] == "110***********1233"
     assert r.json()["borrower"]["name"] == "张*"
     assert r.json()["placed_with"] == "AG1"
     for path in ("/accounts/L2", "/accounts/L3", "/loans/L2", "/loans/L2/schedules"):

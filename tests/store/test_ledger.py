@@ -40,7 +40,7 @@ def test_account_show_json_for_a_stored_loan(loaded: str, cli) -> None:
         "id": "B1",
         "name": "张*",
         "phone": "138****5678",
-        "id_number": "110***********1234",
+        "id_number": "110***********1233",
         "email": "z*@example.com",
         "timezone": "Asia/Shanghai",
         "region": "Beijing",
