@@ -65,6 +65,7 @@ class Answer:
     status: int
     seconds: float
     body: dict[str, object] = field(default_factory=dict)
+    error: str = ""  # why there was no answer (status 0)
 
 
 class Client:
@@ -83,19 +84,26 @@ class Client:
             f"Idempotency-Key: {delivery.key}\r\n\r\n"
         )
         started = time.monotonic()
-        try:
-            for fresh in (self.writer is None, True):
+        for attempt in (1, 2):
+            reused = self.writer is not None
+            try:
                 if self.writer is None:
                     self.reader, self.writer = await asyncio.open_connection(HOST, self.port)
-                assert self.reader is not None and self.writer is not None
+                assert self.reader is not None
                 self.writer.write(head.encode() + delivery.body)
                 await self.writer.drain()
                 status_line = await self.reader.readline()
-                if status_line or fresh:
-                    break
-                # The server closed the idle keep-alive connection before reading this request: send it
-                # again on a new one, as HTTP clients do (nothing was processed).
+                if not status_line:
+                    raise ConnectionResetError("closed without an answer")
+            except (ConnectionError, asyncio.IncompleteReadError) as exc:
                 self.close()
+                if reused and attempt == 1:
+                    # The server had closed this idle keep-alive connection (uvicorn: after 5 s): send the
+                    # request again on a new one, as HTTP clients do (same key: never booked twice).
+                    continue
+                return Answer(delivery.key, self.port, 0, time.monotonic() - started, error=repr(exc))
+            break
+        try:
             status = int(status_line.split()[1])
             length, close = 0, False
             while (line := await self.reader.readline()) not in (b"\r\n", b""):
@@ -107,9 +115,9 @@ class Client:
             raw = await self.reader.readexactly(length)
             if close:
                 self.close()
-        except (ConnectionError, asyncio.IncompleteReadError, IndexError, ValueError):
+        except (ConnectionError, asyncio.IncompleteReadError, IndexError, ValueError) as exc:
             self.close()
-            return Answer(delivery.key, self.port, 0, time.monotonic() - started)
+            return Answer(delivery.key, self.port, 0, time.monotonic() - started, error=repr(exc))
         body = json.loads(raw) if raw.startswith(b"{") else {}
         return Answer(delivery.key, self.port, status, time.monotonic() - started, body)
 
@@ -169,9 +177,9 @@ class Outcome:
     statuses: Counter[int]
     booked: int
     postings: int
-    unanswered_booked: int
     first_answers: Counter[int]  # per key: how many answers said replayed: false
     mismatched: int  # answers for a key that name another payment, or disagree with the first
+    errors: Counter[str]  # connections that failed without an answer, by what happened
     seconds: float
     p50: float
     p99: float
@@ -243,9 +251,9 @@ def run(url: str, ports: tuple[int, int], *, posts: int, clients: int, loans: in
         statuses=Counter(a.status for a in answers),
         booked=booked,
         postings=postings,
-        unanswered_booked=0,
         first_answers=firsts,
         mismatched=mismatched,
+        errors=Counter(a.error for a in answers if a.status == 0),
         seconds=seconds,
         p50=q(0.5),
         p99=q(0.99),
@@ -260,7 +268,7 @@ def describe(o: Outcome) -> str:
         f"statuses {{{codes}}}; booked {o.booked} of {o.unique} payments ({o.postings} payment postings); "
         f"keys answered first exactly once: {o.first_answers.get(1, 0)} of {o.unique}; answers that "
         f"disagree with the first: {o.mismatched}; latency p50 {o.p50:.1f} ms, p99 {o.p99:.1f} ms — "
-        + ("every payment once, 0 5xx" if o.ok else "FAILED")
+        + ("every payment once, 0 5xx" if o.ok else f"FAILED {dict(o.errors) or ''}")
     )
 
 
