@@ -145,3 +145,10 @@ def test_policies_read_a_score_by_its_dotted_name() -> None:
     assert '"score.self_cure_30d" >= 8000' in expr.to_sql(DUCKDB)
     with pytest.raises(InputError, match=r"unknown feature 'score\.self_cure'"):
         parse_condition("score.self_cure >= 0.8")
+
+
+def test_case_priority_by_pay_propensity_is_balance_times_probability_per_late_loan() -> None:
+    from arrears.domain.cases import expected_recovery_by_propensity
+
+    # ¥1,000.00 at 35 % and ¥250.50 at 12.34 %: 35,000 + 3,091 (30.911 rounded down) fen
+    assert expected_recovery_by_propensity([(100_000, 3500), (25_050, 1234)]) == 35_000 + 3_091

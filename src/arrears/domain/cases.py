@@ -1,7 +1,8 @@
 """Cases: one per delinquent borrower, ordered in agent queues by expected recovery.
 
 expected recovery = balance × probability; the probability is configured per bucket and adjusted by what
-the account shows (a pending promise raises it, broken promises lower it). Agents see the open cases that
+the account shows (a pending promise raises it, broken promises lower it) — or, when an active
+pay-propensity model (pay_7d_after_contact) scored the late loans, that model's probability per loan. Agents see the open cases that
 match their skills (languages, buckets), theirs first, then unassigned ones, highest expected recovery first.
 """
 
@@ -68,6 +69,16 @@ class RecoveryModel:
         """balance × probability in minor units (rounded down: a priority, not money owed)."""
         p = self.probability_for(bucket, promise_pending=promise_pending, broken_promises=broken_promises)
         return int(Decimal(balance) * p)
+
+
+# The model whose probability replaces the hand table when it is active (docs/models.md).
+PROPENSITY_TARGET = "pay_7d_after_contact"
+
+
+def expected_recovery_by_propensity(balances: Iterable[tuple[int, int]]) -> int:
+    """Σ balance × the pay-propensity model's probability (basis points) over the late loans, rounded down:
+    the expected recovery when a pay-propensity model scored every late loan, instead of the bucket table."""
+    return sum(balance * probability_bp // 10_000 for balance, probability_bp in balances)
 
 
 @dataclass(frozen=True, slots=True)

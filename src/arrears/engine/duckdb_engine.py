@@ -23,7 +23,7 @@ from arrears.domain.policy.sql import ASSIGNMENT_COLUMNS, PolicySql
 from arrears.engine import ledger_kernel as kernel
 from arrears.engine.arm_hash import arm_buckets
 from arrears.engine.evaluation import ASSIGNMENT_SCHEMA, Evaluation, empty_history, kind_rank, normalise
-from arrears.engine.model_scores import LENDER_TABLE, SCORE_COLUMNS, score_table
+from arrears.engine.model_scores import LENDER_TABLE, score_table, with_reasons
 from arrears.engine.portfolio import Portfolio
 from arrears.engine.vector_features import features_of
 from arrears.engine.vector_ledger import NONE_DAY, assess_portfolio
@@ -102,7 +102,11 @@ def evaluate(
         con.unregister("hist_raw")
     if not _in_row_order(assigned[KEY]):
         assigned = assigned.sort_by(KEY)
-    scores = src.select(["loan_id", *SCORE_COLUMNS]).sort_by("loan_id") if portfolio.models else None
+    scores = (
+        with_reasons(portfolio.models, src, portfolio.tables.get(LENDER_TABLE)).sort_by("loan_id")
+        if portfolio.models
+        else None
+    )
     assignments = src
     for column in ASSIGNMENT_COLUMNS:
         assignments = assignments.append_column(column, assigned[column])

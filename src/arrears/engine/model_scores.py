@@ -22,7 +22,17 @@ from arrears.domain.models import ScoringModel, feature_number, one_model_per_ta
 
 LENDER_TABLE = "lender_features"
 SCORE_COLUMNS = tuple(f"score.{t}" for t in SCORE_TARGETS)
-SCORES_SCHEMA = pa.schema([("loan_id", pa.string()), *((c, pa.int64()) for c in SCORE_COLUMNS)])
+
+
+def scores_schema(models: Sequence[ScoringModel]) -> pa.Schema:
+    """loan_id, score.<target> for every target, reasons.<target> for each active model's."""
+    return pa.schema(
+        [
+            ("loan_id", pa.string()),
+            *((c, pa.int64()) for c in SCORE_COLUMNS),
+            *((f"reasons.{m.target}", pa.string()) for m in models),
+        ]
+    )
 
 
 def lender_rows(lender: pa.Table | None) -> dict[str, dict[str, float]]:
@@ -61,7 +71,7 @@ def model_columns(features: pa.Table, lender: pa.Table | None, names: Sequence[s
             out[name] = np.asarray(col.to_numpy(), dtype=np.float64)
             continue
         values = np.full(features.num_rows, np.nan)
-        if lender is not None and name in lender.column_names:
+        if lender is not None and name in lender.column_names and lender.num_rows:
             if positions is None:
                 positions = pc.index_in(features["loan_id"], lender["loan_id"]).to_numpy(zero_copy_only=False)
                 positions = np.where(np.isnan(positions.astype(np.float64)), -1, positions).astype(np.int64)
@@ -154,3 +164,26 @@ def explain_row(model: ScoringModel, row: Mapping[str, float], top: int = 3) -> 
     values = [row[f] for f in model.features]
     contrib = booster(model.gbm_text).predict(np.array([values], dtype=np.float64), pred_contrib=True)[0][:-1]
     return shap_reasons(model.features, values, [float(c) for c in contrib], top)
+
+
+def with_reasons(models: Sequence[ScoringModel], features: pa.Table, lender: pa.Table | None) -> pa.Table:
+    """loan_id and the score columns of the feature table, plus each model's reason codes per account."""
+    out = features.select(["loan_id", *SCORE_COLUMNS])
+    for m in models:
+        columns = model_columns(features, lender, m.features)
+        out = out.append_column(f"reasons.{m.target}", pa.array(reason_names(m, columns), pa.string()))
+    return out
+
+
+def reasons_of_account(
+    models: Sequence[ScoringModel], features: Mapping[str, FeatureValue], lender: Mapping[str, float]
+) -> dict[str, str]:
+    """The same reason codes for one account (the reference engine)."""
+    out = {}
+    for m in models:
+        row = {
+            f: feature_number(features[f]) if f in features else float(lender.get(f, float("nan")))
+            for f in m.features
+        }
+        out[f"reasons.{m.target}"] = ",".join(r.feature for r in explain_row(m, row))
+    return out

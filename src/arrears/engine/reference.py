@@ -11,7 +11,14 @@ from arrears.domain.ledger import compute_position
 from arrears.domain.policy.model import Policy
 from arrears.domain.policy.treatment import decide
 from arrears.engine.evaluation import ACTION_SCHEMA, ASSIGNMENT_SCHEMA, Evaluation, normalise, sent_steps
-from arrears.engine.model_scores import LENDER_TABLE, SCORE_COLUMNS, SCORES_SCHEMA, lender_rows, score_account
+from arrears.engine.model_scores import (
+    LENDER_TABLE,
+    SCORE_COLUMNS,
+    lender_rows,
+    reasons_of_account,
+    score_account,
+    scores_schema,
+)
 from arrears.engine.portfolio import Portfolio
 
 
@@ -35,7 +42,13 @@ def evaluate(
         features = account_features(loan, position, events.get(loan.id, ()), product[loan.id])
         features.update(score_account(portfolio.models, features, lender.get(loan.id, {})))
         if portfolio.models:
-            scores.append({"loan_id": loan.id, **{c: features[c] for c in SCORE_COLUMNS}})
+            scores.append(
+                {
+                    "loan_id": loan.id,
+                    **{c: features[c] for c in SCORE_COLUMNS},
+                    **reasons_of_account(portfolio.models, features, lender.get(loan.id, {})),
+                }
+            )
         anchor = position.oldest_unpaid_due
         history = sent.get(loan.id, {}).get(anchor, set()) if anchor else set()
         t = decide(policy, loan.id, features, history)
@@ -85,5 +98,7 @@ def evaluate(
         pa.Table.from_pylist(actions, schema=ACTION_SCHEMA),
     )
     if portfolio.models:
-        evaluation.scores = pa.Table.from_pylist(scores, schema=SCORES_SCHEMA).sort_by("loan_id")
+        evaluation.scores = pa.Table.from_pylist(scores, schema=scores_schema(portfolio.models)).sort_by(
+            "loan_id"
+        )
     return evaluation

@@ -7,7 +7,7 @@ placeholders: `arrears serve` and `arrears dispatch` refuse them (entrypoints/st
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -15,10 +15,12 @@ from typing import Any
 from arrears.domain.borrower_accounts import BorrowerAccounts, case_standing
 from arrears.domain.cases import (
     CLOSING_OUTCOMES,
+    PROPENSITY_TARGET,
     RecoveryModel,
     Skills,
     agent_queue,
     check_outcome,
+    expected_recovery_by_propensity,
 )
 from arrears.domain.disputes import SlaPolicy
 from arrears.domain.errors import NotFound
@@ -68,6 +70,10 @@ def keep_case(uow: UnitOfWork, accounts: BorrowerAccounts, model: RecoveryModel)
         promise_pending=bool(accounts.pending_promises),
         broken_promises=accounts.broken_promises,
     )
+    if standing is not None:
+        scored = _pay_propensity(uow, accounts)
+        if scored is not None:
+            standing = replace(standing, expected_recovery=expected_recovery_by_propensity(scored))
     case = accounts.case
     if standing is None:
         if case is not None and case.status == "open":
@@ -77,6 +83,30 @@ def keep_case(uow: UnitOfWork, accounts: BorrowerAccounts, model: RecoveryModel)
     else:
         case = uow.cases.update_standing(case.id, standing)
     return {**asdict(case), "loan_ids": accounts.loan_ids} if case is not None else None
+
+
+def _pay_propensity(uow: UnitOfWork, accounts: BorrowerAccounts) -> list[tuple[int, int]] | None:
+    """(outstanding, pay-propensity score) of each late loan, when the daily run scored them all (on or
+    before the accounts' date); None otherwise, and the bucket table decides."""
+    if not uow.models.has_active(PROPENSITY_TARGET):
+        return None
+    out = []
+    for record in accounts.loans:
+        position = compute_position(record.loan, accounts.as_of)
+        if position.dpd <= 0:
+            continue
+        score = next(
+            (
+                s
+                for s in uow.models.scores_of(record.loan.id, accounts.as_of)
+                if s.target == PROPENSITY_TARGET
+            ),
+            None,
+        )
+        if score is None:
+            return None
+        out.append((position.outstanding.total, score.score_bp))
+    return out or None
 
 
 def refresh_cases(uow: UnitOfWork, as_of: date, model: RecoveryModel, *, commit_every: int = 0) -> int:

@@ -32,6 +32,7 @@ from arrears.engine.evaluation import HISTORY_SCHEMA, Evaluation, accidental_leg
 from arrears.engine.evaluators import evaluator
 from arrears.engine.portfolio import Portfolio
 from arrears.services.compliance_audit import audit_run_decisions
+from arrears.services.model_scoring import with_active_models, write_scores
 from arrears.services.unit_of_work import UnitOfWork
 
 PLANNED_LOCAL_TIME = time(10, 0)  # the run plans contacts for mid-morning in the debtor's zone
@@ -217,6 +218,7 @@ def run_day(
     run_id = run_id_for(as_of, policy)
     tables = uow.snapshot(as_of)
     portfolio = Portfolio(dict(tables), dict(policy.products))
+    models = with_active_models(uow, portfolio, as_of, engine_name)
     history = uow.runs.steps_before(as_of)  # steps planned on earlier days, with their episode's anchor
     if planned_earlier is not None and planned_earlier.num_rows:
         history = pa.concat_tables([history, planned_earlier])
@@ -268,6 +270,8 @@ def run_day(
         schema=HISTORY_SCHEMA,
     )
     counts = _counts(evaluation, tables["borrowers"], [s.status for s in statuses])
+    if models:
+        counts["models"] = {m.target: m.id for m in models}
     summary = RunSummary(
         run_id,
         as_of,
@@ -282,6 +286,8 @@ def run_day(
     )
     if write:
         summary.written, summary.already_run = _write(uow, rows, summary, policy, started, started_at)
+        if evaluation.scores is not None:
+            write_scores(uow, as_of, models, evaluation.scores)
         if not summary.already_run:  # a day's decisions are audited once, with its run record
             audit_run_decisions(uow, run_id, as_of, profile.name, rows)
     summary.seconds = clock.perf_counter() - started

@@ -175,7 +175,13 @@ def build_dataset(
     parts: list[tuple[dict[str, np.ndarray], np.ndarray, np.ndarray, list[str], list[str]]] = []
     skipped = []
     whole = dict(uow.snapshot(known_through))  # read once; each day is a cut of it
-    for day in days:
+    chosen_days = list(days)
+    attempts = (
+        uow.models.contacted(min(chosen_days), max(chosen_days))
+        if chosen_days and target_name == "pay_7d_after_contact"
+        else {}
+    )
+    for day in chosen_days:
         horizon = day + timedelta(days=t.horizon)
         if horizon > known_through:
             skipped.append(day)
@@ -186,10 +192,9 @@ def build_dataset(
         dpd = np.asarray(table["dpd"].to_numpy(), dtype=np.int64)
         offset = np.asarray(table["day_offset"].to_numpy(), dtype=np.int64)
         loan_ids = table["loan_id"].to_pylist()
-        contacted, promising = (
-            _events_on(portfolio, "contact", day),
-            _events_on(portfolio, "promise_made", day),
-        )
+        # a contact: a contact event recorded for the day, or a contact attempt the dispatcher made
+        contacted = _events_on(portfolio, "contact", day) | attempts.get(day, set())
+        promising = _events_on(portfolio, "promise_made", day)
         contact = np.array([x in contacted for x in loan_ids], dtype=bool)
         promised = np.array([x in promising for x in loan_ids], dtype=bool)
         mask = in_population(target_name, dpd, offset, contact, promised)

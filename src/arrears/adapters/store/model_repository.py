@@ -5,7 +5,7 @@ account and day, and the lender-supplied features, versioned by the date from wh
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from datetime import date, datetime
+from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
 import pyarrow as pa
@@ -13,6 +13,7 @@ from sqlalchemy import BigInteger, Boolean, Date, Index, Integer, String, Text, 
 from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Mapped, mapped_column
 
+from arrears.adapters.store.dispatch_models import ContactAttemptRow
 from arrears.adapters.store.models import Base
 from arrears.adapters.store.run_models import OutboxRow, RunRow
 from arrears.adapters.store.types import JSONDoc, UtcDateTime
@@ -127,6 +128,11 @@ class ModelRepository:
         rows = self.connection.execute(select(table).where(table.c.active.is_(True)).order_by(table.c.target))
         return [_record(r) for r in rows]
 
+    def has_active(self, target: str) -> bool:
+        table = RiskModelRow.__table__
+        query = select(table.c.id).where(table.c.active.is_(True), table.c.target == target).limit(1)
+        return self.connection.execute(query).first() is not None
+
     def activate(self, model_id: str, target: str) -> None:
         """Make the model the active one of its target (the previous one is retired)."""
         table = RiskModelRow.__table__
@@ -202,6 +208,19 @@ class ModelRepository:
                 "day": pa.array([r[1] for r in rows], pa.date32()),
             }
         )
+
+    def contacted(self, start: date, end: date) -> dict[date, set[str]]:
+        """The loans a contact attempt was recorded for, by UTC day, from `start` to `end` (included)."""
+        table = ContactAttemptRow.__table__
+        low = datetime.combine(start, time(0), UTC)
+        high = datetime.combine(end + timedelta(days=1), time(0), UTC)
+        rows = self.connection.execute(
+            select(table.c.loan_id, table.c.at).where(table.c.at >= low, table.c.at < high)
+        )
+        out: dict[date, set[str]] = {}
+        for loan_id, at in rows:
+            out.setdefault(at.astimezone(UTC).date(), set()).add(loan_id)
+        return out
 
     # --- the lender's features
     def add_lender_features(self, values: Iterable[LenderFeatureValue], source: str, at: datetime) -> int:

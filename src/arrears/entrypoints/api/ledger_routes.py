@@ -58,6 +58,17 @@ def account_view(uow: Uow, loan_id: str, as_of: date) -> dict[str, Any]:
         "placed_with": placement_of(uow, loan_id, as_of),
         "promises": [money(p, cur) for p in promises_of(uow, [loan_id])],
         "plans": [money(p, cur) for p in plans_of(uow, [loan_id])],
+        # the risk models' scores the latest daily run on or before as_of wrote (docs/models.md)
+        "scores": [
+            {
+                "target": s.target,
+                "model_id": s.model_id,
+                "day": s.day.isoformat(),
+                "score": s.score_bp / 10_000,
+                "reasons": [r for r in s.reasons.split(",") if r],
+            }
+            for s in uow.models.scores_of(loan_id, as_of)
+        ],
     }
 
 

@@ -123,7 +123,8 @@ def list_(
         print_json(rows)
         return
     table = Table(title="Risk models")
-    for column in ("model_id", "target", "family", "active", "trained", "auc", "ks", "brier"):
+    table.add_column("model_id", no_wrap=True)
+    for column in ("target", "family", "active", "trained", "auc", "ks", "brier"):
         table.add_column(column)
     for r in rows:
         table.add_row(
