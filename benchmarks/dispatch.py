@@ -213,7 +213,9 @@ def _run_side(src: str, args: argparse.Namespace, no_batch: bool) -> list[list[f
     command = [sys.executable, __file__, "--src", src, "--json", "--no-append"]
     command += ["--rows", str(args.rows), "--accounts", str(args.accounts), "--workers", args.workers]
     command += ["--batch", str(args.batch)] + (["--no-batch"] if no_batch else [])
-    done = subprocess.run(command, check=True, capture_output=True, text=True)
+    done = subprocess.run(command, capture_output=True, text=True)
+    if done.returncode != 0:
+        raise SystemExit(f"{' '.join(command)} failed:\n{done.stderr[-3000:]}")
     return list(json.loads(done.stdout.strip().splitlines()[-1])["results"])
 
 

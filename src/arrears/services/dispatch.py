@@ -86,6 +86,8 @@ from arrears.services.worker_pool import (
 
 POSITIONS_KEPT = 8192  # ledger positions kept per process, by loan (as read) and day
 BATCH = 200  # rows per claim: the batch's reads and writes are a few queries whatever its size
+TAKE_OVER_SECONDS = 2.0  # how often a worker looks for rows held by workers that died
+BUSY_SECONDS = 0.02  # the pause before claiming again when every borrower claimed was another worker's
 LEASE = timedelta(seconds=60)  # a claim's hold without a sign of life from its worker (extended as it goes)
 DEFAULT_ZONE = "Asia/Shanghai"  # the borrower's day when their time zone is unknown
 
@@ -233,21 +235,35 @@ def work_through_outbox(
     # A row this worker deferred (or failed) to a time still before `now` must not loop forever; rows
     # it sent, cancelled or blocked cannot be claimed again anyway, so only the others are excluded.
     seen: set[int] = set()
+    looked = -TAKE_OVER_SECONDS  # when this worker last looked for dead workers' rows
     while True:
         want = budget.take(batch)
         if want == 0:
             return report
         with UnitOfWork(d.url) as uow:
-            take_over_abandoned(uow)
+            # Dead workers' rows: at the start, then every few seconds (rows in flight are claimed first).
+            look = clock.monotonic() - looked >= TAKE_OVER_SECONDS
+            if look:
+                take_over_abandoned(uow)
+                looked = clock.monotonic()
             now = d.now()
-            entries = uow.outbox.claim(now, want, owner, lease_end(), exclude=seen)
+            entries = uow.outbox.claim(now, want, owner, lease_end(), exclude=seen, in_flight_first=look)
             if not entries:
                 uow.commit()
-                return report
+                if look:
+                    return report
+                looked = -TAKE_OVER_SECONDS  # nothing ready: one last look before the worker stops
+                budget.give_back(want)
+                continue
             try:
+                # Held from the first round's commit (before anything is sent) until the claim lets go of
+                # them: the other workers skip these rows. Nobody waits for a lock while holding them.
                 entries = uow.outbox.lock_borrowers(entries)
-                uow.commit()  # held: the other workers skip these rows until this claim lets go of them
                 budget.give_back(want - len(entries))
+                if not entries:  # every borrower is another worker's just now: try again shortly
+                    uow.commit()
+                    clock.sleep(BUSY_SECONDS)
+                    continue
                 if d.on_claimed is not None:
                     d.on_claimed([e.id for e in entries])
                 claim_report, again = dispatch_claim(d, uow, entries, now, owner)
@@ -406,7 +422,8 @@ def dispatch_claim(
     facts = read_facts(uow, ordered, now, d.profile, excluding=sorted(recovered))
     claim = Claim(owner, recovered, uow.outbox.request_keys(sorted(recovered)) if recovered else {})
     report = DispatchReport()
-    for round_entries in rounds_by_borrower(ordered):
+    rounds = rounds_by_borrower(ordered)
+    for k, round_entries in enumerate(rounds):
         writes = BatchWrites()
         ready: list[HeldMessage] = []
         for entry in round_entries:
@@ -418,12 +435,28 @@ def dispatch_claim(
         requests = mark_in_flight(uow, claim, ready, writes, facts, now)
         for gone in {h.entry.id for h in ready} - {h.entry.id for r in requests for h in r}:
             report.add("cancelled", next(h.entry.channel for h in ready if h.entry.id == gone))
-        for request in requests:
-            send_request(d, uow, claim, request, facts, now, report)
-    write_audit(uow, claim.audit, [])
-    uow.outbox.release(owner)
-    uow.commit()
+        for n, request in enumerate(requests):
+            last = k == len(rounds) - 1 and n == len(requests) - 1
+            send_request(d, uow, claim, request, facts, now, report, finish=last)
+        if k == len(rounds) - 1 and not requests:
+            finish_claim(uow, claim)
+            uow.outbox.commit_unflushed()
+            uow.commit()
     return report, claim.again
+
+
+def finish_claim(uow: UnitOfWork, claim: Claim) -> None:
+    """The claim's end (in its last commit): the audit entries of its contacts, and its rows let go of.
+    Lost with the database server, both are redone by the take-over of the rows it still holds."""
+    write_audit(uow, claim.audit, [])
+    uow.outbox.release(claim.owner)
+
+
+def keep_lease(uow: UnitOfWork, claim: Claim) -> None:
+    """Extend the claim's lease when a third of it has gone by."""
+    if clock.monotonic() - claim.lease_at > LEASE.total_seconds() / 3:
+        uow.outbox.extend_lease(claim.owner, lease_end())
+        claim.lease_at = clock.monotonic()
 
 
 def rounds_by_borrower(entries: Sequence[OutboxEntry]) -> list[list[OutboxEntry]]:
@@ -484,12 +517,10 @@ def mark_in_flight(
     kept = {s.outbox_id for s in decided} & claim.recovered
     kept_contacts = uow.outbox.contacts_for(sorted(kept)) if kept else []
     uow.outbox.add_contacts(writes.contacts)
-    uow.outbox.set_statuses(writes.statuses, claim.owner)
+    flying = uow.outbox.set_statuses(writes.statuses, claim.owner, returning=IN_FLIGHT)
     write_audit(uow, kept_contacts, decided)
-    uow.outbox.extend_lease(claim.owner, lease_end())
-    flying = uow.outbox.in_flight([h.entry.id for h in ready], claim.owner)
-    uow.commit()
-    claim.lease_at = clock.monotonic()
+    keep_lease(uow, claim)
+    uow.commit()  # durable before the send (the results after it need not wait for the disk)
     claim.again.extend(s.outbox_id for s in decided if s.status in CLAIMABLE_AGAIN)
     for contact in kept_contacts:
         remember(facts, claim, contact)
@@ -534,8 +565,10 @@ def send_request(
     facts: BatchFacts,
     now: datetime,
     report: DispatchReport,
+    finish: bool = False,
 ) -> None:
-    """Send one request (a message, or a batch-send) and commit what became of each of its messages."""
+    """Send one request (a message, or a batch-send) and commit what became of each of its messages (with
+    the claim's end when it is the claim's last request)."""
     channel = request[0].channel
     results: list[BatchOutcome]
     if batch_size(channel) > 1:
@@ -554,9 +587,13 @@ def send_request(
     uow.outbox.settle_contacts(writes.settled)
     uow.outbox.drop_contacts(writes.dropped)
     uow.outbox.set_statuses(writes.statuses, claim.owner)
-    if clock.monotonic() - claim.lease_at > LEASE.total_seconds() / 3:
-        uow.outbox.extend_lease(claim.owner, lease_end())
-        claim.lease_at = clock.monotonic()
+    if finish:
+        finish_claim(uow, claim)
+    else:
+        keep_lease(uow, claim)
+    # A result lost with the database server (not with the worker: a commit the server has made stays)
+    # only means the message goes again with its key, so its commit does not wait for the disk.
+    uow.outbox.commit_unflushed()
     uow.commit()
     claim.again.extend(s.outbox_id for s in writes.statuses if s.status in CLAIMABLE_AGAIN)
 

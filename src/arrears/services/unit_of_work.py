@@ -28,7 +28,6 @@ from arrears.domain.activity import (
     Send,
 )
 from arrears.domain.audit import AuditEntry
-from arrears.domain.borrower_accounts import BorrowerAccounts
 from arrears.domain.cases import QueueEntry
 from arrears.domain.casework_records import (
     Agency,
@@ -56,7 +55,6 @@ from arrears.domain.promises import Promise, PromiseOutcome
 from arrears.domain.records import AccountEvent, Borrower, LoanRecord, Posting
 from arrears.domain.runs import PlannedAction, RunRecord
 from arrears.domain.staff import StaffUser
-from arrears.services.model_port import ModelPort
 
 
 class ProductPort(Protocol):
@@ -89,12 +87,6 @@ class LoanPort(Protocol):
     ) -> Iterator[LoanRecord]: ...
 
     def add_pause(self, loan_id: str, pause: Pause) -> int: ...
-    def accounts(
-        self, as_of: date, *, loan_id: str | None = None, borrower_id: str | None = None
-    ) -> BorrowerAccounts:
-        """The borrower's loans, pending promises, the loan's active plans, the case and the broken-promise
-        count, read in a few statements (the borrower of `loan_id`, or `borrower_id`)."""
-        ...
 
     def end_pause(self, pause_id: int, end_on: date) -> None: ...
 
@@ -234,7 +226,13 @@ class OutboxPort(Protocol):
     over what a dead worker held, receipts and approvals, views."""
 
     def claim(
-        self, now: datetime, limit: int, owner: str, lease_until: datetime, exclude: Iterable[int] = ()
+        self,
+        now: datetime,
+        limit: int,
+        owner: str,
+        lease_until: datetime,
+        exclude: Iterable[int] = (),
+        in_flight_first: bool = True,
     ) -> list[OutboxEntry]: ...
 
     def lock_borrowers(self, entries: list[OutboxEntry]) -> list[OutboxEntry]: ...
@@ -243,11 +241,11 @@ class OutboxPort(Protocol):
 
     def extend_lease(self, owner: str, until: datetime) -> None: ...
 
+    def commit_unflushed(self) -> None: ...
+
     def holders(self) -> list[tuple[str, datetime | None]]: ...
 
     def release(self, owner: str) -> list[StatusChange]: ...
-
-    def in_flight(self, ids: Sequence[int], owner: str) -> set[int]: ...
 
     def contacts_for(self, outbox_ids: Sequence[int]) -> list[ContactMade]: ...
 
@@ -265,7 +263,9 @@ class OutboxPort(Protocol):
 
     def add_deliveries(self, deliveries: Sequence[Delivery]) -> None: ...
 
-    def set_statuses(self, changes: Sequence[StatusChange], owner: str | None = None) -> None: ...
+    def set_statuses(
+        self, changes: Sequence[StatusChange], owner: str | None = None, returning: str | None = None
+    ) -> set[int]: ...
 
     def get(self, outbox_id: int) -> OutboxEntry | None: ...
 
@@ -319,16 +319,6 @@ class AgentTaskPort(Protocol):
     def close_for_loan(self, loan_id: str) -> list[int]: ...
 
 
-class DeskPort(Protocol):
-    """The desk's batched reads: the cases a queue page shows and their borrowers' loans."""
-
-    def cases(self, case_ids: Sequence[int]) -> list[CaseRecord]: ...
-
-    def loans_of(self, borrower_ids: Sequence[str]) -> dict[str, list[str]]: ...
-
-    def placements(self, limit: int) -> list[dict[str, Any]]: ...
-
-
 class StaffPort(Protocol):
     """Console users (argon2 hashes, lock-outs) and their sessions (keyed by the cookie's SHA-256)."""
 
@@ -377,11 +367,7 @@ class PersonalDataPort(Protocol):
 
     def seal_plain(self, limit: int) -> int: ...
 
-    def find(self, kind: str, value: str) -> list[str]: ...
-
-    def duplicates(self, kind: str) -> list[list[str]]: ...
-
-    def not_erased_loans(self) -> dict[str, list[str]]: ...
+    def not_erased(self) -> list[str]: ...
 
     def erased_at(self, borrower_id: str) -> datetime | None: ...
 
@@ -410,7 +396,6 @@ class UnitOfWork:
     outbox: OutboxPort
     agent_tasks: AgentTaskPort
     staff: StaffPort
-    desk: DeskPort
     replies: ReplyPort
     personal_data: PersonalDataPort
     runs: RunPort
@@ -426,7 +411,6 @@ class UnitOfWork:
     webhook_receipts: WebhookReceiptPort
     loan_actions: LoanActionPort
     run_log: RunLogPort
-    models: ModelPort
 
     def __new__(cls, url: str | None = None) -> Self:
         if cls is UnitOfWork:
@@ -497,8 +481,6 @@ class PlanPort(Protocol):
 
     def active(self, loan_ids: Sequence[str] | None = None) -> list[PlanRecord]: ...
 
-    def awaiting_approval(self, limit: int) -> list[PlanRecord]: ...
-
     def approve(
         self,
         plan_id: int,
@@ -545,11 +527,11 @@ class CasePort(Protocol):
 
     def of_borrower(self, borrower_id: str) -> CaseRecord | None: ...
 
-    def open(self, borrower_id: str, language: str | None, standing: CaseStanding) -> CaseRecord: ...
+    def open(self, borrower_id: str, language: str | None, standing: CaseStanding) -> int: ...
 
-    def update_standing(self, case_id: int, standing: CaseStanding) -> CaseRecord: ...
+    def update_standing(self, case_id: int, standing: CaseStanding) -> None: ...
 
-    def close(self, case_id: int) -> CaseRecord: ...
+    def close(self, case_id: int) -> None: ...
 
     def open_count(self) -> int: ...
 

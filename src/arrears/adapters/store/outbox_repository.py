@@ -74,13 +74,21 @@ class OutboxRepository:
     # --- claiming a batch -------------------------------------------------------------------------
 
     def claim(
-        self, now: datetime, limit: int, owner: str, lease_until: datetime, exclude: Iterable[int] = ()
+        self,
+        now: datetime,
+        limit: int,
+        owner: str,
+        lease_until: datetime,
+        exclude: Iterable[int] = (),
+        in_flight_first: bool = True,
     ) -> list[OutboxEntry]:
         """Take up to `limit` rows nobody holds, in id order, for `owner` until `lease_until`: first rows
         left in flight (`sending`) by a worker that died, then rows ready at `now`, leaving out the ids in
         `exclude` (PostgreSQL: rows another worker is claiming are skipped, never waited for). The hold
         outlives this transaction: other workers skip held rows until `release`."""
-        taken = self._take(OutboxRow.status == IN_FLIGHT, limit, owner, lease_until, exclude)
+        taken = []
+        if in_flight_first:
+            taken = self._take(OutboxRow.status == IN_FLIGHT, limit, owner, lease_until, exclude)
         if len(taken) < limit:
             taken += self._take(_ready(now), limit - len(taken), owner, lease_until, exclude)
         return sorted(taken, key=lambda e: e.id)
@@ -122,11 +130,11 @@ class OutboxRepository:
     def lock_borrowers(self, entries: list[OutboxEntry]) -> list[OutboxEntry]:
         """PostgreSQL: a session-level advisory lock per borrower, held across the claim's commits until
         `release_borrowers` (or until the worker's connection dies with it); returns the entries whose
-        borrower is locked and gives the others back (SQLite: all of them, one writer).
+        borrower is locked and gives the others back (claimable again; SQLite: all of them, one writer).
 
-        Locks that are free are taken at once and the rows of borrowers another worker holds are given back
-        (claimable again), so workers do not queue behind each other's claims. When no borrower is free,
-        all are waited for, in one global order (no deadlock).
+        Only locks that are free are taken: the rows of borrowers another worker holds are given back, so
+        workers never wait for each other here (a worker waiting while it keeps its claim's row locks could
+        close a cycle with one that waits for those rows). None free: all given back, the caller tries again.
         """
         if not self.postgresql or not entries:
             return entries
@@ -140,16 +148,6 @@ class OutboxRepository:
                 {"ids": ids},
             )
         )
-        if not free:
-            self.connection.execute(
-                text(
-                    "SELECT count(pg_advisory_lock(k)) FROM "
-                    f"(SELECT DISTINCT hashtextextended(b, {_LOCK_SEED}) AS k FROM unnest(CAST(:ids AS text[])) "
-                    "AS b ORDER BY k) AS locks"
-                ),
-                {"ids": ids},
-            )
-            return entries
         kept = [e for e in entries if e.borrower_id in free]
         others = [e.id for e in entries if e.borrower_id not in free]
         if others:
@@ -167,6 +165,12 @@ class OutboxRepository:
         self.connection.execute(
             update(OutboxRow).where(OutboxRow.claimed_by == owner).values(lease_until=until)
         )
+
+    def commit_unflushed(self) -> None:
+        """PostgreSQL: this transaction's commit does not wait for its WAL to reach the disk (visible to
+        every session at once; lost only if the server itself crashes in the next few hundred ms)."""
+        if self.postgresql:
+            self.connection.execute(text("SET LOCAL synchronous_commit TO OFF"))
 
     def holders(self) -> list[tuple[str, datetime | None]]:
         """Who holds rows, with the earliest end of their leases."""
@@ -190,15 +194,6 @@ class OutboxRepository:
         )
         return [StatusChange(*row) for row in self.connection.execute(stmt)]
 
-    def in_flight(self, ids: Sequence[int], owner: str) -> set[int]:
-        """Which of `ids` are marked in flight and held by `owner`."""
-        if not ids:
-            return set()
-        query = select(OutboxRow.id).where(
-            OutboxRow.id.in_(sorted(ids)), OutboxRow.status == IN_FLIGHT, OutboxRow.claimed_by == owner
-        )
-        return set(self.connection.scalars(query))
-
     def contacts_for(self, outbox_ids: Sequence[int]) -> list[ContactMade]:
         """The contact attempts recorded for these rows."""
         if not outbox_ids:
@@ -209,7 +204,20 @@ class OutboxRepository:
     def settle_contacts(self, results: Sequence[tuple[int, str, str | None]]) -> None:
         """The outcome and provider id of attempts recorded in flight, by outbox id, once the provider
         answered."""
-        if results:
+        if results and self.postgresql:  # one statement from arrays (an executemany is one a row there)
+            self.connection.execute(
+                text(
+                    "UPDATE contact_attempts AS c SET outcome = v.outcome, provider_id = v.provider_id "
+                    "FROM unnest(CAST(:ids AS bigint[]), CAST(:outcomes AS text[]), CAST(:providers AS text[])) "
+                    "AS v(outbox_id, outcome, provider_id) WHERE c.outbox_id = v.outbox_id"
+                ),
+                {
+                    "ids": [i for i, _, _ in results],
+                    "outcomes": [o for _, o, _ in results],
+                    "providers": [p for _, _, p in results],
+                },
+            )
+        elif results:
             self.connection.execute(
                 update(ContactAttemptRow)
                 .where(ContactAttemptRow.outbox_id == bindparam("b_id"))
@@ -293,19 +301,22 @@ class OutboxRepository:
             ],
         )
 
-    def set_statuses(self, changes: Sequence[StatusChange], owner: str | None = None) -> None:
+    def set_statuses(
+        self, changes: Sequence[StatusChange], owner: str | None = None, returning: str | None = None
+    ) -> set[int]:
         """The rows' new statuses; with `owner` (a dispatch worker), only of rows it holds (a row it no
-        longer holds, or one a payment cancelled meanwhile, is left as it is). PostgreSQL in one UPDATE from arrays (an executemany is a statement
-        a row there), SQLite in one executemany."""
+                longer holds, or one a payment cancelled meanwhile, is left as it is); returns the ids of the rows
+        now in status `returning` (none without it). PostgreSQL in one UPDATE from arrays (an executemany is a statement
+                a row there), SQLite in one executemany."""
         if not changes:
-            return
+            return set()
         if self.postgresql:
             instant = UtcDateTime()
 
             def at(value: datetime | None) -> datetime | None:
                 return instant.process_bind_param(value, self.connection.dialect)  # refuses naive ones
 
-            self.connection.execute(
+            done = self.connection.execute(
                 text(
                     "UPDATE outbox AS o SET status = v.status, updated_at = v.updated_at, "
                     "attempts = v.attempts, next_allowed_at = v.next_allowed_at, last_error = v.last_error, "
@@ -317,6 +328,7 @@ class OutboxRepository:
                     "AS v(id, status, updated_at, attempts, next_allowed_at, last_error, rules, request_key) "
                     "WHERE o.id = v.id"
                     + (" AND o.claimed_by = :owner AND o.status <> 'cancelled'" if owner else "")
+                    + " RETURNING o.id, o.status"
                 ),
                 {
                     "ids": [c.outbox_id for c in changes],
@@ -330,7 +342,7 @@ class OutboxRepository:
                     "owner": owner,
                 },
             )
-            return
+            return {int(i) for i, status in done if status == returning}
         stmt = (
             update(OutboxRow)
             .where(
@@ -368,6 +380,14 @@ class OutboxRepository:
                 for c in changes
             ],
         )
+        if returning is None:
+            return set()
+        query = select(OutboxRow.id).where(
+            OutboxRow.id.in_(sorted(c.outbox_id for c in changes)), OutboxRow.status == returning
+        )
+        if owner:
+            query = query.where(OutboxRow.claimed_by == owner)
+        return set(self.connection.scalars(query))
 
     def request_keys(self, ids: Sequence[int]) -> dict[int, str]:
         """The batch request each of these rows was in flight in, when it was."""
