@@ -28,6 +28,7 @@ from arrears.domain.activity import (
     Send,
 )
 from arrears.domain.audit import AuditEntry
+from arrears.domain.borrower_accounts import BorrowerAccounts
 from arrears.domain.cases import QueueEntry
 from arrears.domain.casework_records import (
     Agency,
@@ -55,6 +56,7 @@ from arrears.domain.promises import Promise, PromiseOutcome
 from arrears.domain.records import AccountEvent, Borrower, LoanRecord, Posting
 from arrears.domain.runs import PlannedAction, RunRecord
 from arrears.domain.staff import StaffUser
+from arrears.services.model_port import ModelPort
 
 
 class ProductPort(Protocol):
@@ -87,6 +89,12 @@ class LoanPort(Protocol):
     ) -> Iterator[LoanRecord]: ...
 
     def add_pause(self, loan_id: str, pause: Pause) -> int: ...
+    def accounts(
+        self, as_of: date, *, loan_id: str | None = None, borrower_id: str | None = None
+    ) -> BorrowerAccounts:
+        """The borrower's loans, pending promises, the loan's active plans, the case and the broken-promise
+        count, read in a few statements (the borrower of `loan_id`, or `borrower_id`)."""
+        ...
 
     def end_pause(self, pause_id: int, end_on: date) -> None: ...
 
@@ -319,6 +327,16 @@ class AgentTaskPort(Protocol):
     def close_for_loan(self, loan_id: str) -> list[int]: ...
 
 
+class DeskPort(Protocol):
+    """The desk's batched reads: the cases a queue page shows and their borrowers' loans."""
+
+    def cases(self, case_ids: Sequence[int]) -> list[CaseRecord]: ...
+
+    def loans_of(self, borrower_ids: Sequence[str]) -> dict[str, list[str]]: ...
+
+    def placements(self, limit: int) -> list[dict[str, Any]]: ...
+
+
 class StaffPort(Protocol):
     """Console users (argon2 hashes, lock-outs) and their sessions (keyed by the cookie's SHA-256)."""
 
@@ -367,7 +385,11 @@ class PersonalDataPort(Protocol):
 
     def seal_plain(self, limit: int) -> int: ...
 
-    def not_erased(self) -> list[str]: ...
+    def find(self, kind: str, value: str) -> list[str]: ...
+
+    def duplicates(self, kind: str) -> list[list[str]]: ...
+
+    def not_erased_loans(self) -> dict[str, list[str]]: ...
 
     def erased_at(self, borrower_id: str) -> datetime | None: ...
 
@@ -396,6 +418,7 @@ class UnitOfWork:
     outbox: OutboxPort
     agent_tasks: AgentTaskPort
     staff: StaffPort
+    desk: DeskPort
     replies: ReplyPort
     personal_data: PersonalDataPort
     runs: RunPort
@@ -411,6 +434,7 @@ class UnitOfWork:
     webhook_receipts: WebhookReceiptPort
     loan_actions: LoanActionPort
     run_log: RunLogPort
+    models: ModelPort
 
     def __new__(cls, url: str | None = None) -> Self:
         if cls is UnitOfWork:
@@ -481,6 +505,8 @@ class PlanPort(Protocol):
 
     def active(self, loan_ids: Sequence[str] | None = None) -> list[PlanRecord]: ...
 
+    def awaiting_approval(self, limit: int) -> list[PlanRecord]: ...
+
     def approve(
         self,
         plan_id: int,
@@ -527,11 +553,11 @@ class CasePort(Protocol):
 
     def of_borrower(self, borrower_id: str) -> CaseRecord | None: ...
 
-    def open(self, borrower_id: str, language: str | None, standing: CaseStanding) -> int: ...
+    def open(self, borrower_id: str, language: str | None, standing: CaseStanding) -> CaseRecord: ...
 
-    def update_standing(self, case_id: int, standing: CaseStanding) -> None: ...
+    def update_standing(self, case_id: int, standing: CaseStanding) -> CaseRecord: ...
 
-    def close(self, case_id: int) -> None: ...
+    def close(self, case_id: int) -> CaseRecord: ...
 
     def open_count(self) -> int: ...
 
