@@ -120,3 +120,16 @@ def test_a_kms_style_provider_plugs_in_by_name() -> None:
     assert data_key_problems(env) == []
     with pytest.raises(InputError, match="cannot load the key provider"):
         cipher({"ARREARS_DATA_KEY_PROVIDER": "tests.privacy.no_such_module:provider"})
+
+
+def test_a_postal_address_is_masked_past_its_city() -> None:
+    from arrears.domain.masking import mask_address
+    from arrears.domain.records import Borrower
+
+    assert mask_address("北京市朝阳区建国路1号") == "北京市朝阳区*****"
+    assert mask_address(None) is None
+    view = Borrower("B1", address="上海市浦东新区世纪大道100号").view()
+    assert view["address"] == "上海市浦东新*********"
+    assert (
+        Borrower("B1", address="上海市浦东新区世纪大道100号").view(unmasked=True)["address"].endswith("100号")
+    )
