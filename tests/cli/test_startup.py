@@ -49,7 +49,7 @@ def test_help_and_version_import_no_command_module_and_no_heavy_library() -> Non
         assert heavy(modules) == []
         commands = {f"arrears.entrypoints.cli.{name}" for name in COMMAND_MODULES}
         assert commands & modules == set(), args
-        assert "arrears.bootstrap" not in modules
+        assert "arrears.services.unit_of_work" not in modules  # the store is not composed
 
 
 def test_policy_validate_and_compliance_profiles_load_no_engine_or_store() -> None:

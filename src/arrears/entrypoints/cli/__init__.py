@@ -45,6 +45,7 @@ COMMAND_MODULES = (
     "keys",
     "privacy",
     "model",
+    "portal",
 )
 
 # The top-level commands, in the order `arrears --help` lists them: the modules whose register(app) defines
@@ -104,6 +105,7 @@ COMMAND_INDEX: dict[str, tuple[tuple[str, ...], str]] = {
     "outbox": (("dispatch",), "The outbox of planned actions: list, show, approve."),
     "receipts": (("dispatch",), "Delivery receipts and inbound replies from providers."),
     "snapshot": (("snapshot",), "Snapshot directories: export the store, plan a policy over the parts."),
+    "portal": (("portal",), "The borrower's portal: signed links to one loan's page."),
     "user": (("user",), "Console users (argon2 password hashes, roles as the API's)."),
     "keys": (
         ("keys",),
@@ -114,6 +116,10 @@ COMMAND_INDEX: dict[str, tuple[tuple[str, ...], str]] = {
         ("privacy",),
         "Personal data (PIPL): export what we hold about a borrower, erase it, purge what is past its "
         "retention (docs/privacy.md).",
+    ),
+    "model": (
+        ("model",),
+        "Risk models trained on the store: scorecards and gradient boosting, with reason codes.",
     ),
 }
 
