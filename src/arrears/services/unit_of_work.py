@@ -51,6 +51,7 @@ from arrears.domain.imports import ImportedLoan, ImportRecord, OriginalPayment
 from arrears.domain.loans import Instalment, Loan, Pause, Payment, Waiver
 from arrears.domain.outbox import ContactMade, Delivery, OutboxEntry, StatusChange
 from arrears.domain.plans import PlanTerms, Rewrite
+from arrears.domain.portal import PortalLink
 from arrears.domain.products import LedgerSettings
 from arrears.domain.promises import Promise, PromiseOutcome
 from arrears.domain.records import AccountEvent, Borrower, LoanRecord, Posting
@@ -365,6 +366,20 @@ class StaffPort(Protocol):
     def end_sessions_of(self, user_name: str) -> int: ...
 
 
+class PortalLinkPort(Protocol):
+    """The borrower's portal links, keyed by the SHA-256 of their token (domain/portal.py)."""
+
+    def add(self, link: PortalLink) -> None: ...
+
+    def get(self, token_hash: str) -> PortalLink | None: ...
+
+    def revoke(self, *, loan_id: str, at: datetime, token_hash: str | None = None) -> int: ...
+
+    def record_failure(self, token_hash: str) -> int: ...
+
+    def step_up(self, token_hash: str, session_hash: str, until: datetime) -> None: ...
+
+
 class ReplyPort(Protocol):
     """Who sent an inbound reply, and which loans they owe."""
 
@@ -435,6 +450,7 @@ class UnitOfWork:
     loan_actions: LoanActionPort
     run_log: RunLogPort
     models: ModelPort
+    portal_links: PortalLinkPort
 
     def __new__(cls, url: str | None = None) -> Self:
         if cls is UnitOfWork:

@@ -36,6 +36,7 @@ from arrears.adapters.store.import_repository import ImportRepository
 from arrears.adapters.store.model_repository import ModelRepository
 from arrears.adapters.store.outbox_repository import OutboxRepository
 from arrears.adapters.store.personal_data_repository import PersonalDataRepository
+from arrears.adapters.store.portal_repository import PortalLinkRepository
 from arrears.adapters.store.reply_repository import ReplyRepository
 from arrears.adapters.store.repositories import (
     BorrowerRepository,
@@ -97,6 +98,7 @@ class SqlUnitOfWork(UnitOfWork):
         self.loan_actions = LoanActionRepository(self.connection)
         self.run_log = RunLogReader(self.connection)
         self.models = ModelRepository(self.connection)
+        self.portal_links = PortalLinkRepository(self.connection)
         return self
 
     @property

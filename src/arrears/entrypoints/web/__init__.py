@@ -11,7 +11,7 @@ from fastapi.openapi.docs import get_swagger_ui_html
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 
-from arrears.entrypoints.web import approvals, desk, login, operations, oversight, strategy
+from arrears.entrypoints.web import approvals, desk, login, operations, oversight, portal, strategy
 from arrears.entrypoints.web.rendering import STATIC, render
 from arrears.entrypoints.web.session import COOKIE, NeedLogin, PageError, login_url
 
@@ -46,7 +46,7 @@ def install(app: FastAPI) -> None:
     """Mount the console's pages, its static assets and the offline /docs on the app."""
     app.add_middleware(ConsolePaths)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
-    for module in (login, desk, approvals, operations, strategy, oversight):
+    for module in (login, desk, approvals, operations, strategy, oversight, portal):
         app.include_router(module.router, include_in_schema=False)
 
     @app.get("/docs", include_in_schema=False)

@@ -14,18 +14,20 @@ from starlette.requests import Request
 
 LOCALE_DIR = Path(__file__).resolve().parents[2] / "locale"
 LANGUAGES = {"zh-CN": "zh_CN", "en": "en"}
+# Every language a catalogue exists for (the borrower's portal has zh-TW too).
+LOCALES = {**LANGUAGES, "zh-TW": "zh_TW"}
 DEFAULT = "zh-CN"
 COOKIE = "arrears_lang"
 
 
 @cache
-def translations(lang: str) -> gettext.NullTranslations:
-    """The catalogue of a language (zh-CN, en), read from its .po and compiled to .mo in memory."""
-    po = LOCALE_DIR / LANGUAGES.get(lang, "en") / "LC_MESSAGES" / "console.po"
+def translations(lang: str, domain: str = "console") -> gettext.NullTranslations:
+    """The catalogue of a language (zh-CN, en) and domain, read from its .po and compiled to .mo in memory."""
+    po = LOCALE_DIR / LOCALES.get(lang, "en") / "LC_MESSAGES" / f"{domain}.po"
     if not po.exists():
         return gettext.NullTranslations()
     with po.open("rb") as f:
-        catalog = read_po(f, locale=LANGUAGES.get(lang, "en"))
+        catalog = read_po(f, locale=LOCALES.get(lang, "en"))
     buffer = io.BytesIO()
     write_mo(buffer, catalog)
     buffer.seek(0)

@@ -1,0 +1,231 @@
+"""The borrower's portal under /p/{token}: the balance, then (after the step-up: the last 4 characters of the
+ID number) the ledger, the messages sent, and the forms to promise, report a failed auto-debit, dispute or
+complain and opt out of a channel. A forged, expired, revoked or locked link gets one generic page.
+See docs/portal.md."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Form, Request
+from fastapi.responses import RedirectResponse, Response
+from starlette.responses import HTMLResponse
+
+from arrears.domain.compliance.clock import zone
+from arrears.domain.disputes import CATEGORIES
+from arrears.domain.errors import ArrearsError, InputError, NotFound
+from arrears.domain.money import parse_minor
+from arrears.domain.portal import MAX_STEP_UP_TRIES, PortalLink, token_hash
+from arrears.entrypoints.api.limits import RateLimited, TokenBuckets
+from arrears.entrypoints.web.desk import config_of
+from arrears.entrypoints.web.i18n import translations
+from arrears.entrypoints.web.rendering import SECURITY_HEADERS, _env
+from arrears.entrypoints.web.session import Uow, now_of, secure
+from arrears.services import portal
+
+router = APIRouter()
+COOKIE = "arrears_portal"
+LANG_COOKIE = "arrears_portal_lang"
+PORTAL_LANGUAGES = ("zh-CN", "zh-TW", "en")
+# Per client address, per app in this process: 20 requests at once, then one a second.
+RATE, BURST = 1.0, 20
+
+
+def portal_language(request: Request, borrower_language: str | None = None) -> str:
+    """?lang=, else the cookie, else the borrower's language on file, else the browser's, else zh-CN."""
+    for chosen in (request.query_params.get("lang"), request.cookies.get(LANG_COOKIE), borrower_language):
+        if chosen in PORTAL_LANGUAGES:
+            return str(chosen)
+    for part in request.headers.get("accept-language", "").split(","):
+        tag = part.split(";")[0].strip().lower()
+        if tag.startswith("en"):
+            return "en"
+        if tag in ("zh-tw", "zh-hk", "zh-hant"):
+            return "zh-TW"
+        if tag.startswith("zh"):
+            return "zh-CN"
+    return "zh-CN"
+
+
+def render(request: Request, template: str, lang: str, *, status_code: int = 200, **context: Any) -> Response:
+    html = _env.get_template(f"portal/{template}").render(
+        _=translations(lang, "portal").gettext,
+        lang=lang,
+        languages=PORTAL_LANGUAGES,
+        path=request.url.path,
+        **context,
+    )
+    response = HTMLResponse(html, status_code=status_code, headers=SECURITY_HEADERS)
+    if request.query_params.get("lang") in PORTAL_LANGUAGES:
+        response.set_cookie(LANG_COOKIE, lang, samesite="strict", httponly=True, secure=secure(request))
+    return response
+
+
+def _limited(request: Request) -> None:
+    buckets: TokenBuckets | None = getattr(request.app.state, "portal_buckets", None)
+    if buckets is None:
+        buckets = request.app.state.portal_buckets = TokenBuckets(RATE, BURST)
+    buckets.take(request.client.host if request.client else "-")
+
+
+def invalid(request: Request, status_code: int = 404) -> Response:
+    """The one page every unusable link gets: it says the link does not work and nothing else."""
+    return render(request, "invalid.html", portal_language(request), status_code=status_code)
+
+
+def _today(request: Request) -> date:
+    return now_of(request).astimezone(zone("Asia/Shanghai")).date()
+
+
+def _csrf(cookie: str) -> str:
+    return token_hash("csrf:" + cookie)[:32]
+
+
+def _page(request: Request, uow: Any, link: PortalLink, cookie: str, **extra: Any) -> Response:
+    now = now_of(request)
+    borrower = uow.borrowers.get(link.borrower_id)
+    lang = portal_language(request, borrower.language if borrower else None)
+    view = portal.balance(uow, link, _today(request))
+    stepped = link.stepped_up(cookie, now)
+    context: dict[str, Any] = {
+        "token": request.path_params["token"],
+        "p": view.position.to_dict(),
+        "stepped_up": stepped,
+        "tries_left": MAX_STEP_UP_TRIES - link.failed_tries,
+    }
+    if stepped:
+        context |= {
+            "csrf": _csrf(cookie),
+            "contacts": portal.messages(uow, link, now),
+            "categories": sorted(CATEGORIES.values(), key=lambda c: (c.kind, c.name)),
+            "channels": portal.OPT_OUT_CHANNELS,
+            "max_promise_days": portal.MAX_PROMISE_DAYS,
+            "today": _today(request),
+        }
+    return render(request, "page.html", lang, **context, **extra)
+
+
+@router.get("/p/{token}")
+def open_page(request: Request, token: str, uow: Uow) -> Response:
+    try:
+        _limited(request)
+    except RateLimited:
+        return invalid(request, 429)
+    link = portal.open_link(uow, token, now_of(request))
+    if link is None:
+        return invalid(request)
+    uow.commit()
+    return _page(request, uow, link, request.cookies.get(COOKIE, ""))
+
+
+@router.post("/p/{token}/step-up")
+def step_up(
+    request: Request, token: str, uow: Uow, answer: Annotated[str, Form(max_length=16)] = ""
+) -> Response:
+    try:
+        _limited(request)
+    except RateLimited:
+        return invalid(request, 429)
+    now = now_of(request)
+    link = portal.open_link(uow, token, now)
+    if link is None:
+        return invalid(request)
+    cookie = portal.step_up(uow, link, answer, now)
+    uow.commit()
+    if cookie is None:
+        link = uow.portal_links.get(link.token_hash)
+        if link is None or not link.usable(now):
+            return invalid(request, 403)
+        return _page(request, uow, link, "", step_up_error=True)
+    response = RedirectResponse(f"/p/{token}", status_code=303)
+    response.set_cookie(
+        COOKIE,
+        cookie,
+        max_age=int(portal.STEP_UP_FOR.total_seconds()),
+        path=f"/p/{token}",
+        httponly=True,
+        samesite="strict",
+        secure=secure(request),
+    )
+    return response
+
+
+def _act(request: Request, uow: Any, token: str, csrf: str, act: Any, done: str) -> Response:
+    """Run one borrower action on a stepped-up link (the generic page otherwise), commit, show the page."""
+    try:
+        _limited(request)
+    except RateLimited:
+        return invalid(request, 429)
+    cookie = request.cookies.get(COOKIE, "")
+    try:
+        link = portal.link_of(uow, token, cookie, now_of(request))
+    except NotFound:
+        return invalid(request, 403)
+    if not csrf or csrf != _csrf(cookie):
+        return invalid(request, 403)
+    try:
+        result = act(link)
+        uow.commit()
+    except ArrearsError as err:
+        uow.rollback()
+        return _page(request, uow, link, cookie, form_error=str(err), status_code=400)
+    return _page(request, uow, link, cookie, done=done, result=result)
+
+
+@router.post("/p/{token}/promise")
+def promise(
+    request: Request,
+    token: str,
+    uow: Uow,
+    amount: Annotated[str, Form(max_length=32)] = "",
+    due_on: Annotated[str, Form(max_length=10)] = "",
+    csrf: Annotated[str, Form()] = "",
+) -> Response:
+    def act(link: PortalLink) -> Any:
+        currency = uow.loans.record(link.loan_id).loan.currency
+        try:
+            due = date.fromisoformat(due_on)
+        except ValueError:
+            raise InputError("not a date (YYYY-MM-DD)", field="due_on") from None
+        return portal.promise(uow, link, parse_minor(amount, currency), due, _today(request))
+
+    return _act(request, uow, token, csrf, act, "promise")
+
+
+@router.post("/p/{token}/autodebit")
+def autodebit(request: Request, token: str, uow: Uow, csrf: Annotated[str, Form()] = "") -> Response:
+    return _act(
+        request,
+        uow,
+        token,
+        csrf,
+        lambda link: portal.autodebit_failed(uow, link, _today(request)),
+        "autodebit",
+    )
+
+
+@router.post("/p/{token}/dispute")
+def dispute(
+    request: Request,
+    token: str,
+    uow: Uow,
+    category: Annotated[str, Form(max_length=32)] = "",
+    description: Annotated[str, Form(max_length=4000)] = "",
+    csrf: Annotated[str, Form()] = "",
+) -> Response:
+    def act(link: PortalLink) -> Any:
+        return portal.dispute(uow, link, category, description, _today(request), config_of(request).sla)
+
+    return _act(request, uow, token, csrf, act, "dispute")
+
+
+@router.post("/p/{token}/opt-out")
+def opt_out(
+    request: Request,
+    token: str,
+    uow: Uow,
+    channel: Annotated[str, Form(max_length=16)] = "",
+    csrf: Annotated[str, Form()] = "",
+) -> Response:
+    return _act(request, uow, token, csrf, lambda link: portal.opt_out(uow, link, channel), "opt_out")
