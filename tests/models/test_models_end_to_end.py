@@ -155,6 +155,16 @@ def test_the_daily_run_scores_every_account_and_the_account_view_shows_it(
     assert all(len(s) == 1 and s[0].model_id == model_id for s in scored)
     assert len({s[0].score_bp for s in scored}) > 1
     with_reasons = next(s[0] for s in scored if s[0].reasons)
+    explained = cli(
+        *("policy", "explain", str(ROOT / "policies" / "segmented-scored.yaml")),
+        *("--account", with_reasons.loan_id, "--as-of", "2026-05-16", "--json"),
+    )
+    assert explained.code == 0, explained.stderr  # type: ignore[attr-defined]
+    (why,) = json.loads(explained.stdout)["scores"]  # type: ignore[attr-defined]
+    assert why["model_id"] == model_id and why["score"] == with_reasons.score_bp / 10_000
+    assert [r["feature"] for r in why["reasons"]] == with_reasons.reasons.split(",")
+    # reason codes are kept for the accounts a decision is about (past due); every account has a score
+    assert any(not s[0].reasons for s in scored)
     config = CaseworkConfig(webhook_secret="w", provider_secret="p", token_secret="t", data_dir=tmp_path)
     with TestClient(create_app(lab, config)) as api:
         view = api.get(

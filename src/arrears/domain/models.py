@@ -132,6 +132,21 @@ def in_population(
     return out
 
 
+def explained(name: str, dpd: int, day_offset: int) -> bool:
+    """Whether the daily run stores reason codes for an account's score: past due, or (early warning) an
+    instalment due within 7 days — the accounts a collections decision is about. Scores are stored for all."""
+    if name == "miss_next_due":
+        return dpd == 0 and -7 <= day_offset < 0
+    return dpd > 0
+
+
+def explained_many(name: str, dpd: IntArray, day_offset: IntArray) -> BoolArray:
+    """`explained` column-wise."""
+    early: BoolArray = (dpd == 0) & (day_offset >= -7) & (day_offset < 0)
+    late: BoolArray = dpd > 0
+    return early if name == "miss_next_due" else late
+
+
 def self_cure_labels(day: int, oldest_due_later: IntArray, intervened: BoolArray) -> BoolArray:
     """Self-cure by D + 30: nothing due before D is unpaid then (the oldest unpaid due date on D+30 is on or
     after D, or none), with no intervention in between."""

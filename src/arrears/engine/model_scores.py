@@ -18,7 +18,14 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from arrears.domain.features import SCORE_TARGETS, FeatureValue
-from arrears.domain.models import ScoringModel, feature_number, one_model_per_target, shap_reasons
+from arrears.domain.models import (
+    ScoringModel,
+    explained,
+    explained_many,
+    feature_number,
+    one_model_per_target,
+    shap_reasons,
+)
 
 LENDER_TABLE = "lender_features"
 SCORE_COLUMNS = tuple(f"score.{t}" for t in SCORE_TARGETS)
@@ -169,9 +176,16 @@ def explain_row(model: ScoringModel, row: Mapping[str, float], top: int = 3) -> 
 def with_reasons(models: Sequence[ScoringModel], features: pa.Table, lender: pa.Table | None) -> pa.Table:
     """loan_id and the score columns of the feature table, plus each model's reason codes per account."""
     out = features.select(["loan_id", *SCORE_COLUMNS])
+    dpd = np.asarray(features["dpd"].to_numpy(), dtype=np.int64)
+    offset = np.asarray(features["day_offset"].to_numpy(), dtype=np.int64)
     for m in models:
-        columns = model_columns(features, lender, m.features)
-        out = out.append_column(f"reasons.{m.target}", pa.array(reason_names(m, columns), pa.string()))
+        wanted = explained_many(m.target, dpd, offset)
+        reasons = np.full(features.num_rows, "", dtype=object)
+        if wanted.any():
+            rows = np.flatnonzero(wanted)
+            columns = model_columns(features.take(pa.array(rows)), lender, m.features)
+            reasons[rows] = reason_names(m, columns)
+        out = out.append_column(f"reasons.{m.target}", pa.array(reasons.tolist(), pa.string()))
     return out
 
 
@@ -185,5 +199,6 @@ def reasons_of_account(
             f: feature_number(features[f]) if f in features else float(lender.get(f, float("nan")))
             for f in m.features
         }
-        out[f"reasons.{m.target}"] = ",".join(r.feature for r in explain_row(m, row))
+        wanted = explained(m.target, int(features["dpd"]), int(features["day_offset"]))
+        out[f"reasons.{m.target}"] = ",".join(r.feature for r in explain_row(m, row)) if wanted else ""
     return out

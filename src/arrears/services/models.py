@@ -11,7 +11,7 @@ from __future__ import annotations
 import hashlib
 import json
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime
 from typing import Any
@@ -21,6 +21,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from arrears.domain.errors import InputError
+from arrears.domain.features import FeatureValue
 from arrears.domain.model_records import AccountScore, ModelRecord
 from arrears.domain.models import (
     PSI_ALERT,
@@ -29,11 +30,18 @@ from arrears.domain.models import (
     Characteristic,
     Scorecard,
     ScoringModel,
+    feature_number,
     in_population,
     psi_from_shares,
     target,
 )
-from arrears.engine.model_scores import LENDER_TABLE, explain_row, model_columns, probabilities_bp
+from arrears.engine.model_scores import (
+    LENDER_TABLE,
+    explain_row,
+    model_columns,
+    probabilities_bp,
+    score_account,
+)
 from arrears.services import model_training
 from arrears.services.model_data import build_dataset, features_on, observation_days
 from arrears.services.unit_of_work import UnitOfWork
@@ -310,6 +318,36 @@ def monitor(url: str | None, model_id: str, as_of: date) -> dict[str, Any]:
 
 
 # ------------------------------------------------------------------------------------------ scores
+def model_scores(
+    uow: UnitOfWork, features: Mapping[str, FeatureValue], loan_id: str, as_of: date
+) -> tuple[dict[str, int], list[dict[str, Any]]]:
+    """The active models on one account's features (`policy explain`): `score.<target>` values in basis
+    points (0 without a model), and each model's score with its top reason codes."""
+    models = active_models(uow)
+    lender = {}
+    if models:
+        lender = {
+            f"lender.{v.name}": float(v.value)
+            for v in uow.models.lender_features(as_of)
+            if v.loan_id == loan_id
+        }
+    values = score_account(models, features, lender)
+    details = []
+    for m in models:
+        row = {
+            f: feature_number(features[f]) if f in features else lender.get(f, math.nan) for f in m.features
+        }
+        details.append(
+            {
+                "target": m.target,
+                "model_id": m.id,
+                "score": values[m.score_feature] / 10_000,
+                "reasons": [r.to_dict() for r in explain_row(m, row)],
+            }
+        )
+    return values, details
+
+
 def account_scores(url: str | None, loan_id: str, on: date | None = None) -> list[AccountScore]:
     with UnitOfWork(url) as uow:
         return uow.models.scores_of(loan_id, on)

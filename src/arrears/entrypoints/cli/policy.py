@@ -143,17 +143,22 @@ def explain(
     policy = load_policy(file)
     if as_of is not None or features is None:
         from arrears.entrypoints.cli.common import parse_as_of
-        from arrears.services.explain import account_treatment
+        from arrears.services.explain import account_scores, account_treatment
         from arrears.services.unit_of_work import UnitOfWork
 
         if account is None or as_of is None:
             raise InputError("give --account ID --as-of D, or --features FILE", field="--account")
+        day = parse_as_of(as_of)
         with UnitOfWork() as uow:
-            treatment = account_treatment(uow, policy, account, parse_as_of(as_of))
+            treatment = account_treatment(uow, policy, account, day)
+            scores = account_scores(uow, policy, account, day)
         if json_out:
-            print_json(treatment.to_dict(policy.currency))
+            print_json({**treatment.to_dict(policy.currency), "scores": scores})
         else:
             render_treatment(treatment, policy.currency)
+            for s in scores:  # the active risk models (docs/models.md)
+                reasons = ", ".join(f"{r['feature']}={r['value']}" for r in s["reasons"]) or "none"
+                console.print(f"score.{s['target']} = {s['score']:.4f} ({s['model_id']}); reasons: {reasons}")
         return
     doc = load_document(features)
     try:
