@@ -14,7 +14,7 @@ from datetime import date, datetime, timedelta
 from typing import Any
 
 from arrears.domain.agent_calls import CALL_CHANNEL, CALL_MESSAGE_TYPE, CONTACT_OUTCOME, next_action_on
-from arrears.domain.cases import agent_queue, check_outcome
+from arrears.domain.cases import QueueEntry, agent_queue, check_outcome
 from arrears.domain.compliance.batch import lookback
 from arrears.domain.compliance.clock import zone
 from arrears.domain.compliance.engine import ComplianceDecision, decide
@@ -60,7 +60,7 @@ def my_queue(uow: UnitOfWork, who: Principal, today: date, limit: int = 30) -> l
         picked = [c for c in found if c is not None and c.status == "open"]
         loans = {b: [loan for loan, owner in owners.items() if owner == b] for b in owners.values()}
     else:
-        entries = agent_queue(uow.cases.queue_entries(), who.name, who.skills, today)[:limit]
+        entries = queue_page(uow, who, today, limit)
         picked = uow.desk.cases([e.case_id for e in entries])
         loans = uow.desk.loans_of([c.borrower_id for c in picked])
     rows = [{**asdict(c), "loan_ids": loans.get(c.borrower_id, [])} for c in picked]
@@ -68,6 +68,23 @@ def my_queue(uow: UnitOfWork, who: Principal, today: date, limit: int = 30) -> l
     for row in rows:
         row["tasks"] = [t for t in tasks if t["loan_id"] in row["loan_ids"]]
     return rows
+
+
+PAGE = 200
+
+
+def queue_page(uow: UnitOfWork, who: Principal, today: date, limit: int) -> list[QueueEntry]:
+    """The first `limit` entries of the user's queue: the store hands candidates in the queue's order, page
+    by page, and domain.cases.agent_queue keeps those the user may work (its order is the same)."""
+    out: list[QueueEntry] = []
+    offset = 0
+    while len(out) < limit:
+        candidates = uow.desk.queue_candidates(who.name, today, PAGE, offset)
+        out.extend(agent_queue(candidates, who.name, who.skills, today))
+        if len(candidates) < PAGE:
+            break
+        offset += PAGE
+    return out[:limit]
 
 
 def call_check(

@@ -337,6 +337,8 @@ class DeskPort(Protocol):
 
     def placements(self, limit: int) -> list[dict[str, Any]]: ...
 
+    def queue_candidates(self, agent: str, today: date, limit: int, offset: int) -> list[QueueEntry]: ...
+
 
 class StaffPort(Protocol):
     """Console users (argon2 hashes, lock-outs) and their sessions (keyed by the cookie's SHA-256)."""

@@ -6,13 +6,15 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Sequence
+from datetime import date
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import case, or_, select
 from sqlalchemy.engine import Connection
 
 from arrears.adapters.store.casework_models import CaseRow, PlacementRow
 from arrears.adapters.store.models import LoanRow
+from arrears.domain.cases import QueueEntry
 from arrears.domain.casework_records import CaseRecord
 
 
@@ -55,3 +57,29 @@ class DeskRepository:
             .limit(limit)
         )
         return [dict(row) for row in self.connection.execute(query).mappings()]
+
+    def queue_candidates(self, agent: str, today: date, limit: int, offset: int) -> list[QueueEntry]:
+        """Open cases the agent may be given (theirs or unassigned, due by today), in the queue's order
+        (theirs first, then by expected recovery, then id): a page of what domain.cases.agent_queue
+        orders, so the desk does not read every open case (the domain still decides, skills included)."""
+        query = (
+            select(
+                CaseRow.id,
+                CaseRow.assigned_to,
+                CaseRow.language,
+                CaseRow.bucket,
+                CaseRow.expected_recovery,
+                CaseRow.next_action_on,
+            )
+            .where(
+                CaseRow.status == "open",
+                or_(CaseRow.assigned_to == agent, CaseRow.assigned_to.is_(None)),
+                or_(CaseRow.next_action_on.is_(None), CaseRow.next_action_on <= today),
+            )
+            .order_by(
+                case((CaseRow.assigned_to == agent, 0), else_=1), CaseRow.expected_recovery.desc(), CaseRow.id
+            )
+            .limit(limit)
+            .offset(offset)
+        )
+        return [QueueEntry(*r) for r in self.connection.execute(query)]
