@@ -59,6 +59,7 @@ from arrears.domain.outbox import (
     why_moot,
 )
 from arrears.domain.records import Borrower, LoanRecord
+from arrears.services import portal
 from arrears.services.channels import (
     BatchOutcome,
     Channel,
@@ -648,6 +649,8 @@ def dispatch_row(
     language = (borrower.language if borrower else None) or "zh-CN"
     try:
         context = message_context(d, entry, record, borrower, language, now, positions)
+        if "{token}" in context["pay_link"]:  # the lender's pay_link is a portal link: one per message
+            context["pay_link"] = portal.pay_link(uow, str(d.settings.lender["pay_link"]), record.id, now)
         if approval is not None:
             context["approval_ref"] = approval.approval.ref
             context["law_firm"] = approval.law_firm or context["law_firm"]
@@ -930,7 +933,7 @@ def message_context(
         "due_date": position.oldest_unpaid_due or entry.anchor or entry.as_of,
         "days_past_due": position.dpd,
         "late_fee_daily_rate": record.loan.settings.late_fee.daily_rate,
-        "pay_link": str(lender["pay_link"]).format(loan_id=record.id),
+        "pay_link": str(lender["pay_link"]).format(loan_id=record.id, token="{token}"),
         "contract_clause": d.settings.contract_clause(language),
         "law_firm": lender["law_firm"],
         "approval_ref": "",

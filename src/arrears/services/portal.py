@@ -57,6 +57,21 @@ def issue_link(
     return IssuedLink(token, link.expires_at)
 
 
+def pay_link(
+    uow: UnitOfWork, template: str, loan_id: str, now: datetime, *, ttl: timedelta = DEFAULT_TTL
+) -> str:
+    """A message's pay_link: with `{token}` in the lender's template, a new portal link to the loan (not
+    audited one by one: the message's contact attempt is); otherwise the template with the loan id."""
+    if "{token}" not in template:
+        return template.format(loan_id=loan_id)
+    record = uow.loans.record(loan_id)
+    token = secrets.token_urlsafe(16)
+    uow.portal_links.add(
+        PortalLink(token_hash(token), loan_id, record.borrower_id, now, now + ttl, "dispatch")
+    )
+    return template.format(loan_id=loan_id, token=token)
+
+
 def revoke_links(uow: UnitOfWork, loan_id: str, now: datetime, *, by: str) -> int:
     """Revoke every live link of the loan; how many."""
     uow.loans.record(loan_id)
@@ -199,6 +214,7 @@ __all__ = [
     "messages",
     "open_link",
     "opt_out",
+    "pay_link",
     "promise",
     "revoke_links",
     "step_up",
