@@ -12,6 +12,7 @@ LOAN_OPTIONAL = (
     "phone",
     "id_number",
     "email",
+    "address",
     "timezone",
     "region",
     "language",

@@ -114,12 +114,14 @@ class Identities:
     email: pa.Array
     region: pa.Array
     birth_date: pa.Array
+    address: pa.Array  # postal address in the county that issued the ID number (a made-up street)
 
 
 def synthetic_identities(
     rng: np.random.Generator, count: int, as_of: date, *, age: dict[str, float], email_share: float
 ) -> Identities:
-    """`count` made-up people: names, unique phones and ID numbers, e-mail (or null), home region.
+    """`count` made-up people: names, unique phones and ID numbers, e-mail (or null), home region, postal
+    address (in the ID number's county, on a street named 示例路 "example road", so never a real one).
 
     `age` holds mean, sd, min and max in years at `as_of` (a clipped normal distribution).
     """
@@ -134,7 +136,17 @@ def synthetic_identities(
     email = _emails(rng, parts, email_share)
     region = pc.take(pa.array([r[2] for r in REGION_CODES]), pa.array(region_idx))
     birth = pa.array(birth_day.astype(np.int32)).view(pa.date32())
-    return Identities(name, phone, id_number, email, region, birth)
+    return Identities(name, phone, id_number, email, region, birth, _addresses(region_idx, birth_day))
+
+
+def _addresses(region_idx: np.ndarray, birth_day: np.ndarray) -> pa.Array:
+    """示例路 N号 M室 in the person's county: drawn from what is already drawn (no random numbers taken, so
+    every other column of a seed stays as it was)."""
+    county = pc.take(pa.array([r[1] for r in REGION_CODES]), pa.array(region_idx))
+    row = np.arange(len(region_idx), dtype=np.int64)
+    number = pc.cast(pa.array((birth_day.astype(np.int64) * 31 + row) % 899 + 1), pa.string())
+    room = pc.cast(pa.array(101 + (row * 7 + birth_day.astype(np.int64)) % 20), pa.string())
+    return pc.binary_join_element_wise(county, "示例路", number, "号", room, "室", "")
 
 
 _NameParts = tuple[np.ndarray, np.ndarray, np.ndarray]

@@ -233,6 +233,7 @@ class _People:
     phone: pa.Array
     id_number: pa.Array
     email: pa.Array
+    address: pa.Array
     region: pa.Array
     timezone: pa.Array
     language: pa.Array
@@ -268,6 +269,7 @@ def _draw_people(rng: np.random.Generator, count: int, as_of: date, params: Port
         phone=identities.phone,
         id_number=identities.id_number,
         email=identities.email,
+        address=identities.address,
         region=identities.region,
         timezone=timezone,
         language=language,
@@ -797,6 +799,7 @@ def _loans_table(people: _People, book: _Book) -> pa.Table:
             "phone": pc.take(people.phone, borrower),
             "id_number": pc.take(people.id_number, borrower),
             "email": pc.take(people.email, borrower),
+            "address": pc.take(people.address, borrower),
             "timezone": pc.take(people.timezone, borrower),
             "region": pc.take(people.region, borrower),
             "language": pc.take(people.language, borrower),

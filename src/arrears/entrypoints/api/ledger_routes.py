@@ -33,6 +33,8 @@ _LOAN_FIELDS = {
     "borrower_name": "borrower.name",
     "phone": "borrower.phone",
     "id_number": "borrower.id_number",
+    "email": "borrower.email",
+    "address": "borrower.address",
     "product": "product",
 }
 MONEY_KEYS = ("amount", "paid", "concession", "balance", "expected_recovery")
@@ -93,6 +95,8 @@ def create_loan(body: LoanIn, uow: Uow, who: Annotated[Principal, Depends(roles(
         "borrower_name": [b.name] * n,
         "phone": [b.phone] * n,
         "id_number": [b.id_number] * n,
+        "email": [b.email] * n,
+        "address": [b.address] * n,
         "language": [b.language] * n,
         "timezone": [b.timezone] * n,
     }

@@ -36,6 +36,8 @@ class BorrowerIn(Body):
     name: str | None = Field(None, max_length=100)
     phone: str | None = Field(None, max_length=32)
     id_number: str | None = Field(None, max_length=32)
+    email: str | None = Field(None, max_length=254)
+    address: str | None = Field(None, max_length=300, description="postal address, for letters")
     language: str | None = Field(None, max_length=16)
     timezone: str | None = Field(None, max_length=64)
 

@@ -213,6 +213,9 @@ def _bound_totals(
     )
 
 
+ADDRESS_MAX_LENGTH = 300  # a postal address, for letters
+
+
 def _borrower_columns(rows: RowChecks, currency: pa.Array) -> dict[str, pa.Array]:
     """Who owes the loan: name and contact data (checked by the domain's rules for the loan's market, never
     echoed), zone, region, language."""
@@ -224,6 +227,7 @@ def _borrower_columns(rows: RowChecks, currency: pa.Array) -> dict[str, pa.Array
     check_id_numbers(rows, "id_number", id_number, region)
     email = rows.text("email", max_len=EMAIL_MAX_LENGTH)
     check_emails(rows, "email", email)
+    address = rows.text("address", max_len=ADDRESS_MAX_LENGTH)
     timezone = rows.text("timezone")
     unknown_zones = [z for z in pc.unique(timezone).to_pylist() if z is not None and not _is_zone(z)]
     rows.flag(
@@ -240,6 +244,7 @@ def _borrower_columns(rows: RowChecks, currency: pa.Array) -> dict[str, pa.Array
         "phone": phone,
         "id_number": id_number,
         "email": email,
+        "address": address,
         "timezone": timezone,
         "region": region,
         "language": language,
