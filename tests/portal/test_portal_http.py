@@ -151,3 +151,20 @@ def test_a_promise_a_dispute_an_autodebit_report_and_an_opt_out_are_recorded(
         "portal.autodebit_failed",
         "dispute.open",
     } <= actions
+
+
+@pytest.mark.parametrize(
+    ("query", "header", "says"),
+    [
+        ("?lang=zh-TW", "en", "確認是您本人"),
+        ("", "zh-CN,zh;q=0.9", "确认是您本人"),
+        ("", "zh-TW", "確認是您本人"),
+        ("?lang=en", "zh-CN", "Confirm it is you"),
+    ],
+)
+def test_the_page_speaks_the_borrowers_language(
+    console: TestClient, sample_store: str, clock: Clock, query: str, header: str, says: str
+) -> None:
+    token = link(sample_store, clock)
+    page = console.get(f"/p/{token}{query}", headers={"accept-language": header})
+    assert page.status_code == 200 and says in page.text
