@@ -168,3 +168,11 @@ def test_the_page_speaks_the_borrowers_language(
     token = link(sample_store, clock)
     page = console.get(f"/p/{token}{query}", headers={"accept-language": header})
     assert page.status_code == 200 and says in page.text
+
+
+def test_guessing_tokens_is_rate_limited_per_address(console: TestClient) -> None:
+    codes = [console.get(f"/p/guess{n:017d}").status_code for n in range(30)]
+    assert codes[:20] == [404] * 20  # the burst, each the generic page
+    assert 429 in codes[20:]
+    page = console.get("/p/guess", headers={"accept-language": "en"})
+    assert page.status_code == 429 and GENERIC in page.text
