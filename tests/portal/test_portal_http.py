@@ -73,6 +73,7 @@ def test_unusable_links_get_the_generic_page_and_no_data(
             f"/p/{token}/opt-out",
             data={"channel": "sms", "csrf": "x"},
             cookies={"arrears_portal": cookie or ""},
+            headers={"accept-language": "en"},
         )
         assert page.status_code == 403 and GENERIC in page.text
         return
