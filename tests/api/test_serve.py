@@ -35,6 +35,7 @@ def test_serve_with_workers_hands_each_worker_the_factory_and_the_limits(
     for name in SERVE_ENV:  # serve sets them for its workers; put them back afterwards
         monkeypatch.setenv(name, "")
     monkeypatch.setenv("ARREARS_DB_URL", f"sqlite:///{tmp_path}/store.db")
+    assert cli("db", "upgrade").code == 0  # serve opens an existing store only
     calls: list[tuple[Any, dict[str, Any]]] = []
     monkeypatch.setattr(uvicorn, "run", lambda app, **kw: calls.append((app, kw)))
     result = cli("serve", "--dev", "--workers", "3", "--rate", "5", "--burst", "7", "--request-timeout", "4")

@@ -146,6 +146,7 @@ def test_serve_refuses_a_missing_lender_identity(
     assert "is not set" in result.stderr
     (clean / "channels.yaml").write_text("lender:\n  law_firm: 金诚律师事务所\n", encoding="utf-8")
     monkeypatch.delenv("ARREARS_LENDER_LAW_FIRM")
+    assert cli("db", "upgrade").code == 0  # serve opens an existing store only
     assert cli("serve").code == 0 and len(served) == 1
 
 
@@ -153,6 +154,7 @@ def test_serve_starts_when_configured_and_with_dev_only_on_loopback(
     clean: Path, cli: Callable[..., CliResult], served: list[dict[str, Any]], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     _set(monkeypatch, PRODUCTION)
+    assert cli("db", "upgrade").code == 0  # serve opens an existing store only
     result = cli("serve", "--port", "8123")
     assert result.code == 0, result.stderr
     assert served == [{"host": "127.0.0.1", "port": 8123, "log_level": "info"}]
@@ -193,6 +195,13 @@ def test_serve_dev_answers_on_loopback_in_a_real_process(clean: Path) -> None:
     env = {k: v for k, v in os.environ.items() if not k.startswith("ARREARS_") or k in KEPT}
     env["ARREARS_DB_URL"] = f"sqlite:///{clean}/serve.db"
     env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(SRC), env.get("PYTHONPATH")]))
+    made = subprocess.run(
+        [sys.executable, "-m", "arrears.entrypoints.cli", "db", "upgrade"],
+        cwd=clean,
+        env=env,
+        capture_output=True,
+    )
+    assert made.returncode == 0, made.stderr  # serve opens an existing store only
     log = clean / "serve.err"
     with log.open("w") as err:
         proc = subprocess.Popen(

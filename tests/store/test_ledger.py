@@ -42,6 +42,7 @@ def test_account_show_json_for_a_stored_loan(loaded: str, cli) -> None:
         "phone": "138****5678",
         "id_number": "110***********1233",
         "email": "z*@example.com",
+        "address": None,  # the file has no address column
         "timezone": "Asia/Shanghai",
         "region": "Beijing",
         "language": "zh-CN",
@@ -76,7 +77,7 @@ def test_an_unmasked_view_is_audited(loaded: str, cli) -> None:
     assert (last.actor, last.action, last.subject) == ("agent7", "pii.view", "borrower:B1")
     assert last.detail == {
         "loan_id": "L1",
-        "fields": ["name", "phone", "id_number", "email"],
+        "fields": ["name", "phone", "id_number", "email", "address"],
         "view": "account show",
     }
 
