@@ -366,16 +366,16 @@ class CaseRepository:
             update(CaseRow).where(CaseRow.id == case_id).values(status="closed", updated_at=now())
         )
 
-    def open_count(self) -> int:
-        return int(
-            self.connection.scalar(select(func.count()).select_from(CaseRow).where(CaseRow.status == "open"))
-            or 0
-        )
     def _written(self, statement: Any) -> CaseRecord:
         """Run an INSERT / UPDATE of one case and hand back the row it left (RETURNING: no second read)."""
         row = self.connection.execute(statement.returning(*CaseRow.__table__.c)).mappings().one()
         return CaseRecord(**row)
 
+    def open_count(self) -> int:
+        return int(
+            self.connection.scalar(select(func.count()).select_from(CaseRow).where(CaseRow.status == "open"))
+            or 0
+        )
 
     def queue_entries(self) -> list[QueueEntry]:
         """Every open case as the work queue weighs it."""
