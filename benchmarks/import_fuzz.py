@@ -37,7 +37,7 @@ from tests.store.import_fuzz import GOOD, check_outcome, fuzz_file, run_cli, sto
 
 from arrears.adapters.store import forget_engines  # noqa: E402
 from arrears.bootstrap import configure  # noqa: E402
-from arrears.services.importing import import_file  # noqa: E402
+from arrears.services.imports import import_file  # noqa: E402
 from arrears.services.unit_of_work import UnitOfWork  # noqa: E402
 
 

@@ -21,7 +21,7 @@ from sqlalchemy import insert
 from arrears.adapters.store.run_models import OutboxRow
 from arrears.bootstrap import configure
 from arrears.services.cases import CaseworkConfig
-from arrears.services.importing import import_loans
+from arrears.services.imports import import_loans
 from arrears.services.payments import record_payment
 from arrears.services.promises import make_promise
 from arrears.services.unit_of_work import UnitOfWork

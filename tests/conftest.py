@@ -146,7 +146,7 @@ class CliResult:
 def cli(capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> Callable[..., CliResult]:
     """Run `arrears ARGS...` in this process; returns the exit code and what it printed."""
     from arrears.entrypoints.cli import build_app
-    from arrears.entrypoints.cli.common import run_app
+    from arrears.entrypoints.cli.console import run_app
 
     def run(*args: str) -> CliResult:
         monkeypatch.setattr(sys, "argv", ["arrears", *args])

@@ -21,7 +21,7 @@ from arrears.domain.plans import PlanTerms
 from arrears.services import cases, disputes, plans, promises
 from arrears.services.accounts import check_ledger
 from arrears.services.cases import CaseworkConfig
-from arrears.services.importing import import_loans
+from arrears.services.imports import import_loans
 from arrears.services.payments import record_payment
 from arrears.services.unit_of_work import UnitOfWork
 

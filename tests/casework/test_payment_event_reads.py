@@ -29,7 +29,7 @@ from arrears.domain.plans import PlanTerms
 from arrears.entrypoints.api import create_app
 from arrears.services import plans
 from arrears.services.cases import CaseworkConfig, refresh_case
-from arrears.services.importing import import_loans
+from arrears.services.imports import import_loans
 from arrears.services.payments import record_payment
 from arrears.services.promises import make_promise
 from arrears.services.unit_of_work import UnitOfWork

@@ -31,7 +31,7 @@ from arrears.entrypoints.cli.compliance import load_profile
 from arrears.entrypoints.cli.run import load_run_policy
 from arrears.services.daily_run import PLANNED_LOCAL_TIME, compliance_statuses
 from arrears.services.dispatch import read_facts, send_time_decision
-from arrears.services.importing import import_file
+from arrears.services.imports import import_file
 from arrears.services.unit_of_work import UnitOfWork
 
 DAY = date(2026, 3, 10)

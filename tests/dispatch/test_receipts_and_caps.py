@@ -24,7 +24,7 @@ from arrears.adapters.store.dispatch_models import (
 from arrears.adapters.store.models import AccountEventRow
 from arrears.adapters.store.run_models import OutboxRow
 from arrears.entrypoints.cli import dispatch as dispatch_cli
-from arrears.entrypoints.cli.common import run_app
+from arrears.entrypoints.cli.console import run_app
 from arrears.services.dispatch import dispatch
 from arrears.services.receipts import record_delivery, record_reply
 from arrears.services.unit_of_work import UnitOfWork

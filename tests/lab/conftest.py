@@ -10,7 +10,7 @@ import pytest
 import typer
 
 from arrears.bootstrap import allow_new_stores
-from arrears.entrypoints.cli.common import run_app
+from arrears.entrypoints.cli.console import run_app
 
 
 @pytest.fixture

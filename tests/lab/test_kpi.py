@@ -27,7 +27,7 @@ from arrears.adapters.store.run_models import OutboxRow
 from arrears.domain.products import LateFeeRule, LedgerSettings
 from arrears.services.cases import CaseworkConfig
 from arrears.services.disputes import open_dispute
-from arrears.services.importing import import_file
+from arrears.services.imports import import_file
 from arrears.services.kpi import compute_kpis
 from arrears.services.payments import record_payment
 from arrears.services.promises import make_promise, settle_promises

@@ -24,7 +24,7 @@ import pytest
 from arrears.domain.products import LateFeeRule, LedgerSettings
 from arrears.domain.roll_rates import RollRate, months, next_bucket, pooled_rate, roll_rates
 from arrears.services.cases import CaseworkConfig
-from arrears.services.importing import import_file
+from arrears.services.imports import import_file
 from arrears.services.kpi import compute_kpis
 from arrears.services.payments import record_payment
 from arrears.services.unit_of_work import UnitOfWork

@@ -37,7 +37,7 @@ from arrears.domain.products import Product
 from arrears.services import borrower_facts
 from arrears.services.daily_run import RunSummary, run_range
 from arrears.services.dispatch import DispatchReport, dispatch
-from arrears.services.importing import import_events, import_loans
+from arrears.services.imports import import_events, import_loans
 from arrears.services.unit_of_work import UnitOfWork
 from tests.dispatch.servers import HttpSink, SmtpSink, http_sink, smtp_server
 

@@ -158,7 +158,7 @@ def test_bad_params_file_names_the_line(
 def test_portfolio_load_into_the_store(
     monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], tmp_path: Path
 ) -> None:
-    pytest.importorskip("arrears.services.importing")
+    pytest.importorskip("arrears.services.imports")
     monkeypatch.setenv("ARREARS_DB_URL", f"sqlite:///{tmp_path / 'cli.db'}")
     args = ["sim", "portfolio", "--borrowers", "40", "--seed", "2", "--as-of", "2026-03-31"]
     assert run(monkeypatch, *args, "--out", str(tmp_path / "a"), "--load", "--json") == 0

@@ -11,7 +11,7 @@ from arrears.domain.ledger import compute_position
 from arrears.sim.portfolio import Portfolio, generate_portfolio, load_portfolio, write_portfolio
 from tests.sim.conftest import AS_OF
 
-importing = pytest.importorskip("arrears.services.importing")
+importing = pytest.importorskip("arrears.services.imports")
 unit_of_work = pytest.importorskip("arrears.services.unit_of_work")
 
 

@@ -61,7 +61,7 @@ def files(tmp_path: Path) -> dict[str, Path]:
 @pytest.fixture
 def loaded(store_url: str, files: dict[str, Path]) -> str:
     """The store with the literal loans, payments (with the reversal) and events imported."""
-    from arrears.services.importing import import_file
+    from arrears.services.imports import import_file
 
     with UnitOfWork(store_url) as uow:
         for kind, name in (

@@ -271,7 +271,7 @@ class Outcome:
 def run_cli(*args: str) -> Outcome:
     """`arrears ARGS...` in this process, as the console script runs it; what it printed and its exit code."""
     from arrears.entrypoints.cli import build_app
-    from arrears.entrypoints.cli.common import run_app
+    from arrears.entrypoints.cli.console import run_app
 
     out, err = io.StringIO(), io.StringIO()
     argv = sys.argv

@@ -15,7 +15,7 @@ import pytest
 
 from arrears.domain.errors import InputError
 from arrears.services import audit, borrower_facts
-from arrears.services.importing import ImportRejected, import_file
+from arrears.services.imports import ImportRejected, import_file
 from arrears.services.unit_of_work import UnitOfWork
 from tests.conftest import CliResult
 from tests.store.conftest import counts, write

@@ -12,7 +12,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from arrears.services.importing import ImportRejected, import_file, read_table
+from arrears.services.imports import ImportRejected, import_file, read_table
 from arrears.services.unit_of_work import UnitOfWork
 from tests.store.conftest import LOANS, PAYMENTS, counts, write
 

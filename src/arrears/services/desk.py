@@ -17,7 +17,7 @@ from arrears.domain.agent_calls import CALL_CHANNEL, CALL_MESSAGE_TYPE, CONTACT_
 from arrears.domain.cases import QueueEntry, agent_queue, check_outcome
 from arrears.domain.compliance.batch import lookback
 from arrears.domain.compliance.clock import zone
-from arrears.domain.compliance.engine import ComplianceDecision, decide
+from arrears.domain.compliance.decision import ComplianceDecision, decide
 from arrears.domain.compliance.facts import contact_address, debtor_for
 from arrears.domain.compliance.model import Attempt
 from arrears.domain.compliance.profile import ComplianceProfile

@@ -34,7 +34,7 @@ from typing import Any
 from arrears.domain.activity import RecordedApproval
 from arrears.domain.compliance.batch import lookback
 from arrears.domain.compliance.clock import zone
-from arrears.domain.compliance.engine import ComplianceDecision, decide
+from arrears.domain.compliance.decision import ComplianceDecision, decide
 from arrears.domain.compliance.facts import BorrowerFlag, contact_address, debtor_for
 from arrears.domain.compliance.model import Attempt, ContactEvent, LawFirm
 from arrears.domain.compliance.profile import ComplianceProfile

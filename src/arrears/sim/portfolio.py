@@ -51,7 +51,7 @@ from arrears.sim.identities import synthetic_identities
 from arrears.sim.portfolio_params import PERSONAS, PortfolioParams, load_params
 
 if TYPE_CHECKING:
-    from arrears.services.importing import ImportResult
+    from arrears.services.imports import ImportResult
     from arrears.services.unit_of_work import UnitOfWork
 
 EPOCH = date(1970, 1, 1)
@@ -918,7 +918,7 @@ def load_portfolio(portfolio: Portfolio, store: UnitOfWork | str | None = None) 
 
 
 def _load_into(uow: UnitOfWork, portfolio: Portfolio) -> dict[str, ImportResult]:
-    from arrears.services.importing import import_file
+    from arrears.services.imports import import_file
 
     label = f"sim portfolio seed {portfolio.seed} as of {portfolio.as_of.isoformat()}"
     results = {}

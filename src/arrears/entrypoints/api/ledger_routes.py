@@ -16,7 +16,7 @@ from arrears.entrypoints.api import jobs, webhooks
 from arrears.entrypoints.api.limits import AsOf, Limit, Month, Offset, heavy
 from arrears.entrypoints.api.schemas import LoanIn, PaymentIn, TokenIn
 from arrears.entrypoints.api.security import Caller, Config, RawBody, Uow, check_loan_scope, roles
-from arrears.services import importing
+from arrears.services import imports as importing
 from arrears.services.agencies import placed_loans, placement_of
 from arrears.services.auth import Principal, issue_borrower_token
 from arrears.services.cases import loans_of

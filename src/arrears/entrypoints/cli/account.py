@@ -5,7 +5,7 @@ from __future__ import annotations
 import typer
 from rich.table import Table
 
-from arrears.entrypoints.cli.common import console, parse_as_of, print_json
+from arrears.entrypoints.cli.console import console, parse_as_of, print_json
 from arrears.entrypoints.cli.language import _
 from arrears.entrypoints.cli.loan import render_position
 from arrears.entrypoints.cli.output import cell

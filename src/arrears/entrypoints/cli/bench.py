@@ -22,9 +22,9 @@ import pyarrow.parquet as pq
 import typer
 
 from arrears.adapters.store import display_url, forget_engines
-from arrears.entrypoints.cli.common import console, print_json
+from arrears.entrypoints.cli.console import console, print_json
 from arrears.entrypoints.cli.imports import RowProgress
-from arrears.services.importing import import_file
+from arrears.services.imports import import_file
 from arrears.services.unit_of_work import UnitOfWork
 
 bench_app = typer.Typer(help="Benchmarks that print measured figures.", no_args_is_help=True)

@@ -13,7 +13,7 @@ from pathlib import Path
 import typer
 
 from arrears.entrypoints.cli.bench import bench_app
-from arrears.entrypoints.cli.common import console, err_console, print_json
+from arrears.entrypoints.cli.console import console, err_console, print_json
 
 SEED = 1
 

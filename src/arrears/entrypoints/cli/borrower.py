@@ -13,7 +13,7 @@ from rich.table import Table
 from arrears.domain.compliance.document import parse_instant
 from arrears.domain.compliance.facts import FLAG_NAMES
 from arrears.domain.errors import InputError
-from arrears.entrypoints.cli.common import console, parse_as_of, print_json
+from arrears.entrypoints.cli.console import console, parse_as_of, print_json
 from arrears.entrypoints.cli.language import _
 from arrears.entrypoints.cli.output import Column, cell, fitted_table
 from arrears.services import borrower_facts

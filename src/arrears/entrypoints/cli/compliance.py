@@ -18,7 +18,7 @@ from arrears.adapters.yamlfile import load_document
 from arrears.domain.compliance import ComplianceDecision, ComplianceProfile, decide
 from arrears.domain.compliance.clock import zone
 from arrears.domain.errors import InputError
-from arrears.entrypoints.cli.common import EXIT_FINDINGS, EXIT_OK, console, print_json
+from arrears.entrypoints.cli.console import EXIT_FINDINGS, EXIT_OK, console, print_json
 from arrears.entrypoints.cli.language import _, language
 from arrears.entrypoints.cli.output import count
 

@@ -11,8 +11,8 @@ from typing import TYPE_CHECKING
 import typer
 from rich.table import Table
 
-from arrears.entrypoints.cli.common import EXIT_FINDINGS, console, parse_as_of, print_json
 from arrears.entrypoints.cli.compliance import compliance_app
+from arrears.entrypoints.cli.console import EXIT_FINDINGS, console, parse_as_of, print_json
 
 if TYPE_CHECKING:
     from arrears.services.compliance_report import ComplianceReport

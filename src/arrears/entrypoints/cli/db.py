@@ -14,7 +14,7 @@ from arrears.adapters.store.models import Base
 from arrears.adapters.store.repositories import row_counts
 from arrears.adapters.store.roles import OWNER_URL_ENV, setup_roles
 from arrears.domain.errors import InputError
-from arrears.entrypoints.cli.common import EXIT_FINDINGS, console, err_console, print_json
+from arrears.entrypoints.cli.console import EXIT_FINDINGS, console, err_console, print_json
 from arrears.entrypoints.cli.imports import RowProgress
 from arrears.services.accounts import check_ledger
 from arrears.services.unit_of_work import UnitOfWork

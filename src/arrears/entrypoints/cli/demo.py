@@ -11,7 +11,7 @@ import typer
 from rich.table import Table
 
 from arrears.domain.compliance.profile import ComplianceProfile
-from arrears.entrypoints.cli.common import console, print_json
+from arrears.entrypoints.cli.console import console, print_json
 from arrears.services.portfolio_report import BucketLine, bucket_table
 
 DEMO_AS_OF = date(2026, 3, 31)
@@ -112,7 +112,7 @@ def portfolio(
     json_out: bool = typer.Option(False, "--json", help="Print JSON."),
 ) -> None:
     """The stored portfolio by delinquency bucket: accounts, outstanding, overdue and late fee."""
-    from arrears.entrypoints.cli.common import parse_as_of
+    from arrears.entrypoints.cli.console import parse_as_of
     from arrears.services.unit_of_work import UnitOfWork
 
     day = parse_as_of(as_of)

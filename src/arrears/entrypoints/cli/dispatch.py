@@ -14,7 +14,7 @@ from rich.progress import Progress
 
 from arrears.domain.errors import ArrearsError, InputError
 from arrears.entrypoints.cli import outbox
-from arrears.entrypoints.cli.common import EXIT_FINDINGS, console, err_console, print_json
+from arrears.entrypoints.cli.console import EXIT_FINDINGS, console, err_console, print_json
 
 outbox_app = typer.Typer(help="The outbox of planned actions: list, show, approve.", no_args_is_help=True)
 outbox_app.command("list")(outbox.list_command)

@@ -14,7 +14,7 @@ from typing import Any, Self
 import typer
 from rich.progress import Progress, TaskID
 
-from arrears.entrypoints.cli.common import EXIT_BAD_INPUT, EXIT_FINDINGS, console, err_console, print_json
+from arrears.entrypoints.cli.console import EXIT_BAD_INPUT, EXIT_FINDINGS, console, err_console, print_json
 from arrears.progress import progress_bar
 from arrears.services.imports import ERRORS_SHOWN, ImportRejected, ImportResult, import_file
 from arrears.services.unit_of_work import UnitOfWork

@@ -10,7 +10,7 @@ import typer
 
 from arrears.adapters.kpi_costs import load_costs
 from arrears.domain.roll_rates import bucket_rank, next_bucket
-from arrears.entrypoints.cli.common import console, parse_as_of, print_json
+from arrears.entrypoints.cli.console import console, parse_as_of, print_json
 from arrears.entrypoints.cli.language import _
 from arrears.entrypoints.cli.output import Column, count, fitted_table, grouped, number, percent
 from arrears.services.kpi import compute_kpis

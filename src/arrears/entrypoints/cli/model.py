@@ -15,7 +15,7 @@ import typer
 from rich.table import Table
 
 from arrears.domain.errors import InputError
-from arrears.entrypoints.cli.common import console, parse_as_of, print_json
+from arrears.entrypoints.cli.console import console, parse_as_of, print_json
 
 model_app = typer.Typer(
     help="Risk models trained on the store: scorecards and gradient boosting, with reason codes.",

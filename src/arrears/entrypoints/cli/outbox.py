@@ -10,7 +10,7 @@ from typing import Any
 import typer
 from rich.table import Table
 
-from arrears.entrypoints.cli.common import console, err_console, parse_as_of, print_json
+from arrears.entrypoints.cli.console import console, err_console, parse_as_of, print_json
 from arrears.entrypoints.cli.language import _
 from arrears.entrypoints.cli.output import Column, cell, count, fitted_table
 

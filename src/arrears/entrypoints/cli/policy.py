@@ -19,7 +19,7 @@ from arrears.domain.expressions import DIALECTS
 from arrears.domain.features import FEATURES, format_feature_value, parse_feature_row
 from arrears.domain.money import format_minor
 from arrears.domain.policy import Check, Policy, PolicySql, Treatment, decide
-from arrears.entrypoints.cli.common import EXIT_BAD_INPUT, console, fail, print_json
+from arrears.entrypoints.cli.console import EXIT_BAD_INPUT, console, fail, print_json
 
 policy_app = typer.Typer(
     help="Collection policies: validate them, explain a decision, list the features conditions can use.",
@@ -142,7 +142,7 @@ def explain(
     (--account ID --as-of D), or for features given literally (--features FILE)."""
     policy = load_policy(file)
     if as_of is not None or features is None:
-        from arrears.entrypoints.cli.common import parse_as_of
+        from arrears.entrypoints.cli.console import parse_as_of
         from arrears.services.explain import account_scores, account_treatment
         from arrears.services.unit_of_work import UnitOfWork
 

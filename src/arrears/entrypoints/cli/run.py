@@ -14,7 +14,7 @@ from arrears.domain.errors import InputError
 from arrears.domain.policy.model import Policy
 from arrears.engine.evaluators import ENGINES, require_installed
 from arrears.entrypoints.cli.audit import checkpoint_after
-from arrears.entrypoints.cli.common import EXIT_FINDINGS, console, parse_as_of, print_json
+from arrears.entrypoints.cli.console import EXIT_FINDINGS, console, parse_as_of, print_json
 from arrears.entrypoints.cli.language import _
 from arrears.entrypoints.cli.output import Column, count, fitted_table
 from arrears.services.daily_run import RunSummary, days, run_range

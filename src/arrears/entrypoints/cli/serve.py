@@ -10,7 +10,7 @@ from typing import Any
 
 import typer
 
-from arrears.entrypoints.cli.common import console, err_console, print_json
+from arrears.entrypoints.cli.console import console, err_console, print_json
 from arrears.services import audit
 from arrears.services.auth import create_api_key, revoke_api_key
 from arrears.services.unit_of_work import UnitOfWork

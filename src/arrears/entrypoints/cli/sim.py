@@ -12,7 +12,7 @@ from pathlib import Path
 import typer
 from rich.table import Table
 
-from arrears.entrypoints.cli.common import console, parse_as_of, print_json
+from arrears.entrypoints.cli.console import console, parse_as_of, print_json
 from arrears.sim.portfolio import FORMATS, check_output, generate_portfolio, load_portfolio, write_portfolio
 from arrears.sim.portfolio_params import load_params
 

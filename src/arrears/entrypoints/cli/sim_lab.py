@@ -15,7 +15,7 @@ from rich.table import Table
 from arrears.adapters.kpi_costs import load_costs
 from arrears.adapters.profile_file import load_profile
 from arrears.domain.errors import InputError
-from arrears.entrypoints.cli.common import console, parse_as_of, print_json
+from arrears.entrypoints.cli.console import console, parse_as_of, print_json
 from arrears.entrypoints.cli.language import language as cli_language
 from arrears.entrypoints.cli.run import load_run_policy
 from arrears.sim.behaviour import load_behaviour

@@ -18,7 +18,7 @@ import typer
 from rich.table import Table
 
 from arrears.domain.errors import InputError
-from arrears.entrypoints.cli.common import console, parse_as_of, print_json
+from arrears.entrypoints.cli.console import console, parse_as_of, print_json
 
 snapshot_app = typer.Typer(help="Snapshot directories: export the store, plan a policy over the parts.")
 

@@ -13,7 +13,7 @@ from rich.table import Table
 from arrears.adapters.profile_file import load_profile
 from arrears.domain.errors import InputError
 from arrears.domain.lint import CATEGORIES, Finding, count_by_category, lint_template, template_meta
-from arrears.entrypoints.cli.common import EXIT_FINDINGS, EXIT_OK, console, print_json
+from arrears.entrypoints.cli.console import EXIT_FINDINGS, EXIT_OK, console, print_json
 
 templates_app = typer.Typer(
     help="Message templates: lint them against the collection rules.", no_args_is_help=True

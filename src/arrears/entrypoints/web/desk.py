@@ -14,7 +14,7 @@ from fastapi.responses import Response
 
 from arrears.domain.cases import OUTCOME_CODES
 from arrears.domain.compliance.clock import zone
-from arrears.domain.compliance.engine import ComplianceDecision
+from arrears.domain.compliance.decision import ComplianceDecision
 from arrears.domain.compliance.profile import ComplianceProfile
 from arrears.domain.disputes import CATEGORIES
 from arrears.domain.errors import ArrearsError, InputError, NotFound
