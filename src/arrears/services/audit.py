@@ -20,7 +20,7 @@ import os
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from arrears.domain.audit import (
     GENESIS,
@@ -42,7 +42,9 @@ from arrears.domain.audit import (
     scheme_of,
 )
 from arrears.services.audit_keys import keyring
-from arrears.services.unit_of_work import UnitOfWork
+
+if TYPE_CHECKING:
+    from arrears.services.unit_of_work import UnitOfWork
 
 __all__ = [
     "GENESIS",

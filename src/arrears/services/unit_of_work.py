@@ -17,47 +17,48 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import AbstractContextManager
 from datetime import date, datetime
 from types import TracebackType
-from typing import Any, ClassVar, Protocol, Self
+from typing import TYPE_CHECKING, Any, ClassVar, Protocol, Self
 
-from arrears.domain.activity import (
-    ContactCount,
-    ContactRecord,
-    DecisionCount,
-    PlannedSegment,
-    RecordedApproval,
-    Send,
-)
-from arrears.domain.audit import AuditEntry
-from arrears.domain.borrower_accounts import BorrowerAccounts
-from arrears.domain.cases import QueueEntry
-from arrears.domain.casework_records import (
-    Agency,
-    ApiKey,
-    CaseNote,
-    CaseRecord,
-    CaseStanding,
-    ComplaintSource,
-    DisputeRecord,
-    Evidence,
-    Placement,
-    PlanRecord,
-    PromiseRecord,
-    ScheduleVersion,
-    WebhookReceipt,
-)
-from arrears.domain.compliance.facts import BorrowerFlag
-from arrears.domain.compliance.model import ContactEvent
-from arrears.domain.imports import ImportedLoan, ImportRecord, OriginalPayment
-from arrears.domain.loans import Instalment, Loan, Pause, Payment, Waiver
-from arrears.domain.outbox import ContactMade, Delivery, OutboxEntry, StatusChange
-from arrears.domain.plans import PlanTerms, Rewrite
-from arrears.domain.portal import PortalLink
-from arrears.domain.products import LedgerSettings
-from arrears.domain.promises import Promise, PromiseOutcome
-from arrears.domain.records import AccountEvent, Borrower, LoanRecord, Posting
-from arrears.domain.runs import PlannedAction, RunRecord
-from arrears.domain.staff import StaffUser
-from arrears.services.model_port import ModelPort
+if TYPE_CHECKING:  # annotations only: importing the port stays cheap (CLI start-up)
+    from arrears.domain.activity import (
+        ContactCount,
+        ContactRecord,
+        DecisionCount,
+        PlannedSegment,
+        RecordedApproval,
+        Send,
+    )
+    from arrears.domain.audit import AuditEntry
+    from arrears.domain.borrower_accounts import BorrowerAccounts
+    from arrears.domain.cases import QueueEntry
+    from arrears.domain.casework_records import (
+        Agency,
+        ApiKey,
+        CaseNote,
+        CaseRecord,
+        CaseStanding,
+        ComplaintSource,
+        DisputeRecord,
+        Evidence,
+        Placement,
+        PlanRecord,
+        PromiseRecord,
+        ScheduleVersion,
+        WebhookReceipt,
+    )
+    from arrears.domain.compliance.facts import BorrowerFlag
+    from arrears.domain.compliance.model import ContactEvent
+    from arrears.domain.imports import ImportedLoan, ImportRecord, OriginalPayment
+    from arrears.domain.loans import Instalment, Loan, Pause, Payment, Waiver
+    from arrears.domain.outbox import ContactMade, Delivery, OutboxEntry, StatusChange
+    from arrears.domain.plans import PlanTerms, Rewrite
+    from arrears.domain.portal import PortalLink
+    from arrears.domain.products import LedgerSettings
+    from arrears.domain.promises import Promise, PromiseOutcome
+    from arrears.domain.records import AccountEvent, Borrower, LoanRecord, Posting
+    from arrears.domain.runs import PlannedAction, RunRecord
+    from arrears.domain.staff import StaffUser
+    from arrears.services.model_port import ModelPort
 
 
 class ProductPort(Protocol):
