@@ -12,6 +12,7 @@ $BIN/ruff check src tests benchmarks || exit 1
 $BIN/ruff format --check src tests benchmarks || exit 1
 $BIN/mypy src/arrears/domain || exit 1
 $BIN/lint-imports || exit 1  # the layers (pyproject.toml [tool.importlinter])
+$BIN/python scripts/architecture.py --check || exit 1  # docs/architecture.md shows the layers as they are
 
 $BIN/python -m pytest "$@"
 rc=$?
