@@ -13,7 +13,8 @@ import pyarrow as pa
 
 from arrears.domain.compliance.clock import zone
 from arrears.domain.staff import NewStaffUser
-from arrears.services import agencies, cases, importing
+from arrears.services import agencies, cases
+from arrears.services import imports as importing
 from arrears.services.staff import create_user
 from arrears.services.unit_of_work import UnitOfWork
 

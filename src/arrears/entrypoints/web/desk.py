@@ -130,6 +130,17 @@ def reveal(request: Request, who: Account, loan_id: str, csrf: Annotated[str, Fo
     return render(request, "_revealed.html", who=who, b=shown)
 
 
+def _acting_on(who: Viewer, loan_id: str, csrf: str) -> str:
+    """A form that changes an account: the CSRF token, a role that may act, the account in the user's
+    scope (404 otherwise, as for a reader); the loan's currency."""
+    who.check_csrf(csrf)
+    if who.user.role not in ("admin", "agent", "supervisor"):
+        raise PageError(403, who.gettext("Your role may not do this."))
+    if not desk.in_scope(who.uow, who.principal, loan_id, who.now.date()):
+        raise PageError(404, who.gettext("No such account."))
+    return who.uow.loans.record(loan_id).loan.currency
+
+
 def _minor(text: str, currency: str, field: str) -> int:
     return parse_minor(text.strip(), currency, field=field)
 
@@ -156,12 +167,7 @@ def record_call(
     category: Annotated[str, Form(max_length=32)] = "",
 ) -> Response:
     """Record a call's outcome (and the promise, dispute or complaint it produced); closes the tasks."""
-    who.check_csrf(csrf)
-    if who.user.role not in ("admin", "agent", "supervisor"):
-        raise PageError(403, who.gettext("Your role may not do this."))
-    if not desk.in_scope(who.uow, who.principal, loan_id, who.now.date()):
-        raise PageError(404, who.gettext("No such account."))
-    currency = who.uow.loans.record(loan_id).loan.currency
+    currency = _acting_on(who, loan_id, csrf)
     try:
         call = desk.CallOutcome(
             outcome,
@@ -196,12 +202,7 @@ def propose_plan(
     waive_amount: Annotated[str, Form(max_length=32)] = "0",
 ) -> Response:
     """Propose a plan or waiver: within the role's limit it starts at once, above it waits for approval."""
-    who.check_csrf(csrf)
-    if who.user.role not in ("admin", "agent", "supervisor"):
-        raise PageError(403, who.gettext("Your role may not do this."))
-    if not desk.in_scope(who.uow, who.principal, loan_id, who.now.date()):
-        raise PageError(404, who.gettext("No such account."))
-    currency = who.uow.loans.record(loan_id).loan.currency
+    currency = _acting_on(who, loan_id, csrf)
     try:
         try:
             discount = Decimal(discount_pct or "0")
