@@ -88,14 +88,13 @@ def test_run_snapshot_loads_the_policy_through_the_callers_loader(tmp_path: Path
 
 
 def test_engines_by_name() -> None:
-    from arrears.engine import duckdb_engine, evaluators, plan, reference
+    from arrears.engine import duckdb_engine, evaluators, reference
 
     assert evaluators.evaluator("duckdb") is duckdb_engine.evaluate
     assert evaluators.evaluator("reference") is reference.evaluate
     with pytest.raises(InputError) as err:
         evaluators.evaluator("fast")
     assert err.value.field == "--engine"
-    assert plan.engine is evaluators.evaluator  # the old name, kept for its importers
 
 
 def test_the_store_snapshot_reads_the_engines_columns() -> None:
@@ -110,7 +109,16 @@ def test_the_store_snapshot_reads_the_engines_columns() -> None:
     assert STORE_SNAPSHOT_SCHEMAS["events"].field("at").type == pa.timestamp("us", tz="UTC")
 
 
-def test_the_store_connection_module_keeps_its_old_name() -> None:
-    from arrears.adapters.store import connection, engine
+def test_the_old_names_are_gone() -> None:
+    """The re-export shims of the renames (issue 13 item 5) are deleted: one name per thing."""
+    import importlib
 
-    assert engine.engine_for is connection.engine_for and engine.forget_engines is connection.forget_engines
+    for old in (
+        "arrears.engine.plan",
+        "arrears.adapters.store.engine",
+        "arrears.domain.compliance.engine",
+        "arrears.entrypoints.cli.common",
+        "arrears.services.importing",
+    ):
+        with pytest.raises(ModuleNotFoundError):
+            importlib.import_module(old)

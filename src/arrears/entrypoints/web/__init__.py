@@ -50,7 +50,7 @@ def install(app: FastAPI) -> None:
         app.include_router(module.router, include_in_schema=False)
 
     @app.get("/docs", include_in_schema=False)
-    async def docs() -> HTMLResponse:
+    def docs() -> HTMLResponse:
         return get_swagger_ui_html(
             openapi_url=app.openapi_url or "/openapi.json",
             title="arrears API",
