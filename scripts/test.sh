@@ -14,7 +14,9 @@ $BIN/mypy src/arrears/domain || exit 1
 $BIN/lint-imports || exit 1  # the layers (pyproject.toml [tool.importlinter])
 $BIN/python scripts/architecture.py --check || exit 1  # docs/architecture.md shows the layers as they are
 
-$BIN/python -m pytest "$@"
+# Two workers (pytest-xdist; each has its own PostgreSQL database): the suite is much of it waiting on
+# subprocesses, servers and the browser. PYTEST_WORKERS=0 runs it in one process.
+$BIN/python -m pytest -n "${PYTEST_WORKERS:-2}" "$@"
 rc=$?
 if [ $rc -eq 5 ]; then echo "pytest collected no tests: treating as failure"; exit 1; fi
 exit $rc
