@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import io
-import shutil
 import struct
 import zlib
 from datetime import date
@@ -13,17 +12,7 @@ import pytest
 
 from arrears.sim.report import Comparison, PolicyRuns
 from arrears.sim.report_html import render_html, write_report
-
-CHROMIUM = "/usr/bin/chromium"
-ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
+from tests.browser import ARGS, CHROMIUM, needs_chromium
 
 
 def _month(n: int, m0: tuple[int, int], m1: tuple[int, int], m2: tuple[int, int]) -> dict:
@@ -113,10 +102,7 @@ def _png_pixels(png: bytes) -> list[int]:
     return list(zlib.decompress(data))
 
 
-@pytest.mark.skipif(
-    not Path(CHROMIUM).exists() or shutil.which("chromium") is None,
-    reason="Debian's chromium is not installed (apt-get install -y chromium)",
-)
+@needs_chromium
 def test_report_opens_in_chromium_with_its_charts(tmp_path: Path) -> None:
     sync_api = pytest.importorskip("playwright.sync_api")
     path = write_report(comparison(), tmp_path / "report.html")

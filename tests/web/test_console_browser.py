@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import socket
 import subprocess
 import sys
@@ -23,22 +22,10 @@ from arrears.adapters.store import forget_engines
 from arrears.entrypoints.api import create_app
 from arrears.services.cases import CaseworkConfig
 from arrears.services.unit_of_work import UnitOfWork
+from tests.browser import ARGS, CHROMIUM, needs_chromium
 from tests.web.sample import PASSWORD, TODAY, Clock, at, build
 
-CHROMIUM = "/usr/bin/chromium"
-ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
-pytestmark = pytest.mark.skipif(
-    not Path(CHROMIUM).exists() or shutil.which("chromium") is None,
-    reason="Debian's chromium is not installed (apt-get install -y chromium)",
-)
+pytestmark = needs_chromium
 SHOTS = os.environ.get("ARREARS_CONSOLE_SCREENSHOTS")
 
 
