@@ -21,7 +21,6 @@ import sys
 import tempfile
 import uuid
 from collections.abc import Callable
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -31,98 +30,34 @@ from sqlalchemy.exc import DBAPIError
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "src"))
+sys.path.insert(0, str(ROOT))  # tests.store.tampering: the tampering the tests do
 
-from arrears.adapters.store import forget_engines, open_store  # noqa: E402
+from tests.store.tampering import append_forged_dev_rows, recompute, rows_of, tamper  # noqa: E402
+
+from arrears.adapters.store import forget_engines  # noqa: E402
 from arrears.adapters.store.roles import setup_roles  # noqa: E402
 from arrears.bootstrap import configure  # noqa: E402
-from arrears.domain.audit import DEV_KEY, GENESIS, AuditEntry, AuditKey, chained, key_marker, row_hash  # noqa: E402
+from arrears.domain.audit import DEV_KEY, GENESIS  # noqa: E402
 from arrears.services import audit  # noqa: E402
 from arrears.services.unit_of_work import UnitOfWork  # noqa: E402
 
 ROWS = 10
 
 
-def _pg(url: str) -> bool:
-    return make_url(url).get_backend_name() == "postgresql"
-
-
-def _tamper(url: str, *statements: str, params: list[dict[str, Any]] | None = None) -> None:
-    with open_store(url).begin() as c:
-        if _pg(url):
-            c.execute(text("ALTER TABLE audit_log DISABLE TRIGGER USER"))
-            c.execute(text("ALTER TABLE audit_head DISABLE TRIGGER USER"))
-        else:
-            names = c.execute(
-                text("SELECT name FROM sqlite_master WHERE type = 'trigger' AND tbl_name LIKE 'audit_%'")
-            ).scalars()
-            for name in list(names):
-                c.execute(text(f"DROP TRIGGER {name}"))
-        for statement in statements:
-            c.execute(text(statement), params) if params is not None else c.execute(text(statement))
-        if _pg(url):
-            c.execute(text("ALTER TABLE audit_log ENABLE TRIGGER USER"))
-            c.execute(text("ALTER TABLE audit_head ENABLE TRIGGER USER"))
-    forget_engines()
-
-
-def _rows(url: str) -> list[AuditEntry]:
-    with UnitOfWork(url) as uow:
-        return audit.entries(uow)
-
-
-def _recompute(url: str, key: AuditKey | None, start: int = 1) -> None:
-    rows = _rows(url)
-    prev = GENESIS if start == 1 else rows[start - 2].hash
-    updates = []
-    for e in rows[start - 1 :]:
-        digest = row_hash(e.seq, e.at, e.actor, e.action, e.subject, e.detail, prev, key=key)
-        updates.append({"seq": e.seq, "prev": prev, "hash": digest})
-        prev = digest
-    _tamper(url, "UPDATE audit_log SET prev_hash = :prev, hash = :hash WHERE seq = :seq", params=updates)
-    _tamper(url, f"UPDATE audit_head SET seq = {rows[-1].seq}, hash = '{prev}' WHERE id = 1")
-
-
-def _append_forged_dev_rows(url: str) -> None:
-    tip = _rows(url)[-1]
-    forged = chained(
-        (tip.seq, tip.hash),
-        datetime.now(UTC),
-        "mallory",
-        [key_marker(DEV_KEY, None), ("x", "y", {})],
-        DEV_KEY,
-    )
-    with open_store(url).begin() as c:
-        for e in forged:
-            c.execute(
-                text(
-                    "INSERT INTO audit_log (seq, at, actor, action, subject, detail, prev_hash, hash) "
-                    "VALUES (:seq, :at, :actor, :action, :subject, :detail, :prev_hash, :hash)"
-                ),
-                {
-                    **{k: getattr(e, k) for k in AuditEntry.__slots__},
-                    "detail": json.dumps(e.detail),
-                    "at": e.at if _pg(url) else e.at.replace(tzinfo=None).isoformat(sep=" "),
-                },
-            )
-    forget_engines()
-
-
 def _truncate(url: str) -> None:
-    kept = _rows(url)[5]
-    _tamper(
-        url, "DELETE FROM audit_log WHERE seq > 6", f"UPDATE audit_head SET seq = 6, hash = '{kept.hash}'"
-    )
+    kept = rows_of(url)[5]
+    tamper(url, "DELETE FROM audit_log WHERE seq > 6", f"UPDATE audit_head SET seq = 6, hash = '{kept.hash}'")
 
 
 CASES: list[tuple[str, Callable[[str], None]]] = [
     (
         "payload edit (row 7's detail)",
-        lambda u: _tamper(u, """UPDATE audit_log SET detail = '{"n": 99}' WHERE seq = 7"""),
+        lambda u: tamper(u, """UPDATE audit_log SET detail = '{"n": 99}' WHERE seq = 7"""),
     ),
-    ("middle row deleted (row 5)", lambda u: _tamper(u, "DELETE FROM audit_log WHERE seq = 5")),
+    ("middle row deleted (row 5)", lambda u: tamper(u, "DELETE FROM audit_log WHERE seq = 5")),
     (
         "two rows swapped (4 and 5)",
-        lambda u: _tamper(
+        lambda u: tamper(
             u,
             "UPDATE audit_log SET seq = -1 WHERE seq = 4",
             "UPDATE audit_log SET seq = 4 WHERE seq = 5",
@@ -133,19 +68,19 @@ CASES: list[tuple[str, Callable[[str], None]]] = [
     (
         "row 8 edited, 8..10 recomputed in SHA-256",
         lambda u: (
-            _tamper(u, "UPDATE audit_log SET actor = 'mallory' WHERE seq = 8"),
-            _recompute(u, None, 8),
+            tamper(u, "UPDATE audit_log SET actor = 'mallory' WHERE seq = 8"),
+            recompute(u, None, 8),
         ),
     ),
     (
         "full rewrite recomputed in SHA-256 (row 7 edited)",
         lambda u: (
-            _tamper(u, """UPDATE audit_log SET detail = '{"n": 99}' WHERE seq = 7"""),
-            _recompute(u, None),
+            tamper(u, """UPDATE audit_log SET detail = '{"n": 99}' WHERE seq = 7"""),
+            recompute(u, None),
         ),
     ),
-    ("full rewrite under the development key", lambda u: _recompute(u, DEV_KEY)),
-    ("rows appended under the development key", _append_forged_dev_rows),
+    ("full rewrite under the development key", lambda u: recompute(u, DEV_KEY)),
+    ("rows appended under the development key", lambda u: append_forged_dev_rows(u, ("x", "y", {}))),
 ]
 
 

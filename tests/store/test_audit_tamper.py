@@ -26,18 +26,16 @@ from arrears.adapters.store import forget_engines, open_store
 from arrears.domain.audit import (
     DEV_KEY,
     GENESIS,
-    AuditEntry,
     AuditError,
     AuditKey,
     Checkpoint,
     chained,
-    key_marker,
-    row_hash,
 )
 from arrears.services import audit
 from arrears.services.unit_of_work import UnitOfWork
 from tests.conftest import CliResult
 from tests.dispatch.conftest import World, world  # noqa: F401 - the dispatch tests' world, as a fixture
+from tests.store.tampering import append_forged_dev_rows, is_pg, recompute, rows_of, tamper
 
 KEY = "aud-3b8e1f0c6d2a49e7a5c4b9d0e8f1a2b3"
 OTHER_KEY = "aud-9f8e7d6c5b4a39281706f5e4d3c2b1a0"
@@ -66,56 +64,6 @@ def anchored(loaded: str, cli: Cli) -> str:
     return loaded
 
 
-def _is_pg(url: str) -> bool:
-    return make_url(url).get_backend_name() == "postgresql"
-
-
-def _tamper(url: str, *statements: str, params: list[dict[str, Any]] | None = None) -> None:
-    """As the tables' owner: drop the guards (triggers), run the statements, put PostgreSQL's guards back."""
-    engine = open_store(url)
-    with engine.begin() as c:
-        if _is_pg(url):
-            c.execute(text("ALTER TABLE audit_log DISABLE TRIGGER USER"))
-            c.execute(text("ALTER TABLE audit_head DISABLE TRIGGER USER"))
-        else:
-            names = c.execute(
-                text("SELECT name FROM sqlite_master WHERE type = 'trigger' AND tbl_name LIKE 'audit_%'")
-            ).scalars()
-            for name in list(names):
-                c.execute(text(f"DROP TRIGGER {name}"))
-        for statement in statements:
-            if params is None:
-                c.execute(text(statement))
-            else:
-                c.execute(text(statement), params)
-        if _is_pg(url):
-            c.execute(text("ALTER TABLE audit_log ENABLE TRIGGER USER"))
-            c.execute(text("ALTER TABLE audit_head ENABLE TRIGGER USER"))
-    forget_engines()
-
-
-def _rows(url: str) -> list[AuditEntry]:
-    with UnitOfWork(url) as uow:
-        return audit.entries(uow)
-
-
-def _recompute(url: str, rows: list[AuditEntry], key: AuditKey | None, start: int = 1) -> None:
-    """Rewrite rows from seq `start` on with hashes recomputed under `key` (None: plain SHA-256), move the
-    head: the best an attacker without the audit key can do."""
-    prev = GENESIS if start == 1 else rows[start - 2].hash
-    updates = []
-    for e in rows[start - 1 :]:
-        digest = row_hash(e.seq, e.at, e.actor, e.action, e.subject, e.detail, prev, key=key)
-        updates.append({"seq": e.seq, "prev": prev, "hash": digest})
-        prev = digest
-    _tamper(
-        url,
-        "UPDATE audit_log SET prev_hash = :prev, hash = :hash WHERE seq = :seq",
-        params=updates,
-    )
-    _tamper(url, f"UPDATE audit_head SET seq = {rows[-1].seq}, hash = '{prev}' WHERE id = 1")
-
-
 def _broken(cli: Cli, seq: int | None, *words: str) -> dict[str, Any]:
     result = cli("audit", "verify")
     assert result.code == 1, result.stdout
@@ -142,17 +90,17 @@ def test_the_anchored_log_verifies(anchored: str, cli: Cli) -> None:
 
 
 def test_a_payload_edit_is_named(anchored: str, cli: Cli) -> None:
-    _tamper(anchored, """UPDATE audit_log SET detail = '{"n": 99}' WHERE seq = 7""")
+    tamper(anchored, """UPDATE audit_log SET detail = '{"n": 99}' WHERE seq = 7""")
     _broken(cli, 7, "row 7 was changed (hash mismatch)")
 
 
 def test_a_deleted_middle_row_is_named(anchored: str, cli: Cli) -> None:
-    _tamper(anchored, "DELETE FROM audit_log WHERE seq = 5")
+    tamper(anchored, "DELETE FROM audit_log WHERE seq = 5")
     _broken(cli, 5, "row 5 is missing (deleted)")
 
 
 def test_two_swapped_rows_are_named(anchored: str, cli: Cli) -> None:
-    _tamper(
+    tamper(
         anchored,
         "UPDATE audit_log SET seq = -1 WHERE seq = 4",
         "UPDATE audit_log SET seq = 4 WHERE seq = 5",
@@ -162,8 +110,8 @@ def test_two_swapped_rows_are_named(anchored: str, cli: Cli) -> None:
 
 
 def test_a_deleted_tail_with_the_head_moved_back_fails_on_the_checkpoint(anchored: str, cli: Cli) -> None:
-    kept = _rows(anchored)[5]  # seq 6
-    _tamper(
+    kept = rows_of(anchored)[5]  # seq 6
+    tamper(
         anchored,
         "DELETE FROM audit_log WHERE seq > 6",
         f"UPDATE audit_head SET seq = 6, hash = '{kept.hash}' WHERE id = 1",
@@ -178,8 +126,8 @@ def test_a_deleted_tail_with_the_head_moved_back_fails_on_the_checkpoint(anchore
 
 
 def test_a_run_after_a_truncation_commits_but_is_not_anchored_and_exits_1(anchored: str, cli: Cli) -> None:
-    kept = _rows(anchored)[5]
-    _tamper(
+    kept = rows_of(anchored)[5]
+    tamper(
         anchored,
         "DELETE FROM audit_log WHERE seq > 6",
         f"UPDATE audit_head SET seq = 6, hash = '{kept.hash}' WHERE id = 1",
@@ -191,20 +139,20 @@ def test_a_run_after_a_truncation_commits_but_is_not_anchored_and_exits_1(anchor
 
 
 def test_a_full_rewrite_in_plain_sha256_fails_on_the_checkpoint(anchored: str, cli: Cli) -> None:
-    _tamper(anchored, """UPDATE audit_log SET detail = '{"n": 99}' WHERE seq = 7""")
-    _recompute(anchored, _rows(anchored), None)
+    tamper(anchored, """UPDATE audit_log SET detail = '{"n": 99}' WHERE seq = 7""")
+    recompute(anchored, None)
     _broken(cli, 10, "row 10 does not match the checkpoint of", "(the log was rewritten)")
     assert cli("audit", "checkpoint").code == 1  # nor is the rewrite anchored later
 
 
 def test_a_full_rewrite_under_the_development_key_fails_on_the_checkpoint(anchored: str, cli: Cli) -> None:
-    _recompute(anchored, _rows(anchored), DEV_KEY)
+    recompute(anchored, DEV_KEY)
     _broken(cli, 10, "(the log was rewritten)")
 
 
 def test_a_tail_recomputed_without_the_key_is_named(anchored: str, cli: Cli) -> None:
-    _tamper(anchored, "UPDATE audit_log SET actor = 'mallory' WHERE seq = 8")
-    _recompute(anchored, _rows(anchored), None, start=8)
+    tamper(anchored, "UPDATE audit_log SET actor = 'mallory' WHERE seq = 8")
+    recompute(anchored, None, start=8)
     _broken(
         cli, 8, "row 8 was changed: its hash is a plain SHA-256 where key", "(recomputed without the key)"
     )
@@ -212,26 +160,7 @@ def test_a_tail_recomputed_without_the_key_is_named(anchored: str, cli: Cli) -> 
 
 def test_rows_appended_under_the_development_key_are_a_downgrade(anchored: str, cli: Cli) -> None:
     """Forged rows after the keyed ones, behind a marker naming the (public) development key."""
-    tip = _rows(anchored)[-1]
-    at = datetime.now(UTC)
-    marker = key_marker(DEV_KEY, None)
-    forged = chained(
-        (tip.seq, tip.hash), at, "mallory", [marker, ("payment.reverse", "loan:L1", {})], DEV_KEY
-    )
-    with open_store(anchored).begin() as c:  # through the guards: the rows follow the head
-        for e in forged:
-            c.execute(
-                text(
-                    "INSERT INTO audit_log (seq, at, actor, action, subject, detail, prev_hash, hash) "
-                    "VALUES (:seq, :at, :actor, :action, :subject, :detail, :prev_hash, :hash)"
-                ),
-                {
-                    **{k: getattr(e, k) for k in AuditEntry.__slots__},
-                    "detail": json.dumps(e.detail),
-                    "at": e.at if _is_pg(anchored) else e.at.replace(tzinfo=None).isoformat(sep=" "),
-                },
-            )
-    forget_engines()
+    append_forged_dev_rows(anchored, ("payment.reverse", "loan:L1", {}))
     _broken(cli, 11, "row 11 switches from key", "down to the development key")
 
 
@@ -280,7 +209,7 @@ def test_rows_from_before_keys_stay_verifiable_up_to_the_marker(store_url: str, 
     with UnitOfWork(store_url) as uow:
         audit.append(uow, "alice", "policy.publish", "policy:p@1", {})
         uow.commit()
-    rows = _rows(store_url)
+    rows = rows_of(store_url)
     assert [r.action for r in rows] == ["import.loans"] * 3 + ["audit.key", "policy.publish"]
     assert rows[3].detail == {"key_id": AuditKey(KEY.encode()).id, "previous": "sha256"}
     verdict = json.loads(cli("audit", "verify", "--json").stdout)
@@ -338,14 +267,14 @@ def test_a_rotated_key_verifies_with_the_retired_one_in_the_key_file(
 
 
 def test_appends_refuse_a_newest_row_no_key_verifies(anchored: str) -> None:
-    _tamper(anchored, "UPDATE audit_log SET actor = 'mallory' WHERE seq = 10")
+    tamper(anchored, "UPDATE audit_log SET actor = 'mallory' WHERE seq = 10")
     audit._known_tips.clear()  # another process: it has not seen this log's tip
     with UnitOfWork(anchored) as uow, pytest.raises(AuditError, match="verifies under no configured key"):
         audit.append(uow, "alice", "policy.publish", "policy:p@1", {})
 
 
 def test_the_database_refuses_rows_that_do_not_follow_the_head(anchored: str) -> None:
-    tip = _rows(anchored)[-1]
+    tip = rows_of(anchored)[-1]
     stray = {"seq": 12, "prev": tip.hash}, {"seq": 11, "prev": "e" * 64}
     for row in stray:
         with (
@@ -370,7 +299,7 @@ def test_the_database_refuses_rows_that_do_not_follow_the_head(anchored: str) ->
 @pytest.fixture
 def app_url(store_url: str, cli: Cli, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
     """`arrears db roles` run as the owner (the test role): the application role's URL."""
-    if not _is_pg(store_url):
+    if not is_pg(store_url):
         pytest.skip("SQLite has no roles")
     owner = create_engine(store_url)
     with owner.connect() as c:
@@ -444,7 +373,7 @@ def test_the_application_role_is_refused(anchored: str, app_url: str, statement:
         )  # insufficient_privilege
     finally:
         engine.dispose()
-    assert len(_rows(anchored)) == 10
+    assert len(rows_of(anchored)) == 10
 
 
 @pytest.mark.postgres
@@ -459,7 +388,7 @@ def test_the_application_role_runs_the_product_and_a_row_it_forges_is_caught(
     assert cli("audit", "checkpoint").code == 0
     assert cli("audit", "verify").code == 0
     # INSERT is granted: a row that follows the head is taken, but without the key its hash gives it away
-    tip = _rows(app_url)[-1]
+    tip = rows_of(app_url)[-1]
     forged = chained(
         (tip.seq, tip.hash), datetime.now(UTC), "mallory", [("payment.reverse", "loan:L1", {})], None
     )
@@ -470,7 +399,7 @@ def test_the_application_role_runs_the_product_and_a_row_it_forges_is_caught(
 
 
 def test_db_roles_on_sqlite_says_why_not(store_url: str, cli: Cli) -> None:
-    if _is_pg(store_url):
+    if is_pg(store_url):
         pytest.skip("PostgreSQL has roles")
     result = cli("db", "roles", "--owner", store_url, "--app-role", "arrears_app")
     assert result.code == 2 and "SQLite has no roles" in result.stderr
