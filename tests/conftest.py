@@ -21,6 +21,7 @@ import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pytest
 from sqlalchemy import create_engine, text
@@ -146,13 +147,21 @@ class CliResult:
 def cli(capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> Callable[..., CliResult]:
     """Run `arrears ARGS...` in this process; returns the exit code and what it printed."""
     from arrears.entrypoints.cli import build_app
+
+    return in_process(build_app, capsys, monkeypatch)
+
+
+def in_process(
+    build: Callable[[], Any], capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> Callable[..., CliResult]:
+    """`arrears ARGS...` run in this process on the typer app `build` makes (all commands, or a few)."""
     from arrears.entrypoints.cli.console import run_app
 
     def run(*args: str) -> CliResult:
         monkeypatch.setattr(sys, "argv", ["arrears", *args])
         capsys.readouterr()
         try:
-            code = run_app(build_app)
+            code = run_app(build)
         except SystemExit as exit_:
             code = exit_.code if isinstance(exit_.code, int) else (0 if exit_.code is None else 1)
         out = capsys.readouterr()

@@ -4,7 +4,6 @@ the cn daily call cap for one borrower."""
 from __future__ import annotations
 
 import json
-import sys
 import time
 from collections.abc import Callable
 from datetime import timedelta
@@ -24,10 +23,10 @@ from arrears.adapters.store.dispatch_models import (
 from arrears.adapters.store.models import AccountEventRow
 from arrears.adapters.store.run_models import OutboxRow
 from arrears.entrypoints.cli import dispatch as dispatch_cli
-from arrears.entrypoints.cli.console import run_app
 from arrears.services.dispatch import dispatch
 from arrears.services.receipts import record_delivery, record_reply
 from arrears.services.unit_of_work import UnitOfWork
+from tests.conftest import in_process
 from tests.dispatch.conftest import SEND_AT, World
 
 SMS_LOAN, SMS_BORROWER, SMS_PHONE = "L0000000022", "B000000016", "18189061837"
@@ -187,15 +186,11 @@ def _cli(
         dispatch_cli.register(app)
         return app
 
+    runner = in_process(build, capsys, monkeypatch)
+
     def run(*args: str) -> tuple[int, str, str]:
-        monkeypatch.setattr(sys, "argv", ["arrears", *args])
-        capsys.readouterr()
-        try:
-            code = run_app(build)
-        except SystemExit as exit_:
-            code = exit_.code if isinstance(exit_.code, int) else 0
-        out = capsys.readouterr()
-        return code, out.out, out.err
+        result = runner(*args)
+        return result.code, result.stdout, result.stderr
 
     return run
 
