@@ -17,6 +17,7 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from arrears.domain.errors import InputError
 from arrears.domain.policy.model import Policy
 from arrears.domain.policy.sql import PolicySql
 from arrears.domain.products import LedgerSettings
@@ -55,9 +56,34 @@ def unpack(packed: pa.Table, products: Mapping[str, LedgerSettings]) -> Portfoli
     return Portfolio(tables, dict(products))
 
 
+MASTER_SCHEMES = ("local", "spark://", "yarn", "k8s://")
+_chosen_master: str | None = None
+
+
+def use_master(url: str) -> None:
+    """Run on the cluster at `url` (spark://host:port, yarn, k8s://https://host:port or local[N]) from now
+    on, instead of SPARK_MASTER or local mode; a session on another master is stopped first."""
+    global _chosen_master
+    if not url.startswith(MASTER_SCHEMES):
+        raise InputError(
+            f"not a Spark master URL: {url!r} (spark://host:port, yarn, k8s://https://host:port or local[N])",
+            field="--spark-master",
+        )
+    if url != _chosen_master:
+        if session.cache_info().currsize:
+            session().stop()
+            session.cache_clear()
+        _chosen_master = url
+
+
+def master() -> str:
+    """The master the next session runs on: use_master's, else SPARK_MASTER, else local mode."""
+    return _chosen_master or os.environ.get("SPARK_MASTER", "local[2]")
+
+
 @lru_cache(maxsize=1)
 def session() -> Any:
-    """A local Spark session (or the one SPARK_MASTER / spark-submit gave us)."""
+    """A Spark session on `master()` (or the one spark-submit gave us)."""
     from pyspark.sql import SparkSession
 
     # Workers must run the same interpreter (and so see the same packages) as the driver.
@@ -65,8 +91,9 @@ def session() -> Any:
     os.environ.setdefault("PYSPARK_DRIVER_PYTHON", sys.executable)
     builder = (
         SparkSession.builder.appName("arrears")
-        .master(os.environ.get("SPARK_MASTER", "local[2]"))
+        .master(master())
         .config("spark.ui.enabled", "false")
+        .config("spark.ui.showConsoleProgress", "false")
         .config("spark.sql.shuffle.partitions", "4")
         .config("spark.sql.execution.arrow.pyspark.enabled", "true")
         .config("spark.driver.host", "127.0.0.1")

@@ -49,6 +49,11 @@ def run(
         None, "--policy", help="Policy file (default policies/segmented.yaml)."
     ),
     engine: str = typer.Option("duckdb", "--engine", help="duckdb (default), reference or spark."),
+    spark_master: str | None = typer.Option(
+        None,
+        "--spark-master",
+        help="With --engine spark: spark://HOST:PORT, yarn or k8s://… (docs/scale.md).",
+    ),
     db: str | None = typer.Option(None, "--db", help="Store URL (default ARREARS_DB_URL or ./arrears.db)."),
     dry_run: bool = typer.Option(
         False, "--dry-run", help="Plan and report, write nothing (compare policies)."
@@ -66,6 +71,12 @@ def run(
     if engine not in ENGINES:
         raise InputError(f"unknown engine {engine!r} (use duckdb, reference or spark)", field="--engine")
     require_installed(engine)  # before any work: a missing extra is one line naming it
+    if spark_master is not None:
+        if engine != "spark":
+            raise InputError("--spark-master needs --engine spark", field="--spark-master")
+        from arrears.engine.spark_engine import use_master
+
+        use_master(spark_master)
     show_progress = not json_out and console.is_terminal and n_days > 1
     with Progress(console=console, disable=not show_progress, transient=True) as progress:
         task = progress.add_task("daily runs", total=n_days)
