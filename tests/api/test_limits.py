@@ -86,6 +86,25 @@ def test_the_signed_webhook_refuses_a_far_date_naming_the_field(
     assert _field(r) == (422, "paid_on")
 
 
+def test_amounts_over_the_bound_are_a_422_naming_the_field_and_book_nothing(
+    api: TestClient, loans: dict[str, str]
+) -> None:
+    admin = loans
+    huge = "999999999999.99"  # the body's pattern allows it; 10^14 fen is over MAX_AMOUNT_MINOR (10^12)
+    raw = json.dumps({"payment_id": "P1", "loan_id": "L1", "paid_on": "2026-01-15", "amount": huge}).encode()
+    r = api.post("/webhooks/payments", content=raw, headers=_signed(raw, "k-huge"))
+    assert _field(r) == (422, "amount")
+    assert "at most 10000000000.00" in r.json()["detail"]
+    payment = {"payment_id": "P2", "loan_id": "L1", "paid_on": "2026-01-15", "amount": "10000000000.01"}
+    assert _field(api.post("/payments", json=payment, headers=admin)) == (422, "amount")
+    promise = {"loan_id": "L1", "amount": huge, "due_on": "2026-02-01", "made_on": "2026-01-20"}
+    assert _field(api.post("/promises", json=promise, headers=admin)) == (422, "amount")
+    assert api.get("/loans/L1", headers=admin).json()["payments"] == []
+    # the bound itself is an amount like any other
+    payment = {"payment_id": "P3", "loan_id": "L1", "paid_on": "2026-01-15", "amount": "10000000000.00"}
+    assert api.post("/payments", json=payment, headers=admin).status_code == 201
+
+
 # ------------------------------------------------------------------------------------------- pages
 
 

@@ -185,3 +185,21 @@ def test_accidental_late_payers_and_legal_threats(kpis: dict) -> None:
     assert kpis["accidental_with_lawyer_letter"] == 1  # B1
     assert kpis["accidental_with_legal_threat"] == 2  # B1, B7 (legal-tone sms)
     assert kpis["accidental_legal_threat_share"] == 0.5
+
+
+def test_portfolio_sums_are_exact_past_the_int64_range() -> None:
+    """A million loans at the bound owe more than an int64 holds: a numpy sum wraps to a negative amount,
+    the KPIs' sums (exact_total) do not. Here 3 × 2^62 minor units of instalments due in the window."""
+    from types import SimpleNamespace
+
+    import numpy as np
+
+    from arrears.services.kpi import _due_outstanding
+
+    epoch_day = (date(2026, 3, 10) - date(1970, 1, 1)).days
+    ledger = SimpleNamespace(
+        inst_due=np.full(3, epoch_day, dtype=np.int32),
+        inst_outstanding=np.full(3, 2**62, dtype=np.int64),
+    )
+    assert int(ledger.inst_outstanding.sum()) < 0  # what the plain sum did
+    assert _due_outstanding(ledger, END, upto=END) == 3 * 2**62  # type: ignore[arg-type]

@@ -75,6 +75,16 @@ def parse_minor(text: str | int | float | Decimal, currency: str = "CNY", *, fie
     return int(scaled)
 
 
+def parse_amount(text: str | int | float | Decimal, currency: str = "CNY", *, field: str = "amount") -> int:
+    """One amount a person enters (a payment, a promise, a waiver): parse_minor, and no more than
+    MAX_AMOUNT_MINOR either way, the bound every stored amount keeps (so no sum of them overflows)."""
+    minor = parse_minor(text, currency, field=field)
+    if abs(minor) > MAX_AMOUNT_MINOR:
+        largest = format_minor(MAX_AMOUNT_MINOR, currency)
+        raise InputError(f"amount too large: {str(text).strip()[:40]} (at most {largest})", field=field)
+    return minor
+
+
 def format_minor(minor: int, currency: str = "CNY") -> str:
     """Minor units as a decimal string: 123456 -> "1234.56"."""
     digits = minor_digits(currency)

@@ -22,7 +22,7 @@ from arrears.domain.activity import PlannedSegment
 from arrears.domain.compliance.channels import VOICE
 from arrears.domain.errors import InputError
 from arrears.domain.ledger import compute_position
-from arrears.domain.money import format_minor, parse_minor
+from arrears.domain.money import exact_total, format_minor, parse_minor
 from arrears.domain.products import LedgerSettings
 from arrears.domain.roll_rates import bucket_rank, months, roll_matrix
 from arrears.domain.roll_rates import roll_rates as window_roll_rates
@@ -154,8 +154,8 @@ def compute_kpis(
 
     due_open = _due_outstanding(opening, opening_day, upto=opening_day)
     due_close = _due_outstanding(closing, end, upto=end)
-    newly_due = _due_outstanding(opening, opening_day, since=start, upto=end) + int(
-        closing.late_fee_accrued.sum() - opening.late_fee_accrued.sum()
+    newly_due = _due_outstanding(opening, opening_day, since=start, upto=end) + (
+        exact_total(closing.late_fee_accrued) - exact_total(opening.late_fee_accrued)
     )
     collectible = due_open + newly_due
 
@@ -190,10 +190,10 @@ def compute_kpis(
         "cure_rate": _ratio(len(cured), len(delinquent)),
         "self_cured": len(self_cured),
         "self_cure_rate": _ratio(len(self_cured), len(delinquent)),
-        "overdue_at_start": format_minor(int(open_overdue.sum())),
-        "overdue_at_end": format_minor(int(close_overdue.sum())),
+        "overdue_at_start": format_minor(exact_total(open_overdue)),
+        "overdue_at_end": format_minor(exact_total(close_overdue)),
         "recovered_from_start_arrears": format_minor(recovered_from_opening),
-        "recovery_rate": _ratio(recovered_from_opening, int(open_overdue[delinquent].sum())),
+        "recovery_rate": _ratio(recovered_from_opening, exact_total(open_overdue[delinquent])),
         "recovered": format_minor(recovered),
         "recovered_by_day": {d.isoformat(): format_minor(v) for d, v in sorted(recovered_by_day.items())},
         "payments": len(payments),
@@ -292,7 +292,7 @@ def _due_outstanding(ledger: LedgerColumns, as_of: date, *, upto: date, since: d
     rows = ledger.inst_due <= hi
     if since is not None:
         rows &= ledger.inst_due >= (since - EPOCH).days
-    return int(ledger.inst_outstanding[rows].sum())
+    return exact_total(ledger.inst_outstanding[rows])
 
 
 def _late_borrowers(

@@ -8,7 +8,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, HTTPException, Path, Query, Request, Response
 
-from arrears.domain.money import parse_minor
+from arrears.domain.money import parse_amount
 from arrears.domain.plans import PlanTerms
 from arrears.entrypoints.api import jobs
 from arrears.entrypoints.api.ledger_routes import money
@@ -123,7 +123,12 @@ def make_promise(
     check_loan_scope(uow, who, body.loan_id)
     cur = _currency(uow, body.loan_id)
     out = promises.make_promise(
-        uow, body.loan_id, parse_minor(body.amount, cur, field="amount"), body.due_on, body.made_on, who.actor
+        uow,
+        body.loan_id,
+        parse_amount(body.amount, cur, field="amount"),
+        body.due_on,
+        body.made_on,
+        who.actor,
     )
     uow.commit()
     return money(out, cur)
@@ -164,7 +169,7 @@ def propose_plan(
         body.count,
         body.first_due,
         Decimal(body.discount_pct),
-        parse_minor(body.waive_amount, cur, field="waive_amount"),
+        parse_amount(body.waive_amount, cur, field="waive_amount"),
     )
     out = plans.propose_plan(uow, body.loan_id, terms, cfg.plans, who.actor, who.role)
     uow.commit()

@@ -10,7 +10,7 @@ from fastapi import APIRouter, Depends, Header, HTTPException, Query, Request, R
 
 from arrears.domain.errors import InputError
 from arrears.domain.ledger import compute_position
-from arrears.domain.money import format_minor, parse_minor
+from arrears.domain.money import format_minor, parse_amount
 from arrears.domain.outbox import OUTBOX_STATUSES
 from arrears.entrypoints.api import jobs, webhooks
 from arrears.entrypoints.api.limits import AsOf, Limit, Month, Offset, heavy
@@ -182,7 +182,7 @@ def _record(uow: Uow, cfg: Config, body: PaymentIn, actor: str) -> dict[str, Any
     # event goes on from what was read.
     accounts = uow.loans.accounts(body.paid_on, loan_id=body.loan_id)
     currency = accounts.record.loan.currency
-    amount = parse_minor(body.amount, currency, field="amount")
+    amount = parse_amount(body.amount, currency, field="amount")
     if amount <= 0:
         raise InputError("a payment must be positive", field="amount")
     outcome = record_payment(

@@ -18,7 +18,7 @@ from arrears.domain.compliance.decision import ComplianceDecision
 from arrears.domain.compliance.profile import ComplianceProfile
 from arrears.domain.disputes import CATEGORIES
 from arrears.domain.errors import ArrearsError, InputError, NotFound
-from arrears.domain.money import parse_minor
+from arrears.domain.money import parse_amount
 from arrears.domain.plans import PLAN_KINDS, PlanTerms
 from arrears.domain.staff import MAY_REVEAL
 from arrears.entrypoints.web.rendering import render
@@ -142,7 +142,7 @@ def _acting_on(who: Viewer, loan_id: str, csrf: str) -> str:
 
 
 def _minor(text: str, currency: str, field: str) -> int:
-    return parse_minor(text.strip(), currency, field=field)
+    return parse_amount(text.strip(), currency, field=field)
 
 
 def _day(text: str, field: str) -> date | None:
