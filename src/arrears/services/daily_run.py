@@ -10,12 +10,13 @@ from __future__ import annotations
 import hashlib
 import time as clock
 from collections import Counter
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from arrears.domain.compliance.batch import ContactSummary, PlannedContact, decide_batch, lookback
 from arrears.domain.compliance.clock import at_local_time, zone
@@ -33,6 +34,7 @@ from arrears.engine.evaluators import evaluator
 from arrears.engine.portfolio import Portfolio
 from arrears.services.compliance_audit import audit_run_decisions
 from arrears.services.model_scoring import with_active_models, write_scores
+from arrears.services.models import active_models
 from arrears.services.unit_of_work import UnitOfWork
 
 PLANNED_LOCAL_TIME = time(10, 0)  # the run plans contacts for mid-morning in the debtor's zone
@@ -198,46 +200,46 @@ def compliance_statuses(
     return [o for o in out if o is not None]
 
 
-def run_day(
+PART_ACCOUNTS = 200_000  # accounts per part of a streaming run: memory is bounded by this, not the portfolio
+
+
+@dataclass
+class PartPlan:
+    """What one part of the store (a range of loans) planned: its outbox rows, in order, and what the run
+    record counts of it."""
+
+    accounts: int
+    rows: list[PlannedAction]
+    counts: dict[str, Any]
+    scores: pa.Table | None = None
+    models: dict[str, str] = field(default_factory=dict)  # target → model id, when models scored the part
+    seconds: float = 0.0
+
+
+def plan_part(
     uow: UnitOfWork,
+    tables: dict[str, pa.Table],
     as_of: date,
     policy: Policy,
     profile: ComplianceProfile,
     engine_name: str,
-    planned_earlier: pa.Table | None = None,
-    *,
-    write: bool = True,
-) -> tuple[RunSummary, pa.Table]:
-    """Plan one day and (unless `write` is false) write its outbox rows and run record inside `uow`.
+    history: pa.Table,
+    run_id: str,
+    started_at: datetime,
+) -> PartPlan:
+    """Ledger, features, scores, segments and steps of one part's accounts (`tables`, a snapshot of the
+    store restricted to some loans), then the compliance filter of its planned contacts: its outbox rows.
 
-    `planned_earlier` adds steps planned on earlier days that are not in the store (a dry run over
-    several days). Returns the summary and the steps planned today, in the history layout.
-    """
+    Accounts are independent, so a part plans exactly what the whole store's run plans for its loans."""
     started = clock.perf_counter()
-    started_at = datetime.now(UTC)
-    run_id = run_id_for(as_of, policy)
-    tables = uow.snapshot(as_of)
     portfolio = Portfolio(dict(tables), dict(policy.products))
     models = with_active_models(uow, portfolio, as_of, engine_name)
-    history = uow.runs.steps_before(as_of)  # steps planned on earlier days, with their episode's anchor
-    if planned_earlier is not None and planned_earlier.num_rows:
-        history = pa.concat_tables([history, planned_earlier])
     evaluation = evaluator(engine_name)(portfolio, policy, as_of, history)
     statuses = compliance_statuses(uow, evaluation, tables["borrowers"], profile, as_of, policy)
-
-    anchors = dict(
-        zip(
-            evaluation.assignments["loan_id"].to_pylist(),
-            evaluation.assignments["anchor"].to_pylist(),
-            strict=True,
-        )
-    )
+    assignments = evaluation.assignments
+    anchors = dict(zip(assignments["loan_id"].to_pylist(), assignments["anchor"].to_pylist(), strict=True))
     borrower_of = dict(
-        zip(
-            evaluation.assignments["loan_id"].to_pylist(),
-            evaluation.assignments["borrower_id"].to_pylist(),
-            strict=True,
-        )
+        zip(assignments["loan_id"].to_pylist(), assignments["borrower_id"].to_pylist(), strict=True)
     )
     rows = [
         PlannedAction(
@@ -265,48 +267,152 @@ def run_day(
         )
         for action, planned in zip(evaluation.actions.to_pylist(), statuses, strict=True)
     ]
+    return PartPlan(
+        assignments.num_rows,
+        rows,
+        _counts(evaluation, tables["borrowers"], [s.status for s in statuses]),
+        evaluation.scores,
+        {m.target: m.id for m in models},
+        clock.perf_counter() - started,
+    )
+
+
+PartPlanner = Callable[
+    [date, list[tuple[str | None, str | None]], pa.Table, str, datetime], Iterator[PartPlan]
+]
+"""Plans the parts (key ranges) of a day, in order, given the day's history, run id and start instant: in
+this process (`_plan_here`) or on worker processes (services/run_workers.py)."""
+
+
+def run_day(
+    uow: UnitOfWork,
+    as_of: date,
+    policy: Policy,
+    profile: ComplianceProfile,
+    engine_name: str,
+    planned_earlier: pa.Table | None = None,
+    *,
+    write: bool = True,
+    part_accounts: int | None = None,
+    planner: PartPlanner | None = None,
+    on_part: Callable[[int, int, int], None] | None = None,
+) -> tuple[RunSummary, pa.Table]:
+    """Plan one day and (unless `write` is false) write its outbox rows and run record inside `uow`.
+
+    The store is read in parts of `part_accounts` loans (the whole store in one part when None), each
+    planned (`plan_part`) and its outbox rows written before the next is read, all in `uow`'s transaction:
+    the day is written whole or not at all. `planner` plans the parts elsewhere (worker processes);
+    `on_part(done, parts, accounts)` is called after each part.
+
+    `planned_earlier` adds steps planned on earlier days that are not in the store (a dry run over
+    several days). Returns the summary and the steps planned today, in the history layout.
+    """
+    started = clock.perf_counter()
+    started_at = datetime.now(UTC)
+    run_id = run_id_for(as_of, policy)
+    history = uow.runs.steps_before(as_of)  # steps planned on earlier days, with their episode's anchor
+    if planned_earlier is not None and planned_earlier.num_rows:
+        history = pa.concat_tables([history, planned_earlier])
+    bounds = uow.runs.part_bounds(as_of, part_accounts) if part_accounts else [(None, None)]
+    if planner is None:
+        planner = _plan_here(uow, policy, profile, engine_name)
+    before = uow.runs.planned_on(as_of) if write else 0
+    totals = _Totals()
+    for done, part in enumerate(planner(as_of, bounds, history, run_id, started_at), start=1):
+        totals.add(part)
+        if write:
+            uow.runs.add_planned(part.rows)
+        if on_part is not None:
+            on_part(done, len(bounds), part.accounts)
+    rows = totals.rows
     planned_today = pa.Table.from_pylist(
         [{"loan_id": r.loan_id, "step_id": r.step_id, "anchor": r.anchor} for r in rows if r.anchor],
         schema=HISTORY_SCHEMA,
     )
-    counts = _counts(evaluation, tables["borrowers"], [s.status for s in statuses])
-    if models:
-        counts["models"] = {m.target: m.id for m in models}
+    counts = totals.counts()
     summary = RunSummary(
-        run_id,
-        as_of,
-        policy.id,
-        engine_name,
-        evaluation.assignments.num_rows,
-        len(rows),
-        0,
-        0.0,
-        False,
-        counts,
+        run_id, as_of, policy.id, engine_name, totals.accounts, len(rows), 0, 0.0, False, counts
     )
     if write:
-        summary.written, summary.already_run = _write(uow, rows, summary, policy, started, started_at)
-        if evaluation.scores is not None:
-            write_scores(uow, as_of, models, evaluation.scores)
+        summary.written, summary.already_run = _write(uow, before, summary, policy, started, started_at)
+        if totals.scores:  # written once for the day: a re-run of the day replaces them
+            models = [m for m in active_models(uow) if m.id in totals.models.values()]
+            write_scores(uow, as_of, models, pa.concat_tables(totals.scores))
         if not summary.already_run:  # a day's decisions are audited once, with its run record
             audit_run_decisions(uow, run_id, as_of, profile.name, rows)
     summary.seconds = clock.perf_counter() - started
     return summary, planned_today
 
 
+def _plan_here(uow: UnitOfWork, policy: Policy, profile: ComplianceProfile, engine_name: str) -> PartPlanner:
+    """Plan the parts one after the other in this process, reading them through `uow`."""
+
+    def plan(
+        as_of: date,
+        bounds: list[tuple[str | None, str | None]],
+        history: pa.Table,
+        run_id: str,
+        started_at: datetime,
+    ) -> Iterator[PartPlan]:
+        for key_range in bounds:
+            tables = uow.runs.snapshot_part(as_of, key_range)
+            mine = part_history(history, tables["loans"]["loan_id"]) if len(bounds) > 1 else history
+            yield plan_part(uow, tables, as_of, policy, profile, engine_name, mine, run_id, started_at)
+
+    return plan
+
+
+def part_history(history: pa.Table, loan_ids: pa.ChunkedArray) -> pa.Table:
+    """The rows of `history` of the given loans."""
+    return history.filter(pc.is_in(history["loan_id"], value_set=loan_ids.combine_chunks()))
+
+
+class _Totals:
+    """The parts' results added up: the run record's counts, the outbox rows (for the audit) and scores."""
+
+    def __init__(self) -> None:
+        self.accounts = 0
+        self.rows: list[PlannedAction] = []
+        self.scores: list[pa.Table] = []
+        self.models: dict[str, str] = {}
+        self._sums: dict[str, Counter[str]] = {}
+
+    def add(self, part: PartPlan) -> None:
+        self.accounts += part.accounts
+        self.rows.extend(part.rows)
+        if part.scores is not None and part.scores.num_rows:
+            self.scores.append(part.scores)
+        self.models.update(part.models)
+        for name, values in part.counts.items():
+            self._sums.setdefault(name, Counter()).update(values)
+
+    def counts(self) -> dict[str, Any]:
+        counts: dict[str, Any] = {name: dict(self._sums.get(name, Counter())) for name in _COUNTED}
+        counts["arms"] = {k: v for k, v in counts["arms"].items() if k}
+        counts["accidental_late_payers"] = {
+            "lawyer_letter": counts["accidental_late_payers"].get("lawyer_letter", 0),
+            "legal_tone": counts["accidental_late_payers"].get("legal_tone", 0),
+        }
+        if self.models:
+            counts["models"] = dict(self.models)
+        return counts
+
+
+_COUNTED = ("segments", "buckets", "arms", "steps", "channels", "statuses", "accidental_late_payers")
+
+
 def _write(
     uow: UnitOfWork,
-    rows: Sequence[PlannedAction],
+    before: int,
     summary: RunSummary,
     policy: Policy,
     started: float,
     started_at: datetime,
 ) -> tuple[int, bool]:
-    """Write the outbox rows (idempotent) and, once per day and policy, the run record.
+    """Once per day and policy, the run record (the outbox rows are written already, idempotently: there
+    were `before` rows of the day before the run).
 
     Returns how many outbox rows were new and whether the day had already been run."""
-    before = uow.runs.planned_on(summary.as_of)
-    uow.runs.add_planned(rows)
     written = uow.runs.planned_on(summary.as_of) - before
     already = uow.runs.exists(summary.run_id)
     if not already:

@@ -180,6 +180,16 @@ class RunPort(Protocol):
 
     def steps_before(self, before: date) -> Any: ...  # a pyarrow Table in the engine's history layout
 
+    def part_bounds(self, as_of: date, part_accounts: int) -> list[tuple[str | None, str | None]]: ...
+
+    def snapshot_part(
+        self, as_of: date, key_range: tuple[str | None, str | None] = (None, None)
+    ) -> dict[str, Any]: ...  # pyarrow Tables, as UnitOfWork.snapshot, of the loans in the range
+
+    def last_run_before(self, as_of: date) -> date | None: ...
+
+    def last_import_day(self) -> date | None: ...
+
     def planned_on(self, as_of: date) -> int: ...
 
     def add_planned(self, actions: Sequence[PlannedAction]) -> None: ...

@@ -12,7 +12,9 @@ from sqlalchemy import func, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection
 
+from arrears.adapters.store.models import ImportRow
 from arrears.adapters.store.run_models import OutboxRow, RunRow
+from arrears.adapters.store.snapshot import WHOLE, KeyRange, part_bounds, snapshot
 from arrears.domain.runs import PlannedAction, RunRecord
 from arrears.engine.evaluation import HISTORY_SCHEMA
 
@@ -40,6 +42,24 @@ class RunRepository:
         ).all()
         loans, steps, anchors = (list(c) for c in zip(*rows, strict=True)) if rows else ([], [], [])
         return pa.table([loans, steps, anchors], schema=HISTORY_SCHEMA)
+
+    def part_bounds(self, as_of: date, part_accounts: int) -> list[KeyRange]:
+        """The loans opened by `as_of` in ranges of `part_accounts` (see adapters/store/snapshot.py)."""
+        return part_bounds(self.connection, as_of, part_accounts)
+
+    def snapshot_part(self, as_of: date, key_range: KeyRange = WHOLE) -> dict[str, pa.Table]:
+        """The store as of `as_of`, of the loans in `key_range` only (every table)."""
+        return snapshot(self.connection, as_of, key_range=key_range)
+
+    def last_run_before(self, as_of: date) -> date | None:
+        """The latest day before `as_of` that has a run record, if any."""
+        found = self.connection.execute(select(func.max(RunRow.as_of)).where(RunRow.as_of < as_of)).scalar()
+        return found if found is None or isinstance(found, date) else date.fromisoformat(str(found))
+
+    def last_import_day(self) -> date | None:
+        """The (UTC) day the latest import started, if there was one."""
+        found = self.connection.execute(select(func.max(ImportRow.started_at))).scalar()
+        return None if found is None else found.date()
 
     def planned_on(self, as_of: date) -> int:
         """How many outbox rows were planned for `as_of`."""

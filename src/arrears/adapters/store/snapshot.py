@@ -15,6 +15,11 @@ for a past date sees what was known then. Rows are sorted by loan (then seq / da
 
 Extraction is the big cost of a daily run, so rows come through the raw DBAPI cursor in large batches
 (SQLite: sqlite3 directly; PostgreSQL: COPY ... TO STDOUT as CSV, parsed by pyarrow), never ORM objects.
+
+A part of the store (the streaming daily run) is the same snapshot restricted to a range of loan ids
+(`part_bounds` cuts the loans opened by the day into ranges of a given size, `snapshot(..., key_range=)`
+reads one): every row belongs to exactly one loan, so the parts' tables together are the whole snapshot's.
+A part's borrowers are those of its loans.
 """
 
 from __future__ import annotations
@@ -22,6 +27,7 @@ from __future__ import annotations
 import io
 import json
 from datetime import date
+from itertools import pairwise
 from typing import Any
 
 import pyarrow as pa
@@ -81,6 +87,72 @@ _QUERIES: dict[str, tuple[str, pa.Schema, list[tuple[str, str]]]] = {
 
 TABLES = tuple(_QUERIES)
 
+KeyRange = tuple[str | None, str | None]
+"""Loan ids from the first (inclusive) up to the second (exclusive); None leaves that side open."""
+WHOLE: KeyRange = (None, None)
+
+# The column each table's rows belong to a loan by (borrowers: through the loans of the range).
+_KEY_COLUMN = {
+    "loans": "id",
+    "instalments": "loan_id",
+    "payments": "loan_id",
+    "pauses": "loan_id",
+    "waivers": "loan_id",
+    "events": "loan_id",
+}
+
+_BOUNDS = (
+    "SELECT id FROM (SELECT id, ROW_NUMBER() OVER (ORDER BY id) AS n FROM loans "
+    "WHERE opened_on IS NULL OR opened_on <= :as_of) AS numbered WHERE (n - 1) % {size} = 0 ORDER BY id"
+)
+
+
+def _literal(value: str) -> str:
+    """A text literal for SQLite and PostgreSQL (standard strings: a quote is doubled)."""
+    return "'" + value.replace("'", "''") + "'"
+
+
+def _in_range(column: str, key_range: KeyRange) -> str:
+    lo, hi = key_range
+    conditions = ([f"{column} >= {_literal(lo)}"] if lo is not None else []) + (
+        [f"{column} < {_literal(hi)}"] if hi is not None else []
+    )
+    return " AND ".join(conditions)
+
+
+def _ranged(name: str, sql: str, key_range: KeyRange) -> str:
+    """The table's query restricted to the loans of `key_range`."""
+    if key_range == WHOLE:
+        return sql
+    if name == "borrowers":
+        return f"{sql} WHERE id IN (SELECT borrower_id FROM loans WHERE {_in_range('id', key_range)})"
+    condition = _in_range(_KEY_COLUMN[name], key_range)
+    if " WHERE " not in sql:
+        return f"{sql} WHERE {condition}"
+    head, where = sql.rsplit(" WHERE ", 1)
+    return f"{head} WHERE ({where}) AND {condition}"
+
+
+def part_bounds(connection: Connection, as_of: date, part_accounts: int) -> list[KeyRange]:
+    """The loans opened by `as_of` cut, in id order, into ranges of `part_accounts` loans (the last may be
+    smaller); the first range is open below and the last open above, so together they cover every row."""
+    if part_accounts < 1:
+        raise ValueError("a part holds at least one account")
+    day = _literal(as_of.isoformat())
+    day = f"DATE {day}" if connection.dialect.name == "postgresql" else day
+    sql = _BOUNDS.format(size=int(part_accounts)).replace(":as_of", day)
+    cursor = connection.connection.dbapi_connection.cursor()
+    try:
+        cursor.execute(sql)
+        starts = [row[0] for row in cursor.fetchall()]
+    finally:
+        cursor.close()
+    if len(starts) <= 1:
+        return [WHOLE]
+    edges: list[str | None] = [None, *starts[1:], None]
+    return list(pairwise(edges))
+
+
 _CONTACTS = (
     "SELECT borrower_id, loan_id, channel, {at}, outcome, target, message_type FROM contact_attempts "
     "WHERE at >= :as_of OR message_type IN ('validation_notice', 'bureau_notice')",
@@ -106,13 +178,16 @@ def contact_history(connection: Connection, since: date) -> pa.Table:
     return read(connection, sql, schema, since)
 
 
-def snapshot(connection: Connection, as_of: date, tables: tuple[str, ...] = TABLES) -> dict[str, pa.Table]:
-    """The store as of `as_of`, one pyarrow Table per name in `tables` (all by default)."""
+def snapshot(
+    connection: Connection, as_of: date, tables: tuple[str, ...] = TABLES, key_range: KeyRange = WHOLE
+) -> dict[str, pa.Table]:
+    """The store as of `as_of`, one pyarrow Table per name in `tables` (all by default), of the loans in
+    `key_range` (all by default)."""
     read = _read_postgres if connection.dialect.name == "postgresql" else _read_sqlite
     out: dict[str, pa.Table] = {}
     for name in tables:
         sql, schema, order = _QUERIES[name]
-        table = read(connection, sql, schema, as_of)
+        table = read(connection, _ranged(name, sql, key_range), schema, as_of)
         if name == "events":
             table = table.set_column(5, "detail", _canonical_json(table.column("detail")))
         if name == "instalments" and "loans" in out:
