@@ -60,11 +60,12 @@ MASTER_SCHEMES = ("local", "spark://", "yarn", "k8s://")
 _chosen_master: str | None = None
 
 
-def use_master(url: str) -> None:
+def use_master(url: str | None) -> None:
     """Run on the cluster at `url` (spark://host:port, yarn, k8s://https://host:port or local[N]) from now
-    on, instead of SPARK_MASTER or local mode; a session on another master is stopped first."""
+    on, instead of SPARK_MASTER or local mode (None: back to those); a session on another master is stopped
+    first."""
     global _chosen_master
-    if not url.startswith(MASTER_SCHEMES):
+    if url is not None and not url.startswith(MASTER_SCHEMES):
         raise InputError(
             f"not a Spark master URL: {url!r} (spark://host:port, yarn, k8s://https://host:port or local[N])",
             field="--spark-master",
