@@ -15,6 +15,7 @@ if TYPE_CHECKING:
     from arrears.domain.compliance.profile import ComplianceProfile
     from arrears.services.channels import Channel
     from arrears.services.dispatch import Dispatcher, DispatchSettings
+    from arrears.services.import_files_port import ImportFiles
     from arrears.services.rendering import Renderer
     from arrears.services.unit_of_work import UnitOfWork
 
@@ -24,13 +25,14 @@ def configure() -> None:
     their files from disk; audit checkpoints go to a directory (ARREARS_AUDIT_CHECKPOINTS)."""
     from arrears.adapters.audit_checkpoints import FileCheckpoints
     from arrears.services.audit import use_checkpoints
+    from arrears.services.import_files_port import use_files
     from arrears.services.unit_of_work import UnitOfWork
 
     UnitOfWork.use(_sql_unit_of_work)
     use_checkpoints(FileCheckpoints())
+    use_files(_local_import_files)
 
 
-_import_files_used = False
 _new_stores_allowed = True
 
 
@@ -64,20 +66,20 @@ def refuse_missing_store(url: str | None) -> None:
 
 
 def _sql_unit_of_work(url: str | None) -> UnitOfWork:
-    # SQLAlchemy and the store's models, and the import files' adapter (pyarrow; every import reads its file
-    # inside a unit of work), are composed when a command first opens the store: a command that never does
-    # (`arrears --help`, `policy validate`) starts without them.
-    global _import_files_used
+    # SQLAlchemy and the store's models are composed when a command first opens the store (and each
+    # repository when first used): a command that never does (`arrears --help`, `policy validate`) starts
+    # without them.
     from arrears.adapters.store.unit_of_work import SqlUnitOfWork
 
     refuse_missing_store(url)
-    if not _import_files_used:
-        from arrears.adapters.import_files import LocalImportFiles
-        from arrears.services.imports.files import use_files
-
-        use_files(LocalImportFiles())
-        _import_files_used = True
     return SqlUnitOfWork(url)
+
+
+def _local_import_files() -> ImportFiles:
+    # pyarrow's CSV / Parquet readers, loaded when an import first reads a file
+    from arrears.adapters.import_files import LocalImportFiles
+
+    return LocalImportFiles()
 
 
 # --- dispatch: the channel configuration and the template library, as the dispatcher's ports want them

@@ -1,6 +1,6 @@
 """Import files on disk: CSV (header row) or Parquet in, the rejected rows out as FILE.rejects.csv.
 
-It implements the imports' file port (`arrears.services.imports.files.ImportFiles`); the bootstrap plugs it
+It implements the imports' file port (`arrears.services.import_files_port.ImportFiles`); the bootstrap plugs it
 in. Problems with the file itself are an `InputError` naming the file and, where there is one, the line:
 missing, unknown type, bytes that are not text in the encoding, a NUL byte, no or a repeated header, a row
 with more or fewer fields than the header. A message never quotes a row's content (it may hold a name, a

@@ -1,15 +1,19 @@
 """The imports' file port: a source file read as an Arrow table, the rejected rows written beside it.
 
 The adapter (`arrears.adapters.import_files`, CSV / Parquet on disk) is plugged in by
-`arrears.bootstrap.configure()`; the imports themselves only ever see Arrow tables.
+`arrears.bootstrap.configure()` as a provider, made when an import first reads a file: this module and the
+bootstrap stay free of pyarrow, so commands that import nothing start without it. The imports themselves
+(`arrears.services.imports`) only ever see Arrow tables.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
-import pyarrow as pa
+if TYPE_CHECKING:
+    import pyarrow as pa
 
 
 class ImportFiles(Protocol):
@@ -23,18 +27,25 @@ class ImportFiles(Protocol):
         ...
 
 
+_provider: Callable[[], ImportFiles] | None = None
 _files: ImportFiles | None = None
 
 
-def use_files(files: ImportFiles) -> None:
-    """Read import files and write their rejects with `files` (called by the bootstrap)."""
-    global _files
-    _files = files
+def use_files(provider: Callable[[], ImportFiles]) -> None:
+    """Read import files and write their rejects with what `provider()` makes, the first time one is read
+    (called by the bootstrap)."""
+    global _provider, _files
+    _provider, _files = provider, None
 
 
 def import_files() -> ImportFiles:
+    global _files
     if _files is None:
-        raise RuntimeError("no import files adapter is configured: call arrears.bootstrap.configure() first")
+        if _provider is None:
+            raise RuntimeError(
+                "no import files adapter is configured: call arrears.bootstrap.configure() first"
+            )
+        _files = _provider()
     return _files
 
 

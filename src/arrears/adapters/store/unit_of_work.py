@@ -7,51 +7,59 @@ It implements the port `arrears.services.unit_of_work.UnitOfWork`; `arrears.boot
 from __future__ import annotations
 
 from datetime import date
+from importlib import import_module
 from types import TracebackType
-from typing import Self
+from typing import TYPE_CHECKING, Any, Self
 
-import pyarrow as pa
 from sqlalchemy.engine import Connection, Engine, NestedTransaction
 from sqlalchemy.orm import Session
 
 from arrears.adapters.store import open_store
-from arrears.adapters.store.activity_repository import ActivityRepository
-from arrears.adapters.store.agent_task_repository import AgentTaskRepository
-from arrears.adapters.store.audit_repository import AuditRepository
-from arrears.adapters.store.bulk import BulkWriter, bulk_writer
-from arrears.adapters.store.casework_repositories import (
-    AgencyRepository,
-    ApiKeyRepository,
-    CaseRepository,
-    DisputeRepository,
-    PlanRepository,
-    PromiseRepository,
-    ScheduleRepository,
-    WebhookReceiptRepository,
-)
-from arrears.adapters.store.contacts import ContactRepository
-from arrears.adapters.store.desk_repository import DeskRepository
-from arrears.adapters.store.flags import BorrowerFlagRepository
-from arrears.adapters.store.import_repository import ImportRepository
-from arrears.adapters.store.model_repository import ModelRepository
-from arrears.adapters.store.outbox_repository import OutboxRepository
-from arrears.adapters.store.personal_data_repository import PersonalDataRepository
-from arrears.adapters.store.portal_repository import PortalLinkRepository
-from arrears.adapters.store.reply_repository import ReplyRepository
-from arrears.adapters.store.repositories import (
-    BorrowerRepository,
-    EventRepository,
-    LoanRepository,
-    PaymentRepository,
-    PostingRepository,
-    ProductRepository,
-)
-from arrears.adapters.store.run_log import LoanActionRepository, RunLogReader
-from arrears.adapters.store.run_repository import RunRepository
-from arrears.adapters.store.snapshot import TABLES as SNAPSHOT_TABLES
-from arrears.adapters.store.snapshot import snapshot
-from arrears.adapters.store.staff_repository import StaffRepository
 from arrears.services.unit_of_work import UnitOfWork
+
+if TYPE_CHECKING:
+    import pyarrow as pa
+
+# The repositories of a unit of work: attribute → "module:factory", the factory called with the unit of work's
+# connection (and, for the few named in SIBLINGS, those repositories after it). A repository's module is
+# imported the first time a unit of work hands it out, so a command pays only for the repositories it uses
+# (`db info`, `account show` start without the outbox, the bulk writer, pyarrow ...). A new repository is
+# one line here and its protocol on the port (arrears.services.unit_of_work.UnitOfWork).
+REPOSITORIES: dict[str, str] = {
+    "products": "arrears.adapters.store.repositories:ProductRepository",
+    "borrowers": "arrears.adapters.store.repositories:BorrowerRepository",
+    "loans": "arrears.adapters.store.repositories:LoanRepository",
+    "payments": "arrears.adapters.store.repositories:PaymentRepository",
+    "postings": "arrears.adapters.store.repositories:PostingRepository",
+    "events": "arrears.adapters.store.repositories:EventRepository",
+    "flags": "arrears.adapters.store.flags:BorrowerFlagRepository",
+    "contacts": "arrears.adapters.store.contacts:ContactRepository",
+    "bulk": "arrears.adapters.store.bulk:bulk_writer",
+    "imports": "arrears.adapters.store.import_repository:ImportRepository",
+    "outbox": "arrears.adapters.store.outbox_repository:OutboxRepository",
+    "agent_tasks": "arrears.adapters.store.agent_task_repository:AgentTaskRepository",
+    "staff": "arrears.adapters.store.staff_repository:StaffRepository",
+    "desk": "arrears.adapters.store.desk_repository:DeskRepository",
+    "replies": "arrears.adapters.store.reply_repository:ReplyRepository",
+    "personal_data": "arrears.adapters.store.personal_data_repository:PersonalDataRepository",
+    "runs": "arrears.adapters.store.run_repository:RunRepository",
+    "audit": "arrears.adapters.store.audit_repository:AuditRepository",
+    "activity": "arrears.adapters.store.activity_repository:ActivityRepository",
+    "promises": "arrears.adapters.store.casework_repositories:PromiseRepository",
+    "plans": "arrears.adapters.store.casework_repositories:PlanRepository",
+    "schedules": "arrears.adapters.store.casework_repositories:ScheduleRepository",
+    "cases": "arrears.adapters.store.casework_repositories:CaseRepository",
+    "disputes": "arrears.adapters.store.casework_repositories:DisputeRepository",
+    "agencies": "arrears.adapters.store.casework_repositories:AgencyRepository",
+    "api_keys": "arrears.adapters.store.casework_repositories:ApiKeyRepository",
+    "webhook_receipts": "arrears.adapters.store.casework_repositories:WebhookReceiptRepository",
+    "loan_actions": "arrears.adapters.store.run_log:LoanActionRepository",
+    "run_log": "arrears.adapters.store.run_log:RunLogReader",
+    "models": "arrears.adapters.store.model_repository:ModelRepository",
+    "portal_links": "arrears.adapters.store.portal_repository:PortalLinkRepository",
+}
+# Repositories built on others of the same unit of work (passed after the connection, in this order).
+SIBLINGS: dict[str, tuple[str, ...]] = {"loans": ("products",)}
 
 
 class SqlUnitOfWork(UnitOfWork):
@@ -68,38 +76,20 @@ class SqlUnitOfWork(UnitOfWork):
         self.engine = open_store(self.url)
         self.connection = self.engine.connect()
         self.connection.begin()
-        self.products = ProductRepository(self.connection)
-        self.borrowers = BorrowerRepository(self.connection)
-        self.loans = LoanRepository(self.connection, self.products)
-        self.payments = PaymentRepository(self.connection)
-        self.postings = PostingRepository(self.connection)
-        self.events = EventRepository(self.connection)
-        self.flags = BorrowerFlagRepository(self.connection)
-        self.contacts = ContactRepository(self.connection)
-        self.bulk: BulkWriter = bulk_writer(self.connection)
-        self.imports = ImportRepository(self.connection)
-        self.outbox = OutboxRepository(self.connection)
-        self.agent_tasks = AgentTaskRepository(self.connection)
-        self.staff = StaffRepository(self.connection)
-        self.desk = DeskRepository(self.connection)
-        self.replies = ReplyRepository(self.connection)
-        self.personal_data = PersonalDataRepository(self.connection)
-        self.runs = RunRepository(self.connection)
-        self.audit = AuditRepository(self.connection)
-        self.activity = ActivityRepository(self.connection)
-        self.promises = PromiseRepository(self.connection)
-        self.plans = PlanRepository(self.connection)
-        self.schedules = ScheduleRepository(self.connection)
-        self.cases = CaseRepository(self.connection)
-        self.disputes = DisputeRepository(self.connection)
-        self.agencies = AgencyRepository(self.connection)
-        self.api_keys = ApiKeyRepository(self.connection)
-        self.webhook_receipts = WebhookReceiptRepository(self.connection)
-        self.loan_actions = LoanActionRepository(self.connection)
-        self.run_log = RunLogReader(self.connection)
-        self.models = ModelRepository(self.connection)
-        self.portal_links = PortalLinkRepository(self.connection)
+        for name in REPOSITORIES.keys() & vars(self).keys():  # a unit of work entered again
+            del self.__dict__[name]
         return self
+
+    def __getattr__(self, name: str) -> Any:
+        """A repository, made on first use in this transaction (see REPOSITORIES)."""
+        spec = REPOSITORIES.get(name)
+        if spec is None or "connection" not in vars(self):
+            raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")
+        module, factory = spec.split(":")
+        siblings = (getattr(self, sibling) for sibling in SIBLINGS.get(name, ()))
+        repository = getattr(import_module(module), factory)(self.connection, *siblings)
+        setattr(self, name, repository)
+        return repository
 
     @property
     def dialect(self) -> str:
@@ -107,7 +97,9 @@ class SqlUnitOfWork(UnitOfWork):
 
     def snapshot(self, as_of: date, tables: tuple[str, ...] = ()) -> dict[str, pa.Table]:
         """The store as of `as_of` as pyarrow Tables (see arrears.adapters.store.snapshot); all when empty."""
-        return snapshot(self.connection, as_of, tables or SNAPSHOT_TABLES)
+        from arrears.adapters.store.snapshot import TABLES, snapshot
+
+        return snapshot(self.connection, as_of, tables or TABLES)
 
     @property
     def session(self) -> Session:

@@ -13,8 +13,8 @@ from collections.abc import Callable
 from typing import Unpack
 
 from arrears.domain.errors import InputError
+from arrears.services.import_files_port import read_table
 from arrears.services.imports.events import import_events
-from arrears.services.imports.files import read_table
 from arrears.services.imports.flags import import_flags
 from arrears.services.imports.loans import import_loans
 from arrears.services.imports.payments import import_payments

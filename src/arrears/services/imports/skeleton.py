@@ -32,7 +32,7 @@ import pyarrow.compute as pc
 from arrears.domain.errors import InputError
 from arrears.domain.imports import ImportRecord
 from arrears.services import audit
-from arrears.services.imports.files import import_files
+from arrears.services.import_files_port import import_files
 from arrears.services.imports.row_checks import RowChecks, RowError
 from arrears.services.unit_of_work import UnitOfWork
 
