@@ -25,6 +25,8 @@ from arrears.services import audit, borrower_facts, disputes, promises
 from arrears.services.accounts import AccountView, show_account
 from arrears.services.unit_of_work import UnitOfWork
 
+# The portal's public address (links in messages and the CLI, the provider's notify and return URLs).
+BASE_URL_ENV = "ARREARS_PORTAL_BASE_URL"
 # How far ahead a borrower may promise, and how long "my auto-debit failed" holds the ladder.
 MAX_PROMISE_DAYS = 14
 AUTODEBIT_HOLD_DAYS = 3
@@ -203,6 +205,7 @@ def link_of(uow: UnitOfWork, token: str, cookie: str, now: datetime) -> PortalLi
 
 __all__ = [
     "AUTODEBIT_HOLD_DAYS",
+    "BASE_URL_ENV",
     "MAX_PROMISE_DAYS",
     "OPT_OUT_CHANNELS",
     "IssuedLink",

@@ -46,6 +46,7 @@ if TYPE_CHECKING:  # annotations only: importing the port stays cheap (CLI start
         ScheduleVersion,
         WebhookReceipt,
     )
+    from arrears.domain.checkout import CheckoutOrder
     from arrears.domain.compliance.facts import BorrowerFlag
     from arrears.domain.compliance.model import ContactEvent
     from arrears.domain.imports import ImportedLoan, ImportRecord, OriginalPayment
@@ -394,6 +395,22 @@ class PortalLinkPort(Protocol):
     def step_up(self, token_hash: str, session_hash: str, until: datetime) -> None: ...
 
 
+class CheckoutOrderPort(Protocol):
+    """Pay-now orders at the payment provider (domain/checkout.py)."""
+
+    def add(self, order: CheckoutOrder) -> None: ...
+
+    def get(self, order_id: str) -> CheckoutOrder | None: ...
+
+    def mark_paid(self, order_id: str, provider_ref: str, paid_at: datetime, payment_id: str) -> bool: ...
+
+    def of_ids(self, order_ids: list[str]) -> list[CheckoutOrder]: ...
+
+    def paid_between(self, lo: datetime, hi: datetime) -> list[CheckoutOrder]: ...
+
+    def of_loan(self, loan_id: str) -> list[CheckoutOrder]: ...
+
+
 class ReplyPort(Protocol):
     """Who sent an inbound reply, and which loans they owe."""
 
@@ -465,6 +482,7 @@ class UnitOfWork:
     run_log: RunLogPort
     models: ModelPort
     portal_links: PortalLinkPort
+    checkout_orders: CheckoutOrderPort
 
     def __new__(cls, url: str | None = None) -> Self:
         if cls is UnitOfWork:

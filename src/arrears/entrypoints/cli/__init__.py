@@ -46,6 +46,7 @@ COMMAND_MODULES = (
     "privacy",
     "model",
     "portal",
+    "payments",
 )
 
 # The top-level commands, in the order `arrears --help` lists them: the modules whose register(app) defines
@@ -106,6 +107,10 @@ COMMAND_INDEX: dict[str, tuple[tuple[str, ...], str]] = {
     "receipts": (("dispatch",), "Delivery receipts and inbound replies from providers."),
     "snapshot": (("snapshot",), "Snapshot directories: export the store, plan a policy over the parts."),
     "portal": (("portal",), "The borrower's portal: signed links to one loan's page."),
+    "payments": (
+        ("payments",),
+        "The payment provider: reconcile its settlement file, query an order, a local simulator.",
+    ),
     "user": (("user",), "Console users (argon2 password hashes, roles as the API's)."),
     "keys": (
         ("keys",),

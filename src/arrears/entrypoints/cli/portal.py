@@ -9,7 +9,9 @@ import typer
 
 from arrears.entrypoints.cli.console import console, print_json
 
-BASE_URL_ENV = "ARREARS_PORTAL_BASE_URL"
+BASE_URL_ENV = (
+    "ARREARS_PORTAL_BASE_URL"  # services.portal.BASE_URL_ENV (not imported: CLI start-up stays light)
+)
 DEV_BASE_URL = "http://127.0.0.1:8000"
 
 portal_app = typer.Typer(help="The borrower's portal: signed links to one loan's page.", no_args_is_help=True)

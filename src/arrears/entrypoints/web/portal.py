@@ -5,24 +5,28 @@ See docs/portal.md."""
 
 from __future__ import annotations
 
+import os
 from datetime import date
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Form, Request
-from fastapi.responses import RedirectResponse, Response
+from fastapi.responses import PlainTextResponse, RedirectResponse, Response
+from starlette.concurrency import run_in_threadpool
 from starlette.responses import HTMLResponse
 
+from arrears.adapters.payment_provider import ProviderClient, ProviderConfig, ProviderUnavailable, paid_notice
+from arrears.domain.checkout import pay_now_minimum
 from arrears.domain.compliance.clock import zone
 from arrears.domain.disputes import CATEGORIES
 from arrears.domain.errors import ArrearsError, InputError, NotFound
-from arrears.domain.money import parse_minor
+from arrears.domain.money import format_minor, parse_minor
 from arrears.domain.portal import MAX_STEP_UP_TRIES, PortalLink, token_hash
 from arrears.entrypoints.api.limits import RateLimited, TokenBuckets
 from arrears.entrypoints.web.desk import config_of
 from arrears.entrypoints.web.i18n import translations
 from arrears.entrypoints.web.rendering import SECURITY_HEADERS, _env
 from arrears.entrypoints.web.session import Uow, now_of, secure
-from arrears.services import portal
+from arrears.services import checkout, portal
 
 router = APIRouter()
 COOKIE = "arrears_portal"
@@ -94,8 +98,16 @@ def _page(request: Request, uow: Any, link: PortalLink, cookie: str, **extra: An
         "stepped_up": stepped,
         "tries_left": MAX_STEP_UP_TRIES - link.failed_tries,
     }
+    order = checkout.order_status(uow, link, request.query_params.get("order", ""))
+    if order is not None:
+        context["order"] = {"status": order.status, "amount": format_minor(order.amount, order.currency)}
     if stepped:
+        outstanding = view.position.outstanding.total
+        currency = view.position.currency
         context |= {
+            "pay_now": _provider(request) is not None and outstanding > 0,
+            "pay_minimum": format_minor(pay_now_minimum(outstanding), currency),
+            "pay_full": format_minor(outstanding, currency),
             "csrf": _csrf(cookie),
             "contacts": portal.messages(uow, link, now),
             "categories": sorted(CATEGORIES.values(), key=lambda c: (c.kind, c.name)),
@@ -229,3 +241,104 @@ def opt_out(
     csrf: Annotated[str, Form()] = "",
 ) -> Response:
     return _act(request, uow, token, csrf, lambda link: portal.opt_out(uow, link, channel), "opt_out")
+
+
+def _provider(request: Request) -> ProviderClient | None:
+    """The payment provider the app was given (tests), else the one the environment configures (ARREARS_PAY_*),
+    else None: pay now is not offered."""
+    state = request.app.state
+    if not hasattr(state, "payment_provider"):
+        config = ProviderConfig.from_env()
+        state.payment_provider = ProviderClient(config) if config is not None else None
+    provider: ProviderClient | None = state.payment_provider
+    return provider
+
+
+def _public_base(request: Request) -> str:
+    return (os.environ.get(portal.BASE_URL_ENV, "").strip() or str(request.base_url)).rstrip("/")
+
+
+@router.post("/p/{token}/pay")
+def pay_now(
+    request: Request,
+    token: str,
+    uow: Uow,
+    amount: Annotated[str, Form(max_length=32)] = "",
+    csrf: Annotated[str, Form()] = "",
+) -> Response:
+    """Pay now: an order at the provider for the amount, then the borrower goes to its hosted checkout."""
+    try:
+        _limited(request)
+    except RateLimited:
+        return invalid(request, 429)
+    cookie = request.cookies.get(COOKIE, "")
+    try:
+        link = portal.link_of(uow, token, cookie, now_of(request))
+    except NotFound:
+        return invalid(request, 403)
+    if not csrf or csrf != _csrf(cookie):
+        return invalid(request, 403)
+    provider = _provider(request)
+    lang = portal_language(request)
+    if provider is None:
+        return _page(
+            request, uow, link, cookie, form_error=_gettext(lang, "Paying online is not available now.")
+        )
+    base = _public_base(request)
+    try:
+        currency = uow.loans.record(link.loan_id).loan.currency
+        url = checkout.start_checkout(
+            uow,
+            link,
+            parse_minor(amount, currency),
+            _today(request),
+            now_of(request),
+            provider,
+            notify_url=f"{base}/payments/notify",
+            return_url=f"{base}/p/{token}?order={{order}}",
+        )
+        uow.commit()
+    except ProviderUnavailable:
+        uow.rollback()
+        message = _gettext(lang, "The payment service did not answer. Please try again later.")
+        return _page(request, uow, link, cookie, form_error=message, status_code=502)
+    except ArrearsError as err:
+        uow.rollback()
+        message = err.message if isinstance(err, InputError) else str(err)
+        return _page(request, uow, link, cookie, form_error=_gettext(lang, message), status_code=400)
+    return RedirectResponse(url, status_code=303)
+
+
+def _gettext(lang: str, text: str) -> str:
+    return str(translations(lang, "portal").gettext(text))
+
+
+@router.post("/payments/notify", include_in_schema=False)
+async def provider_notification(request: Request) -> Response:
+    """The payment provider's asynchronous notification (form parameters signed with RSA-SHA256, see
+    adapters/payment_provider.py): `success` once booked (or already booked), `fail` (400) and an audit entry
+    when the signature, the order, the amount or the currency is wrong."""
+    params = {k: str(v)[:4096] for k, v in (await request.form()).items()}
+    return await run_in_threadpool(_notification, request, params)
+
+
+def _notification(request: Request, params: dict[str, str]) -> Response:
+    from arrears.services.unit_of_work import UnitOfWork
+
+    provider = _provider(request)
+    if provider is None:
+        return PlainTextResponse("fail", status_code=503)
+    with UnitOfWork(request.app.state.store_url) as uow:
+        try:
+            if not provider.verify(params):
+                raise checkout.NoticeRejected("bad signature", field="sign")
+            notice = paid_notice(params)
+            if notice is not None:
+                checkout.book_notice(uow, notice, config_of(request))
+            uow.commit()
+        except ArrearsError as err:
+            uow.rollback()
+            checkout.reject_notice(uow, getattr(err, "message", str(err)), params)
+            uow.commit()
+            return PlainTextResponse("fail", status_code=400)
+    return PlainTextResponse("success")
