@@ -584,17 +584,13 @@ def send_request(
     writes = BatchWrites()
     for held, result in zip(request, results, strict=True):
         report.add(record_result(d, claim, held, result, facts, writes, now), held.entry.channel)
-    uow.outbox.add_deliveries(writes.deliveries)
-    uow.outbox.settle_contacts(writes.settled)
-    uow.outbox.drop_contacts(writes.dropped)
-    uow.outbox.set_statuses(writes.statuses, claim.owner)
+    # A result lost with the database server (not with the worker: a commit the server has made stays)
+    # only means the message goes again with its key, so its commit does not wait for the disk.
+    uow.outbox.record_sends(writes.statuses, writes.deliveries, writes.settled, writes.dropped, claim.owner)
     if finish:
         finish_claim(uow, claim)
     else:
         keep_lease(uow, claim)
-    # A result lost with the database server (not with the worker: a commit the server has made stays)
-    # only means the message goes again with its key, so its commit does not wait for the disk.
-    uow.outbox.commit_unflushed()
     uow.commit()
     claim.again.extend(s.outbox_id for s in writes.statuses if s.status in CLAIMABLE_AGAIN)
 

@@ -275,6 +275,15 @@ class OutboxPort(Protocol):
 
     def drop_contacts(self, outbox_ids: Sequence[int]) -> None: ...
 
+    def record_sends(
+        self,
+        statuses: Sequence[StatusChange],
+        deliveries: Sequence[Delivery],
+        settled: Sequence[tuple[int, str, str | None]],
+        dropped: Sequence[int],
+        owner: str,
+    ) -> None: ...
+
     def request_keys(self, ids: Sequence[int]) -> dict[int, str]: ...
 
     def release_connections(self) -> None: ...

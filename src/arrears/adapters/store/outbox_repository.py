@@ -9,6 +9,7 @@ arrays), whatever the batch's size.
 
 from __future__ import annotations
 
+import json
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import fields
@@ -53,6 +54,34 @@ _DELIVERY_COLUMNS = tuple(DeliveryRow.__table__.c[f.name] for f in fields(Delive
 _CONTACT_COLUMNS = tuple(ContactAttemptRow.__table__.c[f.name] for f in fields(ContactMade))
 # Borrower advisory locks: a key of their own (hashtextextended's seed), so no other lock collides.
 _LOCK_SEED = 7215530003
+
+
+# OutboxRepository.record_sends on PostgreSQL. Data-modifying CTEs run whether or not the query reads them;
+# the SELECT reads `unflushed` so that its set_config runs (the commit then does not wait for the disk).
+_RECORD_SENDS = text(
+    "WITH unflushed AS (SELECT set_config('synchronous_commit', 'off', true) AS v), "
+    "statuses AS (UPDATE outbox AS o SET status = v.status, updated_at = v.updated_at, "
+    "attempts = v.attempts, next_allowed_at = v.next_allowed_at, last_error = v.last_error, "
+    "rules = v.rules, request_key = v.request_key "
+    "FROM unnest(CAST(:ids AS bigint[]), CAST(:statuses AS text[]), CAST(:updated AS timestamptz[]), "
+    "CAST(:attempts AS integer[]), CAST(:next AS timestamptz[]), CAST(:errors AS text[]), "
+    "CAST(:rules AS text[]), CAST(:requests AS text[])) "
+    "AS v(id, status, updated_at, attempts, next_allowed_at, last_error, rules, request_key) "
+    "WHERE o.id = v.id AND o.claimed_by = :owner AND o.status <> 'cancelled' RETURNING o.id), "
+    "deliveries AS (INSERT INTO deliveries (outbox_id, idempotency_key, channel, provider, provider_id, "
+    "status, sent_at, updated_at, detail) "
+    "SELECT * FROM unnest(CAST(:d_ids AS bigint[]), CAST(:d_keys AS text[]), CAST(:d_channels AS text[]), "
+    "CAST(:d_providers AS text[]), CAST(:d_provider_ids AS text[]), CAST(:d_statuses AS text[]), "
+    "CAST(:d_sent AS timestamptz[]), CAST(:d_updated AS timestamptz[]), CAST(:d_details AS jsonb[])) "
+    "ON CONFLICT (outbox_id) DO UPDATE SET provider_id = EXCLUDED.provider_id, status = EXCLUDED.status, "
+    "updated_at = EXCLUDED.updated_at RETURNING outbox_id), "
+    "settled AS (UPDATE contact_attempts AS c SET outcome = v.outcome, provider_id = v.provider_id "
+    "FROM unnest(CAST(:s_ids AS bigint[]), CAST(:s_outcomes AS text[]), CAST(:s_providers AS text[])) "
+    "AS v(outbox_id, outcome, provider_id) WHERE c.outbox_id = v.outbox_id RETURNING c.outbox_id), "
+    "dropped AS (DELETE FROM contact_attempts WHERE outbox_id = ANY(CAST(:dropped AS bigint[])) "
+    "RETURNING outbox_id) "
+    "SELECT v FROM unflushed"
+)
 
 
 def _ready(now: datetime) -> ColumnElement[bool]:
@@ -388,6 +417,61 @@ class OutboxRepository:
         if owner:
             query = query.where(OutboxRow.claimed_by == owner)
         return set(self.connection.scalars(query))
+
+    def record_sends(
+        self,
+        statuses: Sequence[StatusChange],
+        deliveries: Sequence[Delivery],
+        settled: Sequence[tuple[int, str, str | None]],
+        dropped: Sequence[int],
+        owner: str,
+    ) -> None:
+        """What became of a request's messages, right after it went: the rows' statuses (of rows `owner`
+        still holds), the deliveries, the attempts recorded in flight settled with the provider's outcome
+        or dropped (not a contact after all); the commit does not wait for the disk (commit_unflushed).
+
+        PostgreSQL: one statement (writable CTEs from arrays), so a message sent one by one costs this
+        statement and its commit; SQLite: the methods one after the other."""
+        if not self.postgresql:
+            self.add_deliveries(deliveries)
+            self.settle_contacts(settled)
+            self.drop_contacts(dropped)
+            self.set_statuses(statuses, owner)
+            return
+        instant = UtcDateTime()
+
+        def at(value: datetime | None) -> datetime | None:
+            return instant.process_bind_param(value, self.connection.dialect)  # refuses naive ones
+
+        self.connection.execute(
+            _RECORD_SENDS,
+            {
+                "ids": [c.outbox_id for c in statuses],
+                "statuses": [c.status for c in statuses],
+                "updated": [at(c.at) for c in statuses],
+                "attempts": [c.attempts for c in statuses],
+                "next": [at(c.next_allowed_at) for c in statuses],
+                "errors": [c.last_error for c in statuses],
+                "rules": [c.rules for c in statuses],
+                "requests": [c.request_key for c in statuses],
+                "owner": owner,
+                "d_ids": [d.outbox_id for d in deliveries],
+                "d_keys": [d.idempotency_key for d in deliveries],
+                "d_channels": [d.channel for d in deliveries],
+                "d_providers": [d.provider for d in deliveries],
+                "d_provider_ids": [d.provider_id for d in deliveries],
+                "d_statuses": [d.status for d in deliveries],
+                "d_sent": [at(d.sent_at) for d in deliveries],
+                "d_updated": [at(d.updated_at) for d in deliveries],
+                "d_details": [
+                    None if d.detail is None else json.dumps(d.detail, ensure_ascii=False) for d in deliveries
+                ],
+                "s_ids": [i for i, _, _ in settled],
+                "s_outcomes": [o for _, o, _ in settled],
+                "s_providers": [p for _, _, p in settled],
+                "dropped": sorted(dropped),
+            },
+        ).all()
 
     def request_keys(self, ids: Sequence[int]) -> dict[int, str]:
         """The batch request each of these rows was in flight in, when it was."""
