@@ -13,6 +13,7 @@ from collections import Counter
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, time, timedelta
+from functools import partial
 from typing import Any
 
 import pyarrow as pa
@@ -29,7 +30,13 @@ from arrears.domain.masking import mask_name
 from arrears.domain.policy.model import DEFAULT_VALID_DAYS, Policy
 from arrears.domain.runs import PlannedAction, RunRecord
 from arrears.engine.contact_summary import summaries_for
-from arrears.engine.evaluation import HISTORY_SCHEMA, Evaluation, accidental_legal_actions, count_by
+from arrears.engine.evaluation import (
+    ASSIGNMENT_SCHEMA,
+    HISTORY_SCHEMA,
+    Evaluation,
+    accidental_legal_actions,
+    count_by,
+)
 from arrears.engine.evaluators import evaluator
 from arrears.engine.portfolio import Portfolio
 from arrears.services.compliance_audit import audit_run_decisions
@@ -56,6 +63,7 @@ class RunSummary:
     seconds: float
     already_run: bool
     counts: dict[str, Any] = field(default_factory=dict)
+    warnings: list[str] = field(default_factory=list)  # said before the run (a missing day, stale data)
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -68,6 +76,7 @@ class RunSummary:
             "written": self.written,
             "seconds": round(self.seconds, 3),
             "already_run": self.already_run,
+            "warnings": list(self.warnings),
             **self.counts,
         }
 
@@ -214,6 +223,22 @@ class PartPlan:
     scores: pa.Table | None = None
     models: dict[str, str] = field(default_factory=dict)  # target → model id, when models scored the part
     seconds: float = 0.0
+    # the accounts' columns the day's own effects read after the run (DAY_COLUMNS of the assignment)
+    assignments: pa.Table | None = None
+
+
+# What per-day effects hooked into the run (agencies, visits ...) read of every account's assignment.
+DAY_COLUMNS = (
+    "loan_id",
+    "borrower_id",
+    "product",
+    "bucket",
+    "dpd",
+    "outstanding_total",
+    "hardship",
+    "disputed",
+    "identity_dispute",
+)
 
 
 def plan_part(
@@ -274,6 +299,7 @@ def plan_part(
         evaluation.scores,
         {m.target: m.id for m in models},
         clock.perf_counter() - started,
+        assignments.select(list(DAY_COLUMNS)),
     )
 
 
@@ -376,6 +402,7 @@ class _Totals:
         self.scores: list[pa.Table] = []
         self.models: dict[str, str] = {}
         self._sums: dict[str, Counter[str]] = {}
+        self._assignments: list[pa.Table] = []
 
     def add(self, part: PartPlan) -> None:
         self.accounts += part.accounts
@@ -383,8 +410,16 @@ class _Totals:
         if part.scores is not None and part.scores.num_rows:
             self.scores.append(part.scores)
         self.models.update(part.models)
+        if part.assignments is not None:
+            self._assignments.append(part.assignments)
         for name, values in part.counts.items():
             self._sums.setdefault(name, Counter()).update(values)
+
+    def assignments(self) -> pa.Table:
+        """Every account's DAY_COLUMNS, in loan order within each part."""
+        if not self._assignments:
+            return pa.schema([ASSIGNMENT_SCHEMA.field(c) for c in DAY_COLUMNS]).empty_table()
+        return pa.concat_tables(self._assignments, promote_options="permissive")
 
     def counts(self) -> dict[str, Any]:
         counts: dict[str, Any] = {name: dict(self._sums.get(name, Counter())) for name in _COUNTED}
@@ -459,8 +494,13 @@ def run_range(
     on_day: Callable[[RunSummary], None] | None = None,
     *,
     dry_run: bool = False,
+    part_accounts: int | None = None,
+    planner: PartPlanner | None = None,
+    on_part: Callable[[date, int, int, int], None] | None = None,
 ) -> list[RunSummary]:
-    """Run every day from `start` to `end` in order, each in its own transaction.
+    """Run every day from `start` to `end` in order, each in its own transaction, reading the store in
+    parts of `part_accounts` loans (the whole store at once when None), planned by `planner` (worker
+    processes, services/run_workers.py) or here. `on_part(day, done, parts, accounts)` follows the parts.
 
     A dry run plans the same days but writes nothing: what was planned on one day counts as sent for the
     next, exactly as if it had been written.
@@ -469,7 +509,18 @@ def run_range(
     planned = HISTORY_SCHEMA.empty_table()
     for day in days(start, end):
         with UnitOfWork(url) as uow:
-            summary, today = run_day(uow, day, policy, profile, engine_name, planned, write=not dry_run)
+            summary, today = run_day(
+                uow,
+                day,
+                policy,
+                profile,
+                engine_name,
+                planned,
+                write=not dry_run,
+                part_accounts=part_accounts,
+                planner=planner,
+                on_part=None if on_part is None else partial(on_part, day),
+            )
             if dry_run:
                 uow.rollback()
                 planned = pa.concat_tables([planned, today])
@@ -479,3 +530,27 @@ def run_range(
         if on_day is not None:
             on_day(summary)
     return summaries
+
+
+def run_warnings(url: str | None, start: date, end: date) -> list[str]:
+    """What a run of `start`..`end` should be told before it starts: the day before `start` was not run
+    although earlier days were (the missing days, and the --through that catches them up in order), and
+    data older than the run (the last import started before the last day run)."""
+    with UnitOfWork(url) as uow:
+        last_run = uow.runs.last_run_before(start)
+        last_import = uow.runs.last_import_day()
+    found = []
+    previous = start - timedelta(days=1)
+    if last_run is not None and last_run < previous:
+        first_missing = last_run + timedelta(days=1)
+        missing = (previous - last_run).days
+        found.append(
+            f"the previous day {previous} was not run (last run: {last_run}; {missing} day(s) missing): "
+            f"arrears run --as-of {first_missing} --through {end} runs each missing day in order"
+        )
+    if last_import is not None and last_import < end:
+        found.append(
+            f"stale data: the last import was on {last_import}, before the run day {end}; "
+            "payments and events since then are not in the store"
+        )
+    return found

@@ -491,6 +491,9 @@ class UnitOfWork:
     run_log: RunLogPort
     models: ModelPort
     portal_links: PortalLinkPort
+    visits: VisitPort
+    litigation: LitigationPort
+    printed_letters: PrintedLetterPort
     checkout_orders: CheckoutOrderPort
 
     def __new__(cls, url: str | None = None) -> Self:
@@ -683,25 +686,88 @@ class DisputePort(Protocol):
 class AgencyPort(Protocol):
     def get(self, agency_id: str) -> Agency | None: ...
 
+    def all(self) -> list[Agency]: ...
+
     def add(self, agency: Agency) -> None: ...
 
     def place(
-        self, loan_id: str, agency_id: str, placed_on: date, recall_on: date, commission_rate: str
+        self,
+        loan_id: str,
+        agency_id: str,
+        placed_on: date,
+        recall_on: date,
+        commission_rate: str,
+        *,
+        borrower_id: str | None = None,
+        placed_balance: int = 0,
+        cause: str = "manual",
     ) -> None: ...
 
     def active_placement(self, loan_id: str) -> Placement | None: ...
 
-    def recall(self, placement_id: int) -> None: ...
+    def recall(self, placement_id: int, recalled_on: date | None = None) -> None: ...
 
     def holder(self, loan_id: str, today: date) -> str | None: ...
 
     def placed_loans(self, agency_id: str, today: date) -> list[str]: ...
+
+    def active_placements(self) -> list[Placement]: ...
+
+    def placements(self, agency_id: str | None = None, before: date | None = None) -> list[Placement]: ...
+
+    def payments_of(
+        self, loan_ids: Sequence[str], start: date, end: date
+    ) -> list[tuple[str, str, date, int]]: ...
 
     def add_activity(
         self, agency_id: str, loan_id: str, kind: str, outcome: str | None, note: str
     ) -> int: ...
 
     def activity_per_agency(self) -> dict[str, int]: ...
+
+
+class VisitPort(Protocol):
+    """Field visit tasks (services/visits.py): rows as dicts of the field_visits columns."""
+
+    def add(self, visit: dict[str, Any]) -> bool: ...
+
+    def get(self, visit_id: int) -> dict[str, Any] | None: ...
+
+    def find(self, *, status: str | None = None, team: str | None = None) -> list[dict[str, Any]]: ...
+
+    def close(self, visit_id: int, values: dict[str, Any]) -> None: ...
+
+
+class LitigationPort(Protocol):
+    """Litigation cases and their events (services/litigation.py)."""
+
+    def add_case(self, case: dict[str, Any]) -> int: ...
+
+    def get(self, case_id: int) -> dict[str, Any] | None: ...
+
+    def open_for_loan(self, loan_id: str) -> dict[str, Any] | None: ...
+
+    def cases(self) -> list[dict[str, Any]]: ...
+
+    def update_case(self, case_id: int, values: dict[str, Any]) -> None: ...
+
+    def add_event(self, event: dict[str, Any]) -> int: ...
+
+    def events(self, case_ids: Sequence[int] | None = None) -> list[dict[str, Any]]: ...
+
+
+class PrintedLetterPort(Protocol):
+    """Letters handed to the print vendor (services/letters.py)."""
+
+    def printed_ids(self, letter_ids: Sequence[str]) -> set[str]: ...
+
+    def add(self, letters: Sequence[dict[str, Any]]) -> None: ...
+
+    def get(self, letter_id: str) -> dict[str, Any] | None: ...
+
+    def mark_returned(self, letter_id: str, on: date, reason: str) -> None: ...
+
+    def of_batch(self, batch_id: str) -> list[dict[str, Any]]: ...
 
 
 class ApiKeyPort(Protocol):

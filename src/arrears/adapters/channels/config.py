@@ -164,7 +164,7 @@ def build_channels(config: ChannelsConfig) -> dict[str, Channel]:
     for name in ("letter", "lawyer_letter", "credit_bureau_notice"):
         out[name] = letters
     agents = AgentTaskChannel()
-    for name in ("agent_call", "agency", "litigation"):
+    for name in ("agent_call", "agency", "litigation", "visit"):
         out[name] = agents
     for name, rate in config.section("rate_limits").items():
         if name in out and not isinstance(out[name], AgentTaskChannel):

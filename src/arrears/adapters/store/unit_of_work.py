@@ -57,6 +57,9 @@ REPOSITORIES: dict[str, str] = {
     "run_log": "arrears.adapters.store.run_log:RunLogReader",
     "models": "arrears.adapters.store.model_repository:ModelRepository",
     "portal_links": "arrears.adapters.store.portal_repository:PortalLinkRepository",
+    "visits": "arrears.adapters.store.field_repository:VisitRepository",
+    "litigation": "arrears.adapters.store.field_repository:LitigationRepository",
+    "printed_letters": "arrears.adapters.store.field_repository:PrintedLetterRepository",
     "checkout_orders": "arrears.adapters.store.checkout_repository:CheckoutOrderRepository",
 }
 # Repositories built on others of the same unit of work (passed after the connection, in this order).

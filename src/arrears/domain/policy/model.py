@@ -29,6 +29,7 @@ CHANNELS = (
     "agency",
     "litigation",
     "credit_bureau_notice",
+    "visit",  # a field visit (上门): a task for the field team of the borrower's region (services/visits.py)
 )
 TONES = ("gentle", "regular", "firm", "legal")
 # A lawyer's letter names a real, engaged firm and passes legal review before it is sent (DOMAIN.md);

@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import date
+from functools import partial
 from pathlib import Path
 
 import typer
@@ -10,14 +14,22 @@ from rich.progress import Progress
 
 import arrears
 from arrears.adapters.policy_file import load_policy
+from arrears.domain.compliance.profile import ComplianceProfile
 from arrears.domain.errors import InputError
 from arrears.domain.policy.model import Policy
 from arrears.engine.evaluators import ENGINES, require_installed
 from arrears.entrypoints.cli.audit import checkpoint_after
-from arrears.entrypoints.cli.console import EXIT_FINDINGS, console, parse_as_of, print_json
+from arrears.entrypoints.cli.console import EXIT_FINDINGS, console, err_console, parse_as_of, print_json
 from arrears.entrypoints.cli.language import _
 from arrears.entrypoints.cli.output import Column, count, fitted_table
-from arrears.services.daily_run import RunSummary, days, run_range
+from arrears.services.daily_run import (
+    PART_ACCOUNTS,
+    PartPlanner,
+    RunSummary,
+    days,
+    run_range,
+    run_warnings,
+)
 
 DEFAULT_POLICY = "segmented.yaml"
 
@@ -59,6 +71,10 @@ def run(
         False, "--dry-run", help="Plan and report, write nothing (compare policies)."
     ),
     json_out: bool = typer.Option(False, "--json", help="Print a JSON summary per day."),
+    workers: int = typer.Option(1, "--workers", help="Worker processes planning the parts (default 1)."),
+    part_accounts: int = typer.Option(
+        PART_ACCOUNTS, "--part-accounts", help="Accounts per part: the run's memory is bounded by this."
+    ),
 ) -> None:
     """Plan today's collection actions for every account and write them to the outbox (idempotent)."""
     from arrears.adapters.profile_file import load_profile
@@ -70,6 +86,10 @@ def run(
     profile = load_profile(chosen.compliance_profile)
     if engine not in ENGINES:
         raise InputError(f"unknown engine {engine!r} (use duckdb, reference or spark)", field="--engine")
+    if workers < 1:
+        raise InputError("--workers must be at least 1", field="--workers")
+    if part_accounts < 1:
+        raise InputError("--part-accounts must be at least 1", field="--part-accounts")
     require_installed(engine)  # before any work: a missing extra is one line naming it
     if spark_master is not None:
         if engine != "spark":
@@ -77,12 +97,36 @@ def run(
         from arrears.engine.spark_engine import use_master
 
         use_master(spark_master)
-    show_progress = not json_out and console.is_terminal and n_days > 1
-    with Progress(console=console, disable=not show_progress, transient=True) as progress:
-        task = progress.add_task("daily runs", total=n_days)
+    warnings = run_warnings(db, start, end)
+    if not json_out:
+        for warning in warnings:
+            err_console.print(f"[yellow]warning:[/] {escape(warning)}")
+    show_progress = not json_out and console.is_terminal
+    with (
+        Progress(console=console, disable=not show_progress, transient=True) as progress,
+        _planner(db, workers, policy, profile, engine) as planner,
+    ):
+        task = progress.add_task("daily runs", total=n_days, visible=n_days > 1)
+        parts = progress.add_task("parts", total=None)
+
+        def on_part(day: date, done: int, total: int, accounts: int) -> None:
+            progress.update(parts, description=f"{day} parts", completed=done, total=total)
+
         summaries = run_range(
-            db, start, end, chosen, profile, engine, lambda _s: progress.advance(task), dry_run=dry_run
+            db,
+            start,
+            end,
+            chosen,
+            profile,
+            engine,
+            lambda _s: progress.advance(task),
+            dry_run=dry_run,
+            part_accounts=part_accounts,
+            planner=planner,
+            on_part=on_part,
         )
+    for s in summaries:
+        s.warnings = list(warnings)
     anchored = dry_run or checkpoint_after(db)  # the audit log's head, signed, outside the database
     if json_out:
         print_json([s.to_dict() for s in summaries] if through else summaries[0].to_dict())
@@ -98,6 +142,24 @@ def run(
             )
     if not anchored:
         raise typer.Exit(EXIT_FINDINGS)
+
+
+@contextmanager
+def _planner(
+    db: str | None, workers: int, policy: str | None, profile: ComplianceProfile, engine: str
+) -> Iterator[PartPlanner | None]:
+    """Worker processes planning the parts (`--workers N`, N > 1), or None: the parts are planned here."""
+    if workers == 1:
+        yield None
+        return
+    from arrears.adapters.policy_file import load_policy
+    from arrears.bootstrap import configure
+    from arrears.services.run_workers import WorkerPlanner
+
+    with WorkerPlanner(
+        db, workers, configure, partial(load_policy, policy_path(policy)), profile, engine
+    ) as pool:
+        yield pool
 
 
 def render_summary(s: RunSummary, dry_run: bool = False) -> None:
