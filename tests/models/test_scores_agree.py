@@ -36,7 +36,15 @@ CARD = ScoringModel(
     "self_cure_30d-scorecard-test",
     "self_cure_30d",
     "scorecard",
-    ("dpd", "on_time_ratio", "prior_max_dpd_12m", "contacts_30d", "lender.bureau_score"),
+    (
+        "dpd",
+        "on_time_ratio",
+        "prior_max_dpd_12m",
+        "contacts_30d",
+        "lender.bureau_score",
+        "borrower_loans_past_due",
+        "borrower_min_on_time_ratio",
+    ),
     scorecard=Scorecard(
         (
             Characteristic("dpd", (3.0, 8.0, 15.0), (60, 45, 30, 10)),
@@ -44,21 +52,24 @@ CARD = ScoringModel(
             Characteristic("prior_max_dpd_12m", (1.0, 10.0), (30, 20, 5)),
             Characteristic("contacts_30d", (2.0,), (15, 5)),
             Characteristic("lender.bureau_score", (600.0,), (0, 25)),
+            Characteristic("borrower_loans_past_due", (2.0,), (20, 0)),
+            Characteristic("borrower_min_on_time_ratio", (8000.0,), (0, 15)),
         ),
         # more points: more likely to cure here; steps at every 10 points
-        CalibrationTable((-math.inf, *map(float, range(20, 200, 10))), tuple(range(200, 9700, 500))),
+        CalibrationTable((-math.inf, *map(float, range(20, 236, 12))), tuple(range(200, 9700, 500))),
     ),
 )
 
 
 @cache
 def gbm() -> ScoringModel:
-    """A small LightGBM roll model trained on random rows of the model features."""
+    """A small LightGBM roll model trained on random rows of the model features (the event follows the
+    first and the last, a borrower feature)."""
     import lightgbm
 
     rng = np.random.default_rng(5)
     x = rng.integers(0, 60, size=(600, len(MODEL_FEATURES))).astype(np.float64)
-    y = (x[:, 0] + rng.normal(0, 10, 600) > 30).astype(int)
+    y = (x[:, 0] + x[:, -1] + rng.normal(0, 10, 600) > 60).astype(int)
     booster = lightgbm.train(
         {"objective": "binary", "num_leaves": 7, "verbose": -1, "num_threads": 1, "seed": 1},
         lightgbm.Dataset(x, y, feature_name=list(MODEL_FEATURES)),
@@ -83,13 +94,17 @@ def gbm() -> ScoringModel:
         max_size=8,
     ),
     as_of_dates,
+    st.integers(1, 4),
 )
-def test_reference_and_duckdb_agree_on_scores_reasons_and_actions(accounts, as_of: date) -> None:  # type: ignore[no-untyped-def]
+def test_reference_and_duckdb_agree_on_scores_reasons_and_actions(
+    accounts, as_of: date, borrowers: int
+) -> None:  # type: ignore[no-untyped-def]
     built = [
         Loan(f"L{i}", ln.instalments, ln.payments, ln.pauses, ln.waivers, ln.settings)
         for i, (ln, _, _) in enumerate(accounts)
     ]
-    portfolio = portfolio_from_loans(built)
+    # loans share borrowers, so the borrower features gather several accounts
+    portfolio = portfolio_from_loans(built, {ln.id: f"B{k % borrowers}" for k, ln in enumerate(built)})
     rows = [
         {"loan_id": f"L{i}", "kind": e.kind, "on": e.on, "outcome": e.outcome}
         for i, (_, events, _) in enumerate(accounts)

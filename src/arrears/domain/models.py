@@ -92,7 +92,7 @@ def target(name: str, *, field_name: str = "--target") -> Target:
 # ------------------------------------------------------------------------------------------- features
 # The engine-computed features a model may read (numbers and flags; text features are left out: the bucket
 # is the DPD in other words, the last contact outcome is summarised by contacts_30d).
-MODEL_FEATURES: tuple[str, ...] = tuple(
+ACCOUNT_MODEL_FEATURES: tuple[str, ...] = tuple(
     name
     for name, f in FEATURES.items()
     if not f.computed_by_policy
@@ -100,6 +100,39 @@ MODEL_FEATURES: tuple[str, ...] = tuple(
     and name not in ("day_offset", "identity_dispute")
     and not name.startswith(SCORE_PREFIX)
 )
+# The borrower's record across all their loans on the day (the account's own included): a borrower's
+# habits show in loans already settled long before this one is late, which the account alone cannot see.
+BORROWER_FEATURES: dict[str, str] = {
+    "borrower_loans": "loans the borrower holds in the portfolio on the day (settled ones included)",
+    "borrower_loans_past_due": "of the borrower's loans, those past due (DPD >= 1), this one included",
+    "borrower_min_on_time_ratio": "the lowest on_time_ratio over the borrower's loans (basis points)",
+    "borrower_max_prior_dpd_12m": "the highest prior_max_dpd_12m over the borrower's loans",
+}
+MODEL_FEATURES: tuple[str, ...] = (*ACCOUNT_MODEL_FEATURES, *BORROWER_FEATURES)
+
+
+def borrower_features(
+    borrower: IntArray, dpd: IntArray, on_time_ratio: IntArray, prior_max_dpd_12m: IntArray
+) -> dict[str, FloatArray]:
+    """BORROWER_FEATURES for every account, column-wise: `borrower` is each account's borrower as a code
+    (any integer identifying the borrower), the other columns the accounts' own features."""
+    codes = np.asarray(borrower, dtype=np.int64)
+    if not len(codes):
+        return {name: np.zeros(0) for name in BORROWER_FEATURES}
+    _, codes = np.unique(codes, return_inverse=True)
+    n = int(codes.max()) + 1
+    loans = np.bincount(codes, minlength=n)
+    past_due = np.bincount(codes, weights=(np.asarray(dpd) >= 1).astype(np.float64), minlength=n)
+    lowest = np.full(n, np.inf)
+    np.minimum.at(lowest, codes, np.asarray(on_time_ratio, dtype=np.float64))
+    highest = np.full(n, -np.inf)
+    np.maximum.at(highest, codes, np.asarray(prior_max_dpd_12m, dtype=np.float64))
+    return {
+        "borrower_loans": loans[codes].astype(np.float64),
+        "borrower_loans_past_due": past_due[codes],
+        "borrower_min_on_time_ratio": lowest[codes],
+        "borrower_max_prior_dpd_12m": highest[codes],
+    }
 
 
 def feature_number(value: FeatureValue) -> float:

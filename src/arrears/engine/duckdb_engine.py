@@ -23,7 +23,13 @@ from arrears.domain.policy.sql import ASSIGNMENT_COLUMNS, PolicySql
 from arrears.engine import ledger_kernel as kernel
 from arrears.engine.arm_hash import arm_buckets
 from arrears.engine.evaluation import ASSIGNMENT_SCHEMA, Evaluation, empty_history, kind_rank, normalise
-from arrears.engine.model_scores import LENDER_TABLE, score_table, with_reasons
+from arrears.engine.model_scores import (
+    LENDER_TABLE,
+    needs_borrower_features,
+    score_table,
+    with_borrower_features,
+    with_reasons,
+)
 from arrears.engine.portfolio import Portfolio
 from arrears.engine.vector_features import features_of
 from arrears.engine.vector_ledger import NONE_DAY, assess_portfolio
@@ -62,6 +68,8 @@ def features_with_keys(portfolio: Portfolio, as_of: date) -> pa.Table:
     table = table.append_column("borrower_id", portfolio["loans"]["borrower_id"]).append_column(
         "anchor", anchor_arr
     )
+    if needs_borrower_features(portfolio.models):
+        table = with_borrower_features(table)
     scores = score_table(portfolio.models, table, portfolio.tables.get(LENDER_TABLE))
     for name in scores.column_names:
         table = table.append_column(name, scores[name])

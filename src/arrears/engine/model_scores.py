@@ -19,7 +19,9 @@ import pyarrow.compute as pc
 
 from arrears.domain.features import SCORE_TARGETS, FeatureValue
 from arrears.domain.models import (
+    BORROWER_FEATURES,
     ScoringModel,
+    borrower_features,
     explained,
     explained_many,
     feature_number,
@@ -40,6 +42,39 @@ def scores_schema(models: Sequence[ScoringModel]) -> pa.Schema:
             *((f"reasons.{m.target}", pa.string()) for m in models),
         ]
     )
+
+
+def needs_borrower_features(models: Sequence[ScoringModel]) -> bool:
+    return any(f in BORROWER_FEATURES for m in models for f in m.features)
+
+
+def with_borrower_features(features: pa.Table) -> pa.Table:
+    """The feature table (with its `borrower_id` column) plus the borrower's record across their loans
+    (arrears.domain.models.BORROWER_FEATURES), computed over every row of the table."""
+    codes = pc.dictionary_encode(features["borrower_id"]).combine_chunks().indices
+    columns = borrower_features(
+        np.asarray(codes.to_numpy(zero_copy_only=False), dtype=np.int64),
+        np.asarray(features["dpd"].to_numpy(), dtype=np.int64),
+        np.asarray(features["on_time_ratio"].to_numpy(), dtype=np.int64),
+        np.asarray(features["prior_max_dpd_12m"].to_numpy(), dtype=np.int64),
+    )
+    for name, values in columns.items():
+        features = features.append_column(name, pa.array(values, pa.float64()))
+    return features
+
+
+def add_borrower_features(features: Sequence[dict[str, FeatureValue]], borrowers: Sequence[str]) -> None:
+    """The same borrower features into each account's feature dict (the reference engine)."""
+    codes: dict[str, int] = {}
+    columns = borrower_features(
+        np.array([codes.setdefault(b, len(codes)) for b in borrowers], dtype=np.int64),
+        np.array([f["dpd"] for f in features], dtype=np.int64),
+        np.array([f["on_time_ratio"] for f in features], dtype=np.int64),
+        np.array([f["prior_max_dpd_12m"] for f in features], dtype=np.int64),
+    )
+    for k, f in enumerate(features):
+        for name, values in columns.items():
+            f[name] = int(values[k])
 
 
 def lender_rows(lender: pa.Table | None) -> dict[str, dict[str, float]]:

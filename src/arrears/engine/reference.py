@@ -14,7 +14,9 @@ from arrears.engine.evaluation import ACTION_SCHEMA, ASSIGNMENT_SCHEMA, Evaluati
 from arrears.engine.model_scores import (
     LENDER_TABLE,
     SCORE_COLUMNS,
+    add_borrower_features,
     lender_rows,
+    needs_borrower_features,
     reasons_of_account,
     score_account,
     scores_schema,
@@ -37,9 +39,15 @@ def evaluate(
     scores: list[dict[str, object]] = []
     assignments: list[dict[str, object]] = []
     actions: list[dict[str, object]] = []
+    accounts = []
     for loan in portfolio.to_loans():
         position = compute_position(loan, as_of)
-        features = account_features(loan, position, events.get(loan.id, ()), product[loan.id])
+        accounts.append(
+            (loan, position, account_features(loan, position, events.get(loan.id, ()), product[loan.id]))
+        )
+    if needs_borrower_features(portfolio.models):  # the borrower's record across their loans
+        add_borrower_features([f for _, _, f in accounts], [borrower[loan.id] for loan, _, _ in accounts])
+    for loan, position, features in accounts:
         features.update(score_account(portfolio.models, features, lender.get(loan.id, {})))
         if portfolio.models:
             scores.append(

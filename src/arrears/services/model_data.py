@@ -28,7 +28,7 @@ from arrears.domain.models import (
     target,
 )
 from arrears.domain.products import LedgerSettings
-from arrears.engine.model_scores import LENDER_TABLE, model_columns
+from arrears.engine.model_scores import LENDER_TABLE, model_columns, with_borrower_features
 from arrears.engine.portfolio import Portfolio, epoch_day
 from arrears.engine.vector_features import feature_table
 from arrears.services.unit_of_work import UnitOfWork
@@ -102,7 +102,8 @@ def features_on(
     products: dict[str, LedgerSettings] | None = None,
     later: dict[str, pa.Table] | None = None,
 ) -> tuple[Portfolio, pa.Table]:
-    """The portfolio and the engine's feature table as of `day` (the lender's features in the portfolio).
+    """The portfolio and the engine's feature table as of `day` with each account's borrower and the
+    borrower's record across their loans (the lender's features in the portfolio).
 
     `later`, a snapshot of a later day, is cut back to `day` instead of reading the store again."""
     tables = as_of_view(later, day) if later is not None else dict(uow.snapshot(day))
@@ -110,7 +111,8 @@ def features_on(
     lender = lender_table(uow, day)
     if lender is not None:
         portfolio.tables[LENDER_TABLE] = lender
-    return portfolio, feature_table(portfolio, day)
+    table = feature_table(portfolio, day).append_column("borrower_id", portfolio["loans"]["borrower_id"])
+    return portfolio, with_borrower_features(table)
 
 
 def as_of_view(tables: dict[str, pa.Table], day: date) -> dict[str, pa.Table]:

@@ -1,6 +1,6 @@
 """Training a risk model: a time-based split of the observation days (train / validation / test), a
 scorecard (optbinning's monotonic WoE binning + logistic regression → integer points) or gradient boosting
-(LightGBM), a Platt calibration fitted on the validation days, and the metrics on the test days.
+(LightGBM), a calibration (Platt or isotonic) fitted on the validation days, and the metrics on the test days.
 
 The libraries come with the optional extra `arrears[models]` and are imported here only, when a model is
 trained; without them: InputError "install the models extra ...".
@@ -33,6 +33,22 @@ from arrears.services.model_data import Dataset
 
 EXTRA = "install the models extra: pip install 'arrears[models]'"
 MIN_ROWS = 50
+# Observations of one account on consecutive days are near copies: leaves must hold many of them, or the
+# trees learn the accounts of the training days instead of the borrowers (measured: docs/models.md).
+GBM_PARAMS: dict[str, Any] = {
+    "objective": "binary",
+    "learning_rate": 0.05,
+    "num_leaves": 7,
+    "min_data_in_leaf": 40,  # at least; one 40th of the training rows when that is more
+    "feature_fraction": 0.9,
+    "bagging_fraction": 0.9,
+    "bagging_freq": 1,
+    "lambda_l2": 1.0,
+    "seed": 7,
+    "deterministic": True,
+    "num_threads": 1,
+    "verbose": -1,
+}
 
 
 def _require(module: str) -> Any:
@@ -79,24 +95,71 @@ def time_split(data: Dataset, shares: tuple[float, float] = (0.6, 0.2)) -> Split
     )
 
 
-def _platt_steps(raw: np.ndarray, labels: np.ndarray, grid: np.ndarray, *, logit: bool) -> CalibrationTable:
-    """Platt scaling fitted on the validation days — P(event) = 1 / (1 + exp(−(a·x + b))), x the raw score
-    (its log-odds for a GBM's probability) — tabulated as steps at `grid` in whole basis points, so every
-    engine reads the same integer."""
-    linear = _require("sklearn.linear_model")
-    x = _logit(raw) if logit else raw.astype(np.float64)
-    fit = linear.LogisticRegression(C=1e6, max_iter=1000)
-    fit.fit(x.reshape(-1, 1), labels.astype(int))
-    a, b = float(fit.coef_[0][0]), float(fit.intercept_[0])
-    g = np.unique(grid.astype(np.float64))
-    z = a * (_logit(g) if logit else g) + b
-    values = np.clip(np.round(10_000 / (1 + np.exp(-z))), 0, 10_000).astype(np.int64)
+CALIBRATIONS = ("auto", "platt", "isotonic")
+
+
+def _steps(grid: np.ndarray, probabilities: np.ndarray) -> CalibrationTable:
+    """A calibration curve evaluated at `grid` as steps in whole basis points (every engine reads the same
+    integer): a new step wherever the rounded value changes."""
+    values = np.clip(np.round(10_000 * probabilities), 0, 10_000).astype(np.int64)
     thresholds, out = [-math.inf], [int(values[0])]
-    for t, v in zip(g[1:], values[1:], strict=True):
+    for t, v in zip(grid[1:], values[1:], strict=True):
         if int(v) != out[-1]:
             thresholds.append(float(t))
             out.append(int(v))
     return CalibrationTable(tuple(thresholds), tuple(out))
+
+
+def _fit_curve(method: str, x: np.ndarray, labels: np.ndarray) -> Any:
+    """A calibration curve fitted on (x, label): Platt (logistic in x) or isotonic (non-decreasing steps)."""
+    if method == "platt":
+        linear = _require("sklearn.linear_model")
+        fit = linear.LogisticRegression(C=1e6, max_iter=1000)
+        fit.fit(x.reshape(-1, 1), labels.astype(int))
+        a, b = float(fit.coef_[0][0]), float(fit.intercept_[0])
+        return lambda g: 1 / (1 + np.exp(-(a * g + b)))
+    isotonic = _require("sklearn.isotonic")
+    iso = isotonic.IsotonicRegression(y_min=0.0, y_max=1.0, out_of_bounds="clip", increasing="auto")
+    iso.fit(x, labels.astype(np.float64))
+    return lambda g: iso.predict(g)
+
+
+def choose_calibration(x: np.ndarray, labels: np.ndarray, days: np.ndarray) -> str:
+    """Platt or isotonic, by the Brier score on the later half of the validation days of a curve fitted on
+    the earlier half (the one that generalises forward in time)."""
+    cut = np.median(np.unique(days)) if len(days) else 0
+    early, late = days <= cut, days > cut
+    if not late.any() or labels[early].all() or not labels[early].any():
+        return "platt"
+    scores = {}
+    for method in ("platt", "isotonic"):
+        curve = _fit_curve(method, x[early], labels[early])
+        p = np.asarray(curve(x[late]), dtype=np.float64)
+        scores[method] = float(np.mean((p - labels[late].astype(np.float64)) ** 2))
+    return min(scores, key=lambda m: (scores[m], m != "platt"))
+
+
+def calibrate(
+    raw: np.ndarray,
+    labels: np.ndarray,
+    days: np.ndarray,
+    grid: np.ndarray,
+    *,
+    logit: bool,
+    method: str = "auto",
+) -> tuple[CalibrationTable, str]:
+    """The calibration fitted on the validation days — Platt scaling, P = 1 / (1 + exp(−(a·x + b))), or
+    isotonic regression, x the raw score (its log-odds for a GBM's probability); `auto` chooses
+    (choose_calibration) — tabulated as steps at `grid`. Returns the table and the method used."""
+    if method not in CALIBRATIONS:
+        raise InputError(
+            f"unknown calibration {method!r} (use auto, platt or isotonic)", field="--calibration"
+        )
+    x = _logit(raw) if logit else raw.astype(np.float64)
+    chosen = choose_calibration(x, labels, days) if method == "auto" else method
+    curve = _fit_curve(chosen, x, labels)
+    g = np.unique(grid.astype(np.float64))
+    return _steps(g, np.asarray(curve(_logit(g) if logit else g), dtype=np.float64)), chosen
 
 
 def _logit(p: np.ndarray) -> np.ndarray:
@@ -106,7 +169,7 @@ def _logit(p: np.ndarray) -> np.ndarray:
 
 
 def train_scorecard(
-    data: Dataset, split: Split, model_id: str, target: str
+    data: Dataset, split: Split, model_id: str, target: str, calibration_method: str = "auto"
 ) -> tuple[ScoringModel, dict[str, Any]]:
     optbinning = _require("optbinning")
     linear = _require("sklearn.linear_model")
@@ -158,33 +221,35 @@ def train_scorecard(
     raw_valid = provisional.points_many(valid.columns).astype(np.float64)
     lowest = sum(min(c.points) for c in characteristics)
     highest = sum(max(c.points) for c in characteristics)
-    calibration = _platt_steps(raw_valid, valid.labels, np.arange(lowest, highest + 1), logit=False)
+    calibration, method = calibrate(
+        raw_valid,
+        valid.labels,
+        valid.days,
+        np.arange(lowest, highest + 1),
+        logit=False,
+        method=calibration_method,
+    )
     card = Scorecard(tuple(characteristics), calibration)
     importance = sorted(
         ({"feature": r["feature"], "weight": r["iv"]} for r in {r["feature"]: r for r in table}.values()),
         key=lambda r: -r["weight"],
     )
     model = ScoringModel(model_id, target, "scorecard", tuple(selected), scorecard=card)
-    return model, {"scorecard_table": table, "importance": importance, "intercept": intercept}
+    return model, {
+        "scorecard_table": table,
+        "importance": importance,
+        "intercept": intercept,
+        "calibration_method": method,
+    }
 
 
-def train_gbm(data: Dataset, split: Split, model_id: str, target: str) -> tuple[ScoringModel, dict[str, Any]]:
+def train_gbm(
+    data: Dataset, split: Split, model_id: str, target: str, calibration_method: str = "auto"
+) -> tuple[ScoringModel, dict[str, Any]]:
     lightgbm = _require("lightgbm")
     train, valid = data.rows(split.train), data.rows(split.valid)
-    params = {
-        "objective": "binary",
-        "learning_rate": 0.05,
-        "num_leaves": 15,
-        "min_data_in_leaf": 40,
-        "feature_fraction": 0.9,
-        "bagging_fraction": 0.9,
-        "bagging_freq": 1,
-        "lambda_l2": 1.0,
-        "seed": 7,
-        "deterministic": True,
-        "num_threads": 1,
-        "verbose": -1,
-    }
+    params = dict(GBM_PARAMS)
+    params["min_data_in_leaf"] = max(int(params["min_data_in_leaf"]), len(train) // 40)
     train_set = lightgbm.Dataset(train.matrix(), train.labels.astype(int), feature_name=list(data.features))
     valid_set = lightgbm.Dataset(valid.matrix(), valid.labels.astype(int), reference=train_set)
     booster = lightgbm.train(
@@ -199,7 +264,9 @@ def train_gbm(data: Dataset, split: Split, model_id: str, target: str) -> tuple[
     raw_valid = np.asarray(reloaded.predict(valid.matrix()), dtype=np.float64)
     raw_train = np.asarray(reloaded.predict(train.matrix()), dtype=np.float64)
     grid = np.quantile(np.concatenate([raw_train, raw_valid]), np.linspace(0, 1, 2001))
-    calibration = _platt_steps(raw_valid, valid.labels, grid, logit=True)
+    calibration, method = calibrate(
+        raw_valid, valid.labels, valid.days, grid, logit=True, method=calibration_method
+    )
     test = data.rows(split.test)
     contrib = (
         np.asarray(reloaded.predict(test.matrix(), pred_contrib=True))[:, :-1]
@@ -214,7 +281,7 @@ def train_gbm(data: Dataset, split: Split, model_id: str, target: str) -> tuple[
         key=lambda r: -r["weight"],
     )
     model = ScoringModel(model_id, target, "gbm", data.features, gbm_text=text, calibration=calibration)
-    return model, {"importance": importance, "trees": reloaded.num_trees()}
+    return model, {"importance": importance, "trees": reloaded.num_trees(), "calibration_method": method}
 
 
 def evaluate(model: ScoringModel, data: Dataset) -> tuple[np.ndarray, dict[str, Any]]:
@@ -223,8 +290,11 @@ def evaluate(model: ScoringModel, data: Dataset) -> tuple[np.ndarray, dict[str, 
     return p, metrics(data.labels, p, data.buckets).to_dict()
 
 
-def train(data: Dataset, family: str, target: str, model_id: str) -> tuple[ScoringModel, dict[str, Any]]:
-    """Fit the family on the training days, calibrate on the validation days, measure on the test days.
+def train(
+    data: Dataset, family: str, target: str, model_id: str, calibration: str = "auto"
+) -> tuple[ScoringModel, dict[str, Any]]:
+    """Fit the family on the training days, calibrate on the validation days (`calibration`: platt,
+    isotonic or auto, the one that does better forward in time), measure on the test days.
 
     Returns the model and what its file records beside it: split, metrics per part, importance, the
     scorecard table, the ROC of the test days and the training distributions PSI is measured against."""
@@ -242,7 +312,11 @@ def train(data: Dataset, family: str, target: str, model_id: str) -> tuple[Scori
                 f"the {part} days hold only one outcome of {target}: widen --from/--to", field="--from"
             )
     fit = train_scorecard if family == "scorecard" else train_gbm
-    model, extra = fit(data, split, model_id, target)
+    if calibration not in CALIBRATIONS:
+        raise InputError(
+            f"unknown calibration {calibration!r} (use auto, platt or isotonic)", field="--calibration"
+        )
+    model, extra = fit(data, split, model_id, target, calibration)
     parts = {}
     for part, mask in (("train", split.train), ("valid", split.valid), ("test", split.test)):
         _, parts[part] = evaluate(model, data.rows(mask))

@@ -24,6 +24,7 @@ from arrears.domain.errors import InputError
 from arrears.domain.features import FeatureValue
 from arrears.domain.model_records import AccountScore, ModelRecord
 from arrears.domain.models import (
+    BORROWER_FEATURES,
     PSI_ALERT,
     TARGETS,
     CalibrationTable,
@@ -39,6 +40,7 @@ from arrears.engine.model_scores import (
     LENDER_TABLE,
     explain_row,
     model_columns,
+    needs_borrower_features,
     probabilities_bp,
     score_account,
 )
@@ -144,6 +146,7 @@ def train_model(
     *,
     every: int | None = None,
     activate: bool = True,
+    calibration: str = "auto",
     progress: Callable[[date], None] | None = None,
 ) -> Trained:
     """Build the data from the store, train, write the file (`save(model_id, bytes) -> path`) and record it
@@ -156,7 +159,7 @@ def train_model(
         if known is None:
             raise InputError("the store has no daily run yet: nothing to learn from", field="--from")
         data = build_dataset(uow, t.name, days, known, progress=progress)
-    model, info = model_training.train(data, family, t.name, "pending")
+    model, info = model_training.train(data, family, t.name, "pending", calibration)
     meta = {
         "trained_from": start.isoformat(),
         "trained_to": end.isoformat(),
@@ -331,6 +334,10 @@ def model_scores(
             for v in uow.models.lender_features(as_of)
             if v.loan_id == loan_id
         }
+    if needs_borrower_features(models):  # the borrower's other loans, as the daily run sees them
+        _, table = features_on(uow, as_of)
+        row = table.filter(pc.equal(table["loan_id"], loan_id)).to_pylist()
+        features = {**features, **{f: int(row[0][f]) for f in BORROWER_FEATURES}} if row else features
     values = score_account(models, features, lender)
     details = []
     for m in models:

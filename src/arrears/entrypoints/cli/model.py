@@ -42,6 +42,11 @@ def train(
     ),
     family: str = typer.Option("scorecard", "--family", help="scorecard (optbinning) or gbm (LightGBM)."),
     every: int = typer.Option(None, "--every", help="Days between observation days (default 1: every day)."),
+    calibration: str = typer.Option(
+        "auto",
+        "--calibration",
+        help="platt, isotonic, or auto: the one that does better on the later validation days.",
+    ),
     no_activate: bool = typer.Option(
         False, "--no-activate", help="Record the model without making it the target's active one."
     ),
@@ -64,6 +69,7 @@ def train(
         save_model,
         every=every,
         activate=not no_activate,
+        calibration=calibration,
         progress=None if json_out else lambda d: console.print(f"observing {d.isoformat()}", style="dim"),
     )
     test = trained.record.metrics["test"]
@@ -80,6 +86,7 @@ def train(
         "ks": test["ks"],
         "brier": test["brier"],
         "calibration_error": test["calibration_error"],
+        "calibration": trained.document.get("calibration_method"),
         "test_accounts": test["accounts"],
         "test_event_rate": test["event_rate"],
         "validation_auc": trained.record.metrics["valid"]["auc"],
