@@ -8,6 +8,9 @@ the provider's public key — configured, never defaulted.
 
 - `POST {url}/api/checkout` (form): app_id, out_trade_no, total_amount ("123.45"), currency, subject,
   notify_url, return_url, timestamp, sign_type, sign → JSON {code: "SUCCESS", trade_no, checkout_url, sign}.
+- `POST {url}/api/debit` (form): app_id, out_trade_no, total_amount, currency, agreement_no, timestamp,
+  sign_type, sign → JSON {code, out_trade_no, trade_no, trade_status (TRADE_SUCCESS | TRADE_CLOSED), reason,
+  total_amount, currency, gmt_payment, sign}: a debit under the borrower's agreement (代扣), answered at once.
 - `POST {url}/api/query` (form): app_id, out_trade_no, timestamp, sign_type, sign → JSON {code, out_trade_no,
   trade_no, trade_status (WAIT_BUYER_PAY | TRADE_SUCCESS), total_amount, currency, gmt_payment, sign}.
 - the notification: `POST notify_url` (form): notify_id, notify_time, app_id, out_trade_no, trade_no,
@@ -233,6 +236,26 @@ class ProviderClient:
             },
         )
         return found["trade_no"], found["checkout_url"]
+
+    def debit(self, order_id: str, amount: int, currency: str, agreement: str) -> tuple[bool, str]:
+        """A debit under the borrower's agreement (代扣): (paid, the provider's trade_no or its reason).
+        A provider that does not answer is a failed try (ProviderUnavailable is not raised)."""
+        try:
+            found = self._call(
+                "/api/debit",
+                {
+                    "out_trade_no": order_id,
+                    "total_amount": format_minor(amount, currency),
+                    "currency": currency,
+                    "agreement_no": agreement,
+                },
+            )
+        except ProviderUnavailable as err:
+            return False, str(err)
+        paid = found.get("trade_status") == "TRADE_SUCCESS" and found.get("total_amount") == format_minor(
+            amount, currency
+        )
+        return paid, found.get("trade_no", "") if paid else found.get("reason", found.get("trade_status", ""))
 
     def query(self, order_id: str) -> dict[str, str]:
         """The provider's view of an order (trade_status, trade_no, total_amount, currency, gmt_payment)."""

@@ -54,6 +54,9 @@ class Simulator:
     duplicates: int = 0
     notify: bool = True
     trades: dict[str, SimulatedTrade] = field(default_factory=dict)
+    # The answers of the next debits (True: paid, False: insufficient funds); paid once they run out.
+    debit_results: list[bool] = field(default_factory=list)
+    debits: list[dict[str, str]] = field(default_factory=list)
     deliveries: list[tuple[str, str]] = field(default_factory=list)
     _numbers: Any = field(default_factory=lambda: itertools.count(1))
     _lock: threading.Lock = field(default_factory=threading.Lock)
@@ -149,6 +152,34 @@ def simulator_app(sim: Simulator) -> FastAPI:
             total_amount=trade.total_amount,
             currency=trade.currency,
             gmt_payment=trade.gmt_payment,
+        )
+
+    @app.post("/api/debit")
+    async def debit(request: Request) -> Response:
+        """A debit under the borrower's agreement (代扣): paid at once, or refused."""
+        params = await _form(request)
+        if not verify(sim.merchant_key, params) or params.get("app_id") != sim.app_id:
+            return sim.answer(code="INVALID_SIGNATURE", msg="the request is not signed by the merchant")
+        with sim._lock:
+            paid = sim.debit_results.pop(0) if sim.debit_results else True
+            sim.debits.append(params)
+            number = f"2026{next(sim._numbers):010d}"
+        if not paid:
+            return sim.answer(
+                code="SUCCESS",
+                out_trade_no=params.get("out_trade_no", ""),
+                trade_no=number,
+                trade_status="TRADE_CLOSED",
+                reason="INSUFFICIENT_BALANCE",
+            )
+        return sim.answer(
+            code="SUCCESS",
+            out_trade_no=params.get("out_trade_no", ""),
+            trade_no=number,
+            trade_status="TRADE_SUCCESS",
+            total_amount=params.get("total_amount", ""),
+            currency=params.get("currency", ""),
+            gmt_payment=provider_time_text(sim.clock()),
         )
 
     @app.get("/checkout/{trade_no}")

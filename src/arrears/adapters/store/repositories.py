@@ -593,6 +593,22 @@ class EventRepository:
         )
         return [AccountEvent(r[0], r[1], r[2], r[3], r[4], dict(r[5] or {})) for r in rows]
 
+    def of_kind(self, kind: str, start: date, end: date) -> list[AccountEvent]:
+        """The events of a kind on days start..end (both included), by day."""
+        rows = self.connection.execute(
+            select(
+                AccountEventRow.id,
+                AccountEventRow.loan_id,
+                AccountEventRow.kind,
+                AccountEventRow.on_date,
+                AccountEventRow.at,
+                AccountEventRow.detail,
+            )
+            .where(AccountEventRow.kind == kind, AccountEventRow.on_date.between(start, end))
+            .order_by(AccountEventRow.on_date, AccountEventRow.id)
+        )
+        return [AccountEvent(r[0], r[1], r[2], r[3], r[4], dict(r[5] or {})) for r in rows]
+
 
 def row_counts(connection: Connection, tables: Sequence[Any]) -> dict[str, int]:
     """How many rows each table holds (for `db info` and tests)."""

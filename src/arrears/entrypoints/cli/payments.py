@@ -4,12 +4,16 @@
 from __future__ import annotations
 
 from dataclasses import asdict
-from datetime import UTC, datetime
+from datetime import UTC, datetime, time
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import typer
 
 from arrears.entrypoints.cli.console import console, parse_as_of, print_json
+
+if TYPE_CHECKING:
+    from arrears.adapters.payment_provider import ProviderClient
 
 payments_app = typer.Typer(
     help="The payment provider: reconcile its settlement file, query an order, a local simulator.",
@@ -73,17 +77,11 @@ def query(
 ) -> None:
     """Ask the provider about an order and book it if it was paid and its notification never came."""
     from arrears.adapters.casework_file import load_config
-    from arrears.adapters.payment_provider import ProviderClient, ProviderConfig, paid_notice
-    from arrears.domain.errors import InputError
+    from arrears.adapters.payment_provider import paid_notice
     from arrears.services.checkout import book_notice
     from arrears.services.unit_of_work import UnitOfWork
 
-    config = ProviderConfig.from_env()
-    if config is None:
-        raise InputError(
-            "no payment provider is configured (ARREARS_PAY_URL and the others)", field="ARREARS_PAY_URL"
-        )
-    found = ProviderClient(config).query(order_id)
+    found = _client().query(order_id)
     notice = paid_notice({**found, "notify_id": f"query:{order_id}"})
     out: dict[str, object] = {
         "order_id": order_id,
@@ -98,6 +96,56 @@ def query(
         print_json(out)
     else:
         console.print(f"{order_id}: {out['trade_status']}, booked now: {out['recorded']}", highlight=False)
+
+
+@payments_app.command("autodebit")
+def autodebit(
+    as_of: str = typer.Option(..., "--as-of", help="The day, YYYY-MM-DD (run it before `arrears run`)."),
+    rules: Path = typer.Option(
+        None, "--rules", help="Retry rules per product (YAML; ARREARS_AUTODEBIT_RULES)."
+    ),
+    json_out: bool = typer.Option(False, "--json", help='Print {"as_of": ..., "retries": [...]}.'),
+) -> None:
+    """Retry failed auto-debits due today through the provider (per product: days after the failure, at most N;
+    none once the borrower chose to pay by hand); hold the ladder while a retry is pending."""
+    from arrears.adapters.autodebit_rules import load_retry_rules
+    from arrears.adapters.casework_file import load_config
+    from arrears.domain.compliance.clock import zone
+    from arrears.domain.money import format_minor
+    from arrears.services.autodebit import LOCAL_ZONE, run_retries
+    from arrears.services.unit_of_work import UnitOfWork
+
+    day = parse_as_of(as_of, "--as-of")
+    retry_rules = load_retry_rules(rules)
+    debit = _client()
+    local = zone(LOCAL_ZONE)
+    # Today: now. Another day (a catch-up or a replay): that morning, before the day's collections run.
+    now = datetime.now(UTC)
+    if now.astimezone(local).date() != day:
+        now = datetime.combine(day, time(8), local)
+    with UnitOfWork() as uow:
+        done = run_retries(uow, day, now, retry_rules, debit, load_config())
+        uow.commit()
+    shown = [{**row, "amount": format_minor(row["amount"])} for row in done]
+    if json_out:
+        print_json({"as_of": day.isoformat(), "retries": shown})
+    else:
+        paid = sum(1 for row in done if row["paid"])
+        console.print(
+            f"{day}: {len(done)} retr{'y' if len(done) == 1 else 'ies'}, {paid} paid", highlight=False
+        )
+
+
+def _client() -> ProviderClient:
+    from arrears.adapters.payment_provider import ProviderClient, ProviderConfig
+    from arrears.domain.errors import InputError
+
+    config = ProviderConfig.from_env()
+    if config is None:
+        raise InputError(
+            "no payment provider is configured (ARREARS_PAY_URL and the others)", field="ARREARS_PAY_URL"
+        )
+    return ProviderClient(config)
 
 
 @payments_app.command("simulator")
