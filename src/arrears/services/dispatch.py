@@ -58,6 +58,7 @@ from arrears.domain.outbox import (
     outcome_at_send,
     why_moot,
 )
+from arrears.domain.portal import PortalLink
 from arrears.domain.records import Borrower, LoanRecord
 from arrears.services import portal
 from arrears.services.channels import (
@@ -373,6 +374,7 @@ class BatchWrites:
     dropped: list[int] = field(default_factory=list)  # rows whose attempt turned out not to be one
     deliveries: list[Delivery] = field(default_factory=list)
     statuses: list[StatusChange] = field(default_factory=list)
+    links: list[PortalLink] = field(default_factory=list)  # portal links in the messages rendered
 
 
 @dataclass
@@ -518,6 +520,7 @@ def mark_in_flight(
     kept = {s.outbox_id for s in decided} & claim.recovered
     kept_contacts = uow.outbox.contacts_for(sorted(kept)) if kept else []
     uow.outbox.add_contacts(writes.contacts)
+    uow.portal_links.add_all(writes.links)
     flying = uow.outbox.set_statuses(writes.statuses, claim.owner, returning=IN_FLIGHT)
     write_audit(uow, kept_contacts, decided)
     keep_lease(uow, claim)
@@ -646,7 +649,10 @@ def dispatch_row(
     try:
         context = message_context(d, entry, record, borrower, language, now, positions)
         if "{token}" in context["pay_link"]:  # the lender's pay_link is a portal link: one per message
-            context["pay_link"] = portal.pay_link(uow, str(d.settings.lender["pay_link"]), record.id, now)
+            context["pay_link"], link = portal.message_link(
+                str(d.settings.lender["pay_link"]), record.id, record.borrower_id, now
+            )
+            writes.links.append(link)
         if approval is not None:
             context["approval_ref"] = approval.approval.ref
             context["law_firm"] = approval.law_firm or context["law_firm"]

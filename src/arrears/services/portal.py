@@ -12,6 +12,8 @@ from typing import Any
 
 from arrears.domain.disputes import SlaPolicy, category
 from arrears.domain.errors import InputError, NotFound
+from arrears.domain.money import format_minor
+from arrears.domain.plans import PlanRules
 from arrears.domain.portal import (
     DEFAULT_TTL,
     MAX_STEP_UP_TRIES,
@@ -21,7 +23,7 @@ from arrears.domain.portal import (
     token_hash,
 )
 from arrears.domain.records import AccountEvent
-from arrears.services import audit, borrower_facts, disputes, promises
+from arrears.services import audit, borrower_facts, disputes, plans, promises
 from arrears.services.accounts import AccountView, show_account
 from arrears.services.unit_of_work import UnitOfWork
 
@@ -59,19 +61,15 @@ def issue_link(
     return IssuedLink(token, link.expires_at)
 
 
-def pay_link(
-    uow: UnitOfWork, template: str, loan_id: str, now: datetime, *, ttl: timedelta = DEFAULT_TTL
-) -> str:
-    """A message's pay_link: with `{token}` in the lender's template, a new portal link to the loan (not
-    audited one by one: the message's contact attempt is); otherwise the template with the loan id."""
-    if "{token}" not in template:
-        return template.format(loan_id=loan_id)
-    record = uow.loans.record(loan_id)
+def message_link(
+    template: str, loan_id: str, borrower_id: str, now: datetime, *, ttl: timedelta = DEFAULT_TTL
+) -> tuple[str, PortalLink]:
+    """A message's pay_link when the lender's template has `{token}`: the link's address and the new
+    portal link to the loan, for the caller to store with the message's other writes (dispatch: one
+    insert per batch; not audited one by one: the message's contact attempt is)."""
     token = secrets.token_urlsafe(16)
-    uow.portal_links.add(
-        PortalLink(token_hash(token), loan_id, record.borrower_id, now, now + ttl, "dispatch")
-    )
-    return template.format(loan_id=loan_id, token=token)
+    link = PortalLink(token_hash(token), loan_id, borrower_id, now, now + ttl, "dispatch")
+    return template.format(loan_id=loan_id, token=token), link
 
 
 def revoke_links(uow: UnitOfWork, loan_id: str, now: datetime, *, by: str) -> int:
@@ -179,6 +177,31 @@ def dispute(
     )
 
 
+def plan_offers(uow: UnitOfWork, link: PortalLink, today: date, rules: PlanRules) -> list[dict[str, Any]]:
+    """The plans the borrower may choose today, as the page shows them."""
+    return [
+        {
+            "id": o.id,
+            "kind": o.terms.kind,
+            "days": o.terms.days,
+            "count": o.terms.count,
+            "discount_pct": str(o.terms.discount_pct),
+            "instalments": [(due, format_minor(amount, currency)) for due, amount in o.instalments],
+            "concession": format_minor(o.concession, currency),
+            "needs_approval": o.needs_approval,
+        }
+        for currency in [uow.loans.record(link.loan_id).loan.currency]
+        for o in plans.self_serve_offers(uow, link.loan_id, today, rules)
+    ]
+
+
+def accept_plan(
+    uow: UnitOfWork, link: PortalLink, offer_id: str, today: date, rules: PlanRules
+) -> dict[str, Any]:
+    """The borrower accepts an offer (the plan service: active within the portal's limit, else to approval)."""
+    return plans.accept_offer(uow, link.loan_id, offer_id, today, rules, actor_of(link))
+
+
 def opt_out(uow: UnitOfWork, link: PortalLink, channel: str) -> bool:
     """Opt out of a channel (a borrower fact the compliance rules read); False when already opted out."""
     if channel not in OPT_OUT_CHANNELS:
@@ -209,15 +232,17 @@ __all__ = [
     "MAX_PROMISE_DAYS",
     "OPT_OUT_CHANNELS",
     "IssuedLink",
+    "accept_plan",
     "autodebit_failed",
     "balance",
     "dispute",
     "issue_link",
     "link_of",
+    "message_link",
     "messages",
     "open_link",
     "opt_out",
-    "pay_link",
+    "plan_offers",
     "promise",
     "revoke_links",
     "step_up",

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 
 from sqlalchemy import Integer, String, select, update
@@ -52,6 +53,13 @@ class PortalLinkRepository:
         self.connection.execute(
             PortalLinkRow.__table__.insert().values(**{c: getattr(link, c) for c in _COLUMNS})
         )
+
+    def add_all(self, links: Sequence[PortalLink]) -> None:
+        """Several links in one statement (the links of a dispatch round's messages)."""
+        if links:
+            self.connection.execute(
+                PortalLinkRow.__table__.insert(), [{c: getattr(link, c) for c in _COLUMNS} for link in links]
+            )
 
     def get(self, token_hash: str) -> PortalLink | None:
         table = PortalLinkRow.__table__
