@@ -59,6 +59,7 @@ if TYPE_CHECKING:  # annotations only: importing the port stays cheap (CLI start
     from arrears.domain.records import AccountEvent, Borrower, LoanRecord, Posting
     from arrears.domain.runs import PlannedAction, RunRecord
     from arrears.domain.staff import StaffUser
+    from arrears.services.bureau_port import BureauPort
     from arrears.services.model_port import ModelPort
 
 
@@ -478,6 +479,7 @@ class UnitOfWork:
     desk: DeskPort
     replies: ReplyPort
     personal_data: PersonalDataPort
+    bureau: BureauPort
     runs: RunPort
     audit: AuditPort
     activity: ActivityPort

@@ -47,6 +47,7 @@ COMMAND_MODULES = (
     "model",
     "portal",
     "payments",
+    "bureau",
 )
 
 # The top-level commands, in the order `arrears --help` lists them: the modules whose register(app) defines
@@ -126,6 +127,7 @@ COMMAND_INDEX: dict[str, tuple[tuple[str, ...], str]] = {
         ("model",),
         "Risk models trained on the store: scorecards and gradient boosting, with reason codes.",
     ),
+    "bureau": (("bureau",), "Credit-bureau reporting: the monthly Metro 2 or PBOC file."),
 }
 
 # Commands that make the store they are pointed at when it does not exist (`db upgrade`, `demo`, `sim
