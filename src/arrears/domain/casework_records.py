@@ -209,6 +209,9 @@ class Agency:
     id: str
     name: str
     commission_rate: str  # decimal string, e.g. "0.18"
+    capacity: int | None = None  # loans it may hold at once; None = no limit
+    buckets: str = ""  # the buckets it takes, "M2,M3"; "" = any
+    placement_days: int = 90  # from placement to the recall date
 
 
 @dataclass(frozen=True, slots=True)
@@ -220,6 +223,10 @@ class Placement:
     recall_on: date
     commission_rate: str
     status: str  # active | recalled
+    borrower_id: str | None = None
+    placed_balance: int = 0  # outstanding when placed, minor units
+    recalled_on: date | None = None  # the day it ended (None while active)
+    cause: str = "manual"  # manual | policy | replacement
 
 
 @dataclass(frozen=True, slots=True)

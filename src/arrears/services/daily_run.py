@@ -40,6 +40,7 @@ from arrears.engine.evaluation import (
 from arrears.engine.evaluators import evaluator
 from arrears.engine.portfolio import Portfolio
 from arrears.services.compliance_audit import audit_run_decisions
+from arrears.services.field_day import run_field_day
 from arrears.services.model_scoring import with_active_models, write_scores
 from arrears.services.models import active_models
 from arrears.services.unit_of_work import UnitOfWork
@@ -366,6 +367,9 @@ def run_day(
             write_scores(uow, as_of, models, pa.concat_tables(totals.scores))
         if not summary.already_run:  # a day's decisions are audited once, with its run record
             audit_run_decisions(uow, run_id, as_of, profile.name, rows)
+        field = run_field_day(uow, as_of, profile, rows, totals.assignments())  # agencies, visits
+        if field:
+            summary.counts["field"] = {k: len(v) for k, v in field.items()}
     summary.seconds = clock.perf_counter() - started
     return summary, planned_today
 

@@ -94,9 +94,12 @@ def call_check(
     now: datetime,
     *,
     known: tuple[LoanRecord, Borrower | None] | None = None,
+    channel: str = CALL_CHANNEL,
+    message_type: str = CALL_MESSAGE_TYPE,
 ) -> ComplianceDecision:
     """May an agent call the borrower of this loan at `now`? The dispatcher's rules on the same facts.
-    `known`: the loan's record and borrower when the caller has read them already."""
+    `known`: the loan's record and borrower when the caller has read them already. A field visit asks
+    the same question with channel "visit"."""
     record = known[0] if known else uow.loans.record(loan_id)
     borrower = known[1] if known else uow.borrowers.get(record.borrower_id)
     tz_name = (borrower.timezone if borrower else None) or None
@@ -119,15 +122,15 @@ def call_check(
         recorded=True,
     )
     attempt = Attempt(
-        channel=CALL_CHANNEL,
+        channel=channel,
         at=now,
         target=contact_address(
-            CALL_CHANNEL,
+            channel,
             borrower.phone if borrower else None,
             borrower.email if borrower else None,
             mask_name(borrower.name if borrower else None) or record.borrower_id,
         ),
-        message_type=CALL_MESSAGE_TYPE,
+        message_type=message_type,
         debt=loan_id,
     )
     return decide(profile, debtor, history.get(record.borrower_id, []), attempt)

@@ -163,6 +163,9 @@ class AgencyRow(Base):
     name: Mapped[str] = mapped_column(Text)
     commission_rate: Mapped[str] = mapped_column(String(16))  # decimal string, e.g. "0.18"
     created_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    capacity: Mapped[int | None] = mapped_column(Integer)  # loans held at once (0014_field); NULL = no limit
+    buckets: Mapped[str] = mapped_column(Text, default="")  # buckets it takes, "M2,M3"; "" = any
+    placement_days: Mapped[int] = mapped_column(Integer, default=90)  # placed → recall date
 
 
 class PlacementRow(Base):
@@ -177,6 +180,10 @@ class PlacementRow(Base):
     commission_rate: Mapped[str] = mapped_column(String(16))
     status: Mapped[str] = mapped_column(String(16))  # active | recalled
     created_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    borrower_id: Mapped[str | None] = mapped_column(String(64))  # 0014_field
+    placed_balance: Mapped[int] = mapped_column(MinorUnits, default=0)  # outstanding when placed
+    recalled_on: Mapped[date | None] = mapped_column(Date)
+    cause: Mapped[str] = mapped_column(String(32), default="manual")  # manual | policy | replacement
 
 
 class AgencyActivityRow(Base):

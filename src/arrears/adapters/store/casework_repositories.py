@@ -26,7 +26,7 @@ from arrears.adapters.store.casework_models import (
     ScheduleVersionRow,
     WebhookReceiptRow,
 )
-from arrears.adapters.store.models import AccountEventRow, InstalmentRow, LoanRow
+from arrears.adapters.store.models import AccountEventRow, InstalmentRow, LoanRow, PaymentRow
 from arrears.domain.cases import QueueEntry, Skills
 from arrears.domain.casework_records import (
     Agency,
@@ -571,6 +571,21 @@ class DisputeRepository:
         return [Evidence(*r) for r in rows]
 
 
+_PLACEMENT_COLUMNS = (
+    PlacementRow.id,
+    PlacementRow.loan_id,
+    PlacementRow.agency_id,
+    PlacementRow.placed_on,
+    PlacementRow.recall_on,
+    PlacementRow.commission_rate,
+    PlacementRow.status,
+    PlacementRow.borrower_id,
+    PlacementRow.placed_balance,
+    PlacementRow.recalled_on,
+    PlacementRow.cause,
+)
+
+
 class AgencyRepository:
     """Outside agencies, the loans placed with them, and the activity they report."""
 
@@ -579,19 +594,55 @@ class AgencyRepository:
 
     def get(self, agency_id: str) -> Agency | None:
         row = self.connection.execute(
-            select(AgencyRow.id, AgencyRow.name, AgencyRow.commission_rate).where(AgencyRow.id == agency_id)
+            select(
+                AgencyRow.id,
+                AgencyRow.name,
+                AgencyRow.commission_rate,
+                AgencyRow.capacity,
+                AgencyRow.buckets,
+                AgencyRow.placement_days,
+            ).where(AgencyRow.id == agency_id)
         ).first()
         return Agency(*row) if row is not None else None
+
+    def all(self) -> list[Agency]:
+        """Every agency, by id."""
+        rows = self.connection.execute(
+            select(
+                AgencyRow.id,
+                AgencyRow.name,
+                AgencyRow.commission_rate,
+                AgencyRow.capacity,
+                AgencyRow.buckets,
+                AgencyRow.placement_days,
+            ).order_by(AgencyRow.id)
+        )
+        return [Agency(*row) for row in rows]
 
     def add(self, agency: Agency) -> None:
         self.connection.execute(
             insert(AgencyRow).values(
-                id=agency.id, name=agency.name, commission_rate=agency.commission_rate, created_at=now()
+                id=agency.id,
+                name=agency.name,
+                commission_rate=agency.commission_rate,
+                capacity=agency.capacity,
+                buckets=agency.buckets,
+                placement_days=agency.placement_days,
+                created_at=now(),
             )
         )
 
     def place(
-        self, loan_id: str, agency_id: str, placed_on: date, recall_on: date, commission_rate: str
+        self,
+        loan_id: str,
+        agency_id: str,
+        placed_on: date,
+        recall_on: date,
+        commission_rate: str,
+        *,
+        borrower_id: str | None = None,
+        placed_balance: int = 0,
+        cause: str = "manual",
     ) -> None:
         """Place a loan with an agency until the recall date (an active placement)."""
         self.connection.execute(
@@ -603,29 +654,26 @@ class AgencyRepository:
                 commission_rate=commission_rate,
                 status="active",
                 created_at=now(),
+                borrower_id=borrower_id,
+                placed_balance=placed_balance,
+                cause=cause,
             )
         )
 
     def active_placement(self, loan_id: str) -> Placement | None:
         """The loan's first active placement (whatever its dates), or None."""
         row = self.connection.execute(
-            select(
-                PlacementRow.id,
-                PlacementRow.loan_id,
-                PlacementRow.agency_id,
-                PlacementRow.placed_on,
-                PlacementRow.recall_on,
-                PlacementRow.commission_rate,
-                PlacementRow.status,
-            )
+            select(*_PLACEMENT_COLUMNS)
             .where(PlacementRow.loan_id == loan_id, PlacementRow.status == "active")
             .order_by(PlacementRow.id)
         ).first()
         return Placement(*row) if row is not None else None
 
-    def recall(self, placement_id: int) -> None:
+    def recall(self, placement_id: int, recalled_on: date | None = None) -> None:
         self.connection.execute(
-            update(PlacementRow).where(PlacementRow.id == placement_id).values(status="recalled")
+            update(PlacementRow)
+            .where(PlacementRow.id == placement_id)
+            .values(status="recalled", recalled_on=recalled_on)
         )
 
     def holder(self, loan_id: str, today: date) -> str | None:
@@ -653,6 +701,40 @@ class AgencyRepository:
                 .order_by(PlacementRow.loan_id)
             )
         )
+
+    def active_placements(self) -> list[Placement]:
+        """Every active placement, by id."""
+        rows = self.connection.execute(
+            select(*_PLACEMENT_COLUMNS).where(PlacementRow.status == "active").order_by(PlacementRow.id)
+        )
+        return [Placement(*row) for row in rows]
+
+    def placements(self, agency_id: str | None = None, before: date | None = None) -> list[Placement]:
+        """Placements (active and recalled) of one agency or all, made before a day when given, by id."""
+        query = select(*_PLACEMENT_COLUMNS).order_by(PlacementRow.id)
+        if agency_id is not None:
+            query = query.where(PlacementRow.agency_id == agency_id)
+        if before is not None:
+            query = query.where(PlacementRow.placed_on < before)
+        return [Placement(*row) for row in self.connection.execute(query)]
+
+    def payments_of(
+        self, loan_ids: Sequence[str], start: date, end: date
+    ) -> list[tuple[str, str, date, int]]:
+        """(loan, payment id, day, amount) of the payments not reversed, start <= day < end, in day order."""
+        out: list[tuple[str, str, date, int]] = []
+        ids = sorted(set(loan_ids))
+        for i in range(0, len(ids), 500):
+            rows = self.connection.execute(
+                select(PaymentRow.loan_id, PaymentRow.id, PaymentRow.paid_on, PaymentRow.amount).where(
+                    PaymentRow.loan_id.in_(ids[i : i + 500]),
+                    PaymentRow.reversed_on.is_(None),
+                    PaymentRow.paid_on >= start,
+                    PaymentRow.paid_on < end,
+                )
+            )
+            out.extend((str(r[0]), str(r[1]), r[2], int(r[3])) for r in rows)
+        return sorted(out, key=lambda r: (r[2], r[0], r[1]))
 
     def add_activity(self, agency_id: str, loan_id: str, kind: str, outcome: str | None, note: str) -> int:
         """Record what an agency reports it did on a loan; its id."""
