@@ -59,6 +59,7 @@ if TYPE_CHECKING:  # annotations only: importing the port stays cheap (CLI start
     from arrears.domain.records import AccountEvent, Borrower, LoanRecord, Posting
     from arrears.domain.runs import PlannedAction, RunRecord
     from arrears.domain.staff import StaffUser
+    from arrears.services.bureau_port import BureauPort
     from arrears.services.model_port import ModelPort
 
 
@@ -395,6 +396,8 @@ class PortalLinkPort(Protocol):
 
     def add(self, link: PortalLink) -> None: ...
 
+    def add_all(self, links: Sequence[PortalLink]) -> None: ...
+
     def get(self, token_hash: str) -> PortalLink | None: ...
 
     def revoke(self, *, loan_id: str, at: datetime, token_hash: str | None = None) -> int: ...
@@ -476,6 +479,7 @@ class UnitOfWork:
     desk: DeskPort
     replies: ReplyPort
     personal_data: PersonalDataPort
+    bureau: BureauPort
     runs: RunPort
     audit: AuditPort
     activity: ActivityPort

@@ -56,6 +56,7 @@ REPOSITORIES: dict[str, str] = {
     "loan_actions": "arrears.adapters.store.run_log:LoanActionRepository",
     "run_log": "arrears.adapters.store.run_log:RunLogReader",
     "models": "arrears.adapters.store.model_repository:ModelRepository",
+    "bureau": "arrears.adapters.store.bureau_repository:BureauRepository",
     "portal_links": "arrears.adapters.store.portal_repository:PortalLinkRepository",
     "visits": "arrears.adapters.store.field_repository:VisitRepository",
     "litigation": "arrears.adapters.store.field_repository:LitigationRepository",

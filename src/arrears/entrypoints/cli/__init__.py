@@ -47,6 +47,7 @@ COMMAND_MODULES = (
     "model",
     "portal",
     "payments",
+    "bureau",
     "agency",
     "visit",
 )
@@ -128,6 +129,7 @@ COMMAND_INDEX: dict[str, tuple[tuple[str, ...], str]] = {
         ("model",),
         "Risk models trained on the store: scorecards and gradient boosting, with reason codes.",
     ),
+    "bureau": (("bureau",), "Credit-bureau reporting: the monthly Metro 2 or PBOC file."),
     "agency": (
         ("agency",),
         "Outside agencies: allocation terms, placements, recalls, commission statements, league table.",
