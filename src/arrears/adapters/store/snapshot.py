@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import io
 import json
+import sqlite3
 from datetime import date
 from itertools import pairwise
 from typing import Any
@@ -38,6 +39,7 @@ from sqlalchemy.engine import Connection
 from arrears.engine.portfolio import STORE_SNAPSHOT_SCHEMAS
 
 FETCH_BATCH = 100_000
+_NULL = r"\N"  # NULL in the CSV text SQLite makes for the snapshot
 
 _UTC_US = pa.timestamp("us", tz="UTC")
 _PG_INSTANT = "to_char(at AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI:SS.US')"
@@ -210,10 +212,40 @@ def _canonical_json(values: pa.ChunkedArray) -> pa.Array:
 
 
 def _read_sqlite(connection: Connection, sql: str, schema: pa.Schema, as_of: date) -> pa.Table:
+    """The query's rows, made into CSV text by SQLite itself (one string per query, parsed by Arrow's
+    multi-threaded reader): a Python tuple per row costs several times more. A result too big for one
+    SQLite string (about a gigabyte) is read row by row instead."""
+    query = sql.format(at="at").replace(":as_of", "?")
+    params = [as_of.isoformat()] * sql.count(":as_of")
+    names = [f"c{i}" for i in range(len(schema))]
+    line = " || ',' || ".join(_csv_field(n, f.type) for n, f in zip(names, schema, strict=True))
+    wrapped = f"WITH q({', '.join(names)}) AS ({query}) SELECT group_concat({line}, char(10)) FROM q"
+    dbapi = connection.connection.dbapi_connection
+    try:
+        found = dbapi.execute(wrapped, params).fetchone()[0]
+    except (sqlite3.DataError, sqlite3.OperationalError) as too_big:
+        if "too big" not in str(too_big):
+            raise
+        return _read_sqlite_rows(connection, query, params, schema)
+    if not found:
+        return schema.empty_table()
+    return _parse_csv(io.BytesIO(found.encode()), schema, [_NULL])
+
+
+def _csv_field(name: str, kind: pa.DataType) -> str:
+    """A column as a CSV field: text quoted, NULL as an unquoted \\N (after a quoted field, Arrow's CSV
+    reader takes an empty field for a quoted empty string, not a NULL)."""
+    if pa.types.is_string(kind):
+        return (
+            f"CASE WHEN {name} IS NULL THEN '{_NULL}' ELSE '\"' || replace({name}, '\"', '\"\"') || '\"' END"
+        )
+    return f"coalesce({name}, '{_NULL}')"
+
+
+def _read_sqlite_rows(connection: Connection, query: str, params: list[str], schema: pa.Schema) -> pa.Table:
     cursor = connection.connection.dbapi_connection.cursor()
     try:
-        query = sql.format(at="at").replace(":as_of", "?")
-        cursor.execute(query, [as_of.isoformat()] * sql.count(":as_of"))
+        cursor.execute(query, params)
         batches = []
         while rows := cursor.fetchmany(FETCH_BATCH):
             columns = list(zip(*rows, strict=True))
@@ -247,12 +279,21 @@ def _read_postgres(connection: Connection, sql: str, schema: pa.Schema, as_of: d
     if not buffer.tell():
         return schema.empty_table()
     buffer.seek(0)
+    return _parse_csv(buffer, schema)
+
+
+def _parse_csv(buffer: io.BytesIO, schema: pa.Schema, null_values: list[str] | None = None) -> pa.Table:
+    """CSV rows (no header; an unquoted empty field, or one of `null_values`, is NULL) as a table of
+    `schema`; instants are UTC text."""
     read_types = {f.name: (pa.string() if pa.types.is_timestamp(f.type) else f.type) for f in schema}
     table = pacsv.read_csv(
         buffer,
         read_options=pacsv.ReadOptions(column_names=schema.names),
         convert_options=pacsv.ConvertOptions(
-            column_types=read_types, strings_can_be_null=True, quoted_strings_can_be_null=False
+            column_types=read_types,
+            strings_can_be_null=True,
+            quoted_strings_can_be_null=False,
+            **({"null_values": null_values} if null_values else {}),
         ),
     )
     columns = [
