@@ -47,6 +47,8 @@ lint: $(DEV)
 bench: $(DEV)
 	$(BIN)/arrears bench import --rows 1000000
 	$(BIN)/python benchmarks/daily_run.py
+	bash scripts/postgres.sh
+	ARREARS_TEST_PG_URL="$$(cat .pg_test_url)" $(BIN)/python benchmarks/full_run.py --accounts 1000000 --write-docs
 
 # Faults and abuse at full size; each part writes its section of docs/reliability.md.
 reliability: $(DEV)
