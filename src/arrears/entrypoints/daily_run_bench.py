@@ -126,7 +126,7 @@ def write_generated_snapshot(
     )
     if existing is not None:
         return existing
-    from arrears.entrypoints.cli.imports import RowProgress
+    from arrears.entrypoints.cli.progress import RowProgress
 
     with RowProgress("snapshot", enabled=not quiet) as bar:
         return write_drawn_snapshot(

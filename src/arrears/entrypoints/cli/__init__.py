@@ -17,7 +17,7 @@ from typer.core import TyperGroup
 
 import arrears
 from arrears.entrypoints.cli.console import run_app
-from arrears.entrypoints.cli.language import choose_language
+from arrears.entrypoints.cli.language import choose_language, lang_first
 
 # One module per command group; each exposes register(app).
 COMMAND_MODULES = (
@@ -47,9 +47,6 @@ COMMAND_MODULES = (
     "model",
     "portal",
     "payments",
-    "bureau",
-    "agency",
-    "visit",
 )
 
 # The top-level commands, in the order `arrears --help` lists them: the modules whose register(app) defines
@@ -129,12 +126,6 @@ COMMAND_INDEX: dict[str, tuple[tuple[str, ...], str]] = {
         ("model",),
         "Risk models trained on the store: scorecards and gradient boosting, with reason codes.",
     ),
-    "bureau": (("bureau",), "Credit-bureau reporting: the monthly Metro 2 or PBOC file."),
-    "agency": (
-        ("agency",),
-        "Outside agencies: allocation terms, placements, recalls, commission statements, league table.",
-    ),
-    "visit": (("visit",), "Field visits: the teams' queues, visit sheets, the agents' reports."),
 }
 
 # Commands that make the store they are pointed at when it does not exist (`db upgrade`, `demo`, `sim
@@ -165,6 +156,9 @@ class LazyGroup(TyperGroup):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self._listing = False
+
+    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+        return super().parse_args(ctx, lang_first(args))  # --lang before or after the command
 
     def list_commands(self, ctx: click.Context) -> list[str]:
         return [*COMMAND_INDEX, *(name for name in self.commands if name not in COMMAND_INDEX)]
@@ -198,7 +192,8 @@ def _root(
     lang: str | None = typer.Option(
         None,
         "--lang",
-        help="Language of text output: en or zh-CN (default: the locale, LC_ALL / LC_MESSAGES / LANG).",
+        help="Language of text output: en or zh-CN (default: the locale, LC_ALL / LC_MESSAGES / LANG); may "
+        "also follow the command.",
     ),
 ) -> None:
     """Consumer-credit delinquency management and compliant, segmented collections."""

@@ -23,7 +23,7 @@ import typer
 
 from arrears.adapters.store import display_url, forget_engines
 from arrears.entrypoints.cli.console import console, print_json
-from arrears.entrypoints.cli.imports import RowProgress
+from arrears.entrypoints.cli.progress import RowProgress
 from arrears.services.imports import import_file
 from arrears.services.unit_of_work import UnitOfWork
 

@@ -5,17 +5,17 @@ from __future__ import annotations
 import os
 
 import typer
-from rich.table import Table
 
 from arrears.adapters.store import display_url, engine_for, open_store, store_url, upgrade
 from arrears.adapters.store.connection import require_existing_file
-from arrears.adapters.store.migrating import current_revision, head_revision, new_revision
-from arrears.adapters.store.models import Base
-from arrears.adapters.store.repositories import row_counts
+from arrears.adapters.store.migrating import new_revision
+from arrears.adapters.store.overview import store_overview
 from arrears.adapters.store.roles import OWNER_URL_ENV, setup_roles
 from arrears.domain.errors import InputError
 from arrears.entrypoints.cli.console import EXIT_FINDINGS, console, err_console, print_json
-from arrears.entrypoints.cli.imports import RowProgress
+from arrears.entrypoints.cli.language import _
+from arrears.entrypoints.cli.output import UNDEFINED, Column, count, fitted_table
+from arrears.entrypoints.cli.progress import RowProgress
 from arrears.services.accounts import check_ledger
 from arrears.services.unit_of_work import UnitOfWork
 
@@ -69,17 +69,21 @@ def info_command(json_out: bool = typer.Option(False, "--json", help="Print one 
     url = store_url()
     engine = open_store(url)
     with engine.connect() as connection:
-        revision = current_revision(connection)
-        counts = row_counts(connection, [m.class_ for m in Base.registry.mappers])
-    data = {"url": display_url(url), "revision": revision, "head": head_revision(), "rows": counts}
+        overview = store_overview(connection)
+    revision, counts = overview.revision, overview.rows
+    data = {"url": display_url(url), "revision": revision, "head": overview.head, "rows": counts}
     if json_out:
         print_json(data)
         return
-    console.print(f"store {data['url']} at revision {revision}", highlight=False, soft_wrap=True)
-    table = Table("table", "rows")
-    for name, n in sorted(counts.items()):
-        table.add_row(name, f"{n:,}")
-    console.print(table)
+    console.print(
+        _("store {url} at revision {revision}").format(url=data["url"], revision=revision or UNDEFINED),
+        highlight=False,
+        soft_wrap=True,
+    )
+    rows = [[name, count(n)] for name, n in sorted(counts.items())]
+    console.print(
+        fitted_table([Column(_("table"), "key"), Column(_("rows"), "number")], rows, console=console)
+    )
 
 
 @db_app.command("check")
@@ -164,10 +168,9 @@ def roles_command(
             highlight=False,
             soft_wrap=True,
         )
-        table = Table("table", f"{report.app_role} may")
-        for name, rights in report.tables.items():
-            table.add_row(name, ", ".join(rights) or "(nothing)")
-        console.print(table)
+        rights = [[name, ", ".join(may) or "(nothing)"] for name, may in report.tables.items()]
+        columns = [Column(_("table"), "key"), Column(_("{role} may").format(role=report.app_role))]
+        console.print(fitted_table(columns, rights, console=console))
         console.print(
             f"the application connects as {report.app_role} (ARREARS_DB_URL); migrations run as {report.owner} "
             f"({OWNER_URL_ENV})",

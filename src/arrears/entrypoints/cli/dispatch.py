@@ -15,6 +15,8 @@ from rich.progress import Progress
 from arrears.domain.errors import ArrearsError, InputError
 from arrears.entrypoints.cli import outbox
 from arrears.entrypoints.cli.console import EXIT_FINDINGS, console, err_console, print_json
+from arrears.entrypoints.cli.language import _
+from arrears.entrypoints.cli.output import count, figures, number
 
 outbox_app = typer.Typer(help="The outbox of planned actions: list, show, approve.", no_args_is_help=True)
 outbox_app.command("list")(outbox.list_command)
@@ -97,12 +99,14 @@ def dispatch_command(
     if json_out:
         print_json(data)
     else:
-        console.print(
-            f"claimed {data['claimed']}: sent {data['sent']}, cancelled {data['cancelled']}, deferred "
-            f"{data['deferred']}, blocked {data['blocked']}, failed {data['failed']}, dead {data['dead']} "
-            f"in {data['seconds']} s ({data['per_second']}/s, {data['workers']} worker(s))",
-            highlight=False,
-        )
+        outcomes = ("claimed", "sent", "cancelled", "deferred", "blocked", "failed", "dead")
+        pairs = [(_(outcome), count(data[outcome])) for outcome in outcomes]
+        pairs += [
+            (_("seconds"), number(data["seconds"])),
+            (_("sent per second"), number(data["per_second"], 1)),
+            (_("workers"), count(data["workers"])),
+        ]
+        console.print(figures(pairs, console=console, title=_("Dispatch")))
     if waiting:
         err_console.print(
             f"[bold red]cannot send:[/] channels not configured: {unconfigured_summary(waiting)} — configure "

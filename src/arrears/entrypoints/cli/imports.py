@@ -8,14 +8,15 @@ it rejected any (0 only when every row was good). A file that cannot be read at 
 from __future__ import annotations
 
 from pathlib import Path
-from types import TracebackType
-from typing import Any, Self
+from typing import Any
 
 import typer
-from rich.progress import Progress, TaskID
+from rich.markup import escape
 
 from arrears.entrypoints.cli.console import EXIT_BAD_INPUT, EXIT_FINDINGS, console, err_console, print_json
-from arrears.progress import progress_bar
+from arrears.entrypoints.cli.language import _
+from arrears.entrypoints.cli.output import count, figures
+from arrears.entrypoints.cli.progress import RowProgress
 from arrears.services.imports import ERRORS_SHOWN, ImportRejected, ImportResult, import_file
 from arrears.services.unit_of_work import UnitOfWork
 
@@ -29,42 +30,6 @@ BIG_FILE = 2_000_000  # bytes: above this a progress bar is worth showing
 
 def register(app: typer.Typer) -> None:
     app.add_typer(import_app, name="import")
-
-
-class RowProgress:
-    """A Rich progress bar on stderr: only on a terminal and never in --json mode.
-
-    `with RowProgress("importing", total) as bar: bar.phase("write", n); bar.advance(rows)`.
-    """
-
-    def __init__(self, label: str, total: int | None = None, *, enabled: bool = True) -> None:
-        self.label = label
-        self.total = total
-        self._progress: Progress | None = None
-        self._task: TaskID | None = None
-        self.enabled = enabled and err_console.is_terminal
-
-    def __enter__(self) -> Self:
-        if self.enabled:
-            self._progress = progress_bar(err_console)
-            self._progress.start()
-            self._task = self._progress.add_task(self.label, total=self.total)
-        return self
-
-    def phase(self, name: str, total: int | None) -> None:
-        """A new stage (read, validate, write ...) with its own total (None: unknown)."""
-        if self._progress is not None and self._task is not None:
-            self._progress.update(self._task, description=f"{self.label}: {name}", total=total, completed=0)
-
-    def advance(self, rows: int) -> None:
-        if self._progress is not None and self._task is not None:
-            self._progress.advance(self._task, rows)
-
-    def __exit__(
-        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
-    ) -> None:
-        if self._progress is not None:
-            self._progress.stop()
 
 
 def run_import(kind: str, file: Path, *, skip_bad: bool, json_out: bool, encoding: str = "utf-8") -> None:
@@ -109,15 +74,20 @@ def _rejected_summary(kind: str, rejected: ImportRejected) -> dict[str, Any]:
     }
 
 
+# What an import's own counts are called in text output (the JSON keeps the keys).
+DETAILS = {"set": "flags set", "cleared": "flags cleared"}
+
+
 def _print_summary(result: ImportResult) -> None:
-    extra = ", ".join(f"{k} {v:,}" for k, v in result.details.items())
-    console.print(
-        f"{result.source}: {result.rows_read:,} row(s) read, {result.written:,} written"
-        f"{f' ({extra})' if extra else ''}, {result.duplicates:,} duplicate(s), "
-        f"{result.rejected:,} rejected in {result.seconds:.2f} s",
-        highlight=False,
-        soft_wrap=True,
-    )
+    pairs = [
+        (_("rows read"), count(result.rows_read)),
+        (_("written"), count(result.written)),
+        *((_(DETAILS.get(name, name)), count(n)) for name, n in result.details.items()),
+        (_("duplicates"), count(result.duplicates)),
+        (_("rejected"), count(result.rejected)),
+        (_("seconds"), f"{result.seconds:,.2f}"),
+    ]
+    console.print(figures(pairs, console=console, title=escape(result.source)))
     for error in result.errors[:ERRORS_SHOWN]:
         err_console.print(
             str(error.as_input_error(result.source)), highlight=False, markup=False, soft_wrap=True
@@ -126,7 +96,11 @@ def _print_summary(result: ImportResult) -> None:
     if more > 0:
         err_console.print(f"... and {more} more error(s)", highlight=False, soft_wrap=True)
     if result.rejects_file:
-        console.print(f"rejected rows and reasons: {result.rejects_file}", highlight=False, soft_wrap=True)
+        console.print(
+            _("rejected rows and reasons: {file}").format(file=result.rejects_file),
+            highlight=False,
+            soft_wrap=True,
+        )
 
 
 FILE_ARG = typer.Argument(..., help="CSV (header row; UTF-8 unless --encoding) or Parquet file.")

@@ -32,6 +32,26 @@ def choose_language(lang: str | None) -> None:
     _chosen = _normalise(locale) or "en"
 
 
+def lang_first(args: list[str]) -> list[str]:
+    """`args` with `--lang X` / `--lang=X` moved to the front, where the root command reads it: the option
+    may then be given after the command too (`arrears kpi --lang zh-CN`). Nothing after `--` moves."""
+    moved: list[str] = []
+    rest: list[str] = []
+    i = 0
+    while i < len(args):
+        arg = args[i]
+        if arg == "--":
+            rest.extend(args[i:])
+            break
+        if arg == "--lang" and i + 1 < len(args):
+            moved += args[i : i + 2]
+            i += 2
+            continue
+        (moved if arg.startswith("--lang=") else rest).append(arg)
+        i += 1
+    return moved + rest
+
+
 def language() -> str:
     """The language text output is in now: en or zh-CN."""
     return _chosen

@@ -137,6 +137,18 @@ def fitted_table(
     return table
 
 
+def figures(
+    pairs: Sequence[tuple[str, str]],
+    *,
+    console: Console,
+    title: str | None = None,
+    caption: str | None = None,
+) -> Table:
+    """A summary's named figures, one a line (the name, then the value right-aligned): fits any width."""
+    columns = [Column(_("what")), Column(_("value"), "number")]
+    return fitted_table(columns, pairs, console=console, title=title, caption=caption, show_header=False)
+
+
 def _width(text: str) -> int:
     from rich.cells import cell_len
 

@@ -10,16 +10,16 @@ from typing import Any
 
 import typer
 from rich.markup import escape
-from rich.table import Table
 
 from arrears.adapters.policy_file import load_policy
 from arrears.adapters.yamlfile import load_document
 from arrears.domain.errors import InputError
 from arrears.domain.expressions import DIALECTS
 from arrears.domain.features import FEATURES, format_feature_value, parse_feature_row
-from arrears.domain.money import format_minor
 from arrears.domain.policy import Check, Policy, PolicySql, Treatment, decide
 from arrears.entrypoints.cli.console import EXIT_BAD_INPUT, console, fail, print_json
+from arrears.entrypoints.cli.language import _
+from arrears.entrypoints.cli.output import Column, fitted_table, money
 
 policy_app = typer.Typer(
     help="Collection policies: validate them, explain a decision, list the features conditions can use.",
@@ -105,20 +105,16 @@ def _render_summary(policy: Policy) -> None:
         f"{_count(len(policy.experiments), 'experiment')}",
         highlight=False,
     )
-    table = Table(show_header=True, box=None, padding=(0, 2))
-    for col in ("segment", "when", "treatment"):
-        table.add_column(col)
+    rows = []
     for seg in policy.segments:
         exp = policy.experiment_for(seg.name)
-        treatment = "pause" if seg.pause else seg.ladder
+        treatment = _("pause") if seg.pause else seg.ladder
         if exp is not None:
             treatment = " / ".join(f"{a.name} {a.weight_bp / 100:g}% {a.ladder}" for a in exp.arms)
-        table.add_row(
-            escape(seg.name),
-            escape(seg.condition.text if seg.condition else "(everyone else)"),
-            escape(treatment),
-        )
-    console.print(table)
+        condition = seg.condition.text if seg.condition else _("(everyone else)")
+        rows.append([escape(seg.name), escape(condition), escape(treatment)])
+    columns = [Column(_("segment"), "key"), Column(_("when")), Column(_("treatment"))]
+    console.print(fitted_table(columns, rows, console=console, box=None, padding=(0, 2)))
     for warning in policy.warnings():
         console.print(f"[yellow]warning:[/] {escape(warning)}", highlight=False)
 
@@ -217,7 +213,7 @@ def render_treatment(treatment: Treatment, currency: str = "CNY") -> None:
     offset = t.features.get("day_offset")
     console.print(
         f"policy [bold]{escape(t.policy_id)}[/] · account {escape(t.account_id)} · day offset {offset} · "
-        f"dpd {t.features.get('dpd')} · overdue {format_minor(int(t.features.get('overdue_total', 0)), currency)}",
+        f"dpd {t.features.get('dpd')} · overdue {money(int(t.features.get('overdue_total', 0)), currency)}",
         highlight=False,
     )
     where = "[yellow]paused: no collection actions[/]" if t.paused else f"ladder [bold]{escape(t.ladder)}[/]"
@@ -263,12 +259,17 @@ def features_command(json_out: bool = typer.Option(False, "--json", help="Print 
     if json_out:
         print_json(rows)
         return
-    table = Table(show_header=True, box=None, padding=(0, 2))
-    for col in ("feature", "type", "default", "description"):
-        table.add_column(col)
-    for r in rows:
-        table.add_row(r["name"], r["type"], f"{r['default']} ({r['default_when']})", escape(r["description"]))
-    console.print(table)
+    columns = [
+        Column(_("feature"), "key"),
+        Column(_("type"), drop=2),
+        Column(_("default"), drop=1),
+        Column(_("description")),
+    ]
+    cells = [
+        [r["name"], r["type"], escape(f"{r['default']} ({r['default_when']})"), escape(r["description"])]
+        for r in rows
+    ]
+    console.print(fitted_table(columns, cells, console=console, box=None, padding=(0, 2)))
 
 
 @policy_app.command("sql")

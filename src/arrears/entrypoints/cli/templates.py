@@ -8,12 +8,13 @@ from __future__ import annotations
 from pathlib import Path
 
 import typer
-from rich.table import Table
 
 from arrears.adapters.profile_file import load_profile
 from arrears.domain.errors import InputError
 from arrears.domain.lint import CATEGORIES, Finding, count_by_category, lint_template, template_meta
 from arrears.entrypoints.cli.console import EXIT_FINDINGS, EXIT_OK, console, print_json
+from arrears.entrypoints.cli.language import _
+from arrears.entrypoints.cli.output import Column, count, fitted_table
 
 templates_app = typer.Typer(
     help="Message templates: lint them against the collection rules.", no_args_is_help=True
@@ -97,12 +98,13 @@ def render_findings(files: list[Path], findings: list[Finding]) -> None:
         )
         console.print(f"    {f.message}", highlight=False, markup=False)
     if not findings:
-        console.print(f"{len(files)} template(s) checked: no findings")
+        console.print(_("{templates} template(s) checked: no findings").format(templates=count(len(files))))
         return
-    table = Table(title=f"{len(findings)} finding(s) in {len(files)} template(s)")
-    table.add_column("category")
-    table.add_column("what")
-    table.add_column("n", justify="right")
-    for category, n in count_by_category(findings).items():
-        table.add_row(category, CATEGORIES[category][0], str(n))
-    console.print(table)
+    title = _("{findings} finding(s) in {templates} template(s)").format(
+        findings=count(len(findings)), templates=count(len(files))
+    )
+    columns = [Column(_("category"), "key"), Column(_("what"), drop=1), Column(_("findings"), "number")]
+    rows = [
+        [category, CATEGORIES[category][0], count(n)] for category, n in count_by_category(findings).items()
+    ]
+    console.print(fitted_table(columns, rows, console=console, title=title))
