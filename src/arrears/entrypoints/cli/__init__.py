@@ -47,6 +47,9 @@ COMMAND_MODULES = (
     "model",
     "portal",
     "payments",
+    "bureau",
+    "agency",
+    "visit",
 )
 
 # The top-level commands, in the order `arrears --help` lists them: the modules whose register(app) defines
@@ -126,6 +129,12 @@ COMMAND_INDEX: dict[str, tuple[tuple[str, ...], str]] = {
         ("model",),
         "Risk models trained on the store: scorecards and gradient boosting, with reason codes.",
     ),
+    "bureau": (("bureau",), "Credit-bureau reporting: the monthly Metro 2 or PBOC file."),
+    "agency": (
+        ("agency",),
+        "Outside agencies: allocation terms, placements, recalls, commission statements, league table.",
+    ),
+    "visit": (("visit",), "Field visits: the teams' queues, visit sheets, the agents' reports."),
 }
 
 # Commands that make the store they are pointed at when it does not exist (`db upgrade`, `demo`, `sim
