@@ -21,6 +21,7 @@ from arrears.domain.casework_records import (
 from arrears.domain.errors import InputError, NotFound
 from arrears.domain.ledger import compute_position, waivable_late_fee
 from arrears.domain.loans import Instalment, Loan, Pause, Waiver
+from arrears.domain.plan_offers import PORTAL_ROLE, Offer, SelfServeRules, offers, portal_plan_rules
 from arrears.domain.plans import PlanRules, PlanTerms, first_missed, rewrite
 from arrears.domain.records import AccountEvent, Posting
 from arrears.services import audit
@@ -236,3 +237,29 @@ def break_plan(
 def plans_of(uow: UnitOfWork, loan_ids: list[str]) -> list[dict[str, Any]]:
     """The loans' plans, oldest first."""
     return [asdict(p) for p in uow.plans.of_loans(loan_ids)]
+
+
+def self_serve_offers(
+    uow: UnitOfWork, loan_id: str, today: date, rules: PlanRules, offered: SelfServeRules | None = None
+) -> list[Offer]:
+    """The plans the borrower may choose in the portal today (domain/plan_offers.py)."""
+    position = compute_position(uow.loans.get(loan_id), today)
+    return offers(position, rules, uow.plans.open_count(loan_id), offered)
+
+
+def accept_offer(
+    uow: UnitOfWork,
+    loan_id: str,
+    offer_id: str,
+    today: date,
+    rules: PlanRules,
+    actor: str,
+    offered: SelfServeRules | None = None,
+) -> dict[str, Any]:
+    """The borrower accepts an offer: proposed as the role `portal`, active at once within the portal's limit,
+    otherwise awaiting a supervisor's approval (the console's queue)."""
+    available = {o.id: o for o in self_serve_offers(uow, loan_id, today, rules, offered)}
+    chosen = available.get(offer_id)
+    if chosen is None:
+        raise InputError("this offer is not available", field="offer")
+    return propose_plan(uow, loan_id, chosen.terms, portal_plan_rules(rules, offered), actor, PORTAL_ROLE)

@@ -12,6 +12,8 @@ from typing import Any
 
 from arrears.domain.disputes import SlaPolicy, category
 from arrears.domain.errors import InputError, NotFound
+from arrears.domain.money import format_minor
+from arrears.domain.plans import PlanRules
 from arrears.domain.portal import (
     DEFAULT_TTL,
     MAX_STEP_UP_TRIES,
@@ -21,7 +23,7 @@ from arrears.domain.portal import (
     token_hash,
 )
 from arrears.domain.records import AccountEvent
-from arrears.services import audit, borrower_facts, disputes, promises
+from arrears.services import audit, borrower_facts, disputes, plans, promises
 from arrears.services.accounts import AccountView, show_account
 from arrears.services.unit_of_work import UnitOfWork
 
@@ -175,6 +177,31 @@ def dispute(
     )
 
 
+def plan_offers(uow: UnitOfWork, link: PortalLink, today: date, rules: PlanRules) -> list[dict[str, Any]]:
+    """The plans the borrower may choose today, as the page shows them."""
+    return [
+        {
+            "id": o.id,
+            "kind": o.terms.kind,
+            "days": o.terms.days,
+            "count": o.terms.count,
+            "discount_pct": str(o.terms.discount_pct),
+            "instalments": [(due, format_minor(amount, currency)) for due, amount in o.instalments],
+            "concession": format_minor(o.concession, currency),
+            "needs_approval": o.needs_approval,
+        }
+        for currency in [uow.loans.record(link.loan_id).loan.currency]
+        for o in plans.self_serve_offers(uow, link.loan_id, today, rules)
+    ]
+
+
+def accept_plan(
+    uow: UnitOfWork, link: PortalLink, offer_id: str, today: date, rules: PlanRules
+) -> dict[str, Any]:
+    """The borrower accepts an offer (the plan service: active within the portal's limit, else to approval)."""
+    return plans.accept_offer(uow, link.loan_id, offer_id, today, rules, actor_of(link))
+
+
 def opt_out(uow: UnitOfWork, link: PortalLink, channel: str) -> bool:
     """Opt out of a channel (a borrower fact the compliance rules read); False when already opted out."""
     if channel not in OPT_OUT_CHANNELS:
@@ -205,6 +232,7 @@ __all__ = [
     "MAX_PROMISE_DAYS",
     "OPT_OUT_CHANNELS",
     "IssuedLink",
+    "accept_plan",
     "autodebit_failed",
     "balance",
     "dispute",
@@ -214,6 +242,7 @@ __all__ = [
     "messages",
     "open_link",
     "opt_out",
+    "plan_offers",
     "promise",
     "revoke_links",
     "step_up",

@@ -27,6 +27,7 @@ from arrears.entrypoints.web.i18n import translations
 from arrears.entrypoints.web.rendering import SECURITY_HEADERS, _env
 from arrears.entrypoints.web.session import Uow, now_of, secure
 from arrears.services import checkout, portal
+from arrears.services.plans import plans_of
 
 router = APIRouter()
 COOKIE = "arrears_portal"
@@ -108,6 +109,10 @@ def _page(request: Request, uow: Any, link: PortalLink, cookie: str, **extra: An
             "pay_now": _provider(request) is not None and outstanding > 0,
             "pay_minimum": format_minor(pay_now_minimum(outstanding), currency),
             "pay_full": format_minor(outstanding, currency),
+            "offers": portal.plan_offers(uow, link, _today(request), config_of(request).plans),
+            "plans": [
+                p for p in plans_of(uow, [link.loan_id]) if p["status"] in ("active", "awaiting_approval")
+            ],
             "csrf": _csrf(cookie),
             "contacts": portal.messages(uow, link, now),
             "categories": sorted(CATEGORIES.values(), key=lambda c: (c.kind, c.name)),
@@ -230,6 +235,20 @@ def dispute(
         return portal.dispute(uow, link, category, description, _today(request), config_of(request).sla)
 
     return _act(request, uow, token, csrf, act, "dispute")
+
+
+@router.post("/p/{token}/plan")
+def plan(
+    request: Request,
+    token: str,
+    uow: Uow,
+    offer: Annotated[str, Form(max_length=32)] = "",
+    csrf: Annotated[str, Form()] = "",
+) -> Response:
+    def act(link: PortalLink) -> Any:
+        return portal.accept_plan(uow, link, offer, _today(request), config_of(request).plans)
+
+    return _act(request, uow, token, csrf, act, "plan")
 
 
 @router.post("/p/{token}/opt-out")
