@@ -406,6 +406,20 @@ def _history_letter(dpd: pa.ChunkedArray) -> pa.Array:
     return pa.array(letters[np.clip((values - 30) // 30, 0, 5)], pa.string())
 
 
+def _decimal_strings(minor: np.ndarray, digits: np.ndarray) -> pa.Array:
+    """Minor units as decimal strings ("1234.56"; arrears.domain.money.format_minor), column-wise."""
+    magnitude = np.abs(minor)
+    scale = 10**digits
+    whole = pc.cast(pa.array(magnitude // scale), pa.string())
+    text = whole
+    for d in np.unique(digits):
+        if d == 0:
+            continue
+        frac = pc.utf8_lpad(pc.cast(pa.array(magnitude % scale), pa.string()), int(d), "0")
+        text = pc.if_else(pa.array(digits == d), pc.binary_join_element_wise(whole, frac, "."), text)
+    return pc.if_else(pa.array(minor < 0), pc.binary_join_element_wise("-", text, ""), text)
+
+
 def _digits_only(text: str | None, length: int, *, last: bool = False) -> int:
     """The number in `text` when its digits make exactly `length` of them (or, with `last`, its last
     `length` digits when it has more); 0 otherwise."""
@@ -455,12 +469,13 @@ def _cn(
     n = lines.num_rows
     who = [people.get(b) for b in lines["borrower_id"].to_pylist()]
     currency = lines["currency"].combine_chunks()
+    digits = np.array([minor_digits(c) for c in currency.to_pylist()], dtype=np.int64)
     status = lines["cn_status"].combine_chunks()
     late = pc.not_equal(status, "N")
     outstanding = np.asarray(lines["outstanding"], np.int64)
 
     def money(values: Any) -> pa.Array:
-        return pa.array([format_minor(int(v), c) for v, c in zip(values, currency.to_pylist(), strict=True)])
+        return _decimal_strings(np.asarray(values, dtype=np.int64), digits)
 
     def day(values: pa.ChunkedArray) -> pa.Array:
         return pc.fill_null(pc.strftime(pc.cast(values, pa.timestamp("s")), "%Y%m%d"), "")
@@ -477,21 +492,21 @@ def _cn(
         "account_type": pa.array(["D1"] * n),  # 非循环贷账户
         "opened_on": day(lines["opened_on"]),
         "due_on": day(lines["last_due"]),
-        "loan_amount": money(lines["original_principal"].to_pylist()),
+        "loan_amount": money(lines["original_principal"]),
         "currency": currency,
         "repayment_periods": pc.cast(lines["instalments"], pa.string()),
         "repayment_frequency": pa.array(["03"] * n),  # 月
         "report_date": pa.array([as_of.strftime("%Y%m%d")] * n),
-        "balance": money(outstanding.tolist()),
+        "balance": money(outstanding),
         "overdue_periods": pa.array(
             [s if s != "N" else "0" for s in status.to_pylist()]
         ),  # months past due as the status counts them
-        "overdue_amount": pc.if_else(late, money(lines["overdue"].to_pylist()), "0"),
+        "overdue_amount": pc.if_else(late, money(lines["overdue"]), "0"),
         "five_class": pa.array(five_class.astype(object), pa.string()),
         "account_status": pa.array(account_status.astype(object), pa.string()),
         "repayment_status": status,
         "last_payment_on": day(lines["last_payment_on"]),
-        "paid_this_month": money(lines["paid_in_month"].to_pylist()),
+        "paid_this_month": money(lines["paid_in_month"]),
         "id_type": pa.array(["10"] * n),  # 居民身份证
         "id_number": pa.array([(p.id_number or "") if p else "" for p in who], pa.string()),
         "name": pa.array([(p.name or "") if p else "" for p in who], pa.string()),
