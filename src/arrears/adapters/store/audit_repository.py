@@ -22,6 +22,9 @@ _FIELDS = AuditEntry.__slots__
 AUDIT_LOCK = 7215530002  # pg_advisory_xact_lock key of audit appends (7215530001: migrations)
 _CHUNK = 5_000  # rows per INSERT statement on PostgreSQL (the head trigger runs once per statement)
 
+_LOCK_AND_HEAD = (
+    f"SELECT pg_advisory_xact_lock({AUDIT_LOCK}); SELECT seq, hash FROM audit_head WHERE id = 1"
+).encode()
 _PG_INSERT = text(
     "INSERT INTO audit_log (seq, at, actor, action, subject, detail, prev_hash, hash) "
     "SELECT * FROM unnest(CAST(:seq AS bigint[]), CAST(:at AS timestamptz[]), CAST(:actor AS text[]), "
@@ -44,9 +47,22 @@ class AuditRepository:
         """The last entry's (seq, hash) as audit_head records it ((0, 64 zeros) for an empty log); `lock`
         serialises appends until the transaction ends (PostgreSQL: a transaction-scoped advisory lock)."""
         if lock and self.connection.dialect.name == "postgresql":
-            self.connection.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": AUDIT_LOCK})
+            return self._locked_tip()
         query = select(AuditHeadRow.seq, AuditHeadRow.hash).where(AuditHeadRow.id == 1)
         head = self.connection.execute(query).first()
+        return (int(head[0]), head[1]) if head is not None else None
+
+    def _locked_tip(self) -> tuple[int, str] | None:
+        """PostgreSQL: the lock and the head in one round trip — two statements in one simple-protocol
+        query (no parameters), each with its own snapshot, so the head is read after the lock is held
+        (a single statement would read it from a snapshot taken before it waited for the lock)."""
+        cursor = self.connection.connection.driver_connection.cursor()  # type: ignore[union-attr]
+        try:
+            cursor.execute(_LOCK_AND_HEAD)
+            cursor.nextset()
+            head = cursor.fetchone()
+        finally:
+            cursor.close()
         return (int(head[0]), head[1]) if head is not None else None
 
     def add(self, entries: Sequence[AuditEntry]) -> None:
