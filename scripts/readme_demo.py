@@ -16,9 +16,10 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from arrears.adapters.lab_report.language import ReportLanguage
+from arrears.adapters.lab_report.text import format_change, format_interval, format_value
 from arrears.domain.bootstrap import Estimate
-from arrears.sim.report import METRIC_BY_KEY, format_change, format_interval, format_value
-from arrears.sim.report_language import ReportLanguage
+from arrears.domain.comparison import METRIC_BY_KEY
 
 ROOT = Path(__file__).resolve().parents[1]
 BEGIN = "<!-- demo:begin: scripts/readme_demo.py writes this block from make demo's out/*.json -->"

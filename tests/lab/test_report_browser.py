@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from arrears.sim.report import Comparison, PolicyRuns
-from arrears.sim.report_html import render_html, write_report
+from arrears.adapters.lab_report.html import render_html, write_report
+from arrears.domain.comparison import Comparison, PolicyRuns
 from tests.browser import ARGS, CHROMIUM, needs_chromium
 
 

@@ -7,10 +7,11 @@ import copy
 
 import pytest
 
+from arrears.adapters.lab_report.html import render_html
+from arrears.adapters.lab_report.language import ReportLanguage, language_code, report_language
+from arrears.adapters.lab_report.text import interval_notes
+from arrears.domain.comparison import METRICS, Comparison
 from arrears.domain.errors import InputError
-from arrears.sim.report import METRICS, Comparison, interval_notes
-from arrears.sim.report_html import render_html
-from arrears.sim.report_language import ReportLanguage, language_code, report_language
 from tests.lab.test_report_browser import comparison
 
 

@@ -13,22 +13,17 @@ import typer
 from rich.table import Table
 
 from arrears.adapters.kpi_costs import load_costs
+from arrears.adapters.lab_report.html import write_report
+from arrears.adapters.lab_report.language import report_language
+from arrears.adapters.lab_report.text import format_estimate, format_value, interval_notes
 from arrears.adapters.profile_file import load_profile
+from arrears.domain.comparison import METRIC_BY_KEY, metric_value
 from arrears.domain.errors import InputError
 from arrears.entrypoints.cli.console import console, parse_as_of, print_json
 from arrears.entrypoints.cli.language import language as cli_language
 from arrears.entrypoints.cli.run import load_run_policy
 from arrears.sim.behaviour import load_behaviour
-from arrears.sim.report import (
-    METRIC_BY_KEY,
-    compare,
-    format_estimate,
-    format_value,
-    interval_notes,
-    metric_value,
-)
-from arrears.sim.report_html import write_report
-from arrears.sim.report_language import report_language
+from arrears.sim.report import compare
 from arrears.sim.simulation import DEFAULT_START, DayRecord, simulate
 
 HEADLINE = (

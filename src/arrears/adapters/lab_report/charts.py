@@ -12,17 +12,12 @@ import math
 from collections.abc import Callable, Sequence
 from html import escape
 
+from arrears.adapters.lab_report.language import ReportLanguage
+from arrears.adapters.lab_report.text import format_change
 from arrears.domain.bootstrap import RATE, Estimate, bootstrap_mean, defined
+from arrears.domain.comparison import MONTHLY_BUCKETS, Comparison, Row, monthly_roll_value
 from arrears.domain.money import parse_minor
 from arrears.domain.roll_rates import next_bucket
-from arrears.sim.report import (
-    MONTHLY_BUCKETS,
-    Comparison,
-    Row,
-    format_change,
-    monthly_roll_value,
-)
-from arrears.sim.report_language import ReportLanguage
 
 COLOURS = ("#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e", "#8c564b", "#17becf", "#7f7f7f")
 MONTH_COLOURS = ("#9ecae1", "#4292c6", "#08519c", "#08306b", "#041f45", "#020f22")

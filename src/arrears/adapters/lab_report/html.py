@@ -1,22 +1,16 @@
 """The comparison as one self-contained HTML file: notes on the method, the KPI table (each policy's value
 with its interval, each challenger's difference from the first policy with its paired interval), the
-month-by-month roll rates, then the charts (sim/report_charts.py). No script, stylesheet or font fetched."""
+month-by-month roll rates, then the charts (charts.py). No script, stylesheet or font fetched."""
 
 from __future__ import annotations
 
 from html import escape
 from pathlib import Path
 
-from arrears.sim.report import (
-    Comparison,
-    Row,
-    format_change,
-    format_interval,
-    format_value,
-    interval_notes,
-)
-from arrears.sim.report_charts import charts
-from arrears.sim.report_language import ReportLanguage
+from arrears.adapters.lab_report.charts import charts
+from arrears.adapters.lab_report.language import ReportLanguage
+from arrears.adapters.lab_report.text import format_change, format_interval, format_value, interval_notes
+from arrears.domain.comparison import Comparison, Row
 
 
 def _head(c: Comparison, language: ReportLanguage, first_column: str) -> str:
