@@ -10,6 +10,7 @@ import os
 import subprocess
 import sys
 from datetime import timedelta
+from decimal import Decimal
 from typing import Any
 
 from arrears.services import disputes
@@ -68,3 +69,50 @@ def test_a_borrower_opens_a_link_steps_up_sees_the_ledger_total_promises_and_dis
         assert [d["category"] for d in opened] == ["wrong_amount"]
         assert uow.promises.has_pending(["L3"])
     context.close()
+
+
+def test_a_borrower_pays_through_the_provider_once_and_chooses_three_instalments(world: Any) -> None:
+    from arrears.adapters import payment_provider as pp
+    from arrears.adapters.payment_provider_sim import Simulator, simulator_app
+    from tests.portal.provider import APP_ID, Served, write_keys
+
+    provider_key, merchant_key, env = write_keys(world["tmp"])
+    sim = Simulator(APP_ID, provider_key, merchant_key.public_key(), clock=world["clock"], duplicates=1)
+    provider = Served(simulator_app(sim))
+    config = pp.ProviderConfig.from_env({**env, pp.ENV["url"]: provider.base})
+    assert config is not None
+    world["server"].server.config.app.state.payment_provider = pp.ProviderClient(config)
+    try:
+        link = portal_link(world, "L2")
+        context = world["browser"].new_context(viewport={"width": 390, "height": 844}, locale="zh-CN")
+        page = context.new_page()
+        page.goto(link["url"])
+        before = account_show(world, "L2", TODAY.isoformat())["outstanding"]["total"]
+        page.fill("#answer", "1233")
+        page.click("form[action$='/step-up'] button")
+        page.wait_for_load_state()
+        page.fill("#pay_amount", "100.00")
+        page.click("form[action$='/pay'] button")
+        page.wait_for_load_state()
+        assert page.url.startswith(provider.base + "/checkout/")
+        assert page.text_content("[data-testid=checkout-amount]") == "CNY 100.00"
+        page.click("button[type=submit]")
+        page.wait_for_load_state()
+        assert page.url.startswith(world["server"].base + "/p/")
+        assert page.is_visible("[data-testid=order-status]")
+        assert [answer for _, answer in sim.deliveries] == ["success", "success"]  # a duplicate: paid once
+        after = account_show(world, "L2", TODAY.isoformat())["outstanding"]["total"]
+        assert Decimal(before) - Decimal(after) == Decimal("100.00")
+        assert page.text_content("[data-testid=outstanding-total]") == after
+        no_serious_violations(page, "portal-paid")
+
+        page.check("#offer-reinstalment-3")
+        page.click("form[action$='/plan'] button")
+        page.wait_for_load_state()
+        assert page.is_visible("[data-testid=done]")
+        assert len(page.query_selector_all("section[aria-labelledby=inst-h] tbody tr")) >= 3
+        assert page.evaluate("document.documentElement.scrollWidth") <= 390
+        no_serious_violations(page, "portal-plan")
+        context.close()
+    finally:
+        provider.stop()

@@ -8,6 +8,7 @@ from __future__ import annotations
 import os
 from datetime import date
 from typing import Annotated, Any
+from urllib.parse import urlsplit
 
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import PlainTextResponse, RedirectResponse, Response
@@ -61,7 +62,14 @@ def render(request: Request, template: str, lang: str, *, status_code: int = 200
         path=request.url.path,
         **context,
     )
-    response = HTMLResponse(html, status_code=status_code, headers=SECURITY_HEADERS)
+    headers = dict(SECURITY_HEADERS)
+    if context.get("pay_now"):  # the pay form's redirect goes on to the provider's hosted checkout
+        origin = _provider_origin(request)
+        policy = headers["Content-Security-Policy"]
+        headers["Content-Security-Policy"] = policy.replace(
+            "form-action 'self'", f"form-action 'self' {origin}"
+        )
+    response = HTMLResponse(html, status_code=status_code, headers=headers)
     if request.query_params.get("lang") in PORTAL_LANGUAGES:
         response.set_cookie(LANG_COOKIE, lang, samesite="strict", httponly=True, secure=secure(request))
     return response
@@ -271,6 +279,14 @@ def _provider(request: Request) -> ProviderClient | None:
         state.payment_provider = ProviderClient(config) if config is not None else None
     provider: ProviderClient | None = state.payment_provider
     return provider
+
+
+def _provider_origin(request: Request) -> str:
+    provider = _provider(request)
+    if provider is None:
+        return ""
+    parts = urlsplit(provider.config.url)
+    return f"{parts.scheme}://{parts.netloc}"
 
 
 def _public_base(request: Request) -> str:
