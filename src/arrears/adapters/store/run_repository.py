@@ -12,6 +12,7 @@ from sqlalchemy import func, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection
 
+from arrears.adapters.store.bulk import bulk_writer
 from arrears.adapters.store.models import ImportRow
 from arrears.adapters.store.run_models import OutboxRow, RunRow
 from arrears.adapters.store.snapshot import WHOLE, KeyRange, part_bounds, snapshot
@@ -67,7 +68,15 @@ class RunRepository:
         return int(self.connection.execute(query).scalar_one())
 
     def add_planned(self, actions: Sequence[PlannedAction]) -> None:
-        """Write the actions as outbox rows; one whose idempotency key is stored already is left as it is."""
+        """Write the actions as outbox rows; one whose idempotency key is stored already is left as it is.
+
+        PostgreSQL: COPY into a temporary table, then one INSERT … ON CONFLICT DO NOTHING (the bulk writer);
+        SQLite: executemany."""
+        if not actions:
+            return
+        if self.connection.dialect.name == "postgresql":
+            bulk_writer(self.connection).insert("outbox", _outbox_table(actions))
+            return
         stmt = self._insert()(OutboxRow).on_conflict_do_nothing(index_elements=["idempotency_key"])
         for start in range(0, len(actions), _CHUNK):
             rows = []
@@ -85,3 +94,27 @@ class RunRepository:
         """Store the run record (a record with the same id stored already is kept)."""
         row = {k: getattr(record, k) for k in _RECORD_FIELDS}
         self.connection.execute(self._insert()(RunRow).on_conflict_do_nothing(index_elements=["id"]), [row])
+
+
+_UTC_US = pa.timestamp("us", tz="UTC")
+_OUTBOX_TYPES = {
+    "as_of": pa.date32(),
+    "anchor": pa.date32(),
+    "next_allowed_at": _UTC_US,
+    "expires_at": _UTC_US,
+    "created_at": _UTC_US,
+    "valid_days": pa.int64(),
+}
+
+
+def _outbox_table(actions: Sequence[PlannedAction]) -> pa.Table:
+    """The actions as outbox columns (as the bulk writer takes them): new rows, no attempt yet."""
+    columns = list(zip(*map(_action_values, actions), strict=True))
+    table = pa.table(
+        {
+            name: pa.array(values, _OUTBOX_TYPES.get(name, pa.string()))
+            for name, values in zip(_ACTION_FIELDS, columns, strict=True)
+        }
+    )
+    table = table.append_column("attempts", pa.array([0] * table.num_rows, pa.int64()))
+    return table.append_column("updated_at", table["created_at"])
