@@ -51,7 +51,7 @@ DEFAULTS = CaseworkConfig()
 
 def loans_of(uow: UnitOfWork, borrower_id: str) -> list[str]:
     """The ids of the borrower's loans, sorted."""
-    return uow.cases.borrower_loans(borrower_id)
+    return uow.loans.of_borrowers([borrower_id]).get(borrower_id, [])
 
 
 def refresh_case(

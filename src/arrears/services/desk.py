@@ -62,7 +62,7 @@ def my_queue(uow: UnitOfWork, who: Principal, today: date, limit: int = 30) -> l
     else:
         entries = queue_page(uow, who, today, limit)
         picked = uow.desk.cases([e.case_id for e in entries])
-        loans = uow.desk.loans_of([c.borrower_id for c in picked])
+        loans = uow.loans.of_borrowers([c.borrower_id for c in picked])
     rows = [{**asdict(c), "loan_ids": loans.get(c.borrower_id, [])} for c in picked]
     tasks = uow.agent_tasks.open_for([loan for row in rows for loan in row["loan_ids"]])
     for row in rows:

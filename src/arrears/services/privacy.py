@@ -33,6 +33,7 @@ from arrears.domain.personal_data import (
 )
 from arrears.domain.records import LoanRecord
 from arrears.services import audit
+from arrears.services.cases import loans_of
 from arrears.services.unit_of_work import UnitOfWork
 
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
@@ -92,7 +93,7 @@ def export(uow: UnitOfWork, borrower_id: str, *, actor: str, as_of: date | None 
     if borrower is None:
         raise NotFound(f"unknown borrower {borrower_id!r}")
     day = as_of or datetime.now(UTC).date()
-    loan_ids = uow.cases.borrower_loans(borrower_id)
+    loan_ids = loans_of(uow, borrower_id)
     records = list(uow.loans.stream_records(loan_ids))
     case = uow.cases.of_borrower(borrower_id)
     contacts = uow.activity.contact_history([borrower_id], EPOCH, datetime.now(UTC)).get(borrower_id, [])
@@ -217,7 +218,7 @@ def erase(
     if uow.borrowers.get(borrower_id) is None:
         raise NotFound(f"unknown borrower {borrower_id!r}")
     day = as_of or datetime.now(UTC).date()
-    records = list(uow.loans.stream_records(uow.cases.borrower_loans(borrower_id)))
+    records = list(uow.loans.stream_records(loans_of(uow, borrower_id)))
     closed = _borrower_closed_on(records, day) if records else None
     due = retention.due(closed, day) if records else tuple(DATA_KINDS)
     if set(due) != set(DATA_KINDS) and not force_before_retention:

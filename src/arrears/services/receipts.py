@@ -29,6 +29,7 @@ from arrears.domain.errors import InputError, NotFound
 from arrears.domain.outbox import OUTCOME_FOR_STATUS
 from arrears.domain.records import AccountEvent
 from arrears.services import borrower_facts
+from arrears.services.cases import loans_of
 from arrears.services.unit_of_work import UnitOfWork
 
 # Receipt status -> the contact attempt's outcome: the outbox's one table (the API's name for it).
@@ -98,7 +99,8 @@ def record_reply(uow: UnitOfWork, record: dict[str, Any], where: str = "reply") 
     channel = str(record.get("channel") or "sms")
     at = _now(record, where)
     digits = sender.removeprefix("+").removeprefix("86") if len(sender) > 11 else sender
-    borrower_id = uow.replies.sender([sender, digits])
+    senders = {b for number in {sender, digits} for b in uow.personal_data.find("phone", number)}
+    borrower_id = min(senders, default=None)  # the lowest id when several share the number
     if borrower_id is None:
         return ReplyResult(None, "unknown_sender")
     word = _keyword(text)
@@ -115,7 +117,7 @@ def record_reply(uow: UnitOfWork, record: dict[str, Any], where: str = "reply") 
         )
         return ReplyResult(borrower_id, "opt_out")
     if word in PLAN_WORDS:
-        loans = uow.replies.loans_of(borrower_id)
+        loans = loans_of(uow, borrower_id)
         digest = hashlib.sha256(f"{sender}|{at.isoformat()}|{text}".encode()).hexdigest()[:16]
         for loan_id in loans:
             uow.events.add(

@@ -84,6 +84,10 @@ class LoanPort(Protocol):
 
     def ids(self) -> list[str]: ...
 
+    def of_borrowers(self, borrower_ids: Sequence[str]) -> dict[str, list[str]]:
+        """Each borrower's loan ids, sorted (a borrower with none is left out)."""
+        ...
+
     def count(self) -> int: ...
 
     def stream(self, loan_ids: Iterable[str] | None = None, *, batch_size: int = ...) -> Iterator[Loan]: ...
@@ -352,11 +356,9 @@ class AgentTaskPort(Protocol):
 
 
 class DeskPort(Protocol):
-    """The desk's batched reads: the cases a queue page shows and their borrowers' loans."""
+    """The desk's batched reads: the cases a queue page shows, the placements, the queue's candidates."""
 
     def cases(self, case_ids: Sequence[int]) -> list[CaseRecord]: ...
-
-    def loans_of(self, borrower_ids: Sequence[str]) -> dict[str, list[str]]: ...
 
     def placements(self, limit: int) -> list[dict[str, Any]]: ...
 
@@ -423,14 +425,6 @@ class CheckoutOrderPort(Protocol):
     def of_loan(self, loan_id: str) -> list[CheckoutOrder]: ...
 
 
-class ReplyPort(Protocol):
-    """Who sent an inbound reply, and which loans they owe."""
-
-    def sender(self, numbers: Iterable[str]) -> str | None: ...
-
-    def loans_of(self, borrower_id: str) -> list[str]: ...
-
-
 class PersonalDataPort(Protocol):
     """The borrowers' personal data as a whole: key rotation, sealing old plain text, erasure (the store
     seals and opens it; services see plain Borrowers)."""
@@ -477,7 +471,6 @@ class UnitOfWork:
     agent_tasks: AgentTaskPort
     staff: StaffPort
     desk: DeskPort
-    replies: ReplyPort
     personal_data: PersonalDataPort
     bureau: BureauPort
     runs: RunPort
@@ -609,8 +602,6 @@ class SchedulePort(Protocol):
 
 
 class CasePort(Protocol):
-    def borrower_loans(self, borrower_id: str) -> list[str]: ...
-
     def borrowers_with_loans(self) -> list[str]: ...
 
     def get(self, case_id: int) -> CaseRecord | None: ...

@@ -302,14 +302,6 @@ class CaseRepository:
     def __init__(self, connection: Connection) -> None:
         self.connection = connection
 
-    def borrower_loans(self, borrower_id: str) -> list[str]:
-        """The ids of the borrower's loans, sorted."""
-        return list(
-            self.connection.scalars(
-                select(LoanRow.id).where(LoanRow.borrower_id == borrower_id).order_by(LoanRow.id)
-            )
-        )
-
     def borrowers_with_loans(self) -> list[str]:
         """Every borrower who has a loan, sorted."""
         return list(

@@ -4,7 +4,6 @@ newest agency placements for the operations page."""
 
 from __future__ import annotations
 
-from collections import defaultdict
 from collections.abc import Sequence
 from datetime import date
 from typing import Any
@@ -13,7 +12,6 @@ from sqlalchemy import case, or_, select
 from sqlalchemy.engine import Connection
 
 from arrears.adapters.store.casework_models import CaseRow, PlacementRow
-from arrears.adapters.store.models import LoanRow
 from arrears.domain.cases import QueueEntry
 from arrears.domain.casework_records import CaseRecord
 
@@ -29,19 +27,6 @@ class DeskRepository:
         rows = self.connection.execute(select(CaseRow).where(CaseRow.id.in_(list(case_ids)))).mappings()
         found = {row["id"]: CaseRecord(**row) for row in rows}
         return [found[i] for i in case_ids if i in found]
-
-    def loans_of(self, borrower_ids: Sequence[str]) -> dict[str, list[str]]:
-        """Each borrower's loan ids, sorted."""
-        out: dict[str, list[str]] = defaultdict(list)
-        if borrower_ids:
-            query = (
-                select(LoanRow.borrower_id, LoanRow.id)
-                .where(LoanRow.borrower_id.in_(list(borrower_ids)))
-                .order_by(LoanRow.id)
-            )
-            for borrower_id, loan_id in self.connection.execute(query):
-                out[borrower_id].append(loan_id)
-        return dict(out)
 
     def placements(self, limit: int) -> list[dict[str, Any]]:
         """The newest placements with agencies (active and recalled)."""

@@ -164,9 +164,10 @@ class PersonalDataRepository:
         """The borrowers whose `kind` (phone, id_number, email) equals `value` in its normal form, by the
         keyed hash (rows not yet sealed: by their plain text)."""
         column = getattr(BorrowerRow, f"{kind}_hash")
-        digest = self.cipher.lookup(kind, value)
+        digest = self.cipher.lookup(kind, value)  # None: not a valid value, which no hash can match
         plain = and_(BorrowerRow.data_key.is_(None), getattr(BorrowerRow, kind) == value.strip())
-        query = select(BorrowerRow.id).where(or_(column == digest, plain)).order_by(BorrowerRow.id)
+        where = or_(column == digest, plain) if digest is not None else plain
+        query = select(BorrowerRow.id).where(where).order_by(BorrowerRow.id)
         return [str(b) for b in self.connection.scalars(query)]
 
     def duplicates(self, kind: str) -> list[list[str]]:

@@ -152,6 +152,19 @@ class LoanRepository:
         """Every stored loan id, sorted."""
         return list(self.connection.scalars(select(LoanRow.id).order_by(LoanRow.id)))
 
+    def of_borrowers(self, borrower_ids: Sequence[str]) -> dict[str, list[str]]:
+        """Each borrower's loan ids, sorted (a borrower with none is left out)."""
+        out: dict[str, list[str]] = {}
+        if borrower_ids:
+            query = (
+                select(LoanRow.borrower_id, LoanRow.id)
+                .where(LoanRow.borrower_id.in_(sorted(set(borrower_ids))))
+                .order_by(LoanRow.id)
+            )
+            for borrower_id, loan_id in self.connection.execute(query):
+                out.setdefault(str(borrower_id), []).append(str(loan_id))
+        return out
+
     def count(self) -> int:
         return int(self.connection.scalar(select(func.count()).select_from(LoanRow)) or 0)
 

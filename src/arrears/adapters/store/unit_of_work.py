@@ -40,7 +40,6 @@ REPOSITORIES: dict[str, str] = {
     "agent_tasks": "arrears.adapters.store.agent_task_repository:AgentTaskRepository",
     "staff": "arrears.adapters.store.staff_repository:StaffRepository",
     "desk": "arrears.adapters.store.desk_repository:DeskRepository",
-    "replies": "arrears.adapters.store.reply_repository:ReplyRepository",
     "personal_data": "arrears.adapters.store.personal_data_repository:PersonalDataRepository",
     "runs": "arrears.adapters.store.run_repository:RunRepository",
     "audit": "arrears.adapters.store.audit_repository:AuditRepository",
