@@ -11,6 +11,7 @@ from functools import partial
 from pathlib import Path
 from typing import Any
 
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import select
@@ -19,6 +20,7 @@ from arrears.adapters.policy_file import load_policy
 from arrears.adapters.profile_file import load_profile
 from arrears.adapters.store.run_models import OutboxRow, RunRow
 from arrears.bootstrap import configure
+from arrears.services import daily_run
 from arrears.services.daily_run import run_day
 from arrears.services.run_workers import WorkerPlanner
 from arrears.services.unit_of_work import UnitOfWork
@@ -158,3 +160,36 @@ def test_a_run_after_the_last_import_warns_of_stale_data(store_url: str, cli: Ca
     assert f"stale data: the last import was on {today}" in warning
     text = cli("run", "--as-of", (later + timedelta(days=1)).isoformat())
     assert "stale data" in text.stderr
+
+
+def test_a_run_failing_in_a_later_part_leaves_no_row_of_the_day(
+    store_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    load_portfolio(generate_portfolio(120, 8, AS_OF), store_url)
+    policy = _policy("segmented.yaml")
+    real = daily_run.plan_part
+    calls = []
+
+    def failing(*args: Any, **kwargs: Any) -> Any:
+        calls.append(1)
+        if len(calls) == 3:
+            raise RuntimeError("the machine died half-way")
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(daily_run, "plan_part", failing)
+    with pytest.raises(RuntimeError):
+        _commit_day_in_parts(store_url, AS_OF, policy, 30)
+    with UnitOfWork(store_url) as uow:
+        assert uow.runs.planned_on(AS_OF) == 0 and uow.runs.last_run_before(AS_OF + timedelta(days=1)) is None
+    monkeypatch.setattr(daily_run, "plan_part", real)
+    _commit_day_in_parts(store_url, AS_OF, policy, 30)  # the day runs again, whole
+    with UnitOfWork(store_url) as uow:
+        assert uow.runs.planned_on(AS_OF) > 0
+
+
+def _commit_day_in_parts(url: str, as_of: date, policy: Any, part_accounts: int) -> None:
+    with UnitOfWork(url) as uow:
+        run_day(
+            uow, as_of, policy, load_profile(policy.compliance_profile), "duckdb", part_accounts=part_accounts
+        )
+        uow.commit()
