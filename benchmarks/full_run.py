@@ -282,11 +282,9 @@ def measure_plan(snapshot_dir: Path, accounts: int, workers: int, env: dict[str,
     command = [ARREARS, "snapshot", "plan", str(snapshot_dir), "--out", str(plan_dir), "--json"]
     command += ["--workers", str(workers)]
     seconds, peak, stdout = timed(command, env)
-    planned = json.loads(stdout).get("actions", 0)
-    t = Timed(
-        f"plan only: arrears snapshot plan, {workers} workers", "(files)", accounts, seconds, peak, planned
-    )
-    t.load = loadavg()
+    figures = json.loads(stdout)
+    label = f"plan only: arrears snapshot plan, {workers} workers"
+    t = Timed(label, "(files)", accounts, seconds, peak, figures["actions"], loadavg(), figures["seconds"])
     print(f"{'files':10} {t.label:52} {seconds:8.1f} s ({t.inner:.1f}) {peak:8,.0f} MiB", flush=True)
     return t
 
