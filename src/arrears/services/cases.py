@@ -7,6 +7,7 @@ placeholders: `arrears serve` and `arrears dispatch` refuse them (entrypoints/st
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field, replace
 from datetime import date
 from pathlib import Path
@@ -22,12 +23,14 @@ from arrears.domain.cases import (
     check_outcome,
     expected_recovery_by_propensity,
 )
+from arrears.domain.casework_records import CaseStanding
 from arrears.domain.disputes import SlaPolicy
 from arrears.domain.errors import NotFound
 from arrears.domain.ledger import compute_position
 from arrears.domain.plans import PlanRules
 from arrears.domain.promises import Tolerance
 from arrears.services import audit
+from arrears.services.case_refresh_port import CaseFacts
 from arrears.services.unit_of_work import UnitOfWork
 
 
@@ -111,6 +114,86 @@ def _pay_propensity(uow: UnitOfWork, accounts: BorrowerAccounts) -> list[tuple[i
 
 def refresh_cases(uow: UnitOfWork, as_of: date, model: RecoveryModel, *, commit_every: int = 0) -> int:
     """Refresh the case of every borrower with a loan; how many cases are open afterwards.
+
+    Set-based: every loan's position from the vectorised ledger over the store's snapshot, the borrowers'
+    promise counts and cases in a few grouped statements, the standings (arrears.domain.borrower_accounts'
+    rule) for the late borrowers, and the opens, updates and closes each written in one statement. A case
+    whose standing did not change is left as it is. When a pay-propensity model is active, expected recovery
+    comes from its scores, read per borrower: the per-borrower refresh (`commit_every` N commits after each N
+    borrowers there)."""
+    if uow.models.has_active(PROPENSITY_TARGET):
+        return refresh_cases_one_by_one(uow, as_of, model, commit_every=commit_every)
+    facts = uow.case_refresh.facts(as_of)
+    found = standings(uow, as_of, model, facts)
+    opened, updated, closed = [], [], []
+    for borrower_id, fact in facts.items():
+        standing = found.get(borrower_id)
+        if standing is None:
+            if fact.case_id is not None and fact.case_status == "open":
+                closed.append(fact.case_id)
+        elif fact.case_id is None:
+            opened.append((borrower_id, fact.language, standing))
+        elif fact.case_status != "open" or fact.standing != standing:
+            updated.append((fact.case_id, standing))
+    uow.case_refresh.write(opened, updated, closed)
+    return uow.cases.open_count()
+
+
+def standings(
+    uow: UnitOfWork, as_of: date, model: RecoveryModel, facts: Mapping[str, CaseFacts]
+) -> dict[str, CaseStanding]:
+    """The standing of every borrower with a late loan as of the day (case_standing's rule: the worst late
+    loan's bucket and DPD, the late loans' outstanding, the model's expected recovery)."""
+    # here, not at the top: a payment's own case refresh (refresh_case) needs none of the vectorised engine
+    import numpy as np
+    import pyarrow.compute as pc
+
+    from arrears.engine.portfolio import Portfolio
+    from arrears.engine.vector_ledger import compute_ledger
+
+    tables = uow.snapshot(as_of, ("loans", "instalments", "payments", "pauses", "waivers"))
+    products = {code: uow.products.settings(code) for code in uow.products.codes()}
+    ledger = compute_ledger(Portfolio(dict(tables), products), as_of)
+    loans = tables["loans"]
+    borrower = pc.take(loans["borrower_id"], pc.index_in(ledger.loan_id, loans["loan_id"]))
+    late = ledger.dpd > 0
+    if not late.any():
+        return {}
+    owners = np.asarray(borrower.to_numpy(zero_copy_only=False), dtype=object)[late]
+    dpd = ledger.dpd[late]
+    bucket = ledger.bucket[late]
+    balance = ledger.outstanding.sum(axis=1)[late]
+    # per borrower: the loan with the most days past due (the first of equals, as max() takes it), the sum
+    _, group = np.unique(owners, return_inverse=True)
+    order = np.lexsort((np.arange(len(dpd)), -dpd, group))
+    first = np.ones(len(order), dtype=bool)
+    first[1:] = group[order][1:] != group[order][:-1]
+    worst = order[first]
+    totals = np.zeros(group.max() + 1, dtype=np.int64)
+    np.add.at(totals, group, balance)
+    out = {}
+    for i in worst:
+        who = owners[i]
+        fact = facts.get(who)
+        total = int(totals[group[i]])
+        out[who] = CaseStanding(
+            bucket=str(bucket[i]),
+            dpd=int(dpd[i]),
+            balance=total,
+            expected_recovery=model.expected_recovery(
+                total,
+                str(bucket[i]),
+                promise_pending=bool(fact and fact.pending_promises),
+                broken_promises=fact.broken_promises if fact else 0,
+            ),
+        )
+    return out
+
+
+def refresh_cases_one_by_one(
+    uow: UnitOfWork, as_of: date, model: RecoveryModel, *, commit_every: int = 0
+) -> int:
+    """The refresh a borrower at a time (refresh_case for each); how many cases are open afterwards.
 
     With `commit_every` N, the work is committed after each N borrowers, so no transaction holds the rows
     it changed for longer than that (each borrower's refresh stands alone; an interrupted run is finished

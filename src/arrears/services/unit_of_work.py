@@ -60,7 +60,7 @@ if TYPE_CHECKING:  # annotations only: importing the port stays cheap (CLI start
     from arrears.domain.runs import PlannedAction, RunRecord
     from arrears.domain.staff import StaffUser
     from arrears.services.bureau_port import BureauPort
-    from arrears.services.books_port import BooksPort, CreditLinePort, OutboundEventPort
+    from arrears.services.case_refresh_port import CaseRefreshPort
     from arrears.services.model_port import ModelPort
 
 
@@ -474,6 +474,7 @@ class UnitOfWork:
     desk: DeskPort
     personal_data: PersonalDataPort
     bureau: BureauPort
+    case_refresh: CaseRefreshPort
     runs: RunPort
     audit: AuditPort
     activity: ActivityPort
@@ -488,9 +489,6 @@ class UnitOfWork:
     loan_actions: LoanActionPort
     run_log: RunLogPort
     models: ModelPort
-    credit_lines: CreditLinePort
-    books: BooksPort
-    outbound_events: OutboundEventPort
     portal_links: PortalLinkPort
     visits: VisitPort
     litigation: LitigationPort

@@ -413,7 +413,9 @@ def _record(
 
 def _accounts_query(whose: Any) -> Any:
     """The borrower `whose` names, their case, the counts case work needs, and one row per loan (by id)."""
-    their_loans = select(LoanRow.id).where(LoanRow.borrower_id == BorrowerRow.id)
+    # correlated to the outer query's borrower: without it the subquery has its own FROM borrowers and the
+    # counts below were every borrower's promises, not this one's
+    their_loans = select(LoanRow.id).where(LoanRow.borrower_id == BorrowerRow.id).correlate(BorrowerRow)
     e = AccountEventRow
     broken = (
         select(func.count())
