@@ -27,7 +27,7 @@ from arrears.adapters.store import open_store
 from arrears.adapters.store.run_models import OutboxRow
 from arrears.domain.plans import PlanTerms
 from arrears.entrypoints.api import create_app
-from arrears.services import plans
+from arrears.services import audit, plans
 from arrears.services.cases import CaseworkConfig, refresh_case
 from arrears.services.imports import import_loans
 from arrears.services.payments import record_payment
@@ -94,10 +94,19 @@ def test_a_payment_webhook_runs_a_few_statements_and_a_replay_fewer(store_url: s
         assert first.json()["recorded"] is True and first.json()["replayed"] is False
         assert len(seen) <= WEBHOOK_BOUND, "\n".join(seen)
         assert _reads_of("instalments", seen) == 1, "\n".join(seen)
+        # The audit entry is the last write, after the receipt: the audit lock waits only on the commit.
+        writes = [s for s in seen if s.split()[0] in ("INSERT", "UPDATE", "DELETE")]
+        assert "INTO audit_log" in writes[-1], "\n".join(writes)
+        assert any("INTO webhook_receipts" in s for s in writes[:-1]), "\n".join(writes)
         with statements(store_url) as seen:
             again = api.post("/webhooks/payments", content=raw, headers=headers)
         assert again.json() == {**first.json(), "replayed": True}
         assert _reads_of("instalments", seen) == 0  # a replay answers from its receipt
+    with UnitOfWork(store_url) as uow:
+        logged = audit.entries(uow, subject="loan:L000001")
+    assert [(e.action, e.actor, e.detail) for e in logged if e.action == "payment.record"] == [
+        ("payment.record", "system:payment-webhook", {"payment_id": "P1", "amount": 60000})
+    ]
 
 
 # --- what the event keeps in memory is what the store holds afterwards --------------------------------

@@ -38,13 +38,16 @@ def record_payment(
     actor: str,
     source: str | None = None,
     accounts: BorrowerAccounts | None = None,
+    audited: bool = True,
 ) -> PaymentOutcome:
     """Record a payment and everything it sets off (not committed: the caller commits once).
 
     The borrower's accounts are read once (`accounts`, when the caller already read them as of `paid_on`,
     e.g. to parse the amount in the loan's currency), and kept current in memory as the payment is booked
     and promises settle; only a plan that closes or breaks (its pause, perhaps its schedule) makes the case
-    refresh read them again."""
+    refresh read them again.
+
+    `audited=False`: the audit entry is left to the caller (audit_payment), to write after its own writes."""
     accounts = accounts or uow.loans.accounts(paid_on, loan_id=loan_id)
     payment = Payment(payment_id, paid_on, amount)
     if not uow.payments.add(loan_id, payment, source=source):
@@ -67,7 +70,19 @@ def record_payment(
     if outcome.plans:
         accounts = uow.loans.accounts(paid_on, loan_id=loan_id)
     outcome.case = keep_case(uow, accounts, config.recovery)
-    audit.append(
-        uow, actor, "payment.record", f"loan:{loan_id}", {"payment_id": payment_id, "amount": amount}
-    )
+    if audited:
+        audit_payment(uow, outcome, amount, actor=actor)
     return outcome
+
+
+def audit_payment(uow: UnitOfWork, outcome: PaymentOutcome, amount: int, *, actor: str) -> None:
+    """The payment's audit entry (record_payment's last step; a caller with writes of its own after the
+    event passes audited=False and calls this last, since the audit lock is held until the commit)."""
+    if outcome.recorded:
+        audit.append(
+            uow,
+            actor,
+            "payment.record",
+            f"loan:{outcome.loan_id}",
+            {"payment_id": outcome.payment_id, "amount": amount},
+        )

@@ -20,7 +20,7 @@ from arrears.services import imports as importing
 from arrears.services.agencies import placed_loans, placement_of
 from arrears.services.auth import Principal, issue_borrower_token
 from arrears.services.cases import loans_of
-from arrears.services.payments import PaymentOutcome, record_payment
+from arrears.services.payments import PaymentOutcome, audit_payment, record_payment
 from arrears.services.plans import loan_as_of, plans_of
 from arrears.services.promises import promises_of
 
@@ -177,7 +177,15 @@ def _outcome(outcome: PaymentOutcome, currency: str) -> dict[str, Any]:
     }
 
 
-def _record(uow: Uow, cfg: Config, body: PaymentIn, actor: str) -> dict[str, Any]:
+def _record(
+    uow: Uow,
+    cfg: Config,
+    body: PaymentIn,
+    actor: str,
+    audited: list[tuple[PaymentOutcome, int]] | None = None,
+) -> dict[str, Any]:
+    """Record the payment; with `audited` (a list), its audit entry is left to the caller, who gets the
+    outcome and the amount in the list for audit_payment."""
     # The borrower's accounts, read once: the amount is parsed in the loan's currency, and the payment
     # event goes on from what was read.
     accounts = uow.loans.accounts(body.paid_on, loan_id=body.loan_id)
@@ -195,7 +203,10 @@ def _record(uow: Uow, cfg: Config, body: PaymentIn, actor: str) -> dict[str, Any
         actor=actor,
         source=body.source,
         accounts=accounts,
+        audited=audited is None,
     )
+    if audited is not None:
+        audited.append((outcome, amount))
     return _outcome(outcome, currency)
 
 
@@ -225,11 +236,19 @@ def payment_webhook(
     webhooks.check_signature(cfg.webhook_secret, raw, x_signature)
     key = webhooks.require_key(idempotency_key)
 
-    def handle() -> dict[str, Any]:
-        body = webhooks.parse_body(PaymentIn, raw)
-        return _record(uow, cfg, body, "system:payment-webhook")
+    actor = "system:payment-webhook"
+    booked: list[tuple[PaymentOutcome, int]] = []
 
-    return webhooks.answer_once(uow, key, raw, handle)
+    def handle() -> dict[str, Any]:
+        booked.clear()  # a retry after a lost race starts again
+        body = webhooks.parse_body(PaymentIn, raw)
+        return _record(uow, cfg, body, actor, audited=booked)
+
+    def audit_last() -> None:  # after the receipt: the audit lock is held until the commit
+        for outcome, amount in booked:
+            audit_payment(uow, outcome, amount, actor=actor)
+
+    return webhooks.answer_once(uow, key, raw, handle, last=audit_last)
 
 
 @router.post("/auth/borrower-tokens", status_code=201, tags=["auth"])

@@ -112,12 +112,19 @@ def _lost_race(exc: Exception) -> bool:
 
 
 def answer_once(
-    uow: UnitOfWork, key: str | None, raw: bytes, handle: Callable[[], dict[str, Any]]
+    uow: UnitOfWork,
+    key: str | None,
+    raw: bytes,
+    handle: Callable[[], dict[str, Any]],
+    last: Callable[[], None] | None = None,
 ) -> dict[str, Any]:
     """The first answer given under the Idempotency-Key `key` (replayed: true), or `handle()`'s answer,
     remembered under the key and committed with the work (replayed: false). When a concurrent delivery
     of the key commits first, this one's unique-key violation rolls its work back and it answers as the
-    replay it is. Without a key, the work is simply done and committed."""
+    replay it is. Without a key, the work is simply done and committed.
+
+    `last` runs after the receipt is written, right before the commit: the work's audit entry, whose
+    lock (held until the commit) then waits on nothing but the commit."""
     body_sha256 = digest(raw)
     for attempt in range(1, ATTEMPTS + 1):
         if key is not None and (seen := replayed(uow, key, body_sha256)) is not None:
@@ -127,6 +134,8 @@ def answer_once(
             out = to_jsonable_python(handle())
             if key is not None:
                 remember(uow, key, body_sha256, out)
+            if last is not None:
+                last()
             uow.commit()
             return {**out, "replayed": False}
         except (IntegrityError, OperationalError) as exc:
