@@ -36,6 +36,8 @@ class MessageType(StrEnum):
     CALL_SCRIPT = "call_script"  # what a human agent says on an outbound call (agent/call_script)
     PLACEMENT = "placement"  # tells the borrower an outside agency now helps collect (agency/placement)
     VALIDATION_NOTICE = "validation_notice"  # Reg F (12 CFR 1006.34): the debt itemised, how to dispute it
+    LINE_FROZEN = "line_frozen"  # the credit line is frozen (the policy's freeze_line step)
+    LINE_UNFROZEN = "line_unfrozen"  # the credit line is usable again (every loan under it cured)
 
 
 class MessageChannel(StrEnum):
@@ -117,6 +119,8 @@ CONTEXT_SCHEMAS: dict[MessageType, ContextSchema] = {
     MessageType.THIRD_PARTY_LOCATE: ContextSchema(
         ("borrower_name", "hotline", "complaint_contact"), ("contact_name",)
     ),
+    MessageType.LINE_FROZEN: ContextSchema((*COMMON_FIELDS, *_OVERDUE)),
+    MessageType.LINE_UNFROZEN: ContextSchema((*COMMON_FIELDS, "borrower_name")),
     MessageType.VALIDATION_NOTICE: ContextSchema(
         (*COMMON_FIELDS, *_OVERDUE, "letter_date", "loan_ref", "dispute_by"),
         ("borrower_address", "overdue_principal", "overdue_interest", "late_fee"),

@@ -39,6 +39,7 @@ from arrears.engine.evaluation import (
 )
 from arrears.engine.evaluators import evaluator
 from arrears.engine.portfolio import Portfolio
+from arrears.services import books
 from arrears.services.compliance_audit import audit_run_decisions
 from arrears.services.field_day import run_field_day
 from arrears.services.model_scoring import with_active_models, write_scores
@@ -49,7 +50,7 @@ PLANNED_LOCAL_TIME = time(10, 0)  # the run plans contacts for mid-morning in th
 # Policy channels that are not a contact with the debtor are not judged by contact rules at plan time.
 NOT_CONTACTS = frozenset({"agency", "litigation"})
 # Policy channel → the compliance engine's channel.
-CHANNEL_FOR_RULES = {"credit_bureau_notice": "letter"}
+CHANNEL_FOR_RULES = {"credit_bureau_notice": "letter", "freeze_line": "sms"}  # a freeze is told by SMS
 
 
 @dataclass
@@ -367,6 +368,8 @@ def run_day(
             write_scores(uow, as_of, models, pa.concat_tables(totals.scores))
         if not summary.already_run:  # a day's decisions are audited once, with its run record
             audit_run_decisions(uow, run_id, as_of, profile.name, rows)
+        # charge-offs, delinquency history and its events, credit lines (services/books.py)
+        summary.counts["books"] = books.record_day(uow, as_of, totals.assignments(), rows).counts()
         field = run_field_day(uow, as_of, profile, rows, totals.assignments())  # agencies, visits
         if field:
             summary.counts["field"] = {k: len(v) for k, v in field.items()}

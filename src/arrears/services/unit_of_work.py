@@ -61,6 +61,7 @@ if TYPE_CHECKING:  # annotations only: importing the port stays cheap (CLI start
     from arrears.domain.staff import StaffUser
     from arrears.services.bureau_port import BureauPort
     from arrears.services.case_refresh_port import CaseRefreshPort
+    from arrears.services.books_port import BooksPort, CreditLinePort, OutboundEventPort
     from arrears.services.model_port import ModelPort
 
 
@@ -489,6 +490,9 @@ class UnitOfWork:
     loan_actions: LoanActionPort
     run_log: RunLogPort
     models: ModelPort
+    credit_lines: CreditLinePort
+    books: BooksPort
+    outbound_events: OutboundEventPort
     portal_links: PortalLinkPort
     visits: VisitPort
     litigation: LitigationPort

@@ -19,7 +19,19 @@ from arrears.services.channels import close_channels as close_channels  # re-exp
 
 CONFIG_ENV = "ARREARS_CHANNELS"
 DEFAULT_FILE = "channels.yaml"
-SECTIONS = ("lender", "retry", "email", "sms", "smpp", "push", "in_app", "robocall", "letters", "rate_limits")
+SECTIONS = (
+    "lender",
+    "retry",
+    "email",
+    "sms",
+    "smpp",
+    "push",
+    "in_app",
+    "robocall",
+    "letters",
+    "rate_limits",
+    "events",  # the webhook of outbound events (url, secret): services/events.py
+)
 
 DEFAULT_LENDER: dict[str, Any] = {
     "name": "示例消费金融",
@@ -149,6 +161,8 @@ def build_channels(config: ChannelsConfig) -> dict[str, Channel]:
             batch_url=str(sms["batch_url"]) if sms.get("batch_url") else None,
             batch_size=_int(sms, "batch_size", 100),
         )
+    if "sms" in out:
+        out["freeze_line"] = out["sms"]  # the policy's freeze_line step tells the borrower by SMS
     for kind in ("push", "in_app"):
         section = config.section(kind)
         if section.get("url"):

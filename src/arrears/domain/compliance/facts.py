@@ -198,6 +198,6 @@ def contact_address(channel: str, phone: str | None, email: str | None, postal: 
     the workplace rule see the same target at plan time and at send time."""
     if channel == "email":
         return email or ""
-    if channel in ("sms", "robocall", "agent_call", "call"):
+    if channel in ("sms", "robocall", "agent_call", "call", "freeze_line"):  # a line's freeze is told by SMS
         return phone or ""
     return postal

@@ -30,6 +30,7 @@ CHANNELS = (
     "litigation",
     "credit_bureau_notice",
     "visit",  # a field visit (上门): a task for the field team of the borrower's region (services/visits.py)
+    "freeze_line",  # freezes the borrower's credit line; the step's template (an SMS) tells the borrower
 )
 TONES = ("gentle", "regular", "firm", "legal")
 # A lawyer's letter names a real, engaged firm and passes legal review before it is sent (DOMAIN.md);

@@ -17,6 +17,7 @@ from arrears.entrypoints.api import (
     jobs,
     ledger_routes,
     limits,
+    line_routes,
     problems,
     provider_routes,
 )
@@ -57,6 +58,7 @@ def create_app(
     app.include_router(casework_routes.router)
     app.include_router(borrower_routes.router)
     app.include_router(provider_routes.router)
+    app.include_router(line_routes.router)  # credit lines, delinquency history (docs/books.md)
     app.include_router(jobs.router)
     web.install(app)
     problems.document(app)

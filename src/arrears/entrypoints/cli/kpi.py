@@ -13,6 +13,7 @@ from arrears.domain.roll_rates import bucket_rank, next_bucket
 from arrears.entrypoints.cli.console import console, parse_as_of, print_json
 from arrears.entrypoints.cli.language import _
 from arrears.entrypoints.cli.output import Column, count, fitted_table, grouped, number, percent
+from arrears.services.books import charge_off_kpis
 from arrears.services.kpi import compute_kpis
 from arrears.services.unit_of_work import UnitOfWork
 
@@ -65,6 +66,7 @@ def kpi(
     cost_table = load_costs(costs)
     with UnitOfWork(db) as uow:
         result = compute_kpis(uow, first, last, cost_table, products=products)
+        result["charge_off"] = charge_off_kpis(uow, first, last)  # docs/books.md
     if json_out:
         print_json(result)
         return
@@ -97,6 +99,10 @@ def render_kpis(result: dict[str, Any], first: date, last: date) -> None:
     ]
     title = _("Roll rates (opening bucket → worse at the end)")
     console.print(fitted_table(columns, rows, console=console, title=title))
+    if "charge_off" in result:  # charge-off and recoveries on charged-off balances (docs/books.md)
+        rows = [[key.replace("_", " "), kpi_text(key, v)] for key, v in result["charge_off"].items()]
+        columns = [Column("charge-off", "key"), Column(_("value"), "number")]
+        console.print(fitted_table(columns, rows, console=console, title="Charge-off and recovery"))
     if result["monthly_roll_rates"]:
         buckets = sorted(
             {b for m in result["monthly_roll_rates"] for b in m["roll_rates"] if b != "M7+"},
