@@ -225,6 +225,7 @@ class HoldShape(RuleShape):
     flag: Annotated[str, checked_by(word_in(HOLD_FLAGS, "flag"))]
     exempt_message_types: Words = frozenset()
     kinds: AttemptKinds = ATTEMPT_KINDS
+    channels: Channels | None = None
 
 
 class OptOutShape(RuleShape):

@@ -130,7 +130,7 @@ def _static_key(row: PlannedContact) -> tuple[object, ...]:
     return (
         d.timezones, d.cease, d.opted_out, d.disputed, d.identity_theft, d.hardship, d.hardship_until,
         d.unreachable, d.validation_notice_sent_at, d.bureau_notice_sent_at, d.employer_prohibits_contact,
-        d.time_barred, d.represented_by_attorney, d.deceased, d.bankruptcy, a.target in d.work_numbers, a.channel, a.at, a.target_kind, a.message_type, a.kind,
+        d.time_barred, d.represented_by_attorney, d.deceased, d.bankruptcy, d.litigation, d.address_returned, a.target in d.work_numbers, a.channel, a.at, a.target_kind, a.message_type, a.kind,
         a.law_firm, a.approval, row.summary.notices,
     )  # fmt: skip
 

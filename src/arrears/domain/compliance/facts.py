@@ -48,6 +48,8 @@ FLAG_KINDS: dict[str, FlagKind] = {
         FlagKind("dispute", "the debt is disputed", debt=True),
         FlagKind("identity_theft", "suspected identity theft", debt=True),
         FlagKind("hardship", "approved hardship hold", debt=True, until=True),
+        FlagKind("litigation", "a lawsuit is filed on the debt (the court process speaks)", debt=True, value="the case"),
+        FlagKind("address_returned", "letters to the postal address came back undelivered"),
     )
 }
 FLAG_NAMES = tuple(FLAG_KINDS)
@@ -189,6 +191,8 @@ def debtor_for(
         represented_by_attorney="attorney" in names,
         deceased="deceased" in names,
         bankruptcy="bankruptcy" in names,
+        litigation="litigation" in names,
+        address_returned="address_returned" in names,
     )
 
 

@@ -33,6 +33,8 @@ class Debtor:
     represented_by_attorney: bool = False
     deceased: bool = False
     bankruptcy: bool = False
+    litigation: bool = False  # a lawsuit filed on the debt: the ladder's contacts are held
+    address_returned: bool = False  # letters to the postal address came back undelivered
 
 
 @dataclass(frozen=True, slots=True)

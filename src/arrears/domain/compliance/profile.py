@@ -29,6 +29,8 @@ HOLD_FLAGS = (
     "represented_by_attorney",
     "deceased",
     "bankruptcy",
+    "litigation",
+    "address_returned",
 )
 KNOWN_CALENDARS = ("CN", "US", "HK", "TW")
 
@@ -260,11 +262,13 @@ class HoldRule(Rule):
     flag: str
     exempt_message_types: frozenset[str]
     kinds: frozenset[str]
+    channels: frozenset[str] | None = None  # only these channels (None: every one)
     kind = "hold"
 
     def describe(self) -> str:
         exempt = ", ".join(sorted(self.exempt_message_types)) or "none"
-        return f"hold while {self.flag} ({'/'.join(sorted(self.kinds))}); exempt: {exempt}"
+        only = f" on {describe_channels(self.channels)}" if self.channels is not None else ""
+        return f"hold while {self.flag}{only} ({'/'.join(sorted(self.kinds))}); exempt: {exempt}"
 
     def loosening(self, base: HoldRule) -> list[tuple[str, str]]:
         out = _exempt_loosening(self.exempt_message_types, base.exempt_message_types)
@@ -272,6 +276,10 @@ class HoldRule(Rule):
             out.append(("flag", "changes the flag of the base hold"))
         if not self.kinds >= base.kinds:
             out.append(("kinds", "holds fewer kinds of action than the base"))
+        if (base.channels is None and self.channels is not None) or (
+            self.channels is not None and base.channels is not None and not self.channels >= base.channels
+        ):
+            out.append(("channels", "holds fewer channels than the base"))
         return out
 
 

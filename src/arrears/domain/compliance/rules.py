@@ -326,11 +326,21 @@ HOLD_TEXT = {
         "the debtor is in bankruptcy proceedings: collection is stayed",
         "债务人处于破产程序中，暂停催收",
     ),
+    "litigation": (
+        "a lawsuit is filed on the debt: the court process replaces the collection ladder",
+        "该债务已进入诉讼程序，暂停常规催收",
+    ),
+    "address_returned": (
+        "letters to this postal address came back undelivered: no letter until the address is updated",
+        "寄往该地址的信函被退回，更新地址前不再寄送信函",
+    ),
 }
 
 
 def check_hold(rule: HoldRule, facts: Facts, attempt: Attempt) -> Verdict | None:
     if attempt.kind not in rule.kinds or attempt.message_type in rule.exempt_message_types:
+        return None
+    if rule.channels is not None and attempt.channel not in rule.channels:
         return None
     debtor = facts.debtor
     if not bool(getattr(debtor, rule.flag)):

@@ -18,6 +18,7 @@ from arrears.entrypoints.api import (
     ledger_routes,
     limits,
     line_routes,
+    litigation_routes,
     problems,
     provider_routes,
 )
@@ -59,6 +60,7 @@ def create_app(
     app.include_router(borrower_routes.router)
     app.include_router(provider_routes.router)
     app.include_router(line_routes.router)  # credit lines, delinquency history (docs/books.md)
+    app.include_router(litigation_routes.router)  # litigation cases (docs/agencies.md)
     app.include_router(jobs.router)
     web.install(app)
     problems.document(app)

@@ -51,6 +51,7 @@ COMMAND_MODULES = (
     "bureau",
     "agency",
     "visit",
+    "litigation",
 )
 
 # The top-level commands, in the order `arrears --help` lists them: the modules whose register(app) defines
@@ -139,6 +140,10 @@ COMMAND_INDEX: dict[str, tuple[tuple[str, ...], str]] = {
         "Outside agencies: allocation terms, placements, recalls, commission statements, league table.",
     ),
     "visit": (("visit",), "Field visits: the teams' queues, visit sheets, the agents' reports."),
+    "litigation": (
+        ("litigation",),
+        "Litigation cases: stages with dates, court and case number, documents, costs; the ladder held.",
+    ),
 }
 
 # Commands that make the store they are pointed at when it does not exist (`db upgrade`, `demo`, `sim
