@@ -50,8 +50,10 @@ def test_a_logistic_truth_keeps_platt_and_a_falling_score_is_read_the_right_way_
     labels = rng.uniform(0, 1, 6000) < truth
     days = _days(20, 300)
     for method in ("platt", "isotonic"):
-        table, used = calibrate(points, labels, days, np.arange(400, 701), logit=False, method=method)
+        table, used = calibrate(
+            points, labels, days, np.arange(400, 701), logit=False, rising=False, method=method
+        )
         assert used == method
         p = table.of_many(np.array([420.0, 500.0, 680.0]))
         assert p[0] > p[1] > p[2]
-    assert choose_calibration(points, labels, days) == "platt"
+    assert choose_calibration(points, labels, days, rising=False) == "platt"

@@ -125,3 +125,22 @@ def test_reference_and_duckdb_agree_on_scores_reasons_and_actions(
     assert ref.scores.to_pylist() == fast.scores.to_pylist()
     assert ref.assignments.to_pylist() == fast.assignments.to_pylist()
     assert ref.actions.to_pylist() == fast.actions.to_pylist()
+
+
+def test_shap_values_computed_once_per_pattern_equal_lightgbm_on_every_row() -> None:
+    """Reason codes run TreeSHAP once per pattern of split sides; every row still gets LightGBM's SHAP
+    values, missing values and zeros included."""
+    import lightgbm
+
+    from arrears.engine.model_scores import booster, gbm_contributions
+
+    model = gbm()
+    rng = np.random.default_rng(11)
+    x = rng.integers(0, 60, size=(3000, len(MODEL_FEATURES))).astype(np.float64)
+    x[rng.uniform(size=x.shape) < 0.05] = np.nan
+    x[rng.uniform(size=x.shape) < 0.05] = 0.0
+    x[:, 0] += rng.uniform(0, 1, 3000)  # values between the thresholds too
+    assert model.gbm_text is not None
+    expected = np.asarray(booster(model.gbm_text).predict(x, pred_contrib=True))[:, :-1]
+    assert isinstance(booster(model.gbm_text), lightgbm.Booster)
+    assert np.array_equal(gbm_contributions(model.gbm_text, x), expected)

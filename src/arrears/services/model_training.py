@@ -110,8 +110,10 @@ def _steps(grid: np.ndarray, probabilities: np.ndarray) -> CalibrationTable:
     return CalibrationTable(tuple(thresholds), tuple(out))
 
 
-def _fit_curve(method: str, x: np.ndarray, labels: np.ndarray) -> Any:
-    """A calibration curve fitted on (x, label): Platt (logistic in x) or isotonic (non-decreasing steps)."""
+def _fit_curve(method: str, x: np.ndarray, labels: np.ndarray, rising: bool) -> Any:
+    """A calibration curve fitted on (x, label): Platt (logistic in x) or isotonic (monotonic steps, rising
+    with x or falling as `rising` says: the model's direction is known, a small validation set must not
+    turn it round)."""
     if method == "platt":
         linear = _require("sklearn.linear_model")
         fit = linear.LogisticRegression(C=1e6, max_iter=1000)
@@ -119,12 +121,12 @@ def _fit_curve(method: str, x: np.ndarray, labels: np.ndarray) -> Any:
         a, b = float(fit.coef_[0][0]), float(fit.intercept_[0])
         return lambda g: 1 / (1 + np.exp(-(a * g + b)))
     isotonic = _require("sklearn.isotonic")
-    iso = isotonic.IsotonicRegression(y_min=0.0, y_max=1.0, out_of_bounds="clip", increasing="auto")
+    iso = isotonic.IsotonicRegression(y_min=0.0, y_max=1.0, out_of_bounds="clip", increasing=rising)
     iso.fit(x, labels.astype(np.float64))
     return lambda g: iso.predict(g)
 
 
-def choose_calibration(x: np.ndarray, labels: np.ndarray, days: np.ndarray) -> str:
+def choose_calibration(x: np.ndarray, labels: np.ndarray, days: np.ndarray, rising: bool = True) -> str:
     """Platt or isotonic, by the Brier score on the later half of the validation days of a curve fitted on
     the earlier half (the one that generalises forward in time)."""
     cut = np.median(np.unique(days)) if len(days) else 0
@@ -133,7 +135,7 @@ def choose_calibration(x: np.ndarray, labels: np.ndarray, days: np.ndarray) -> s
         return "platt"
     scores = {}
     for method in ("platt", "isotonic"):
-        curve = _fit_curve(method, x[early], labels[early])
+        curve = _fit_curve(method, x[early], labels[early], rising)
         p = np.asarray(curve(x[late]), dtype=np.float64)
         scores[method] = float(np.mean((p - labels[late].astype(np.float64)) ** 2))
     return min(scores, key=lambda m: (scores[m], m != "platt"))
@@ -146,6 +148,7 @@ def calibrate(
     grid: np.ndarray,
     *,
     logit: bool,
+    rising: bool = True,
     method: str = "auto",
 ) -> tuple[CalibrationTable, str]:
     """The calibration fitted on the validation days — Platt scaling, P = 1 / (1 + exp(−(a·x + b))), or
@@ -156,8 +159,8 @@ def calibrate(
             f"unknown calibration {method!r} (use auto, platt or isotonic)", field="--calibration"
         )
     x = _logit(raw) if logit else raw.astype(np.float64)
-    chosen = choose_calibration(x, labels, days) if method == "auto" else method
-    curve = _fit_curve(chosen, x, labels)
+    chosen = choose_calibration(x, labels, days, rising) if method == "auto" else method
+    curve = _fit_curve(chosen, x, labels, rising)
     g = np.unique(grid.astype(np.float64))
     return _steps(g, np.asarray(curve(_logit(g) if logit else g), dtype=np.float64)), chosen
 
@@ -227,6 +230,7 @@ def train_scorecard(
         valid.days,
         np.arange(lowest, highest + 1),
         logit=False,
+        rising=False,  # more points: less likely the event
         method=calibration_method,
     )
     card = Scorecard(tuple(characteristics), calibration)
