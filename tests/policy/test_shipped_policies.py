@@ -155,6 +155,7 @@ def test_a_repeat_defaulter_is_escalated_fast(policies: dict[str, Policy]) -> No
         (25, "jump", "bureau_notice"),
         (25, "jump", "bureau_notice_sms"),
         (31, "jump", "agency_placement"),
+        (31, "jump", "freeze_line"),
     ]
 
 

@@ -114,6 +114,13 @@ def import_lines(uow: UnitOfWork, rows: Sequence[tuple[int, Mapping[str, str]]],
     return LinesImport(added, updated, attached)
 
 
+def open_lines(uow: UnitOfWork, limit: int, currency: str, opened_on: date) -> int:
+    """A line for every borrower without one, holding all their loans (the demo's 白条 portfolio); commits."""
+    opened = uow.credit_lines.open_for_every_borrower(limit, currency, opened_on)
+    uow.commit()
+    return opened
+
+
 def position(uow: UnitOfWork, line_id: str, as_of: date) -> LinePosition:
     """The line's limit, use and availability as of a day, from its loans' ledgers."""
     line = uow.credit_lines.get(line_id)

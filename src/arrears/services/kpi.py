@@ -42,6 +42,7 @@ COMPLIANCE_STATUSES = ("pending", "awaiting_approval", "deferred", "blocked", "c
 # notice is a letter; agency and litigation are paid by commission on what they recover, not per send.
 DEFAULT_UNIT_COSTS = {
     "sms": 5,
+    "freeze_line": 5,  # the SMS that tells the borrower their line is frozen
     "push": 1,
     "in_app": 0,
     "email": 1,

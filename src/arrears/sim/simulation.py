@@ -123,6 +123,7 @@ def simulated_channels(seed: int, params: BehaviourParams) -> dict[str, Any]:
         for name in ("sms", "email", "push", "in_app", "robocall", "letter", "lawyer_letter")
     }
     channels["credit_bureau_notice"] = SimulatedChannel("credit_bureau_notice", seed, params)
+    channels["freeze_line"] = channels["sms"]  # a line's freeze is told by SMS (docs/books.md)
     agents = AgentTaskChannel()
     for name in ("agent_call", "agency", "litigation"):
         channels[name] = agents

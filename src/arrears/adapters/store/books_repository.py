@@ -17,6 +17,7 @@ from sqlalchemy import (
     and_,
     func,
     select,
+    text,
     update,
 )
 from sqlalchemy.dialects.postgresql import insert as pg_insert
@@ -207,6 +208,26 @@ class CreditLineRepository:
             out.setdefault(line_id, []).append(loan_id)
         return out
 
+    def open_for_every_borrower(self, limit: int, currency: str, opened_on: date) -> int:
+        """A line `LN-<borrower>` for every borrower without one, with all their loans under it (the
+        demo's 白条 portfolio); how many lines were opened."""
+        added = self.connection.execute(
+            text(
+                "INSERT INTO credit_lines (id, borrower_id, currency, limit_amount, status, opened_on) "
+                "SELECT 'LN-' || b.id, b.id, :currency, :limit, 'active', :opened_on FROM borrowers b "
+                "WHERE NOT EXISTS (SELECT 1 FROM credit_lines c WHERE c.borrower_id = b.id)"
+            ),
+            {"currency": currency, "limit": limit, "opened_on": opened_on},
+        ).rowcount
+        self.connection.execute(
+            text(
+                "INSERT INTO credit_line_loans (loan_id, line_id) SELECT l.id, c.id FROM loans l "
+                "JOIN credit_lines c ON c.id = 'LN-' || l.borrower_id "
+                "WHERE NOT EXISTS (SELECT 1 FROM credit_line_loans x WHERE x.loan_id = l.id)"
+            )
+        )
+        return int(added or 0)
+
     def cancel_notice(self, idempotency_key: str, reason: str) -> None:
         """Cancel a freeze step's outbox row that has no line to freeze (it would tell of a freeze that
         did not happen)."""
@@ -250,25 +271,35 @@ class BooksRepository:
         self, changes: Sequence[tuple[DelinquencyChange, DelinquencyState]], at: datetime
     ) -> list[DelinquencyChange]:
         """Record the changes (with the state after each); those not recorded before, in order."""
-        added = []
-        for change, state in changes:
-            result = self.connection.execute(
-                _insert_or_ignore(self.connection, DelinquencyHistoryRow).values(
-                    loan_id=change.loan_id,
-                    on_date=change.on,
-                    kind=change.kind,
-                    from_bucket=change.from_bucket,
-                    to_bucket=change.to_bucket,
-                    dpd=change.dpd,
-                    paused=state.paused,
-                    charged_off=state.charged_off,
-                    cause=change.cause[:200],
-                    recorded_at=at,
-                )
+        if not changes:
+            return []
+        t = DelinquencyHistoryRow.__table__
+        days = sorted({c.on for c, _ in changes})
+        have = {
+            (r.loan_id, r.on_date, r.kind)
+            for r in self.connection.execute(
+                select(t.c.loan_id, t.c.on_date, t.c.kind).where(t.c.on_date.in_(days))
             )
-            if result.rowcount:
-                added.append(change)
-        return added
+        }
+        new = [(c, s) for c, s in changes if (c.loan_id, c.on, c.kind) not in have]
+        if new:
+            rows = [
+                {
+                    "loan_id": c.loan_id,
+                    "on_date": c.on,
+                    "kind": c.kind,
+                    "from_bucket": c.from_bucket,
+                    "to_bucket": c.to_bucket,
+                    "dpd": c.dpd,
+                    "paused": s.paused,
+                    "charged_off": s.charged_off,
+                    "cause": c.cause[:200],
+                    "recorded_at": at,
+                }
+                for c, s in new
+            ]
+            self.connection.execute(_insert_or_ignore(self.connection, DelinquencyHistoryRow), rows)
+        return [c for c, _ in new]
 
     def history(self, loan_id: str) -> list[DelinquencyChange]:
         t = DelinquencyHistoryRow.__table__

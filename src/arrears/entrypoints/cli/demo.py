@@ -11,9 +11,11 @@ import typer
 from rich.table import Table
 
 from arrears.domain.compliance.profile import ComplianceProfile
+from arrears.domain.money import format_minor
 from arrears.entrypoints.cli.console import console, print_json
 from arrears.services.portfolio_report import BucketLine, bucket_table
 
+DEMO_LINE_LIMIT = 5_000_00  # ¥5,000.00: each demo borrower's 白条 line
 DEMO_AS_OF = date(2026, 3, 31)
 # What `make demo` simulates after this command (Makefile): paired seeds enough for bootstrap intervals, few
 # enough borrowers to finish within 3 minutes on two cores.
@@ -40,6 +42,7 @@ def demo(
     """Build a sample portfolio (if the store is empty), show it by bucket, run the day, compare policies."""
     from arrears.adapters.profile_file import load_profile
     from arrears.entrypoints.cli.run import load_run_policy, render_summary
+    from arrears.services.credit_lines import open_lines
     from arrears.services.daily_run import run_range
     from arrears.services.unit_of_work import UnitOfWork
     from arrears.sim.portfolio import generate_portfolio, load_portfolio
@@ -50,6 +53,8 @@ def demo(
         with console.status(f"generating {borrowers:,} synthetic borrowers (seed {seed}) …"):
             generated = generate_portfolio(borrowers, seed, DEMO_AS_OF)
             load_portfolio(generated, db)
+            with UnitOfWork(db) as uow:  # each borrower's purchases under one 白条 line (docs/books.md)
+                open_lines(uow, DEMO_LINE_LIMIT, "CNY", DEMO_AS_OF)
         console.print(f"built a sample portfolio of {borrowers:,} borrowers as of {DEMO_AS_OF}")
     else:
         console.print("the store already holds a portfolio: using it")
@@ -62,6 +67,7 @@ def demo(
     with console.status("daily run …"):
         (summary,) = run_range(db, DEMO_AS_OF, DEMO_AS_OF, segmented, profile)
     render_summary(summary)
+    render_books(db, summary.counts.get("books", {}))
 
     rows = replay(db, compare_days, profile) if compare_days > 0 else []
     if data is not None:
@@ -72,6 +78,24 @@ def demo(
         "next: [bold]arrears sim compare policies/jd-baitiao-11day.yaml policies/segmented.yaml "
         f"--days 90 --seeds {DEMO_SEEDS} --borrowers {DEMO_SIM_BORROWERS} --out out/report.html[/] "
         "(what `make demo` runs)"
+    )
+
+
+def render_books(db: str | None, counts: dict[str, int]) -> None:
+    """The day's credit-line freezes and charge-offs, with one of each to look at (docs/books.md)."""
+    from arrears.services.unit_of_work import UnitOfWork
+
+    with UnitOfWork(db) as uow:
+        frozen = uow.credit_lines.all(status="frozen")
+        charged = [co for co, status, _ in uow.books.charge_offs() if status == "charged_off"]
+    written_off = sum(co.amounts.total for co in charged)
+    console.print(
+        f"credit lines frozen today: {counts.get('lines_frozen', 0):,} ({len(frozen):,} frozen in all"
+        + (f"; e.g. [bold]arrears lines show {frozen[0].id}[/]" if frozen else "")
+        + f"); charged off today: {counts.get('charged_off', 0):,} accounts ({len(charged):,} in all, "
+        f"¥{format_minor(written_off, 'CNY')} written off"
+        + (f"; e.g. [bold]arrears books show {charged[0].loan_id}[/]" if charged else "")
+        + ")"
     )
 
 
