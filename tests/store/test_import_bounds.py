@@ -100,3 +100,27 @@ def test_payments_to_one_loan_in_a_file_are_bounded_by_what_a_loan_may_hold(
     assert counts(store_url)["payments"] == 0
     ok = "\n".join(payments[:11]) + "\n"  # ten of them: exactly the bound
     assert cli("import", "payments", str(write(tmp_path, "ten.csv", ok))).code == 0
+
+
+def test_payments_to_one_loan_across_files_are_bounded_by_what_a_loan_may_hold(
+    store_url: str, tmp_path: Path, cli
+) -> None:
+    """Ten files of one payment at the largest amount each reach the bound; an eleventh is a bad row, and
+    the store is as it was."""
+    assert cli("import", "loans", str(write(tmp_path, "loans.csv", _schedule("LX", "100.00", 1)))).code == 0
+    largest = f"{MAX_AMOUNT_MINOR // 100}.00"
+    for i in range(10):
+        one = write(
+            tmp_path, f"p{i}.csv", f"payment_id,loan_id,paid_on,amount\nP{i},LX,2026-02-01,{largest}\n"
+        )
+        assert cli("import", "payments", str(one)).code == 0
+    assert counts(store_url)["payments"] == 10  # 10 × 10^12 = MAX_LOAN_TOTAL_MINOR: within the bound
+    before = counts(store_url)
+    more = write(tmp_path, "p10.csv", "payment_id,loan_id,paid_on,amount\nP10,LX,2026-02-02,0.01\n")
+    result = cli("import", "payments", str(more))
+    assert result.code == 2
+    assert (
+        "field 'amount': payments to loan LX (stored and in this file) add up to more than a loan may hold"
+        in result.stderr
+    )
+    assert counts(store_url) == before

@@ -819,6 +819,8 @@ class ImportPort(Protocol):
 
     def loan_terms(self, loan_ids: Sequence[str]) -> Any: ...  # a pyarrow Table: id, currency, opened_on
 
+    def payment_totals(self, loan_ids: Sequence[str]) -> dict[str, int]: ...
+
     def loans(self, loan_ids: Sequence[str]) -> dict[str, ImportedLoan]: ...  # with their schedules
 
     def borrower_ids(self, borrower_ids: Sequence[str]) -> set[str]: ...  # those stored

@@ -85,6 +85,14 @@ class ImportRepository:
             }
         )
 
+    def payment_totals(self, loan_ids: Sequence[str]) -> dict[str, int]:
+        """The stored loans among `loan_ids` that have payments: the sum of their payments (reversed ones
+        included: a bound on what a loan's ledger adds up, not its balance)."""
+        totals: dict[str, int] = {}
+        for loan_id, amount in self.bulk.lookup("payments", "loan_id", loan_ids, ["loan_id", "amount"]):
+            totals[loan_id] = totals.get(loan_id, 0) + int(amount)
+        return totals
+
     def loans(self, loan_ids: Sequence[str]) -> dict[str, ImportedLoan]:
         """The stored loans among `loan_ids` with their schedules, as an import file would state them."""
         heads = {

@@ -71,16 +71,21 @@ def import_payments(uow: UnitOfWork, source: Source, **options: Unpack[ImportOpt
     is_reversal = np_bool(pc.is_valid(reverses))
     plain = ~is_reversal
     codes, loan_ids = codes_of(loan_id)
+    # A loan's payments, those stored before and this file's, stay within what a loan may hold.
+    stored = uow.imports.payment_totals(loan_ids.to_pylist())
+    before = np.array([stored.get(k, 0) for k in loan_ids.to_pylist()], dtype=np.int64)
     over = np.append(
-        totals_over(np.where(plain, codes, -1), amount, len(loan_ids), MAX_LOAN_TOTAL_MINOR), False
+        totals_over(np.where(plain, codes, -1), amount, len(loan_ids), MAX_LOAN_TOTAL_MINOR, before),
+        False,
     )
     digits = digits_per_row(loan_currency)
     rows.flag(
         plain & over[codes],  # code −1 (no loan id) → the False at the end
         "amount",
         lambda i: (
-            f"payments to loan {loan_id[i].as_py()} in this file add up to more than a loan may hold "
-            f"({decimal_text(MAX_LOAN_TOTAL_MINOR, int(digits[i]))})"
+            f"payments to loan {loan_id[i].as_py()}"
+            + (" (stored and in this file)" if stored.get(loan_id[i].as_py()) else " in this file")
+            + f" add up to more than a loan may hold ({decimal_text(MAX_LOAN_TOTAL_MINOR, int(digits[i]))})"
         ),
     )
     _check_reversal_ids_reused(uow, rows, payment_id, plain)

@@ -361,12 +361,18 @@ def table_of(rows: np.ndarray, **columns: pa.Array | np.ndarray) -> pa.Table:
     )
 
 
-def totals_over(groups: np.ndarray, amounts: np.ndarray, count: int, limit: int) -> np.ndarray:
+def totals_over(
+    groups: np.ndarray, amounts: np.ndarray, count: int, limit: int, start: np.ndarray | None = None
+) -> np.ndarray:
     """Which of `count` groups (codes; −1 for none) have amounts (each 0..2^40) adding up to more than
-    `limit`, exactly however many rows a group has: 20-bit halves summed apart never overflow 64 bits."""
+    `limit`, exactly however many rows a group has: 20-bit halves summed apart never overflow 64 bits.
+    `start`: each group's total before these rows (e.g. what the store already holds; each 0..2^62)."""
     at = np.where(groups >= 0, groups, count)
     high = np.zeros(count + 1, dtype=np.int64)
     low = np.zeros(count + 1, dtype=np.int64)
+    if start is not None:
+        high[:count] = start >> 20
+        low[:count] = start & 0xFFFFF
     np.add.at(high, at, amounts >> 20)
     np.add.at(low, at, amounts & 0xFFFFF)
     small = high <= limit >> 20  # else high alone is over the limit
