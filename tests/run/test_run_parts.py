@@ -129,6 +129,8 @@ def test_cli_runs_by_parts_on_workers_and_is_idempotent(
     assert _outbox(store_url) == written
     bad = cli("run", "--as-of", "2026-03-31", "--workers", "0")
     assert bad.code == 2 and "--workers" in bad.stderr and "Traceback" not in bad.stderr
+    spark = cli("run", "--as-of", "2026-03-31", "--engine", "spark", "--workers", "2")
+    assert spark.code == 2 and "--workers 1" in spark.stderr and "Traceback" not in spark.stderr
 
 
 def test_a_missing_day_is_named_with_the_through_that_catches_up(

@@ -74,7 +74,7 @@ class WorkerPlanner:
             raise InputError("at least one worker is needed", field="--workers")
         if engine_name == "spark":
             raise InputError(
-                "the spark engine spreads a run over its own executors: use --workers 1", "--workers"
+                "the spark engine spreads a run over its own executors: use --workers 1", field="--workers"
             )
         self.workers = workers
         self._pool = ProcessPoolExecutor(
