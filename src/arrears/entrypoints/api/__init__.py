@@ -19,6 +19,7 @@ from arrears.entrypoints.api import (
     limits,
     line_routes,
     litigation_routes,
+    privacy_routes,
     problems,
     provider_routes,
 )
@@ -61,6 +62,7 @@ def create_app(
     app.include_router(provider_routes.router)
     app.include_router(line_routes.router)  # credit lines, delinquency history (docs/books.md)
     app.include_router(litigation_routes.router)  # litigation cases (docs/agencies.md)
+    app.include_router(privacy_routes.router)  # PIPL export / erasure, admin (docs/privacy.md)
     app.include_router(jobs.router)
     web.install(app)
     problems.document(app)
