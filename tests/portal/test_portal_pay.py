@@ -132,7 +132,7 @@ def test_an_amount_below_the_minimum_or_above_the_balance_is_refused_in_the_page
     assert world.sim.trades == {}
 
 
-def test_reconcile_lists_a_lost_notification_and_payments_query_books_it(
+def test_reconcile_lists_a_lost_notification_payments_query_books_it_and_refund_reverses_it(
     world: PayWorld,
     sample_store: str,
     clock: Clock,
@@ -163,6 +163,14 @@ def test_reconcile_lists_a_lost_notification_and_payments_query_books_it(
     assert outstanding(sample_store) == "7821.00"
     again = cli("payments", "reconcile", str(settlement), "--json")
     assert again.code == 0 and json.loads(again.stdout)["breaks"] == []
+
+    # a refund: the provider pays the 200.00 back, the ledger reverses the payment
+    refunded = cli("payments", "refund", lost.out_trade_no, "--on", TODAY.isoformat(), "--json")
+    assert refunded.code == 0, refunded.stderr
+    assert json.loads(refunded.stdout)["amount"] == "200.00" and lost.refunded == "200.00"
+    assert outstanding(sample_store) == "8021.00"
+    twice = cli("payments", "refund", lost.out_trade_no, "--on", TODAY.isoformat())
+    assert twice.code == 2 and "refunded, not paid" in twice.stderr
 
 
 def test_a_bad_settlement_file_names_its_line_and_field(

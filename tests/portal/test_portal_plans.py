@@ -4,19 +4,26 @@ above it waiting in the supervisors' approval queue."""
 
 from __future__ import annotations
 
+import json
 import re
-from datetime import date
+from collections.abc import Callable
+from datetime import date, timedelta
 
 from fastapi.testclient import TestClient
 
+from arrears.domain.checkout import PaidNotice
 from arrears.domain.ledger import compute_position
 from arrears.domain.loans import Instalment, Loan
 from arrears.domain.plan_offers import offers
 from arrears.domain.plans import PlanRules
-from arrears.services import plans, portal
+from arrears.domain.portal import token_hash
+from arrears.services import checkout, plans, portal
+from arrears.services.accounts import show_account
+from arrears.services.cases import CaseworkConfig
 from arrears.services.unit_of_work import UnitOfWork
+from tests.conftest import CliResult
 from tests.portal.test_portal_http import link, passed
-from tests.web.sample import Clock
+from tests.web.sample import TODAY, Clock
 
 EN = {"accept-language": "en"}
 
@@ -91,3 +98,49 @@ def test_an_unknown_offer_is_refused_and_nothing_is_booked(
     with UnitOfWork(sample_store) as uow:
         assert plans.plans_of(uow, ["L1"]) == []
         assert portal.audit.entries(uow, subject="loan:L1")[-1].action != "plan.propose"
+
+
+class StubProvider:
+    """A provider that accepts every checkout (the HTTP protocol is tested in test_portal_pay.py)."""
+
+    def create_checkout(
+        self, order: object, subject: str, notify_url: str, return_url: str
+    ) -> tuple[str, str]:
+        return "T1", "https://provider.test/checkout/T1"
+
+
+def test_what_borrowers_do_in_the_portal_are_contact_outcomes_the_kpis_count(
+    console: TestClient, sample_store: str, clock: Clock, cli: Callable[..., CliResult]
+) -> None:
+    one = link(sample_store, clock, "L1")
+    csrf = passed(console, one)
+    assert console.post(f"/p/{one}/autodebit", data={"csrf": csrf}).status_code == 200
+    with UnitOfWork(sample_store) as uow:  # L2 pays all it owes through the portal's checkout
+        two = uow.portal_links.get(token_hash(link(sample_store, clock, "L2")))
+        assert two is not None
+        owed = show_account(uow, "L2", TODAY).position.outstanding.total
+        checkout.start_checkout(
+            uow, two, owed, TODAY, clock.now, StubProvider(), notify_url="n", return_url="r?{order}"
+        )
+        (order,) = uow.checkout_orders.of_loan("L2")
+        paid = PaidNotice(order.order_id, "T1", owed, "CNY", clock.now, "N1")
+        assert checkout.book_notice(uow, paid, CaseworkConfig())["recorded"] is True
+        uow.commit()
+    with UnitOfWork(sample_store) as uow:
+        portal_contacts = [
+            (c.loan_id, c.outcome)
+            for c in uow.activity.contacts(clock.now - timedelta(hours=1), clock.now + timedelta(hours=1))
+            if c.channel == "portal"
+        ]
+        stored = uow.portal_links.get(token_hash(one))
+        assert stored is not None  # "messages sent to me" are not the borrower's own acts
+        assert all(
+            c.channel != "portal" for c in portal.messages(uow, stored, clock.now + timedelta(minutes=1))
+        )
+    assert portal_contacts == [("L1", "autodebit"), ("L2", "paid")]
+    done = cli("kpi", "--from", TODAY.isoformat(), "--to", TODAY.isoformat(), "--json")
+    assert done.code == 0, done.stderr
+    kpis = json.loads(done.stdout)
+    assert kpis["delinquent_at_start"] == 3
+    assert (kpis["self_served"], kpis["self_serve_rate"]) == (2, 0.6667)
+    assert (kpis["cured_through_portal"], kpis["portal_cure_rate"]) == (1, 0.3333)  # L2 paid in full

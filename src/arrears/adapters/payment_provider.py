@@ -11,6 +11,9 @@ the provider's public key — configured, never defaulted.
 - `POST {url}/api/debit` (form): app_id, out_trade_no, total_amount, currency, agreement_no, timestamp,
   sign_type, sign → JSON {code, out_trade_no, trade_no, trade_status (TRADE_SUCCESS | TRADE_CLOSED), reason,
   total_amount, currency, gmt_payment, sign}: a debit under the borrower's agreement (代扣), answered at once.
+- `POST {url}/api/refund` (form): app_id, out_trade_no, refund_amount, currency, out_request_no, timestamp,
+  sign_type, sign → JSON {code, out_trade_no, trade_no, out_request_no, refund_fee, gmt_refund, sign}: a full
+  refund of a paid trade.
 - `POST {url}/api/query` (form): app_id, out_trade_no, timestamp, sign_type, sign → JSON {code, out_trade_no,
   trade_no, trade_status (WAIT_BUYER_PAY | TRADE_SUCCESS), total_amount, currency, gmt_payment, sign}.
 - the notification: `POST notify_url` (form): notify_id, notify_time, app_id, out_trade_no, trade_no,
@@ -256,6 +259,20 @@ class ProviderClient:
             amount, currency
         )
         return paid, found.get("trade_no", "") if paid else found.get("reason", found.get("trade_status", ""))
+
+    def refund(self, order_id: str, amount: int, currency: str, request_no: str) -> str:
+        """Refund the order's payment in full (the provider keeps one refund per request_no); the provider's
+        time of the refund. ProviderUnavailable when it refuses or does not answer."""
+        found = self._call(
+            "/api/refund",
+            {
+                "out_trade_no": order_id,
+                "refund_amount": format_minor(amount, currency),
+                "currency": currency,
+                "out_request_no": request_no,
+            },
+        )
+        return found.get("gmt_refund", "")
 
     def query(self, order_id: str) -> dict[str, str]:
         """The provider's view of an order (trade_status, trade_no, total_amount, currency, gmt_payment)."""

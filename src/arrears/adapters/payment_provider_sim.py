@@ -40,6 +40,7 @@ class SimulatedTrade:
     return_url: str
     status: str = "WAIT_BUYER_PAY"
     gmt_payment: str = ""
+    refunded: str = ""  # the amount refunded ("" = none)
 
 
 @dataclass
@@ -180,6 +181,28 @@ def simulator_app(sim: Simulator) -> FastAPI:
             total_amount=params.get("total_amount", ""),
             currency=params.get("currency", ""),
             gmt_payment=provider_time_text(sim.clock()),
+        )
+
+    @app.post("/api/refund")
+    async def refund(request: Request) -> Response:
+        """Refund a paid trade in full (once per out_request_no)."""
+        params = await _form(request)
+        if not verify(sim.merchant_key, params) or params.get("app_id") != sim.app_id:
+            return sim.answer(code="INVALID_SIGNATURE", msg="the request is not signed by the merchant")
+        trade = sim.by_order(params.get("out_trade_no", ""))
+        if trade is None or trade.status != "TRADE_SUCCESS":
+            return sim.answer(code="TRADE_NOT_PAID", msg="no paid trade with this order")
+        if params.get("refund_amount") != trade.total_amount or params.get("currency") != trade.currency:
+            return sim.answer(code="REFUND_AMOUNT_INVALID", msg="only a full refund")
+        with sim._lock:
+            trade.refunded = trade.total_amount
+        return sim.answer(
+            code="SUCCESS",
+            out_trade_no=trade.out_trade_no,
+            trade_no=trade.trade_no,
+            out_request_no=params.get("out_request_no", ""),
+            refund_fee=trade.refunded,
+            gmt_refund=provider_time_text(sim.clock()),
         )
 
     @app.get("/checkout/{trade_no}")

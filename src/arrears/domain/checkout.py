@@ -15,7 +15,7 @@ from datetime import date, datetime
 
 from arrears.domain.errors import InputError
 
-ORDER_STATUSES = ("created", "paid")
+ORDER_STATUSES = ("created", "paid", "refunded")
 # Pay now takes at least this much (minor units) unless less is owed: 100.00 in the loan's currency.
 PAY_NOW_MINIMUM = 10_000
 BREAK_KINDS = (

@@ -24,7 +24,7 @@ from arrears.domain.checkout import (
 from arrears.domain.compliance.clock import zone
 from arrears.domain.errors import InputError
 from arrears.domain.portal import PortalLink
-from arrears.services import audit
+from arrears.services import audit, portal
 from arrears.services.accounts import show_account
 from arrears.services.cases import CaseworkConfig
 from arrears.services.payments import record_payment
@@ -104,8 +104,33 @@ def book_notice(uow: UnitOfWork, notice: PaidNotice, config: CaseworkConfig) -> 
         actor=ACTOR,
         source="provider",
     )
-    uow.checkout_orders.mark_paid(order.order_id, notice.provider_ref, notice.paid_at, order.payment_ref)
+    if uow.checkout_orders.mark_paid(order.order_id, notice.provider_ref, notice.paid_at, order.payment_ref):
+        portal.record_outcome(uow, order.loan_id, order.borrower_id, "paid", notice.paid_at)
     return {"order_id": order.order_id, "loan_id": order.loan_id, "recorded": outcome.recorded}
+
+
+class RefundProvider(Protocol):
+    def refund(self, order_id: str, amount: int, currency: str, request_no: str) -> str: ...
+
+
+def refund_order(
+    uow: UnitOfWork, order_id: str, on: date, provider: RefundProvider, actor: str
+) -> dict[str, Any]:
+    """Refund a paid order in full at the provider and reverse its payment in the ledger (the reversal
+    `refund:<order id>`); InputError for an unknown, unpaid or already refunded order."""
+    order = uow.checkout_orders.get(order_id) if order_id and len(order_id) <= 64 else None
+    if order is None:
+        raise InputError(f"unknown order {order_id!r}", field="order_id")
+    if order.status != "paid" or order.payment_id is None:
+        raise InputError(f"order {order_id} is {order.status}, not paid", field="order_id")
+    reversal = f"refund:{order_id}"
+    provider.refund(order_id, order.amount, order.currency, reversal)
+    uow.payments.reverse(order.payment_id, on, reversal)
+    uow.checkout_orders.mark_refunded(order_id)
+    audit.append(
+        uow, actor, "checkout.refund", f"loan:{order.loan_id}", {"order_id": order_id, "amount": order.amount}
+    )
+    return {"order_id": order_id, "loan_id": order.loan_id, "amount": order.amount, "reversal_id": reversal}
 
 
 def reject_notice(uow: UnitOfWork, reason: str, params: dict[str, str]) -> None:
@@ -144,6 +169,7 @@ __all__ = [
     "order_status",
     "paid_on",
     "reconcile_settlement",
+    "refund_order",
     "reject_notice",
     "start_checkout",
 ]

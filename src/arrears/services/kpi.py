@@ -138,6 +138,10 @@ def compute_kpis(
     delinquent = np.flatnonzero(opening.dpd > 0)
     cured = [i for i in delinquent if closing.dpd[i] == 0]
     self_cured = [i for i in cured if loan_ids[i] not in contacted_loans]
+    # What borrowers did themselves in the portal (contact attempts on the channel `portal`, docs/portal.md).
+    portal_loans = uow.activity.loans_on_channel("portal", lo, hi)
+    self_served = [i for i in delinquent if loan_ids[i] in portal_loans]
+    portal_cured = [i for i in cured if loan_ids[i] in portal_loans]
 
     payments = _payments_in_window(tables, start, end)
     paid_by_loan: dict[str, int] = defaultdict(int)
@@ -191,6 +195,10 @@ def compute_kpis(
         "cure_rate": _ratio(len(cured), len(delinquent)),
         "self_cured": len(self_cured),
         "self_cure_rate": _ratio(len(self_cured), len(delinquent)),
+        "self_served": len(self_served),
+        "self_serve_rate": _ratio(len(self_served), len(delinquent)),
+        "cured_through_portal": len(portal_cured),
+        "portal_cure_rate": _ratio(len(portal_cured), len(delinquent)),
         "overdue_at_start": format_minor(exact_total(open_overdue)),
         "overdue_at_end": format_minor(exact_total(close_overdue)),
         "recovered_from_start_arrears": format_minor(recovered_from_opening),

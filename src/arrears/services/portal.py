@@ -13,6 +13,7 @@ from typing import Any
 from arrears.domain.disputes import SlaPolicy, category
 from arrears.domain.errors import InputError, NotFound
 from arrears.domain.money import format_minor
+from arrears.domain.outbox import ContactMade
 from arrears.domain.plans import PlanRules
 from arrears.domain.portal import (
     DEFAULT_TTL,
@@ -34,6 +35,7 @@ MAX_PROMISE_DAYS = 14
 AUTODEBIT_HOLD_DAYS = 3
 MESSAGE_DAYS = 90
 OPT_OUT_CHANNELS = ("sms", "email", "voice", "push", "agent")
+CHANNEL = "portal"  # the contact attempts that record what a borrower did here
 
 
 @dataclass(frozen=True, slots=True)
@@ -122,7 +124,7 @@ def messages(uow: UnitOfWork, link: PortalLink, now: datetime) -> list[Any]:
     history = uow.activity.contact_history(
         [link.borrower_id], now - timedelta(days=MESSAGE_DAYS), now + timedelta(seconds=1)
     )
-    return list(reversed(history.get(link.borrower_id, [])))
+    return [c for c in reversed(history.get(link.borrower_id, [])) if c.channel != CHANNEL]
 
 
 def promise(uow: UnitOfWork, link: PortalLink, amount: int, due_on: date, today: date) -> dict[str, Any]:
@@ -218,6 +220,26 @@ def opt_out(uow: UnitOfWork, link: PortalLink, channel: str) -> bool:
     return change.changed
 
 
+def record_outcome(uow: UnitOfWork, loan_id: str, borrower_id: str, action: str, now: datetime) -> None:
+    """What the borrower did in the portal as a contact outcome (channel `portal`, outcome the action), which
+    the KPIs count (self-serve rate, cured through the portal) and the compliance caps do not."""
+    uow.outbox.add_contacts(
+        [
+            ContactMade(
+                loan_id=loan_id,
+                borrower_id=borrower_id,
+                channel=CHANNEL,
+                target="",
+                at=now,
+                outcome=action,
+                message_type=f"portal_{action}",
+                outbox_id=None,  # type: ignore[arg-type]  # the borrower's own act, no outbox row
+                provider_id=None,
+            )
+        ]
+    )
+
+
 def link_of(uow: UnitOfWork, token: str, cookie: str, now: datetime) -> PortalLink:
     """The link of a token whose step-up this browser passed; NotFound otherwise (the generic page)."""
     link = uow.portal_links.get(token_hash(token)) if token and len(token) <= 64 else None
@@ -229,6 +251,7 @@ def link_of(uow: UnitOfWork, token: str, cookie: str, now: datetime) -> PortalLi
 __all__ = [
     "AUTODEBIT_HOLD_DAYS",
     "BASE_URL_ENV",
+    "CHANNEL",
     "MAX_PROMISE_DAYS",
     "OPT_OUT_CHANNELS",
     "IssuedLink",
@@ -244,6 +267,7 @@ __all__ = [
     "opt_out",
     "plan_offers",
     "promise",
+    "record_outcome",
     "revoke_links",
     "step_up",
 ]

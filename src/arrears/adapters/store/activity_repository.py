@@ -101,6 +101,17 @@ class ActivityRepository:
         )
         return set(self.connection.scalars(query))
 
+    def loans_on_channel(self, channel: str, lo: datetime, hi: datetime) -> set[str]:
+        """The loans with a contact attempt on the channel in [lo, hi) (e.g. what borrowers did in the portal)."""
+        query = (
+            select(ContactAttemptRow.loan_id)
+            .where(
+                ContactAttemptRow.channel == channel, ContactAttemptRow.at >= lo, ContactAttemptRow.at < hi
+            )
+            .distinct()
+        )
+        return set(self.connection.scalars(query))
+
     def contact_history(
         self, borrower_ids: Sequence[str], since: datetime, before: datetime
     ) -> dict[str, list[ContactRecord]]:

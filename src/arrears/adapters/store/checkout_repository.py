@@ -69,6 +69,11 @@ class CheckoutOrderRepository:
         )
         return bool(done.rowcount)
 
+    def mark_refunded(self, order_id: str) -> None:
+        self.connection.execute(
+            update(CheckoutOrderRow).where(CheckoutOrderRow.order_id == order_id).values(status="refunded")
+        )
+
     def of_ids(self, order_ids: list[str]) -> list[CheckoutOrder]:
         table = CheckoutOrderRow.__table__
         rows = self.connection.execute(select(table).where(table.c.order_id.in_(order_ids))).all()

@@ -98,6 +98,33 @@ def query(
         console.print(f"{order_id}: {out['trade_status']}, booked now: {out['recorded']}", highlight=False)
 
 
+@payments_app.command("refund")
+def refund(
+    order_id: str = typer.Argument(..., help="Our order id (out_trade_no) of a paid order."),
+    on: str = typer.Option(None, "--on", help="The ledger day of the reversal, YYYY-MM-DD (default today)."),
+    json_out: bool = typer.Option(False, "--json", help="Print one JSON object."),
+) -> None:
+    """Refund a paid order in full at the provider and reverse its payment in the ledger (audited)."""
+    from arrears.domain.compliance.clock import zone
+    from arrears.domain.money import format_minor
+    from arrears.services.audit import default_actor
+    from arrears.services.checkout import SETTLEMENT_ZONE, refund_order
+    from arrears.services.unit_of_work import UnitOfWork
+
+    client = _client()
+    today = parse_as_of(on, "--on") if on else datetime.now(UTC).astimezone(zone(SETTLEMENT_ZONE)).date()
+    with UnitOfWork() as uow:
+        out = refund_order(uow, order_id, today, client, default_actor())
+        uow.commit()
+    out["amount"] = format_minor(out["amount"])
+    if json_out:
+        print_json(out)
+    else:
+        console.print(
+            f"{order_id}: {out['amount']} refunded, payment reversed ({out['reversal_id']})", highlight=False
+        )
+
+
 @payments_app.command("autodebit")
 def autodebit(
     as_of: str = typer.Option(..., "--as-of", help="The day, YYYY-MM-DD (run it before `arrears run`)."),

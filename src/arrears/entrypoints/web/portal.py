@@ -191,10 +191,12 @@ def _act(request: Request, uow: Any, token: str, csrf: str, act: Any, done: str)
         return invalid(request, 403)
     try:
         result = act(link)
+        outcome = "complaint" if isinstance(result, dict) and result.get("kind") == "complaint" else done
+        portal.record_outcome(uow, link.loan_id, link.borrower_id, outcome, now_of(request))
         uow.commit()
     except ArrearsError as err:
         uow.rollback()
-        return _page(request, uow, link, cookie, form_error=str(err), status_code=400)
+        return _page(request, uow, link, cookie, form_error=error_text(request, err), status_code=400)
     return _page(request, uow, link, cookie, done=done, result=result)
 
 
@@ -332,6 +334,7 @@ def pay_now(
             notify_url=f"{base}/payments/notify",
             return_url=f"{base}/p/{token}?order={{order}}",
         )
+        portal.record_outcome(uow, link.loan_id, link.borrower_id, "pay_started", now_of(request))
         uow.commit()
     except ProviderUnavailable:
         uow.rollback()
@@ -339,9 +342,32 @@ def pay_now(
         return _page(request, uow, link, cookie, form_error=message, status_code=502)
     except ArrearsError as err:
         uow.rollback()
-        message = err.message if isinstance(err, InputError) else str(err)
-        return _page(request, uow, link, cookie, form_error=_gettext(lang, message), status_code=400)
+        return _page(request, uow, link, cookie, form_error=error_text(request, err), status_code=400)
     return RedirectResponse(url, status_code=303)
+
+
+# The form fields a service error may name, as the borrower reads them (portal.po).
+FIELD_LABELS = {
+    "amount": "Amount",
+    "due_on": "Date",
+    "category": "What is it about",
+    "description": "Tell us more",
+    "channel": "Stop contacting me by",
+    "offer": "Repayment plans",
+}
+
+
+def error_text(request: Request, err: ArrearsError) -> str:
+    """A service's error in the borrower's language: its message from portal.po, else (a message with values in
+    it) the field to check; never a traceback or an internal name."""
+    lang = portal_language(request)
+    message = err.message if isinstance(err, InputError) else str(err)
+    translated = _gettext(lang, message)
+    if translated != message or lang == "en":
+        return translated
+    field = err.field if isinstance(err, InputError) else None
+    label = _gettext(lang, FIELD_LABELS.get(field or "", "Your entry"))
+    return f"{_gettext(lang, 'Please check this entry:')} {label}"
 
 
 def _gettext(lang: str, text: str) -> str:
