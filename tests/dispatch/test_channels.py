@@ -148,7 +148,7 @@ def test_pdf_letter_is_written_once_per_key(tmp_path: Path) -> None:
     msg = OutgoingMessage("lawyer_letter", "张三", rendered.body, rendered=rendered)
     first = channel.send(msg, "L1:2026-02-19:lawyer_letter_d40:lawyer_letter")
     second = channel.send(msg, "L1:2026-02-19:lawyer_letter_d40:lawyer_letter")
-    assert first == second and len(list((tmp_path / "out").iterdir())) == 1
+    assert first == second and len(list((tmp_path / "out").glob("*.pdf"))) == 1
     text = "".join(page.extract_text() for page in PdfReader(tmp_path / "out" / first.provider_id).pages)
     assert "示例律师事务所" in text and "张*" in text and "1,234.56" in text
     with pytest.raises(PermanentFailure):
@@ -180,7 +180,7 @@ def test_config_from_file_and_environment(tmp_path: Path) -> None:
         path, environ={"ARREARS_EMAIL_PORT": "2526", "ARREARS_IN_APP_URL": "http://x/"}
     )
     assert config.lender["name"] == "示例银行" and config.lender["dispute_contact"] == "400-800-1001"
-    assert config.section("email") == {"host": "127.0.0.1", "port": "2526"}
+    assert config.section("email") == {"host": "127.0.0.1", "port": 2526}  # the variable read as its type
     assert config.retry["max_attempts"] == 3 and config.retry["base_seconds"] == 60
     channels = build_channels(config)
     assert sorted(channels) == [
@@ -188,11 +188,13 @@ def test_config_from_file_and_environment(tmp_path: Path) -> None:
         "agent_call",
         "credit_bureau_notice",
         "email",
+        "freeze_line",
         "in_app",
         "lawyer_letter",
         "letter",
         "litigation",
         "sms",
+        "visit",
     ]
     assert channels["sms"].name == "sms-http"
     bad = tmp_path / "bad.yaml"

@@ -121,6 +121,12 @@ def text(value: object, field: str) -> str:
 _MESSAGES = {
     "missing": "is required",
     "int_type": "must be a whole number",
+    "int_parsing": "must be a whole number",
+    "int_from_float": "must be a whole number",
+    "float_type": "must be a number",
+    "float_parsing": "must be a number",
+    "bool_parsing": "must be true or false",
+    "greater_than": "must be more than {gt}",
     "string_type": "must be a string",
     "bool_type": "must be true or false",
     "list_type": "must be a list",

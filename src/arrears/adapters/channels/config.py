@@ -13,25 +13,14 @@ from pathlib import Path
 from typing import Any
 
 from arrears.adapters.channels import Channel, RateLimited, TokenBucket
+from arrears.adapters.channels.config_shapes import SECTION_SHAPES, checked_section
 from arrears.adapters.yamlfile import load_document
 from arrears.domain.errors import InputError
 from arrears.services.channels import close_channels as close_channels  # re-exported: the port's helper
 
 CONFIG_ENV = "ARREARS_CHANNELS"
 DEFAULT_FILE = "channels.yaml"
-SECTIONS = (
-    "lender",
-    "retry",
-    "email",
-    "sms",
-    "smpp",
-    "push",
-    "in_app",
-    "robocall",
-    "letters",
-    "rate_limits",
-    "events",  # the webhook of outbound events (url, secret): services/events.py
-)
+SECTIONS = tuple(SECTION_SHAPES)  # lender, retry, the channels, rate_limits, events
 
 DEFAULT_LENDER: dict[str, Any] = {
     "name": "示例消费金融",
@@ -70,14 +59,23 @@ class ChannelsConfig:
 
 
 def _env_overrides(sections: dict[str, dict[str, Any]], environ: dict[str, str]) -> None:
-    for key, value in environ.items():
-        if not key.startswith("ARREARS_") or key == CONFIG_ENV:
+    """ARREARS_<SECTION>_<KEY> over the file's value, checked by the section's shape (an error names the
+    variable); a variable naming no key of its section is not ours and is left alone."""
+    given: dict[str, dict[str, str]] = {}
+    for variable, value in environ.items():
+        if not variable.startswith("ARREARS_") or variable == CONFIG_ENV:
             continue
-        rest = key[len("ARREARS_") :].lower()
+        rest = variable[len("ARREARS_") :].lower()
         for section in sorted(SECTIONS, key=len, reverse=True):  # in_app before a shorter prefix
             if rest.startswith(section + "_"):
-                sections.setdefault(section, {})[rest[len(section) + 1 :]] = value
+                key = rest[len(section) + 1 :]
+                shape = SECTION_SHAPES[section]
+                if key in shape.model_fields or shape.model_config.get("extra") == "allow":
+                    sections.setdefault(section, {})[key] = value
+                    given.setdefault(section, {})[key] = variable
                 break
+    for section, where in given.items():
+        sections[section] = checked_section(section, sections[section], where=where)
 
 
 def load_channels_config(
@@ -100,7 +98,10 @@ def load_channels_config(
                 )
             if not isinstance(value, dict):
                 raise doc.locate(InputError("must be a mapping", field=str(name)))
-            sections[str(name)] = dict(value)
+            try:
+                sections[str(name)] = checked_section(str(name), dict(value))
+            except InputError as err:
+                raise doc.locate(err) from None
         source = str(chosen)
     elif path:
         raise InputError("channels file not found", file=str(chosen))
@@ -174,7 +175,11 @@ def build_channels(config: ChannelsConfig) -> dict[str, Channel]:
             callback_url=str(robocall.get("callback_url", "")),
             api_key=robocall.get("api_key"),
         )
-    letters = PdfLetterChannel(str(config.section("letters").get("folder", "out/letters")))
+    letters = PdfLetterChannel(
+        str(config.section("letters").get("folder", "out/letters")),
+        signing_lawyer=str(config.lender.get("signing_lawyer") or ""),
+        firm_registration=str(config.lender.get("firm_registration") or ""),
+    )
     for name in ("letter", "lawyer_letter", "credit_bureau_notice"):
         out[name] = letters
     agents = AgentTaskChannel()

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date, datetime, time
 
 from arrears.domain.compliance.channels import CHANNEL_GROUPS, CHANNELS, expand_channels
 from arrears.domain.compliance.model import Debtor
@@ -48,8 +48,18 @@ FLAG_KINDS: dict[str, FlagKind] = {
         FlagKind("dispute", "the debt is disputed", debt=True),
         FlagKind("identity_theft", "suspected identity theft", debt=True),
         FlagKind("hardship", "approved hardship hold", debt=True, until=True),
-        FlagKind("litigation", "a lawsuit is filed on the debt (the court process speaks)", debt=True, value="the case"),
+        FlagKind(
+            "litigation",
+            "a lawsuit is filed on the debt (the court process speaks)",
+            debt=True,
+            value="the case",
+        ),
         FlagKind("address_returned", "letters to the postal address came back undelivered"),
+        FlagKind(
+            "preferred_hours",
+            "contact only within these hours, local time (the debtor's choice)",
+            value="HH:MM-HH:MM",
+        ),
     )
 }
 FLAG_NAMES = tuple(FLAG_KINDS)
@@ -102,7 +112,20 @@ def check_flag(name: str, channel: str, debt: str, value: str, until: date | Non
         raise InputError(f"the {name} flag needs a value: {kind.value}", field="value")
     if until is not None and not kind.until:
         raise InputError(f"the {name} flag takes no end date", field="until")
+    if name == "preferred_hours":
+        parse_hours(value)
     return channel
+
+
+def parse_hours(text: str) -> tuple[time, time]:
+    """'09:00-12:00' → (09:00, 12:00), the first before the second (InputError naming the value otherwise)."""
+    try:
+        first, second = (time.fromisoformat(part.strip()) for part in text.split("-"))
+    except ValueError:
+        raise InputError("preferred hours look like 09:00-12:00", field="value") from None
+    if not first < second:
+        raise InputError("preferred hours must start before they end", field="value")
+    return first, second
 
 
 def _channels(flag: BorrowerFlag) -> frozenset[str]:
@@ -193,7 +216,14 @@ def debtor_for(
         bankruptcy="bankruptcy" in names,
         litigation="litigation" in names,
         address_returned="address_returned" in names,
+        preferred_hours=_preferred_hours(live),
     )
+
+
+def _preferred_hours(live: Sequence[BorrowerFlag]) -> tuple[time, time] | None:
+    """The debtor's latest preferred hours in force, if any."""
+    chosen = [f for f in live if f.name == "preferred_hours"]
+    return parse_hours(max(chosen, key=lambda f: f.effective_at).value) if chosen else None
 
 
 def contact_address(channel: str, phone: str | None, email: str | None, postal: str) -> str:

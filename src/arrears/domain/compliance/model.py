@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
-from datetime import date, datetime
+from datetime import date, datetime, time
 
 from arrears.domain.compliance.channels import attempt_kind
 
@@ -35,6 +35,7 @@ class Debtor:
     bankruptcy: bool = False
     litigation: bool = False  # a lawsuit filed on the debt: the ladder's contacts are held
     address_returned: bool = False  # letters to the postal address came back undelivered
+    preferred_hours: tuple[time, time] | None = None  # the debtor's own window (from, to), local time
 
 
 @dataclass(frozen=True, slots=True)

@@ -118,21 +118,25 @@ def counted_events(
 def check_hours(rule: HoursRule, facts: Facts, attempt: Attempt) -> Verdict | None:
     if attempt.kind != "contact" or attempt.channel not in rule.channels:
         return None
+    start, end = rule.start, rule.end
+    preferred = facts.debtor.preferred_hours
+    if preferred is not None and max(start, preferred[0]) < min(end, preferred[1]):
+        start, end = max(start, preferred[0]), min(end, preferred[1])  # the debtor's hours, within the rule's
     until: datetime | None = None
     bad_zone = facts.zones[0]
     for tz in facts.zones:
         local = attempt.at.astimezone(tz)
         clock = local.time().replace(tzinfo=None)
-        if rule.start <= clock < rule.end:
+        if start <= clock < end:
             continue
-        day = local.date() if clock < rule.start else local.date() + timedelta(days=1)
-        nxt = at_local_time(day, rule.start, tz)
+        day = local.date() if clock < start else local.date() + timedelta(days=1)
+        nxt = at_local_time(day, start, tz)
         if until is None or nxt > until:
             until, bad_zone = nxt, tz
     if until is None:
         return None
     local = attempt.at.astimezone(bad_zone)
-    span = f"{rule.start:%H:%M}–{rule.end:%H:%M}"
+    span = f"{start:%H:%M}–{end:%H:%M}"
     many = len(facts.zones) > 1
     return Verdict(
         rule.id,
