@@ -225,6 +225,13 @@ def test_heavy_reads_wait_for_a_slot_and_give_up_busy() -> None:
 # ---------------------------------------------------------------------------------------- threads
 
 
+def _hands_off(endpoint: Callable[..., Any]) -> bool:
+    """An async handler that only reads the request (e.g. a form) and hands its store work to the thread
+    pool: nothing of the store on the event loop."""
+    source = inspect.getsource(endpoint)
+    return "run_in_threadpool(" in source and "UnitOfWork" not in source and "uow" not in source
+
+
 def test_no_handler_is_async(api: TestClient) -> None:
     """Handlers do synchronous store work: FastAPI runs a `def` handler in its thread pool, an `async def`
     one on the event loop, where it would hold up every other request."""
@@ -233,7 +240,10 @@ def test_no_handler_is_async(api: TestClient) -> None:
         included = getattr(route, "original_router", None)  # FastAPI keeps an included router whole
         routes += [r for r in (included.routes if included else [route]) if isinstance(r, APIRoute)]
     assert len(routes) > 30
-    assert [r.path for r in routes if inspect.iscoroutinefunction(r.endpoint)] == []
+    on_the_loop = [
+        r.path for r in routes if inspect.iscoroutinefunction(r.endpoint) and not _hands_off(r.endpoint)
+    ]
+    assert on_the_loop == []
     # async dependencies only where no store work is done
     allowed = {"config", "raw_body", "check", "heavy"}
 
