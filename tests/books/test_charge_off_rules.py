@@ -106,3 +106,31 @@ def test_the_books_always_balance_and_recoveries_are_the_payments_after_the_char
         assert b.open.total == co.amounts.total - sum(
             -v for k, v in b.balances().items() if k.startswith("recovered.")
         )
+
+
+def test_a_settlement_after_the_charge_off_forgives_the_rest_and_the_loss_stands() -> None:
+    co_day = date(2025, 12, 29)
+    co = charge_off(compute_position(LOAN, co_day), RULE)
+    assert co is not None
+    # A settlement plan on 2026-01-10: what is owed becomes one instalment of ¥600.00 (the plan's concession
+    # is the rest), due 2026-01-20.
+    settled = replace(LOAN, instalments=(Instalment(1, date(2026, 1, 20), 60_000),))
+    first = books(co, settled, compute_position(settled, date(2026, 1, 10)))
+    forgiveness = first.transactions[-1]
+    assert (forgiveness.kind, forgiveness.ref) == ("forgiveness", "forgiven:2026-01-10")
+    # ¥1,192.68 written off, ¥600.00 still asked for: ¥592.68 forgiven, late fee first, then interest, principal
+    assert first.balances()["forgiven.late_fee"] == 9_268
+    assert first.balances()["forgiven.interest"] == 10_000
+    assert first.balances()["forgiven.principal"] == 40_000
+    assert first.open == Amounts(60_000, 0, 0, 0) and first.status == "charged_off"
+    again = books(co, settled, compute_position(settled, date(2026, 1, 11)), [forgiveness])
+    assert [t.kind for t in again.transactions] == ["charge_off", "forgiveness"]  # nothing forgiven twice
+    paid = replace(settled, payments=(Payment("P1", date(2026, 1, 20), 60_000),))
+    done = books(co, paid, compute_position(paid, date(2026, 1, 20)), [forgiveness])
+    assert (done.status, done.recovered, done.forgiven, done.closed_on) == (
+        "settled",
+        60_000,
+        59_268,
+        date(2026, 1, 20),
+    )
+    assert sum(done.balances().values()) == 0
