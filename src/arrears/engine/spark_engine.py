@@ -9,9 +9,11 @@ from __future__ import annotations
 
 import os
 import sys
+import tempfile
 from collections.abc import Iterator, Mapping
 from datetime import date
 from functools import lru_cache
+from pathlib import Path
 from typing import Any
 
 import pyarrow as pa
@@ -24,6 +26,7 @@ from arrears.domain.products import LedgerSettings
 from arrears.engine.duckdb_engine import features_with_keys
 from arrears.engine.evaluation import ASSIGNMENT_SCHEMA, Evaluation, empty_history, normalise
 from arrears.engine.portfolio import SCHEMAS, Portfolio
+from arrears.engine.snapshot_dir import read_manifest
 
 CHILDREN = ("instalments", "payments", "pauses", "waivers", "events")
 
@@ -109,7 +112,6 @@ def evaluate(
     portfolio: Portfolio, policy: Policy, as_of: date, history: pa.Table | None = None
 ) -> Evaluation:
     """Ledger, features, segment and the actions due on `as_of` for every account, on Spark."""
-    from arrears.domain.expressions import SPARK
 
     spark = session()
     products = {c: portfolio.settings_for(c) for c in set(portfolio["loans"]["product"].to_pylist())}
@@ -125,6 +127,52 @@ def evaluate(
     partitions = max(2, min(64, portfolio.account_count // 50_000 + 1))
     frame = spark.createDataFrame(packed).repartition(partitions)
     features = frame.mapInArrow(per_partition, _spark_schema(feature_schema)).localCheckpoint()
+    return _decide(spark, features, policy, history)
+
+
+def evaluate_snapshot(
+    snapshot: str, policy: Policy, as_of: date, history: pa.Table | None = None
+) -> Evaluation:
+    """The same evaluation over a snapshot directory the executors read themselves, one task per part: a
+    local path or any pyarrow filesystem URI (file://, s3://, gs://, hdfs://), so a national portfolio never
+    passes through the driver. Each task copies its part to its own scratch space and runs the kernel on it."""
+    from pyarrow import fs
+
+    filesystem, root = fs.FileSystem.from_uri(snapshot if "://" in snapshot else os.path.abspath(snapshot))
+    with tempfile.TemporaryDirectory(prefix="arrears-manifest-") as local:
+        fs.copy_files(f"{root}/manifest.json", f"{local}/manifest.json", source_filesystem=filesystem)
+        manifest = read_manifest(local)
+    if manifest.as_of is not None and manifest.as_of != as_of:
+        raise InputError(f"the snapshot holds {manifest.as_of}, not {as_of}", field="--as-of")
+    empty = Portfolio({name: schema.empty_table() for name, schema in SCHEMAS.items()}, {})
+    feature_schema = _plain(features_with_keys(empty, as_of).schema)
+    source = snapshot if "://" in snapshot else os.path.abspath(snapshot)
+
+    def per_part(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
+        from pyarrow import fs as task_fs
+
+        from arrears.engine.snapshot_dir import read_part
+
+        part_fs, part_root = task_fs.FileSystem.from_uri(source)
+        for batch in batches:
+            for part, accounts in zip(batch["dir"].to_pylist(), batch["accounts"].to_pylist(), strict=True):
+                with tempfile.TemporaryDirectory(prefix="arrears-part-") as scratch:
+                    task_fs.copy_files(f"{part_root}/{part}", scratch, source_filesystem=part_fs)
+                    table = features_with_keys(read_part(Path(scratch), accounts), as_of)
+                yield from table.cast(feature_schema).to_batches()
+
+    spark = session()
+    parts = spark.createDataFrame(
+        [(p.dir, p.accounts) for p in manifest.parts], "dir string, accounts long"
+    ).repartition(max(1, len(manifest.parts)))
+    features = parts.mapInArrow(per_part, _spark_schema(feature_schema)).localCheckpoint()
+    return _decide(spark, features, policy, history)
+
+
+def _decide(spark: Any, features: Any, policy: Policy, history: pa.Table | None) -> Evaluation:
+    """Segments and the actions due, by the policy's Spark SQL over the accounts' features."""
+    from arrears.domain.expressions import SPARK
+
     features.createOrReplaceTempView("src")
     spark.createDataFrame(history if history is not None else empty_history()).createOrReplaceTempView(
         "hist_raw"
