@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import io
 import os
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -86,8 +87,43 @@ def letter_font(language: str = "zh-CN") -> LetterFont:
     return LetterFont(cid, None, 0, embedded=False)
 
 
-def _paragraph_markup(text: str) -> str:
-    return "<br/>".join(escape(line) for line in text.split("\n"))
+# Kinsoku (禁则): Chinese closing punctuation never starts a line, opening brackets never end one.
+NO_LINE_START = frozenset("，。；：、！？）」』】》〉’”…—·%,.;:!?)")
+NO_LINE_END = frozenset("（「『【《〈‘“(")
+
+
+def break_lines(text: str, width: float, measure: Callable[[str], float]) -> list[str]:
+    """Lay one line of text out in lines no wider than `width` (by `measure`), breaking between any two
+    characters as Chinese does, but never before a closing mark nor after an opening one: the character
+    before such a break moves down with it."""
+    lines: list[str] = []
+    current = ""
+    for char in text:
+        if not current or measure(current + char) <= width:
+            current += char
+            continue
+        head, tail = current, char
+        while head and (tail[0] in NO_LINE_START or head[-1] in NO_LINE_END):
+            head, tail = head[:-1], head[-1] + tail
+        if not head:  # no legal break in the line: the mark hangs past the width (burasage)
+            current += char
+            continue
+        lines.append(head)
+        current = tail
+    if current:
+        lines.append(current)
+    return lines
+
+
+def _paragraph_markup(
+    text: str, width: float | None = None, measure: Callable[[str], float] | None = None
+) -> str:
+    if width is None or measure is None:
+        return "<br/>".join(escape(line) for line in text.split("\n"))
+    out = []
+    for line in text.split("\n"):
+        out.extend(break_lines(line, width, measure) or [""])
+    return "<br/>".join(escape(line) for line in out)
 
 
 def render_letter_pdf(message: RenderedMessage, *, font: LetterFont | None = None) -> bytes:
@@ -121,13 +157,22 @@ def render_letter_pdf(message: RenderedMessage, *, font: LetterFont | None = Non
         subject=message.template,
         creator="arrears",
         invariant=1,  # same letter, same bytes: no creation timestamp or random document id
+        # The canvas starts in the letter's font: its default, Helvetica (a base-14 font, never embedded),
+        # would otherwise be listed in every page's resources.
+        initialFontName=face.name,
     )
     story: list[Any] = []
     if message.subject:
         story.append(Paragraph(_paragraph_markup(message.subject), title_style))
+    # Chinese is laid out here, line by line, so the kinsoku rule holds; reportlab's own CJK wrapping
+    # lets a "，" or "。" start a line. The width leaves the frame's padding and 1 pt, so no laid-out line wraps again.
+    width = doc.width - 13  # the frame pads 6 pt on either side
+    measure = (lambda s: pdfmetrics.stringWidth(s, face.name, body_style.fontSize)) if chinese else None
     for block in message.body.split("\n\n"):
         if block.strip():
-            story.append(Paragraph(_paragraph_markup(block.strip()), body_style))
+            story.append(
+                Paragraph(_paragraph_markup(block.strip(), width if chinese else None, measure), body_style)
+            )
     story.append(Spacer(1, 6 * mm))
     doc.build(story)
     return buffer.getvalue()

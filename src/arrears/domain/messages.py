@@ -86,7 +86,15 @@ CONTEXT_SCHEMAS: dict[MessageType, ContextSchema] = {
     MessageType.LEGAL_WARNING: ContextSchema((*COMMON_FIELDS, *_OVERDUE, "contract_clause")),
     MessageType.LAWYER_LETTER: ContextSchema(
         (*COMMON_FIELDS, *_OVERDUE, "contract_clause", "law_firm", "approval_ref", "letter_date", "loan_ref"),
-        ("borrower_address", "overdue_principal", "overdue_interest", "late_fee", "respond_by"),
+        (
+            "borrower_address",
+            "overdue_principal",
+            "overdue_interest",
+            "late_fee",
+            "respond_by",
+            "signing_lawyer",  # the lawyer who signs, and the firm's practising licence number
+            "firm_registration",
+        ),
     ),
     MessageType.BUREAU_NOTICE: ContextSchema(
         (*COMMON_FIELDS, *_OVERDUE, "report_date", "bureau_name"),

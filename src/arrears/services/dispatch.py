@@ -904,6 +904,10 @@ def amount_due(position: LedgerPosition, upto: date) -> int:
     return sum(i.outstanding.total for i in position.instalments if i.due <= upto)
 
 
+# Channels printed and posted (the letter channel's PDFs): their letters carry the postal address.
+PRINTED_CHANNELS = frozenset({"letter", "lawyer_letter", "credit_bureau_notice"})
+
+
 def message_context(
     d: Dispatcher,
     entry: OutboxEntry,
@@ -950,6 +954,10 @@ def message_context(
         "overdue_interest": position.overdue.interest,
         "late_fee": position.overdue.late_fee,
     }
+    if entry.channel in PRINTED_CHANNELS:  # only the print channel sees the full postal address
+        context["borrower_address"] = (borrower.address if borrower else None) or ""
+        context["signing_lawyer"] = str(lender.get("signing_lawyer") or "")
+        context["firm_registration"] = str(lender.get("firm_registration") or "")
     if mtype == "plan_offer":
         count = max(1, int(lender.get("plan_instalments", 3)))
         due_now = context["amount_due"]

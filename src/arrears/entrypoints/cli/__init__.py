@@ -52,6 +52,7 @@ COMMAND_MODULES = (
     "agency",
     "visit",
     "litigation",
+    "letters",
 )
 
 # The top-level commands, in the order `arrears --help` lists them: the modules whose register(app) defines
@@ -144,6 +145,7 @@ COMMAND_INDEX: dict[str, tuple[tuple[str, ...], str]] = {
         ("litigation",),
         "Litigation cases: stages with dates, court and case number, documents, costs; the ladder held.",
     ),
+    "letters": (("letters",), "Letters for the post: print-vendor batches (folder or SFTP), returned mail."),
 }
 
 # Commands that make the store they are pointed at when it does not exist (`db upgrade`, `demo`, `sim
