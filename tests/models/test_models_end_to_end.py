@@ -100,6 +100,7 @@ def test_train_explain_list_report_monitor(lab: str, cli: Callable[..., object],
         assert 0 <= float(trained[metric]) <= 1  # type: ignore[arg-type]
     path = Path(str(trained["path"]))
     assert path.exists() and path.name == f"{model_id}.json"
+    assert trained["calibration"] in ("platt", "isotonic")  # auto chose one on the validation days
 
     listed = cli("model", "list", "--json")
     rows = json.loads(listed.stdout)  # type: ignore[attr-defined]
@@ -188,6 +189,19 @@ def test_bad_input_is_one_line_and_exit_2(lab: str, cli: Callable[..., object], 
     wrong = cli("model", "train", "--target", "self_cure", "--from", "2026-03-02", "--to", "2026-04-05")
     assert wrong.code == 2 and "unknown target 'self_cure'" in wrong.stderr  # type: ignore[attr-defined]
     assert "Traceback" not in wrong.stderr  # type: ignore[attr-defined]
+    odd = cli(
+        "model",
+        "train",
+        "--target",
+        "self_cure_30d",
+        "--from",
+        "2026-03-02",
+        "--to",
+        "2026-04-05",
+        "--calibration",
+        "spline",
+    )
+    assert odd.code == 2 and "--calibration must be auto, platt or isotonic" in odd.stderr  # type: ignore[attr-defined]
     missing = cli("model", "explain", "nope", "--account", "L1", "--as-of", "2026-04-01")
     assert missing.code == 2 and "no model 'nope'" in missing.stderr  # type: ignore[attr-defined]
     bad = tmp_path / "features.csv"

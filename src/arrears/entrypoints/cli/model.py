@@ -60,6 +60,10 @@ def train(
     first, last = parse_as_of(start, "--from"), parse_as_of(end, "--to")
     if family not in ("scorecard", "gbm"):
         raise InputError(f"--family must be scorecard or gbm, got {family!r}", field="--family")
+    if calibration not in ("auto", "platt", "isotonic"):
+        raise InputError(
+            f"--calibration must be auto, platt or isotonic, got {calibration!r}", field="--calibration"
+        )
     trained = train_model(
         db,
         target,
