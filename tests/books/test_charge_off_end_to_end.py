@@ -15,6 +15,8 @@ from pathlib import Path
 import pytest
 
 from arrears.domain.outbound_events import SIGNATURE_HEADER, verify
+from arrears.services import audit
+from arrears.services.unit_of_work import UnitOfWork
 from tests.books.receiver import receiver
 from tests.conftest import CliResult
 
@@ -66,7 +68,7 @@ def store(store_url: str, tmp_path: Path, cli: Callable[..., CliResult]) -> Path
 
 
 def test_an_account_at_m7_is_charged_off_by_the_run_and_a_later_payment_is_a_recovery(
-    store: Path, cli: Callable[..., CliResult], monkeypatch: pytest.MonkeyPatch
+    store: Path, store_url: str, cli: Callable[..., CliResult], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     policy = str(store / "policy.yaml")
     day = json.loads(ok(cli("run", "--as-of", "2025-12-20", "--policy", policy, "--json")))
@@ -106,6 +108,13 @@ def test_an_account_at_m7_is_charged_off_by_the_run_and_a_later_payment_is_a_rec
             ],
         }
     ]
+    with UnitOfWork(store_url) as uow:  # the charge-off is in the audit log, by the daily run
+        logged = [(e.actor, e.action, e.detail) for e in audit.entries(uow, subject="loan:L1")]
+    assert (
+        "daily-run",
+        "books.charge_off",
+        {"on": "2025-12-29", "dpd": 181, "written_off": 87_240},
+    ) in logged
     history = json.loads(ok(cli("account", "history", "L1", "--json")))
     assert [(h["on"], h["change"], h["from"], h["to"], h["dpd"]) for h in history] == [
         ("2025-12-20", "bucket", None, "M6", 172),

@@ -14,7 +14,7 @@ Everything is keyed (loan, day, kind / ref), so re-running a day records nothing
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
@@ -25,8 +25,10 @@ from arrears.domain.ledger import compute_position
 from arrears.domain.money import format_minor
 from arrears.domain.outbound_events import OutboundEvent
 from arrears.domain.runs import PlannedAction
+from arrears.services import audit
 from arrears.services.unit_of_work import UnitOfWork
 
+RUN_ACTOR = "daily-run"  # who the audit log names for the books' own changes
 MESSAGE_CHANNEL = "sms"  # how an unfreeze is told to the borrower (a freeze step's row is an SMS already)
 UNFREEZE_STEP = "line_unfrozen"
 
@@ -43,6 +45,7 @@ class BooksDay:
     frozen: int = 0
     unfrozen: int = 0
     events: int = 0
+    audited: list[tuple[str, str, dict[str, Any]]] = field(default_factory=list)  # (action, subject, detail)
 
     def counts(self) -> dict[str, int]:
         return {
@@ -118,6 +121,7 @@ def record_day(
     ]
     day.events = uow.outbound_events.add(events, at)
     _lines(uow, as_of, rows, accounts, at, day)
+    audit.append_all(uow, RUN_ACTOR, day.audited)  # charge-offs, their end, freezes: who did what, when
     return day
 
 
@@ -145,6 +149,8 @@ def _book_charge_offs(
         if co is not None and uow.books.add_charge_off(co):
             known[loan.id] = (co, "charged_off")
             day.charged_off += 1
+            detail = {"on": as_of.isoformat(), "dpd": co.dpd, "written_off": co.amounts.total}
+            day.audited.append(("books.charge_off", f"loan:{loan.id}", detail))
     open_ = sorted(loan_id for loan_id, (_, status) in known.items() if status == "charged_off")
     forgiven: dict[str, list[Transaction]] = {}
     for t in uow.books.transactions(open_, kind="forgiveness") if open_ else ():
@@ -161,6 +167,8 @@ def _book_charge_offs(
         if result.status != "charged_off" and result.closed_on is not None:
             uow.books.close_charge_off(loan.id, result.status, result.closed_on)
             ended[loan.id] = result.status
+            detail = {"on": result.closed_on.isoformat(), "recovered": result.recovered}
+            day.audited.append((f"books.charge_off_{result.status}", f"loan:{loan.id}", detail))
             if result.status == "reversed":
                 day.reversed += 1
             else:
@@ -190,6 +198,7 @@ def _lines(
             continue
         uow.credit_lines.set_status(line.id, "frozen", as_of, f"{r.loan_id}:{r.step_id}")
         day.frozen += 1
+        day.audited.append(("line.frozen", f"line:{line.id}", {"loan": r.loan_id, "step": r.step_id}))
     dpd = {a["loan_id"]: a["dpd"] for a in accounts}
     frozen = [x for x in uow.credit_lines.all(status="frozen") if x.frozen_on and x.frozen_on < as_of]
     loans = uow.credit_lines.loans([x.id for x in frozen]) if frozen else {}
@@ -201,6 +210,7 @@ def _lines(
             continue
         uow.credit_lines.set_status(line.id, "active", None, None)
         day.unfrozen += 1
+        day.audited.append(("line.unfrozen", f"line:{line.id}", {"cured": under}))
         loan_id = (line.frozen_by or under[0]).split(":", 1)[0]
         notices.append(_unfreeze_notice(loan_id, line.borrower_id, as_of, run_id, at))
     if notices:
