@@ -111,6 +111,11 @@ def test_agency_step_places_recalls_and_pays_commission(cli: Cli, store_url: str
         (1, "AG2", 83333, 16667),
         (2, "AG1", 30000, 5400),
     ]
+    kpis = as_json(cli("kpi", "--from", "2026-02-01", "--to", "2026-03-31", "--json"))
+    assert [(r["rank"], r["agency_id"], r["recovered"], r["commission"]) for r in kpis["agency_league"]] == [
+        (1, "AG2", "833.33", "166.67"),
+        (2, "AG1", "300.00", "54.00"),
+    ]
 
 
 def test_statement_rejects_a_month_that_is_not_one(cli: Cli, store_url: str, tmp_path: Path) -> None:

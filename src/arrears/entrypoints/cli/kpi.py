@@ -14,6 +14,7 @@ from arrears.entrypoints.cli.console import console, parse_as_of, print_json
 from arrears.entrypoints.cli.language import _
 from arrears.entrypoints.cli.output import Column, count, fitted_table, grouped, number, percent
 from arrears.services.books import charge_off_kpis
+from arrears.services.field_kpis import field_kpis
 from arrears.services.kpi import compute_kpis
 from arrears.services.unit_of_work import UnitOfWork
 
@@ -67,6 +68,7 @@ def kpi(
     with UnitOfWork(db) as uow:
         result = compute_kpis(uow, first, last, cost_table, products=products)
         result["charge_off"] = charge_off_kpis(uow, first, last)  # docs/books.md
+        result.update(field_kpis(uow, first, last))  # agencies, litigation, visits (docs/agencies.md)
     if json_out:
         print_json(result)
         return
@@ -99,6 +101,7 @@ def render_kpis(result: dict[str, Any], first: date, last: date) -> None:
     ]
     title = _("Roll rates (opening bucket → worse at the end)")
     console.print(fitted_table(columns, rows, console=console, title=title))
+    render_field_kpis(result)
     if "charge_off" in result:  # charge-off and recoveries on charged-off balances (docs/books.md)
         rows = [[key.replace("_", " "), kpi_text(key, v)] for key, v in result["charge_off"].items()]
         columns = [Column("charge-off", "key"), Column(_("value"), "number")]
@@ -118,3 +121,31 @@ def render_kpis(result: dict[str, Any], first: date, last: date) -> None:
             rows.append([label, *(percent(rate) for rate in rates)])
         title = _("Roll rates month by month (30-day months: bucket → the next one)")
         console.print(fitted_table(columns, rows, console=console, title=title))
+
+
+def render_field_kpis(result: dict[str, Any]) -> None:
+    """The agency league table, legal recovery and cost, field visits (docs/agencies.md)."""
+    if result.get("agency_league"):
+        columns = [
+            Column(_("rank"), "number"),
+            Column(_("agency"), "key"),
+            Column(_("accounts"), "number"),
+            Column(_("placed (¥)"), "number", drop=2),
+            Column(_("recovered (¥)"), "number"),
+            Column(_("recovery rate"), "number"),
+            Column(_("commission (¥)"), "number", drop=1),
+        ]
+        rows = [
+            [count(r["rank"]), r["agency_id"], count(r["accounts"]), grouped(r["placed"]), grouped(r["recovered"]),
+             percent(r["recovery_rate"]), grouped(r["commission"])]
+            for r in result["agency_league"]
+        ]  # fmt: skip
+        console.print(fitted_table(columns, rows, console=console, title=_("Agency league table")))
+    rows = []
+    for section in ("litigation", "visits"):
+        for key, value in result.get(section, {}).items():
+            if not isinstance(value, dict):
+                rows.append([f"{section}: {key.replace('_', ' ')}", "—" if value is None else str(value)])
+    if rows:
+        columns = [Column(_("KPI")), Column(_("value"), "number")]
+        console.print(fitted_table(columns, rows, console=console, title=_("Litigation and field visits")))
