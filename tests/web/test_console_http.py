@@ -250,3 +250,22 @@ def test_a_plan_over_the_agents_limit_waits_for_a_supervisors_approval(console: 
 def _plans(console: TestClient, loan_id: str) -> list:
     with UnitOfWork(console.app.state.store_url) as uow:  # type: ignore[attr-defined]
         return list(uow.plans.of_loans([loan_id]))
+
+
+def test_the_desk_lists_the_open_field_visits_with_addresses_masked(console: TestClient) -> None:
+    from datetime import UTC, datetime
+
+    with UnitOfWork(console.app.state.store_url) as uow:  # type: ignore[attr-defined]
+        uow.visits.add(
+            {
+                "idempotency_key": "L1:2026-03-11:home_visit:visit",
+                "loan_id": "L1", "borrower_id": uow.loans.record("L1").borrower_id, "region": "上海",
+                "team": "field-上海", "day": datetime(2026, 3, 11).date(),
+                "window_start": datetime(2026, 3, 11, 1, tzinfo=UTC), "window_end": datetime(2026, 3, 11, 10, tzinfo=UTC),
+                "two_person": True, "recording": True, "status": "open",
+            }
+        )  # fmt: skip
+        uow.commit()
+    sign_in(console, "agent1")
+    desk = console.get("/desk").text
+    assert 'id="visits"' in desk and "field-上海" in desk and 'id="visit-1"' in desk

@@ -23,7 +23,7 @@ from arrears.domain.plans import PLAN_KINDS, PlanTerms
 from arrears.domain.staff import MAY_REVEAL
 from arrears.entrypoints.web.rendering import render
 from arrears.entrypoints.web.session import PageError, Viewer, page
-from arrears.services import desk, disputes, plans
+from arrears.services import desk, disputes, plans, visits
 from arrears.services.cases import CaseworkConfig
 
 router = APIRouter()
@@ -62,7 +62,9 @@ def _as_of(request: Request, who: Viewer) -> date:
 def desk_page(request: Request, who: Desk) -> Response:
     today = _as_of(request, who)
     rows = desk.my_queue(who.uow, who.principal, today)
-    return render(request, "desk.html", who=who, rows=rows, today=today)
+    # the field teams' open visits (addresses masked); an agency's staff see only their own accounts
+    field = visits.queue(who.uow) if who.principal.agency_id is None else []
+    return render(request, "desk.html", who=who, rows=rows, today=today, visits=field)
 
 
 def decision_view(decision: ComplianceDecision, who: Viewer, tz_name: str | None) -> dict[str, Any]:
