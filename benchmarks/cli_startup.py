@@ -42,6 +42,7 @@ def commands(work: Path) -> list[tuple[str, list[str]]]:
         ("--version", ["--version"]),
         ("policy validate", ["policy", "validate", str(ROOT / "policies" / "segmented.yaml")]),
         ("compliance check", ["compliance", "check", str(check)]),
+        ("db info (store)", ["db", "info"]),
         ("borrower show (store)", ["borrower", "show", "B00001"]),
         ("outbox list (store)", ["outbox", "list"]),
     ]
@@ -117,7 +118,7 @@ def format_row(row: dict[str, object], labels: list[str]) -> str:
     return "  ".join(cells)
 
 
-def markdown(rows: list[dict[str, object]], labels: list[str], runs: int, load: str) -> str:
+def markdown(rows: list[dict[str, object]], labels: list[str], runs: int, load: str, load_end: str) -> str:
     head = "| command | " + " | ".join(f"{label}: median / p90 (CPU)" for label in labels) + " |"
     lines = [head, "|---|" + "---:|" * len(labels)]
     for row in rows:
@@ -128,7 +129,7 @@ def markdown(rows: list[dict[str, object]], labels: list[str], runs: int, load: 
         lines.append(f"| `arrears {row['command']}` | " + " | ".join(cells) + " |")
     note = (
         f"\n{runs} runs a command, the trees alternating; wall time of the whole process (interpreter start "
-        f"included), median / p90, and the median CPU time (user + system) in brackets; load average at the start {load}. `(store)`: a store at the newest migration "
+        f"included), median / p90, and the median CPU time (user + system) in brackets; load average (1, 5, 15 min) {load} at the start, {load_end} at the end. `(store)`: a store at the newest migration "
         "with no rows (the borrower is unknown: exit 2 after opening it)."
     )
     return "\n".join(lines) + "\n" + note + "\n"
@@ -144,6 +145,11 @@ def write_docs(table: str) -> None:
     DOC.write_text(text, encoding="utf-8")
 
 
+def load_average() -> str:
+    path = Path("/proc/loadavg")
+    return " / ".join(path.read_text().split()[:3]) if path.exists() else "?"
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=10)
@@ -152,9 +158,9 @@ def main() -> None:
     args = parser.parse_args()
     trees = {"before": args.before.resolve()} if args.before else {}
     trees["after" if args.before else "now"] = ROOT
-    load = " ".join(Path("/proc/loadavg").read_text().split()[:3]) if Path("/proc/loadavg").exists() else "?"
+    load = load_average()
     rows = measure(trees, args.runs)
-    table = markdown(rows, list(trees), args.runs, load)
+    table = markdown(rows, list(trees), args.runs, load, load_average())
     print()
     print(table)
     if args.write_docs:

@@ -47,6 +47,11 @@ def arrears(src: Path, args: list[str], env: dict[str, str] | None = None) -> di
     return json.loads(out[out.index("{") if out.lstrip()[0] != "[" else out.index("[") :])
 
 
+def load_average() -> str:
+    path = Path("/proc/loadavg")
+    return " / ".join(path.read_text().split()[:3]) if path.exists() else "?"
+
+
 def commit_of(checkout: Path) -> str:
     return subprocess.run(
         ["git", "-C", str(checkout), "log", "-1", "--format=%h"], capture_output=True, text=True
@@ -56,13 +61,18 @@ def commit_of(checkout: Path) -> str:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--before", required=True, help="a checkout from before (git worktree)")
+    parser.add_argument(
+        "--after", default=str(ROOT), help="the checkout measured against it (default: this one)"
+    )
     parser.add_argument("--borrowers", type=int, default=20_000)
     parser.add_argument("--rows", type=int, default=200_000)
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args()
+    load_at_start = load_average()
 
-    versions = {"before": Path(args.before).resolve() / "src", "after": ROOT / "src"}
+    after = Path(args.after).resolve()
+    versions = {"before": Path(args.before).resolve() / "src", "after": after / "src"}
     work = Path(tempfile.mkdtemp(prefix="arrears-layers-"))
     keys = {"ARREARS_AUDIT_CHECKPOINTS": str(work / "checkpoints")}
     try:
@@ -89,7 +99,8 @@ def main() -> None:
                 figures[name]["run"].append(float(ran["seconds"]))
         result = {
             "before": commit_of(Path(args.before)),
-            "after": commit_of(ROOT),
+            "after": commit_of(after),
+            "load_average": load_average(),
             "borrowers": args.borrowers,
             "rows": args.rows,
             "rounds": args.rounds,
@@ -103,6 +114,9 @@ def main() -> None:
             print(json.dumps(result))
             return
         print(f"before = {result['before']}, after = {result['after']}, medians of {args.rounds} rounds")
+        print(
+            f"load average (1 / 5 / 15 min): {load_at_start} at the start, {result['load_average']} at the end"
+        )
         print(f"{'':24}{'before':>10}{'after':>10}{'after/before':>14}")
         for key, label in (
             ("import", f"import {args.rows:,} payments"),

@@ -11,7 +11,6 @@ from sqlalchemy import inspect
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import DBAPIError
 
-from arrears.adapters.store.catalog import seed_products
 from arrears.adapters.store.connection import (
     create_store_engine,
     forget_current,
@@ -23,8 +22,9 @@ from arrears.domain.errors import InputError
 if TYPE_CHECKING:
     from alembic.config import Config
 
-# Alembic is imported only to migrate or to answer what the store is at when the quick look below cannot:
-# most commands open a store that is already current, and importing Alembic costs a tenth of a second.
+# Alembic (and the ORM models the catalogue seeds through) is imported only to migrate or to answer what the
+# store is at when the quick look below cannot: most commands open a store that is already current, and
+# importing Alembic costs a tenth of a second.
 
 MIGRATIONS = Path(__file__).with_name("migrations")
 
@@ -79,6 +79,8 @@ def upgrade(engine: Engine) -> UpgradeResult:
             cfg = alembic_config()
             cfg.attributes["connection"] = connection
             command.upgrade(cfg, "head")
+        from arrears.adapters.store.catalog import seed_products  # the ORM models: only when upgrading
+
         added = seed_products(connection)
         after = current_revision(connection)
     remember_current(engine)
