@@ -49,12 +49,12 @@ def test_every_language_ships_the_required_templates(templates: TemplateLibrary)
         expected |= {f"push/{kind}", f"email/{kind}"}
     expected |= {"letter/lawyer_letter", "letter/bureau_notice", "robocall/reminder"}
     expected |= {"agent/call_script", "agency/placement"}  # named by the shipped policies
-    assert len(expected) == 27
+    assert len(expected) == 29  # sms/line_frozen and sms/line_unfrozen (docs/books.md) among them
     us_only = {"letter/validation_notice", "email/validation_notice"}  # Reg F: English only
     for language in LANGUAGES:
         have = {t.name for t in templates.templates() if t.language == language}
         assert have == expected | (us_only if language == "en" else set()), language
-    assert len(TEMPLATE_FILES) == 83
+    assert len(TEMPLATE_FILES) == 89
     assert templates.languages() == ["en", "zh-CN", "zh-TW"]
 
 
