@@ -162,8 +162,6 @@ def build_channels(config: ChannelsConfig) -> dict[str, Channel]:
             batch_url=str(sms["batch_url"]) if sms.get("batch_url") else None,
             batch_size=_int(sms, "batch_size", 100),
         )
-    if "sms" in out:
-        out["freeze_line"] = out["sms"]  # the policy's freeze_line step tells the borrower by SMS
     for kind in ("push", "in_app"):
         section = config.section(kind)
         if section.get("url"):
@@ -188,4 +186,6 @@ def build_channels(config: ChannelsConfig) -> dict[str, Channel]:
     for name, rate in config.section("rate_limits").items():
         if name in out and not isinstance(out[name], AgentTaskChannel):
             out[name] = RateLimited(out[name], TokenBucket(float(rate), max(1, int(float(rate)))))
+    if "sms" in out:  # the policy's freeze_line step tells the borrower by SMS (rate-limited as SMS)
+        out["freeze_line"] = out["sms"]
     return out
