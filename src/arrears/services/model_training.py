@@ -181,7 +181,7 @@ def train_scorecard(
     process = optbinning.BinningProcess(
         list(data.features),
         min_prebin_size=0.02,
-        max_n_bins=6,
+        max_n_bins=10,
         binning_fit_params={f: {"monotonic_trend": "auto_asc_desc"} for f in data.features},
         selection_criteria={"iv": {"min": 0.02}},
     )
