@@ -28,7 +28,7 @@ MINOR_DIGITS: dict[str, int] = {
 # three centuries of days at any daily rate up to 100 %, credit) can overflow a 64-bit integer; a portfolio's
 # totals are summed exactly (exact_total). In minor units, whatever the currency: 10^12 is CNY 10 billion.
 MAX_AMOUNT_MINOR = 10**12  # one amount: an instalment's principal, interest or fees; a payment
-MAX_LOAN_TOTAL_MINOR = 10**13  # a loan's schedule (principal + interest + fees); its payments, stored and imported
+MAX_LOAN_TOTAL_MINOR = 10**13  # a loan's schedule (principal + interest + fees); all its payments
 MAX_INSTALMENTS = 1200  # instalments of one loan (seq 1..1200: 100 years of monthly instalments)
 
 
