@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
 
+from arrears.domain.compliance.facts import parse_hours
 from arrears.domain.disputes import SlaPolicy, category
 from arrears.domain.errors import InputError, NotFound
 from arrears.domain.money import format_minor
@@ -35,6 +36,8 @@ MAX_PROMISE_DAYS = 14
 AUTODEBIT_HOLD_DAYS = 3
 MESSAGE_DAYS = 90
 OPT_OUT_CHANNELS = ("sms", "email", "voice", "push", "agent")
+# The hours a borrower may choose from (the profiles' own windows still apply: 08:00-21:00 at the widest).
+PREFERRED_HOURS = tuple(f"{h:02d}:00" for h in range(8, 22))
 CHANNEL = "portal"  # the contact attempts that record what a borrower did here
 
 
@@ -220,6 +223,22 @@ def opt_out(uow: UnitOfWork, link: PortalLink, channel: str) -> bool:
     return change.changed
 
 
+def preferred_hours(uow: UnitOfWork, link: PortalLink, start: str, end: str) -> str:
+    """The hours the borrower prefers to be contacted ("09:00-12:00", local time): a compliance fact the hours
+    rules narrow their window to; it replaces the one set before."""
+    value = f"{start}-{end}"
+    parse_hours(value)
+    by, reason = actor_of(link), "preferred contact hours chosen in the portal"
+    if uow.flags.open_ids(link.borrower_id, "preferred_hours", "", "", None):
+        borrower_facts.clear_flag(
+            uow, link.borrower_id, "preferred_hours", by=by, reason=reason, source="portal"
+        )
+    borrower_facts.set_flag(
+        uow, link.borrower_id, "preferred_hours", by=by, reason=reason, source="portal", value=value
+    )
+    return value
+
+
 def record_outcome(uow: UnitOfWork, loan_id: str, borrower_id: str, action: str, now: datetime) -> None:
     """What the borrower did in the portal as a contact outcome (channel `portal`, outcome the action), which
     the KPIs count (self-serve rate, cured through the portal) and the compliance caps do not."""
@@ -254,6 +273,7 @@ __all__ = [
     "CHANNEL",
     "MAX_PROMISE_DAYS",
     "OPT_OUT_CHANNELS",
+    "PREFERRED_HOURS",
     "IssuedLink",
     "accept_plan",
     "autodebit_failed",
@@ -266,6 +286,7 @@ __all__ = [
     "open_link",
     "opt_out",
     "plan_offers",
+    "preferred_hours",
     "promise",
     "record_outcome",
     "revoke_links",

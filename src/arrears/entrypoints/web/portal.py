@@ -125,6 +125,7 @@ def _page(request: Request, uow: Any, link: PortalLink, cookie: str, **extra: An
             "contacts": portal.messages(uow, link, now),
             "categories": sorted(CATEGORIES.values(), key=lambda c: (c.kind, c.name)),
             "channels": portal.OPT_OUT_CHANNELS,
+            "hours": portal.PREFERRED_HOURS,
             "max_promise_days": portal.MAX_PROMISE_DAYS,
             "today": _today(request),
         }
@@ -261,6 +262,20 @@ def plan(
     return _act(request, uow, token, csrf, act, "plan")
 
 
+@router.post("/p/{token}/hours")
+def hours(
+    request: Request,
+    token: str,
+    uow: Uow,
+    start: Annotated[str, Form(max_length=5)] = "",
+    end: Annotated[str, Form(max_length=5)] = "",
+    csrf: Annotated[str, Form()] = "",
+) -> Response:
+    return _act(
+        request, uow, token, csrf, lambda link: portal.preferred_hours(uow, link, start, end), "hours"
+    )
+
+
 @router.post("/p/{token}/opt-out")
 def opt_out(
     request: Request,
@@ -354,6 +369,7 @@ FIELD_LABELS = {
     "description": "Tell us more",
     "channel": "Stop contacting me by",
     "offer": "Repayment plans",
+    "value": "Contact me only between",
 }
 
 
