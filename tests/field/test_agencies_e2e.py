@@ -123,3 +123,17 @@ def test_statement_rejects_a_month_that_is_not_one(cli: Cli, store_url: str, tmp
     bad = cli("agency", "statement", "--period", "2026-13")
     assert bad.code == 2 and "--period" in bad.stderr + bad.stdout
     assert "Traceback" not in bad.stderr
+
+
+def test_a_placement_made_by_hand_is_recalled_at_its_date_and_placed_elsewhere(
+    cli: Cli, store_url: str, tmp_path: Path
+) -> None:
+    setup(cli, tmp_path)
+    no_jump = tmp_path / "reminders.yaml"
+    no_jump.write_text(POLICY.split("jumps:")[0], encoding="utf-8")
+    placed = as_json(cli("agency", "place", "AG1", "L1", "--on", "2026-02-01", "--days", "10", "--json"))
+    assert [(p["loan_id"], p["recall_on"]) for p in placed] == [("L1", "2026-02-11")]
+    ok(cli("run", "--as-of", "2026-02-10", "--policy", str(no_jump)))
+    assert holders(cli) == {"AG1": 1, "AG2": 0}
+    ok(cli("run", "--as-of", "2026-02-11", "--policy", str(no_jump)))  # the recall date: AG2 takes it
+    assert holders(cli) == {"AG1": 0, "AG2": 1}

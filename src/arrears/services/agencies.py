@@ -23,6 +23,7 @@ from arrears.domain.agencies import (
 )
 from arrears.domain.casework_records import Agency, Placement
 from arrears.domain.errors import InputError, NotFound
+from arrears.domain.ledger import compute_position
 from arrears.domain.money import format_minor
 from arrears.services import audit
 from arrears.services.unit_of_work import UnitOfWork
@@ -116,10 +117,19 @@ def place(
     rate = _rate(commission_rate) if commission_rate is not None else agency.commission_rate
     out = []
     for loan_id in loan_ids:
-        uow.loans.record(loan_id)
+        record = uow.loans.record(loan_id)
         if placement_of(uow, loan_id, placed_on) is not None:
             raise InputError(f"loan {loan_id} is already placed", field="loan_ids")
-        uow.agencies.place(loan_id, agency_id, placed_on, recall_on, rate)
+        balance = compute_position(record.loan, placed_on).outstanding.total
+        uow.agencies.place(
+            loan_id,
+            agency_id,
+            placed_on,
+            recall_on,
+            rate,
+            borrower_id=record.borrower_id,
+            placed_balance=balance,
+        )
         out.append(
             {
                 "loan_id": loan_id,
