@@ -313,3 +313,34 @@ def test_batch_sends_still_let_a_per_debtor_sms_cap_see_the_sms_sent_earlier_in_
     to_borrower = [m for m in world.http.by_path("/sms") if m["body"]["to"] == "18189061837"]
     assert len(to_borrower) == 1
     assert len(world.http.batches) >= 2  # the later rows were checked after the first had gone out
+
+
+@pytest.mark.postgres
+def test_what_became_of_each_message_sent_one_by_one_is_one_statement(world: World) -> None:
+    """After its send, a message's status, delivery and settled attempt are one statement and a commit on
+    PostgreSQL (it was four and a SET LOCAL): the claim's reads and writes aside, about one statement per
+    message."""
+    if not world.url.startswith("postgresql"):
+        pytest.skip("one statement from arrays is PostgreSQL's (SQLite: an executemany per table)")
+    from sqlalchemy import event
+    from sqlalchemy.engine import Engine
+
+    seen: list[str] = []
+
+    def count(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
+        seen.append(statement)
+
+    give_email(world, EMAIL_BORROWER, "borrower125@example.cn")
+    event.listen(Engine, "before_cursor_execute", count)
+    try:
+        report = dispatch(world.dispatcher())
+    finally:
+        event.remove(Engine, "before_cursor_execute", count)
+    sent = report.to_dict()["sent"]
+    assert sent == 59
+    results = [s for s in seen if "INSERT INTO deliveries" in s]
+    # One per request (the messages go one by one here), the one refused (no e-mail address) too.
+    assert len(results) == report.claimed == 60
+    assert all(s.lstrip().startswith("WITH unflushed") for s in results)
+    assert not [s for s in seen if s.startswith("UPDATE contact_attempts")]  # folded into the one statement
+    assert len(seen) <= sent + 60, "\n".join(seen)  # 91 for 59 now; about 300 with four per result
