@@ -9,7 +9,7 @@ import typer
 from arrears.entrypoints.cli.console import console, parse_as_of, print_json
 
 agency_app = typer.Typer(
-    help="Outside agencies: allocation terms, placements, recalls, commission statements.",
+    help="Outside agencies: allocation terms, placements, recalls, commission statements, league table.",
     no_args_is_help=True,
 )
 

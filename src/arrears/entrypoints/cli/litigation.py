@@ -11,7 +11,8 @@ import typer
 from arrears.entrypoints.cli.console import console, parse_as_of, print_json
 
 litigation_app = typer.Typer(
-    help="Litigation cases: stages with dates, court and case number, documents, costs.", no_args_is_help=True
+    help="Litigation cases: stages with dates, court and case number, documents, costs; the ladder held.",
+    no_args_is_help=True,
 )
 
 
