@@ -168,4 +168,7 @@ def render(layout: tuple[Field, ...], values: dict[str, object]) -> str:
 
 def ascii_upper(text: str) -> str:
     """Upper-case printable ASCII (what a Metro 2 alphanumeric field holds); anything else becomes a blank."""
-    return "".join(c if " " <= c <= "~" else " " for c in text.upper())
+    # character by character: a letter whose capital is longer ("ß" -> "SS") keeps its place, and becomes a
+    # blank like any other character outside printable ASCII (as the column-wise writer does it)
+    capitals = (c.upper() for c in text)
+    return "".join(u if len(u) == 1 and " " <= u <= "~" else " " for u in capitals)

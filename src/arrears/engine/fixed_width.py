@@ -3,7 +3,7 @@ each field filled for every record at once (numbers as digits by arithmetic, tex
 so a million Metro 2 Base Segments take seconds, not a Python loop per record and field.
 
 A column is a constant (the same value in every record), a numpy integer array (N: a number; D: an epoch day,
-the missing-day marker or a negative day meaning none) or an Arrow string array (AN). Layouts come from the
+NO_DATE where there is none) or an Arrow string array (AN). Layouts come from the
 domain (arrears.domain.metro2).
 """
 
@@ -19,6 +19,7 @@ import pyarrow.compute as pc
 from arrears.domain.metro2 import ascii_upper
 
 EPOCH = np.datetime64("1970-01-01", "D")
+NO_DATE = int(np.iinfo(np.int32).min)  # an epoch day that is no date (the ledger kernel's NONE_DAY too)
 SPACE, ZERO = 32, 48
 
 
@@ -55,7 +56,7 @@ def records(layout: Sequence[FieldLike], columns: Mapping[str, Column], count: i
         elif f.kind == "N":
             out[:, lo:hi] = _digits(_ints(value, count), f.length, f.name)
         elif f.kind == "D":
-            days = np.full(count, -1, dtype=np.int64) if value is None else _ints(value, count)
+            days = np.full(count, NO_DATE, dtype=np.int64) if value is None else _ints(value, count)
             out[:, lo:hi] = _digits(_mmddyyyy(days), f.length, f.name)
         elif f.kind == "TS":
             if value is not None and not isinstance(value, str):
@@ -95,8 +96,8 @@ def _digits(values: np.ndarray, length: int, name: str) -> np.ndarray:
 
 
 def _mmddyyyy(days: np.ndarray) -> np.ndarray:
-    """Epoch days as MMDDYYYY numbers; negative days (no date) as 0."""
-    none = days < 0
+    """Epoch days as MMDDYYYY numbers; NO_DATE as 0."""
+    none = days == NO_DATE
     dates = EPOCH + np.where(none, 0, days).astype("timedelta64[D]")
     years = dates.astype("datetime64[Y]").astype(np.int64) + 1970
     months = dates.astype("datetime64[M]").astype(np.int64) % 12 + 1

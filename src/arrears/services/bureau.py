@@ -51,6 +51,7 @@ from arrears.domain.bureau import (
 )
 from arrears.domain.errors import InputError
 from arrears.domain.money import format_minor, minor_digits
+from arrears.engine.fixed_width import NO_DATE
 from arrears.engine.fixed_width import lines as fixed_width_lines
 from arrears.engine.fixed_width import records as fixed_width_records
 from arrears.engine.ledger_kernel import NONE_DAY
@@ -294,8 +295,10 @@ def _whole_units(minor: pa.Array | np.ndarray, currency: pa.Array) -> np.ndarray
 
 
 def _epoch(dates: pa.Array | pa.ChunkedArray) -> np.ndarray:
-    """A date column as epoch days, -1 where there is none."""
-    return np.asarray(pc.fill_null(pc.cast(dates, pa.int32()), -1).to_numpy(zero_copy_only=False), np.int64)
+    """A date column as epoch days, NO_DATE where there is none."""
+    return np.asarray(
+        pc.fill_null(pc.cast(dates, pa.int32()), NO_DATE).to_numpy(zero_copy_only=False), np.int64
+    )
 
 
 def _metro2(
@@ -342,7 +345,7 @@ def _metro2(
         "current_balance": _whole_units(lines["outstanding"], currency),
         "amount_past_due": np.where(late, _whole_units(lines["overdue"], currency), 0),
         "date_of_account_information": (as_of - date(1970, 1, 1)).days,
-        "date_of_first_delinquency": np.where(late, _epoch(lines["oldest_unpaid_due"]), -1),
+        "date_of_first_delinquency": np.where(late, _epoch(lines["oldest_unpaid_due"]), NO_DATE),
         "date_of_last_payment": _epoch(lines["last_payment_on"]),
         "interest_type_indicator": "F",
         "surname": pa.array([s for s, _ in names], pa.string()),
