@@ -36,8 +36,13 @@ def arrears(src: Path, args: list[str], env: dict[str, str] | None = None) -> di
     environ = {**os.environ, "PYTHONPATH": str(src), **(env or {})}
     environ.pop("COLUMNS", None)
     code = "import sys; from arrears.entrypoints.cli import main; sys.argv[0] = 'arrears'; main()"
-    done = subprocess.run(
-        [sys.executable, "-c", code, *args], capture_output=True, text=True, env=environ, timeout=1800
+    done = subprocess.run(  # in the checkout: each version runs its own default policy and profiles
+        [sys.executable, "-c", code, *args],
+        capture_output=True,
+        text=True,
+        env=environ,
+        timeout=1800,
+        cwd=src.parent,
     )
     if done.returncode != 0:
         raise SystemExit(
