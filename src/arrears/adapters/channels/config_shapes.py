@@ -31,7 +31,8 @@ class LenderShape(SectionShape):
     contract_clause: Text | dict[str, Text] | None = None
     law_firm: Text | None = None
     law_firm_engaged: bool | None = None
-    signing_lawyer: Text | None = None  # the lawyer who signs lawyer's letters (no default: never a placeholder)
+    # the lawyer who signs lawyer's letters (no default: never a placeholder)
+    signing_lawyer: Text | None = None
     firm_registration: Text | None = None  # the firm's practising licence number, printed on them
     bureau_name: Text | None = None
     agency_name: Text | None = None
