@@ -59,9 +59,9 @@ if TYPE_CHECKING:  # annotations only: importing the port stays cheap (CLI start
     from arrears.domain.records import AccountEvent, Borrower, LoanRecord, Posting
     from arrears.domain.runs import PlannedAction, RunRecord
     from arrears.domain.staff import StaffUser
+    from arrears.services.books_port import BooksPort, CreditLinePort, OutboundEventPort
     from arrears.services.bureau_port import BureauPort
     from arrears.services.case_refresh_port import CaseRefreshPort
-    from arrears.services.books_port import BooksPort, CreditLinePort, OutboundEventPort
     from arrears.services.model_port import ModelPort
 
 

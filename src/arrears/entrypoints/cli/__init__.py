@@ -48,11 +48,11 @@ COMMAND_MODULES = (
     "portal",
     "books",
     "payments",
-    "bureau",
     "agency",
     "visit",
     "litigation",
     "letters",
+    "bureau",
 )
 
 # The top-level commands, in the order `arrears --help` lists them: the modules whose register(app) defines
@@ -135,7 +135,6 @@ COMMAND_INDEX: dict[str, tuple[tuple[str, ...], str]] = {
         ("model",),
         "Risk models trained on the store: scorecards and gradient boosting, with reason codes.",
     ),
-    "bureau": (("bureau",), "Credit-bureau reporting: the monthly Metro 2 or PBOC file."),
     "agency": (
         ("agency",),
         "Outside agencies: allocation terms, placements, recalls, commission statements, league table.",
@@ -146,6 +145,7 @@ COMMAND_INDEX: dict[str, tuple[tuple[str, ...], str]] = {
         "Litigation cases: stages with dates, court and case number, documents, costs; the ladder held.",
     ),
     "letters": (("letters",), "Letters for the post: print-vendor batches (folder or SFTP), returned mail."),
+    "bureau": (("bureau",), "Credit-bureau reporting: the monthly Metro 2 or PBOC file."),
 }
 
 # Commands that make the store they are pointed at when it does not exist (`db upgrade`, `demo`, `sim
