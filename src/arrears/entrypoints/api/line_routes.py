@@ -19,6 +19,7 @@ from fastapi import APIRouter, Depends, HTTPException, Path, Query
 from pydantic import Field
 
 from arrears.domain.money import format_minor
+from arrears.entrypoints.api.limits import Limit, Offset, page
 from arrears.entrypoints.api.schemas import Amount, Body, Id
 from arrears.entrypoints.api.security import Uow, check_loan_scope, roles, today
 from arrears.services import books, credit_lines
@@ -101,13 +102,17 @@ def post_line_loans(
 
 @router.get("/loans/{loan_id}/history", tags=["lines"])
 def get_history(
-    loan_id: LoanId, uow: Uow, who: Annotated[Principal, Depends(roles(*LOAN_READERS))]
+    loan_id: LoanId,
+    uow: Uow,
+    who: Annotated[Principal, Depends(roles(*LOAN_READERS))],
+    limit: Limit = 100,
+    offset: Offset = 0,
 ) -> list[dict[str, Any]]:
     """Every change of the account's bucket, pause, charge-off and cure, with its day and cause."""
     check_loan_scope(uow, who, loan_id)
     if not uow.loans.exists(loan_id):
         raise HTTPException(404, f"unknown loan {loan_id!r}")
-    return [
+    changes = [
         {
             "on": c.on.isoformat(),
             "change": c.kind,
@@ -118,3 +123,4 @@ def get_history(
         }
         for c in books.history(uow, loan_id)
     ]
+    return page(changes, limit, offset)
