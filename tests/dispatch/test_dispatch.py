@@ -139,7 +139,11 @@ def test_the_lawyers_letter_waits_for_approval_then_holds_the_chinese_text(world
     assert report.to_dict()["sent"] == 1
     (done,) = world.rows(channel="lawyer_letter")
     assert done.status == "sent"
-    pdfs = [p for p in world.letters.iterdir() if p.name.startswith("L0000000012") and "lawyer" in p.name]
+    pdfs = [
+        p
+        for p in world.letters.iterdir()
+        if p.name.startswith("L0000000012") and "lawyer" in p.name and p.suffix == ".pdf"
+    ]
     assert len(pdfs) == 1
     text = "".join(page.extract_text() for page in PdfReader(pdfs[0]).pages)
     compact = "".join(text.split())
