@@ -13,7 +13,7 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Annotated, Any
 
-from pydantic import Discriminator, Field, Tag, ValidationError, model_validator
+from pydantic import Discriminator, Field, StrictBool, Tag, ValidationError, model_validator
 from pydantic_core import PydanticCustomError
 
 from arrears.adapters.shapes import Shape, checked_by, keys_of, shape_error, text
@@ -141,6 +141,8 @@ class LedgerShape(Shape):
     late_fee: LateFeeShape = Field(default_factory=LateFeeShape)
     waterfall: Components = ()
     buckets: Buckets = Field(default_factory=list)
+    # the product's loans under one credit line move together on the ladder (docs/books.md)
+    line_level_delinquency: StrictBool = False
 
     def settings(self, base: LedgerSettings | None = None, *, path: str = "") -> LedgerSettings:
         """`base` with what this shape gives, its meaning checked by the domain; errors name `path`.<field>."""
@@ -168,6 +170,7 @@ class LedgerShape(Shape):
             waterfall=self.waterfall if "waterfall" in given else None,
             buckets=None if table is None else tuple(Bucket(b.name, b.min, b.max) for b in rows),
             basis=table.basis if isinstance(table, BucketTableShape) else "dpd",
+            line_level_delinquency=self.line_level_delinquency if "line_level_delinquency" in given else None,
         )
         return build_ledger_settings(spec, base, path=path)
 

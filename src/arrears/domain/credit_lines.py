@@ -46,6 +46,7 @@ class LinePosition:
     line: CreditLine
     used: int
     loans: tuple[str, ...]
+    dpd: int = 0  # the line's days past due: its worst loan's
 
     @property
     def available(self) -> int:
@@ -54,10 +55,58 @@ class LinePosition:
         return max(0, self.line.limit - self.used)
 
 
-def line_position(line: CreditLine, outstanding_principal: Iterable[tuple[str, int]]) -> LinePosition:
-    """The line's use from its loans' outstanding principal: (loan id, principal) pairs."""
+def line_position(
+    line: CreditLine, outstanding_principal: Iterable[tuple[str, int]], dpd: Iterable[int] = ()
+) -> LinePosition:
+    """The line's use from its loans' outstanding principal ((loan id, principal) pairs) and its DPD, the
+    worst of its loans' (`dpd`)."""
     pairs = sorted(outstanding_principal)
-    return LinePosition(line, sum(p for _, p in pairs), tuple(loan for loan, _ in pairs))
+    return LinePosition(line, sum(p for _, p in pairs), tuple(loan for loan, _ in pairs), max(dpd, default=0))
+
+
+@dataclass(frozen=True, slots=True)
+class LineAccount:
+    """One loan of a line-level product under a line, as the day's ledger sees it."""
+
+    loan_id: str
+    line_id: str
+    dpd: int
+    anchor: date | None  # the loan's oldest unpaid due date (its ladder's anchor)
+
+
+def line_level_accounts(accounts: Iterable[LineAccount]) -> dict[str, str]:
+    """Each line's representative: the loan whose DPD is the line's (the worst; the lower loan id on a
+    tie, the same choice every day). Line id → loan id.
+
+    Under a product with `line_level_delinquency` the line's loans are one account for the ladder: the
+    representative's steps are the line's (one reminder, one freeze per line), the other loans get none.
+    """
+    best: dict[str, LineAccount] = {}
+    for a in accounts:
+        held = best.get(a.line_id)
+        if held is None or (a.dpd, held.loan_id) > (held.dpd, a.loan_id):
+            best[a.line_id] = a
+    return {line_id: a.loan_id for line_id, a in best.items()}
+
+
+def line_steps_taken(
+    accounts: Iterable[LineAccount], history: Iterable[tuple[str, str, date | None]]
+) -> dict[str, set[str]]:
+    """Line id → the steps its loans were given in the line's current episode: history rows (loan id,
+    step id, anchor) of any of its loans anchored at the line's oldest unpaid due date — so a step is not
+    given again when another loan with the same anchor becomes the representative."""
+    members = list(accounts)
+    line_of = {a.loan_id: a.line_id for a in members}
+    anchor: dict[str, date] = {}
+    for a in members:
+        if a.anchor is not None and (a.line_id not in anchor or a.anchor < anchor[a.line_id]):
+            anchor[a.line_id] = a.anchor
+    taken: dict[str, set[str]] = {}
+    for loan_id, step_id, at in history:
+        line_id = line_of.get(loan_id)
+        if line_id is not None and at is not None and anchor.get(line_id) == at:
+            taken.setdefault(line_id, set()).add(step_id)
+    return taken
 
 
 def cured(buckets: Iterable[str], first_bucket: str) -> bool:
@@ -71,7 +120,10 @@ __all__ = [
     "LINE_STATUSES",
     "UNFROZEN_TEMPLATE",
     "CreditLine",
+    "LineAccount",
     "LinePosition",
     "cured",
+    "line_level_accounts",
     "line_position",
+    "line_steps_taken",
 ]

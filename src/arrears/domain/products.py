@@ -129,6 +129,10 @@ class LedgerSettings:
         Component.PRINCIPAL,
     )
     buckets: BucketTable = DEFAULT_BUCKETS
+    # The loans of this product under one credit line are one account for the ladder: the line's worst
+    # loan sets the DPD and bucket, and the line gets one step where each loan would get its own
+    # (domain/credit_lines.py, line_level_accounts).
+    line_level_delinquency: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -155,6 +159,7 @@ class LedgerSpec:
     waterfall: tuple[Component, ...] | None = None
     buckets: tuple[Bucket, ...] | None = None
     basis: str = "dpd"
+    line_level_delinquency: bool | None = None
 
 
 def _each_once(components: tuple[Component, ...], path: str, *, need_all: bool) -> tuple[Component, ...]:
@@ -224,6 +229,9 @@ def build_ledger_settings(
         fee,
         waterfall,
         buckets,
+        settings.line_level_delinquency
+        if spec.line_level_delinquency is None
+        else spec.line_level_delinquency,
     )
 
 
@@ -244,7 +252,7 @@ def ledger_settings_to_json(settings: LedgerSettings) -> dict[str, Any]:
             cap["fixed"] = format_minor(fee.cap.fixed, settings.currency)
         if fee.cap.ratio is not None:
             cap["ratio"] = str(fee.cap.ratio)
-    return {
+    out: dict[str, Any] = {
         "currency": settings.currency,
         "grace_days": settings.grace_days,
         "late_fee": {
@@ -261,6 +269,9 @@ def ledger_settings_to_json(settings: LedgerSettings) -> dict[str, Any]:
             ],
         },
     }
+    if settings.line_level_delinquency:  # written only when set: the stored form of other products stays
+        out["line_level_delinquency"] = True
+    return out
 
 
 def ledger_settings_from_json(raw: Mapping[str, Any], *, path: str = "settings") -> LedgerSettings:
@@ -293,6 +304,7 @@ def ledger_settings_from_json(raw: Mapping[str, Any], *, path: str = "settings")
                 for b in buckets["table"]
             ),
             basis=str(buckets.get("basis", "dpd")) if buckets is not None else "dpd",
+            line_level_delinquency=bool(raw.get("line_level_delinquency", False)),
         )
     except (KeyError, TypeError, ValueError, AttributeError, ArithmeticError) as err:
         raise InputError(f"stored ledger settings are unreadable: {err!r}", field=path) from None

@@ -10,13 +10,24 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from arrears.domain.credit_lines import CreditLine, LinePosition, line_position
+from arrears.domain.credit_lines import (
+    CreditLine,
+    LineAccount,
+    LinePosition,
+    line_level_accounts,
+    line_position,
+    line_steps_taken,
+)
 from arrears.domain.errors import InputError, NotFound
 from arrears.domain.ledger import compute_position
 from arrears.domain.money import format_minor, parse_minor
+from arrears.domain.runs import PlannedAction
 from arrears.services.unit_of_work import UnitOfWork
+
+if TYPE_CHECKING:
+    import pyarrow as pa
 
 LINE_COLUMNS = ("line_id", "borrower_id", "currency", "limit")
 
@@ -127,15 +138,12 @@ def position(uow: UnitOfWork, line_id: str, as_of: date) -> LinePosition:
     if line is None:
         raise NotFound(f"no credit line {line_id!r}")
     loan_ids = uow.credit_lines.loans([line_id]).get(line_id, [])
-    used = (
-        [
-            (loan.id, compute_position(loan, as_of).outstanding.principal)
-            for loan in uow.loans.stream(loan_ids)
-        ]
-        if loan_ids
-        else []
+    positions = (
+        [(loan.id, compute_position(loan, as_of)) for loan in uow.loans.stream(loan_ids)] if loan_ids else []
     )
-    return line_position(line, used)
+    return line_position(
+        line, [(loan_id, p.outstanding.principal) for loan_id, p in positions], [p.dpd for _, p in positions]
+    )
 
 
 def position_dict(p: LinePosition, as_of: date) -> dict[str, Any]:
@@ -149,7 +157,49 @@ def position_dict(p: LinePosition, as_of: date) -> dict[str, Any]:
         "used": format_minor(p.used, cur),
         "available": format_minor(p.available, cur),
         "status": p.line.status,
+        "dpd": p.dpd,
         "frozen_on": p.line.frozen_on.isoformat() if p.line.frozen_on else None,
         "frozen_by": p.line.frozen_by,
         "loans": list(p.loans),
     }
+
+
+def line_level_rows(
+    uow: UnitOfWork,
+    rows: Sequence[PlannedAction],
+    assignments: pa.Table,
+    history: pa.Table,
+    line_level_products: frozenset[str],
+) -> list[PlannedAction]:
+    """The day's outbox rows with the loans of line-level products under one line taken together: only
+    the line's representative (its worst loan, domain/credit_lines.py) keeps its steps, less any step a
+    loan of the line was already given in the line's episode; the line's other loans get none."""
+    if not rows:
+        return list(rows)
+    line_of = {loan_id: line_id for line_id, loans in uow.credit_lines.loans().items() for loan_id in loans}
+    members = [
+        LineAccount(a["loan_id"], line_of[a["loan_id"]], a["dpd"], a["anchor"])
+        for a in assignments.select(["loan_id", "product", "dpd", "anchor"]).to_pylist()
+        if a["product"] in line_level_products and a["loan_id"] in line_of
+    ]
+    if not members:
+        return list(rows)
+    import pyarrow as pa  # here: the lines commands start without it
+    import pyarrow.compute as pc
+
+    representative = line_level_accounts(members)
+    grouped = {a.loan_id: a.line_id for a in members}
+    mine = history.filter(pc.is_in(history["loan_id"], value_set=pa.array(sorted(grouped), pa.string())))
+    taken = line_steps_taken(
+        members,
+        zip(
+            mine["loan_id"].to_pylist(), mine["step_id"].to_pylist(), mine["anchor"].to_pylist(), strict=True
+        ),
+    )
+    kept = []
+    for row in rows:
+        line_id = grouped.get(row.loan_id)
+        alone = line_id is None
+        if alone or (representative[line_id] == row.loan_id and row.step_id not in taken.get(line_id, ())):
+            kept.append(row)
+    return kept

@@ -41,6 +41,7 @@ from arrears.engine.evaluators import evaluator
 from arrears.engine.portfolio import Portfolio
 from arrears.services import books
 from arrears.services.compliance_audit import audit_run_decisions
+from arrears.services.credit_lines import line_level_rows
 from arrears.services.field_day import run_field_day
 from arrears.services.model_scoring import with_active_models, write_scores
 from arrears.services.models import active_models
@@ -240,6 +241,7 @@ DAY_COLUMNS = (
     "hardship",
     "disputed",
     "identity_dispute",
+    "anchor",
 )
 
 
@@ -345,13 +347,20 @@ def run_day(
     if planner is None:
         planner = _plan_here(uow, policy, profile, engine_name)
     before = uow.runs.planned_on(as_of) if write else 0
+    # Products whose loans under one credit line are one account for the ladder: a line's loans may lie
+    # in different parts, so the day's rows are taken together (one step per line) and written at the end.
+    line_level = frozenset(code for code, s in policy.products.items() if s.line_level_delinquency)
     totals = _Totals()
     for done, part in enumerate(planner(as_of, bounds, history, run_id, started_at), start=1):
         totals.add(part)
-        if write:
+        if write and not line_level:
             uow.runs.add_planned(part.rows)
         if on_part is not None:
             on_part(done, len(bounds), part.accounts)
+    if line_level:
+        totals.keep(line_level_rows(uow, totals.rows, totals.assignments(), history, line_level))
+        if write:
+            uow.runs.add_planned(totals.rows)
     rows = totals.rows
     planned_today = pa.Table.from_pylist(
         [{"loan_id": r.loan_id, "step_id": r.step_id, "anchor": r.anchor} for r in rows if r.anchor],
@@ -421,6 +430,14 @@ class _Totals:
             self._assignments.append(part.assignments)
         for name, values in part.counts.items():
             self._sums.setdefault(name, Counter()).update(values)
+
+    def keep(self, rows: list[PlannedAction]) -> None:
+        """Keep only `rows` of the day's outbox rows (a line's loans taken together): the counts of steps,
+        channels and statuses follow; the accidental late payers' count stays the engine's, per loan."""
+        self.rows = rows
+        self._sums["steps"] = Counter(r.step_id for r in rows)
+        self._sums["channels"] = Counter(r.channel for r in rows)
+        self._sums["statuses"] = Counter(r.status for r in rows)
 
     def assignments(self) -> pa.Table:
         """Every account's DAY_COLUMNS, in loan order within each part."""
