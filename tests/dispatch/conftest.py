@@ -95,6 +95,8 @@ def world(store_url: str, tmp_path: Path) -> Iterator[World]:
             "ARREARS_PUSH_URL": http.url + "/push",
             "ARREARS_ROBOCALL_URL": http.url + "/ivr",
             "ARREARS_LETTERS_FOLDER": str(tmp_path / "letters"),
+            "ARREARS_LENDER_SIGNING_LAWYER": "王律师",  # a lawyer's letter is stopped without them
+            "ARREARS_LENDER_FIRM_REGISTRATION": "31310000000000001X",
             "ARREARS_RETRY_BASE_SECONDS": "60",
             "ARREARS_RETRY_MAX_ATTEMPTS": "3",
         }

@@ -11,6 +11,7 @@ from pypdf import PdfReader
 from sqlalchemy import create_engine, func, insert, select
 
 from arrears.adapters.channels import SendResult
+from arrears.adapters.channels.config import load_channels_config
 from arrears.adapters.store.dispatch_models import AgentTaskRow, ContactAttemptRow, DeliveryRow
 from arrears.adapters.store.models import AccountEventRow
 from arrears.domain.ledger import compute_position
@@ -149,6 +150,30 @@ def test_the_lawyers_letter_waits_for_approval_then_holds_the_chinese_text(world
     compact = "".join(text.split())
     assert "律师函" in compact and "示例律师事务所" in compact and "LR-2026-0042" in compact
     assert "¥1,183.78" in compact and "蒋**" in compact
+
+
+def test_a_lawyers_letter_without_its_signing_lawyer_is_blocked_at_dispatch_and_never_spooled(
+    world: World,
+) -> None:
+    """No signing lawyer nor firm registration configured: the approved letter is blocked with the reason
+    (rule letter.unsigned), nothing is rendered into the letters folder and no contact is recorded."""
+    (letter,) = world.rows(channel="lawyer_letter")
+    with UnitOfWork(world.url) as uow:
+        approve(uow, letter.id, "王律师", "LR-2026-0042", "示例律师事务所", at=SEND_AT)
+        uow.commit()
+    unsigned = load_channels_config(
+        environ={k: v for k, v in world.env.items() if k != "ARREARS_LENDER_SIGNING_LAWYER"}
+    )
+    dispatch(world.dispatcher(now=SEND_AT + timedelta(minutes=1), config=unsigned))
+    (done,) = world.rows(channel="lawyer_letter")
+    assert (done.status, done.rules) == ("blocked", "letter.unsigned")
+    assert "signing_lawyer" in done.last_error and "firm_registration" not in done.last_error
+    assert not [p for p in world.letters.glob("*") if "lawyer" in p.name]
+    with UnitOfWork(world.url) as uow:
+        attempts = uow.connection.execute(
+            select(ContactAttemptRow).where(ContactAttemptRow.loan_id == done.loan_id)
+        ).all()
+    assert not [a for a in attempts if a.channel == "lawyer_letter"]
 
 
 def test_a_crash_after_sending_resends_with_the_same_key_and_the_provider_delivers_once(world: World) -> None:

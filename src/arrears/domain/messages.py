@@ -141,6 +141,29 @@ VALIDATION_PERIOD_DAYS = 30
 ASSUMED_RECEIPT_BUSINESS_DAYS = 5
 
 
+UNSIGNED_RULE = "letter.unsigned"  # the rule id an unsigned lawyer's letter is blocked under
+
+
+def unsigned_letter(
+    message_type: MessageType | str, signing_lawyer: str, firm_registration: str
+) -> str | None:
+    """Why a letter cannot go out as configured, or None: a lawyer's letter names the lawyer who signs it and
+    the firm's registration (practising licence number); there is no default and no placeholder."""
+    if str(message_type) != MessageType.LAWYER_LETTER:
+        return None
+    missing = [
+        name
+        for name, value in (("signing_lawyer", signing_lawyer), ("firm_registration", firm_registration))
+        if not value.strip()
+    ]
+    if not missing:
+        return None
+    return (
+        f"a lawyer's letter needs the signing lawyer and the firm's registration: set lender "
+        f"{' and '.join(missing)} in channels.yaml"
+    )
+
+
 def validation_period_end(sent_on: date) -> date:
     """The last day to dispute the debt named in a validation notice sent on `sent_on` (`dispute_by`)."""
     federal = holidays.country_holidays("US", years=[sent_on.year, sent_on.year + 1])

@@ -42,7 +42,13 @@ from arrears.domain.errors import InputError, NotFound
 from arrears.domain.ledger import LedgerPosition, compute_position
 from arrears.domain.loans import Loan
 from arrears.domain.masking import mask_name, mask_phone
-from arrears.domain.messages import MessageChannel, RenderedMessage, validation_period_end
+from arrears.domain.messages import (
+    UNSIGNED_RULE,
+    MessageChannel,
+    RenderedMessage,
+    unsigned_letter,
+    validation_period_end,
+)
 from arrears.domain.outbox import (
     CLAIMABLE_AGAIN,
     DISPATCH_OUTCOMES,
@@ -628,6 +634,14 @@ def dispatch_row(
         return record_status(writes, entry, now, "cancelled", last_error=why)
     if entry.expires_at is not None and now >= entry.expires_at:
         return record_status(writes, entry, now, "expired", last_error=expiry_note(entry))
+    lender = d.settings.lender
+    unsigned = unsigned_letter(
+        message_type(entry.template),
+        str(lender.get("signing_lawyer") or ""),
+        str(lender.get("firm_registration") or ""),
+    )
+    if unsigned:  # stopped here, not only at the print batch: nothing is rendered or spooled
+        return record_status(writes, entry, now, "blocked", rules=UNSIGNED_RULE, last_error=unsigned)
 
     target = address_of(entry.channel, borrower)
     approval = facts.approvals.get(entry.id)

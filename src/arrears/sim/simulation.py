@@ -31,7 +31,7 @@ from sqlalchemy import select, update
 
 from arrears.adapters.channels import OutgoingMessage, SendResult
 from arrears.adapters.channels.agent_tasks import AgentTaskChannel
-from arrears.adapters.channels.config import ChannelsConfig
+from arrears.adapters.channels.config import DEFAULT_LENDER, ChannelsConfig
 from arrears.adapters.store.casework_models import PromiseRow
 from arrears.adapters.store.dispatch_models import AgentTaskRow, ContactAttemptRow
 from arrears.adapters.store.run_models import OutboxRow
@@ -67,6 +67,11 @@ BEIJING = ZoneInfo("Asia/Shanghai")
 ACTOR = "sim"
 RIGHT_PARTY_OUTCOMES = frozenset({"connected", "conversation"})
 ENGINE = "duckdb"
+
+# The simulated lender signs its lawyer's letters (the dispatcher stops unsigned ones: docs/letters.md).
+SIMULATED_LENDER = ChannelsConfig(
+    lender={**DEFAULT_LENDER, "signing_lawyer": "模拟律师", "firm_registration": "SIM-00000000000000"}
+)
 
 
 def _uniform(seed: int, key: str) -> float:
@@ -248,7 +253,7 @@ def simulate_day(
     for channel in channels.values():
         if isinstance(channel, SimulatedChannel):
             channel.start_day(day)
-    dispatcher = make_dispatcher(url, channels, ChannelsConfig(), profile, now=lambda: send_at, rng=rng)
+    dispatcher = make_dispatcher(url, channels, SIMULATED_LENDER, profile, now=lambda: send_at, rng=rng)
     sent = dispatch(dispatcher).outcomes.get("sent", 0)
     with UnitOfWork(url) as uow:
         _agent_desk(uow, model, day, send_at)

@@ -4,8 +4,9 @@ with a small JSON note beside it (letter id, loan, borrower, template, pages, SH
 idempotency key, so a re-send rewrites the same letter, never a second one.
 
 A lawyer's letter names a real firm and lawyer, never a placeholder: its note says whether the lender's
-configuration named the signing lawyer and the firm's registration, and the print batch refuses to post one
-that is not signed."""
+configuration named the signing lawyer and the firm's registration (domain.messages.unsigned_letter), and the
+print batch refuses to post one that is not signed. The dispatcher stops such a letter before it is rendered,
+so an unsigned one reaches this folder only when sent by other means."""
 
 from __future__ import annotations
 
@@ -19,10 +20,10 @@ from pypdf import PdfReader
 
 from arrears.adapters.channels import OutgoingMessage, PermanentFailure, SendResult
 from arrears.adapters.letters import render_letter_pdf
-from arrears.domain.messages import MessageChannel
+from arrears.domain.messages import MessageChannel, unsigned_letter
+from arrears.domain.outbox import message_type
 
 _UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
-LAWYER_TEMPLATE = "letter/lawyer_letter"
 
 
 class PdfLetterChannel:
@@ -58,8 +59,10 @@ class PdfLetterChannel:
             "file": target.name,
             "pages": len(PdfReader(io.BytesIO(pdf)).pages),
             "sha256": hashlib.sha256(pdf).hexdigest(),
-            "signed": rendered.template != LAWYER_TEMPLATE
-            or bool(self.signing_lawyer and self.firm_registration),
+            "signed": unsigned_letter(
+                message_type(rendered.template), self.signing_lawyer, self.firm_registration
+            )
+            is None,
         }
         target.with_suffix(".json").write_text(json.dumps(note, ensure_ascii=False), encoding="utf-8")
         partial = target.with_suffix(".pdf.part")
