@@ -190,7 +190,14 @@ def test_a_supervisor_approves_a_lawyers_letter_and_it_is_dispatched(world) -> N
     dispatcher = make_dispatcher(
         world["url"],
         {"lawyer_letter": PdfLetterChannel(str(folder))},
-        load_channels_config(None, environ={}),
+        # the lender names the lawyer who signs (the dispatcher stops an unsigned lawyer's letter)
+        load_channels_config(
+            None,
+            environ={
+                "ARREARS_LENDER_SIGNING_LAWYER": "王律师",
+                "ARREARS_LENDER_FIRM_REGISTRATION": "31310000000000001X",
+            },
+        ),
         load_profile("cn"),
         now=lambda: at(TODAY + timedelta(days=1), 10, 0),
     )
