@@ -37,6 +37,40 @@ def ledger_ok(store_url: str) -> None:
         assert check_ledger(uow).problems == []
 
 
+# ------------------------------------------------------------------------------------------- agencies
+
+
+def test_an_agency_is_created_with_capacity_buckets_and_placement_days_as_the_cli_does(
+    api: TestClient, key: Keys, store_url: str
+) -> None:
+    admin = key("admin")
+    body = {"id": "AG1", "name": "一号催收", "commission_rate": "0.18", "capacity": 500,
+            "buckets": ["M2", "M3"], "placement_days": 20}  # fmt: skip
+    r = api.post("/agencies", json=body, headers=admin)
+    assert r.status_code == 201, r.text
+    assert r.json() == {"id": "AG1", "name": "一号催收", "commission_rate": "0.18", "capacity": 500,
+                        "buckets": ["M2", "M3"], "placement_days": 20}  # fmt: skip
+    with UnitOfWork(store_url) as uow:
+        stored = uow.agencies.get("AG1")
+    assert stored is not None
+    assert (stored.capacity, stored.buckets, stored.placement_days) == (500, "M2,M3", 20)
+    # left out: no limit, any bucket, the 90-day default
+    plain = api.post("/agencies", json={"id": "AG2", "name": "二号", "commission_rate": "0.2"}, headers=admin)
+    assert plain.status_code == 201, plain.text
+    assert (plain.json()["capacity"], plain.json()["buckets"], plain.json()["placement_days"]) == (
+        None,
+        [],
+        90,
+    )
+    for field, value in (("capacity", -1), ("placement_days", 0), ("buckets", ["M 2"])):
+        bad = api.post("/agencies", json={**body, "id": "AG3", field: value}, headers=admin)
+        assert (bad.status_code, bad.headers["content-type"]) == (422, PROBLEM), bad.text
+        assert field in bad.text
+    with UnitOfWork(store_url) as uow:
+        assert uow.agencies.get("AG3") is None
+    assert api.post("/agencies", json={**body, "id": "AG4"}, headers=key("supervisor")).status_code == 403
+
+
 # --------------------------------------------------------------------------------------------- recall
 
 

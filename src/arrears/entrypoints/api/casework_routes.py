@@ -333,7 +333,16 @@ def complaint_rates(
 def create_agency(
     body: AgencyIn, uow: Uow, who: Annotated[Principal, Depends(roles("admin"))]
 ) -> dict[str, Any]:
-    out = agencies.create_agency(uow, body.id, body.name, body.commission_rate, who.actor)
+    out = agencies.create_agency(
+        uow,
+        body.id,
+        body.name,
+        body.commission_rate,
+        who.actor,
+        capacity=body.capacity,
+        buckets=",".join(body.buckets),
+        placement_days=body.placement_days or agencies.DEFAULT_PLACEMENT_DAYS,
+    )
     uow.commit()
     return out
 

@@ -111,9 +111,15 @@ class AssignIn(Body):
 
 
 class AgencyIn(Body):
+    """As `arrears agency create`: capacity (loans held at once; none = no limit), the buckets it takes
+    (none = any) and how many days a placement with it lasts (none = the default, 90)."""
+
     id: Id
     name: str = Field(min_length=1, max_length=200)
     commission_rate: str = Field(pattern=RATE)
+    capacity: int | None = Field(None, ge=0, le=100_000_000)
+    buckets: list[str] = Field(default_factory=list, max_length=50)
+    placement_days: int | None = Field(None, ge=1, le=3650)
 
 
 class PlacementIn(Body):
