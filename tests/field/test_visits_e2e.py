@@ -15,6 +15,10 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from sqlalchemy import select
+
+from arrears.adapters.store.dispatch_models import AgentTaskRow
+from arrears.services.unit_of_work import UnitOfWork
 from tests.conftest import CliResult
 
 Cli = Callable[..., CliResult]
@@ -29,7 +33,7 @@ segments:
   - {name: everyone, ladder: field}
 ladders:
   field:
-    - {id: home_visit, offset: 60, channel: visit, template: agent/call_script, tone: firm}
+    - {id: home_visit, offset: 60, channel: visit, template: agent/visit_sheet, tone: firm}
 """
 
 
@@ -60,6 +64,15 @@ def test_a_visit_step_opens_a_task_and_the_report_goes_through_compliance(
     # 09:00-18:00 Shanghai time, inside cn's 08:00-22:00 for in-person contact
     assert visit["window"] == ["2026-03-11T01:00:00+00:00", "2026-03-11T10:00:00+00:00"]
     assert visit["address"] != "上海市浦东新区示例路1号" and visit["address"].startswith("上海市")
+    # the visit step's row goes to the field team as its task, with the visit sheet (agent/visit_sheet)
+    ok(cli("dispatch", "--once", "--dev", "--as-of-time", "2026-03-11T10:00:00+08:00"))
+    (row,) = as_json(cli("outbox", "list", "--channel", "visit", "--json"))
+    shown = as_json(cli("outbox", "show", str(row["id"]), "--json"))
+    assert [(t["reason"], t["status"]) for t in shown["agent_tasks"]] == [("visit", "open")]
+    with UnitOfWork(store_url) as uow:
+        (script,) = uow.connection.execute(select(AgentTaskRow.script)).scalars().all()
+    assert "一、出发之前" in script and "已逾期60天" in script and "两人同行" in script
+    assert "外呼话术" not in script  # not the call centre's script
     sheet = as_json(cli("visit", "sheet", str(visit["id"]), "--json"))
     assert (sheet["address"], sheet["name"]) == ("上海市浦东新区示例路1号", "林小华")
 

@@ -43,18 +43,24 @@ def _parts(path: Path) -> tuple[str, str]:
 
 
 def test_every_language_ships_the_required_templates(templates: TemplateLibrary) -> None:
-    not_sms = {MessageType.CALL_SCRIPT, MessageType.PLACEMENT, MessageType.VALIDATION_NOTICE}
+    not_sms = {
+        MessageType.CALL_SCRIPT,
+        MessageType.VISIT_SHEET,
+        MessageType.PLACEMENT,
+        MessageType.VALIDATION_NOTICE,
+    }
     expected = {f"sms/{t.value}" for t in MessageType if t not in not_sms}
     for kind in ("pre_due", "due_today", "reminder", "plan_offer", "payment_confirmation"):
         expected |= {f"push/{kind}", f"email/{kind}"}
     expected |= {"letter/lawyer_letter", "letter/bureau_notice", "robocall/reminder"}
     expected |= {"agent/call_script", "agency/placement"}  # named by the shipped policies
-    assert len(expected) == 29  # sms/line_frozen and sms/line_unfrozen (docs/books.md) among them
+    expected |= {"agent/visit_sheet"}  # the field team's sheet for a visit step (docs/agencies.md)
+    assert len(expected) == 30  # sms/line_frozen and sms/line_unfrozen (docs/books.md) among them
     us_only = {"letter/validation_notice", "email/validation_notice"}  # Reg F: English only
     for language in LANGUAGES:
         have = {t.name for t in templates.templates() if t.language == language}
         assert have == expected | (us_only if language == "en" else set()), language
-    assert len(TEMPLATE_FILES) == 89
+    assert len(TEMPLATE_FILES) == 92
     assert templates.languages() == ["en", "zh-CN", "zh-TW"]
 
 

@@ -34,6 +34,7 @@ class MessageType(StrEnum):
     DISPUTE_ACK = "dispute_ack"
     THIRD_PARTY_LOCATE = "third_party_locate"
     CALL_SCRIPT = "call_script"  # what a human agent says on an outbound call (agent/call_script)
+    VISIT_SHEET = "visit_sheet"  # what the field team takes on a home visit (上门) (agent/visit_sheet)
     PLACEMENT = "placement"  # tells the borrower an outside agency now helps collect (agency/placement)
     VALIDATION_NOTICE = "validation_notice"  # Reg F (12 CFR 1006.34): the debt itemised, how to dispute it
     LINE_FROZEN = "line_frozen"  # the credit line is frozen (the policy's freeze_line step)
@@ -113,6 +114,7 @@ CONTEXT_SCHEMAS: dict[MessageType, ContextSchema] = {
         (*COMMON_FIELDS, "borrower_name", "dispute_ref", "received_on"), ("response_days",)
     ),
     MessageType.CALL_SCRIPT: ContextSchema((*COMMON_FIELDS, *_OVERDUE, "late_fee_daily_rate")),
+    MessageType.VISIT_SHEET: ContextSchema((*COMMON_FIELDS, *_OVERDUE, "late_fee_daily_rate")),
     MessageType.PLACEMENT: ContextSchema(
         (
             *COMMON_FIELDS,

@@ -56,6 +56,7 @@ OVERDUE_TYPES = frozenset(
         "lawyer_letter",
         "bureau_notice",
         "call_script",
+        "visit_sheet",
         "placement",
         "validation_notice",
     }
