@@ -103,7 +103,10 @@ class JobRunner:
     def _run(self, job: Job) -> None:
         try:
             self.store.running(job.id)
-            with budget_scope(RequestBudget(JOB_SECONDS)):
+            # Jobs write (cases, bureau records): on SQLite their transactions take the write lock up front,
+            # so the heartbeat's commit cannot move the snapshot a job read before its first write
+            # (SQLITE_BUSY_SNAPSHOT, "database is locked" at once, which no busy timeout waits out).
+            with budget_scope(RequestBudget(JOB_SECONDS, writes=True)):
                 result = KINDS[job.kind].run(self.url, self.config, job.params, job.requested_by)
             self.store.succeeded(job.id, jsonable_encoder(result))
         except ArrearsError as exc:
