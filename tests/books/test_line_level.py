@@ -12,7 +12,11 @@ from __future__ import annotations
 import json
 from collections.abc import Callable
 from pathlib import Path
+from random import Random
 from typing import Any
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from tests.conftest import CliResult
 
@@ -104,3 +108,35 @@ def test_the_representative_is_the_worst_loan_and_a_tie_goes_to_the_lower_id() -
     paid = [LineAccount("L1", "LN1", 0, None), accounts[0], accounts[2]]
     assert line_level_accounts(paid) == {"LN1": "L2"}
     assert line_steps_taken(paid, history) == {"LN1": {"remind"}}
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    st.lists(
+        st.tuples(
+            st.sampled_from(["L1", "L2", "L3", "L4", "L5"]),
+            st.sampled_from(["LN1", "LN2"]),
+            st.integers(0, 400),
+        ),
+        min_size=1,
+        max_size=5,
+        unique_by=lambda t: t[0],
+    ),
+    st.randoms(),
+)
+def test_each_line_is_led_by_a_worst_loan_whatever_the_order(
+    loans: list[tuple[str, str, int]], rng: Random
+) -> None:
+    from arrears.domain.credit_lines import LineAccount, line_level_accounts
+
+    accounts = [LineAccount(loan, line, dpd, None) for loan, line, dpd in loans]
+    chosen = line_level_accounts(accounts)
+    shuffled = list(accounts)
+    rng.shuffle(shuffled)
+    assert line_level_accounts(shuffled) == chosen
+    assert set(chosen) == {a.line_id for a in accounts}
+    for line_id, loan_id in chosen.items():
+        mine = [a for a in accounts if a.line_id == line_id]
+        leader = next(a for a in mine if a.loan_id == loan_id)
+        assert leader.dpd == max(a.dpd for a in mine)
+        assert leader.loan_id == min(a.loan_id for a in mine if a.dpd == leader.dpd)
