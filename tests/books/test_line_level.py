@@ -15,6 +15,7 @@ from pathlib import Path
 from random import Random
 from typing import Any
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -56,8 +57,10 @@ def planned(cli: Cli) -> list[tuple[str, str, str]]:
     return sorted((r["day"], r["loan_id"], r["step"]) for r in rows)
 
 
+# By parts of one loan each, a line's loans lie in different parts: the same rows.
+@pytest.mark.parametrize("parts", [(), ("--part-accounts", "1")], ids=["whole", "by-parts"])
 def test_a_line_level_product_gives_the_line_one_step_from_its_worst_loan(
-    cli: Cli, store_url: str, tmp_path: Path
+    cli: Cli, store_url: str, tmp_path: Path, parts: tuple[str, ...]
 ) -> None:
     for name, text in (("loans.csv", LOANS), ("lines.csv", LINES), ("policy.yaml", POLICY)):
         (tmp_path / name).write_text(text, encoding="utf-8")
@@ -66,7 +69,7 @@ def test_a_line_level_product_gives_the_line_one_step_from_its_worst_loan(
     ok(cli("import", "lines", str(tmp_path / "lines.csv")))
     policy = str(tmp_path / "policy.yaml")
 
-    ok(cli("run", "--as-of", "2026-03-02", "--through", "2026-03-13", "--policy", policy, "--json"))
+    ok(cli("run", "--as-of", "2026-03-02", "--through", "2026-03-13", "--policy", policy, "--json", *parts))
     assert planned(cli) == [
         ("2026-03-02", "L1", "remind"),  # the line's reminder: L1 is its worst loan
         ("2026-03-02", "L3", "remind"),
@@ -84,7 +87,7 @@ def test_a_line_level_product_gives_the_line_one_step_from_its_worst_loan(
         "payment_id,loan_id,paid_on,amount\nP1,L1,2026-03-14,600.00\n", encoding="utf-8"
     )
     ok(cli("import", "payments", str(tmp_path / "payments.csv")))
-    ok(cli("run", "--as-of", "2026-03-14", "--through", "2026-03-15", "--policy", policy))
+    ok(cli("run", "--as-of", "2026-03-14", "--through", "2026-03-15", "--policy", policy, *parts))
     assert [p for p in planned(cli) if p[1] in ("L1", "L2") and p[0] >= "2026-03-14"] == []
     lines = {x["line_id"]: x for x in json.loads(ok(cli("lines", "list", "--json")))}
     assert lines["LN1"]["status"] == "frozen"
