@@ -46,6 +46,9 @@ class BooksDay:
     unfrozen: int = 0
     events: int = 0
     audited: list[tuple[str, str, dict[str, Any]]] = field(default_factory=list)  # (action, subject, detail)
+    cancelled: set[str] = field(
+        default_factory=set
+    )  # idempotency keys of freeze steps with no line to freeze
 
     def counts(self) -> dict[str, int]:
         return {
@@ -195,6 +198,7 @@ def _lines(
         if line is None or line.status != "active":
             why = "no credit line to freeze" if line is None else f"credit line {line.id} is {line.status}"
             uow.credit_lines.cancel_notice(r.idempotency_key, why)
+            day.cancelled.add(r.idempotency_key)
             continue
         uow.credit_lines.set_status(line.id, "frozen", as_of, f"{r.loan_id}:{r.step_id}")
         day.frozen += 1

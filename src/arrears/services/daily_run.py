@@ -371,14 +371,22 @@ def run_day(
         run_id, as_of, policy.id, engine_name, totals.accounts, len(rows), 0, 0.0, False, counts
     )
     if write:
+        # charge-offs, delinquency history and its events, credit lines (services/books.py); first, so the
+        # run record and its audit count a freeze step with no line to freeze as the cancelled row it is
+        books_day = books.record_day(uow, as_of, totals.assignments(), rows)
+        if books_day.cancelled:
+            rows = [
+                replace(r, status="cancelled") if r.idempotency_key in books_day.cancelled else r
+                for r in rows
+            ]
+            summary.counts["statuses"] = dict(Counter(r.status for r in rows))
+        summary.counts["books"] = books_day.counts()
         summary.written, summary.already_run = _write(uow, before, summary, policy, started, started_at)
         if totals.scores:  # written once for the day: a re-run of the day replaces them
             models = [m for m in active_models(uow) if m.id in totals.models.values()]
             write_scores(uow, as_of, models, pa.concat_tables(totals.scores))
         if not summary.already_run:  # a day's decisions are audited once, with its run record
             audit_run_decisions(uow, run_id, as_of, profile.name, rows)
-        # charge-offs, delinquency history and its events, credit lines (services/books.py)
-        summary.counts["books"] = books.record_day(uow, as_of, totals.assignments(), rows).counts()
         field = run_field_day(uow, as_of, profile, rows, totals.assignments())  # agencies, visits
         if field:
             summary.counts["field"] = {k: len(v) for k, v in field.items()}
