@@ -44,7 +44,8 @@ from arrears.services.cases import CaseworkConfig
 from arrears.services.daily_run import run_day
 from arrears.services.dispatch import dispatch
 from arrears.services.disputes import open_dispute
-from arrears.services.kpi import CostTable, compute_kpis
+from arrears.services.kpi import CostTable
+from arrears.services.kpi_report import all_kpis
 from arrears.services.payments import record_payment
 from arrears.services.promises import make_promise, settle_promises
 from arrears.services.receipts import approve
@@ -229,7 +230,7 @@ def simulate(
             on_day(record)
         day += timedelta(days=1)
     with UnitOfWork(url) as uow:
-        result.kpis = compute_kpis(uow, start, end, costs, products=dict(policy.products))
+        result.kpis = all_kpis(uow, start, end, costs, products=dict(policy.products))
     result.seconds = clock.perf_counter() - started
     return result
 

@@ -13,9 +13,7 @@ from arrears.domain.roll_rates import bucket_rank, next_bucket
 from arrears.entrypoints.cli.console import console, parse_as_of, print_json
 from arrears.entrypoints.cli.language import _
 from arrears.entrypoints.cli.output import Column, count, fitted_table, grouped, number, percent
-from arrears.services.books import charge_off_kpis
-from arrears.services.field_kpis import field_kpis
-from arrears.services.kpi import compute_kpis
+from arrears.services.kpi_report import all_kpis
 from arrears.services.unit_of_work import UnitOfWork
 
 SHOWN = (
@@ -66,9 +64,7 @@ def kpi(
         products = dict(load_policy(policy).products)
     cost_table = load_costs(costs)
     with UnitOfWork(db) as uow:
-        result = compute_kpis(uow, first, last, cost_table, products=products)
-        result["charge_off"] = charge_off_kpis(uow, first, last)  # docs/books.md
-        result.update(field_kpis(uow, first, last))  # agencies, litigation, visits (docs/agencies.md)
+        result = all_kpis(uow, first, last, cost_table, products=products)
     if json_out:
         print_json(result)
         return
