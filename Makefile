@@ -24,12 +24,12 @@ $(DEV): requirements-dev.lock $(RUNTIME)
 
 install: $(DEV)
 
-# The lab's comparison over 5 paired seeds (bootstrap intervals need several); 400 borrowers keep the whole
+# The lab's comparison over 5 paired seeds (bootstrap intervals need several); 300 borrowers keep the whole
 # target within 3 minutes on two cores (docs/simulation.md). out/*.json feed `make readme-demo`.
 demo: $(RUNTIME)
 	$(BIN)/arrears demo --data out/demo.json
 	$(BIN)/arrears sim compare policies/jd-baitiao-11day.yaml policies/segmented.yaml \
-		--days 90 --seeds 5 --borrowers 400 --out out/report.html --data out/compare.json
+		--days 90 --seeds 5 --borrowers 300 --out out/report.html --data out/compare.json
 
 # The README's demo figures, rewritten from what the demo just printed (scripts/readme_demo.py).
 readme-demo: demo

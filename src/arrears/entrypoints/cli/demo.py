@@ -11,8 +11,8 @@ import typer
 from rich.table import Table
 
 from arrears.domain.compliance.profile import ComplianceProfile
-from arrears.domain.money import format_minor
 from arrears.entrypoints.cli.console import console, print_json
+from arrears.entrypoints.cli.output import count, money
 from arrears.services.portfolio_report import BucketLine, bucket_table
 
 DEMO_LINE_LIMIT = 5_000_00  # ¥5,000.00: each demo borrower's 白条 line
@@ -20,7 +20,7 @@ DEMO_AS_OF = date(2026, 3, 31)
 # What `make demo` simulates after this command (Makefile): paired seeds enough for bootstrap intervals, few
 # enough borrowers to finish within 3 minutes on two cores.
 DEMO_SEEDS = 5
-DEMO_SIM_BORROWERS = 400
+DEMO_SIM_BORROWERS = 300
 
 
 def register(app: typer.Typer) -> None:
@@ -93,7 +93,7 @@ def render_books(db: str | None, counts: dict[str, int]) -> None:
         f"credit lines frozen today: {counts.get('lines_frozen', 0):,} ({len(frozen):,} frozen in all"
         + (f"; e.g. [bold]arrears lines show {frozen[0].id}[/]" if frozen else "")
         + f"); charged off today: {counts.get('charged_off', 0):,} accounts ({len(charged):,} in all, "
-        f"¥{format_minor(written_off, 'CNY')} written off"
+        f"¥{money(written_off, 'CNY')} written off"
         + (f"; e.g. [bold]arrears books show {charged[0].loan_id}[/]" if charged else "")
         + ")"
     )
@@ -124,7 +124,10 @@ def replay(db: str | None, compare_days: int, profile: ComplianceProfile) -> lis
         }
         rows.append(row)
         table.add_row(
-            policy.id, str(row["planned"]), str(row["lawyer_letters"]), str(row["accidental_lawyer_letters"])
+            policy.id,
+            count(row["planned"]),
+            count(row["lawyer_letters"]),
+            count(row["accidental_lawyer_letters"]),
         )
     console.print(table)
     return rows
