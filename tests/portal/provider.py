@@ -3,9 +3,6 @@ with fresh RSA key pairs (the provider's and the merchant's) written where the C
 
 from __future__ import annotations
 
-import socket
-import threading
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -16,36 +13,10 @@ from arrears.adapters import payment_provider as pp
 from arrears.adapters.payment_provider_sim import Simulator, simulator_app
 from arrears.entrypoints.api import create_app
 from arrears.services.cases import CaseworkConfig
+from tests.served import Served
 from tests.web.sample import Clock
 
 APP_ID = "test-merchant"
-
-
-class Served:
-    """An ASGI app under uvicorn on 127.0.0.1, in a thread."""
-
-    def __init__(self, app: Any) -> None:
-        import uvicorn
-
-        with socket.socket() as s:
-            s.bind(("127.0.0.1", 0))
-            self.port = s.getsockname()[1]
-        config = uvicorn.Config(app, host="127.0.0.1", port=self.port, log_level="warning", lifespan="on")
-        self.server = uvicorn.Server(config)
-        self.thread = threading.Thread(target=self.server.run, daemon=True)
-        self.thread.start()
-        deadline = time.monotonic() + 20
-        while not self.server.started and time.monotonic() < deadline:
-            time.sleep(0.02)
-        assert self.server.started, "uvicorn did not start"
-
-    @property
-    def base(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
-
-    def stop(self) -> None:
-        self.server.should_exit = True
-        self.thread.join(10)
 
 
 @dataclass

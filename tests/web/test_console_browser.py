@@ -6,11 +6,8 @@ from __future__ import annotations
 
 import json
 import os
-import socket
 import subprocess
 import sys
-import threading
-import time
 from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
@@ -23,39 +20,20 @@ from arrears.entrypoints.api import create_app
 from arrears.services.cases import CaseworkConfig
 from arrears.services.unit_of_work import UnitOfWork
 from tests.browser import ARGS, CHROMIUM, needs_chromium
+from tests.served import Served
 from tests.web.sample import PASSWORD, TODAY, Clock, at, build
 
 pytestmark = needs_chromium
 SHOTS = os.environ.get("ARREARS_CONSOLE_SCREENSHOTS")
 
 
-class Server:
-    """The app under uvicorn on a free loopback port, in a thread."""
+class Server(Served):
+    """The console's app under uvicorn on a free loopback port, in a thread."""
 
     def __init__(self, url: str, clock: Clock, data_dir: Path) -> None:
-        import uvicorn
-
         app = create_app(url, CaseworkConfig(token_secret="t" * 32, data_dir=data_dir))
         app.state.clock = clock
-        with socket.socket() as s:
-            s.bind(("127.0.0.1", 0))
-            self.port = s.getsockname()[1]
-        config = uvicorn.Config(app, host="127.0.0.1", port=self.port, log_level="warning", lifespan="on")
-        self.server = uvicorn.Server(config)
-        self.thread = threading.Thread(target=self.server.run, daemon=True)
-        self.thread.start()
-        deadline = time.monotonic() + 20
-        while not self.server.started and time.monotonic() < deadline:
-            time.sleep(0.05)
-        assert self.server.started, "uvicorn did not start"
-
-    @property
-    def base(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
-
-    def stop(self) -> None:
-        self.server.should_exit = True
-        self.thread.join(10)
+        super().__init__(app)
 
 
 @pytest.fixture(scope="module")
