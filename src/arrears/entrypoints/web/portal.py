@@ -177,8 +177,9 @@ def step_up(
     return response
 
 
-def _act(request: Request, uow: Any, token: str, csrf: str, act: Any, done: str) -> Response:
-    """Run one borrower action on a stepped-up link (the generic page otherwise), commit, show the page."""
+def _guarded(request: Request, uow: Any, token: str, csrf: str) -> tuple[Any, str] | Response:
+    """A borrower's form post let through: within the rate limit, on a stepped-up link, with the page's CSRF
+    token; (the link, the session cookie), or the generic page refusing it."""
     try:
         _limited(request)
     except RateLimited:
@@ -190,6 +191,15 @@ def _act(request: Request, uow: Any, token: str, csrf: str, act: Any, done: str)
         return invalid(request, 403)
     if not csrf or csrf != _csrf(cookie):
         return invalid(request, 403)
+    return link, cookie
+
+
+def _act(request: Request, uow: Any, token: str, csrf: str, act: Any, done: str) -> Response:
+    """Run one borrower action on a stepped-up link (the generic page otherwise), commit, show the page."""
+    guarded = _guarded(request, uow, token, csrf)
+    if isinstance(guarded, Response):
+        return guarded
+    link, cookie = guarded
     try:
         result = act(link)
         outcome = "complaint" if isinstance(result, dict) and result.get("kind") == "complaint" else done
@@ -319,17 +329,10 @@ def pay_now(
     csrf: Annotated[str, Form()] = "",
 ) -> Response:
     """Pay now: an order at the provider for the amount, then the borrower goes to its hosted checkout."""
-    try:
-        _limited(request)
-    except RateLimited:
-        return invalid(request, 429)
-    cookie = request.cookies.get(COOKIE, "")
-    try:
-        link = portal.link_of(uow, token, cookie, now_of(request))
-    except NotFound:
-        return invalid(request, 403)
-    if not csrf or csrf != _csrf(cookie):
-        return invalid(request, 403)
+    guarded = _guarded(request, uow, token, csrf)
+    if isinstance(guarded, Response):
+        return guarded
+    link, cookie = guarded
     provider = _provider(request)
     lang = portal_language(request)
     if provider is None:
