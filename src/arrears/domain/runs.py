@@ -7,6 +7,11 @@ from datetime import date, datetime
 from typing import Any
 
 
+def idempotency_key(loan_id: str, as_of: date, step_id: str, channel: str) -> str:
+    """The outbox row's key: one action per loan, day, step and channel, so writing a day twice adds nothing."""
+    return f"{loan_id}:{as_of.isoformat()}:{step_id}:{channel}"
+
+
 @dataclass(frozen=True, slots=True)
 class PlannedAction:
     """One action the run planned for an account on `as_of`, with what the compliance filter made of it.

@@ -24,7 +24,7 @@ from arrears.domain.delinquency import DelinquencyChange, DelinquencyState, chan
 from arrears.domain.ledger import compute_position
 from arrears.domain.money import format_minor
 from arrears.domain.outbound_events import OutboundEvent
-from arrears.domain.runs import PlannedAction
+from arrears.domain.runs import PlannedAction, idempotency_key
 from arrears.services import audit
 from arrears.services.unit_of_work import UnitOfWork
 
@@ -223,7 +223,7 @@ def _lines(
 
 def _unfreeze_notice(loan_id: str, borrower_id: str, as_of: date, run_id: str, at: datetime) -> PlannedAction:
     return PlannedAction(
-        idempotency_key=f"{loan_id}:{as_of.isoformat()}:{UNFREEZE_STEP}:{MESSAGE_CHANNEL}",
+        idempotency_key=idempotency_key(loan_id, as_of, UNFREEZE_STEP, MESSAGE_CHANNEL),
         run_id=run_id,
         loan_id=loan_id,
         borrower_id=borrower_id,

@@ -28,7 +28,7 @@ from arrears.domain.compliance.profile import ComplianceProfile
 from arrears.domain.errors import InputError
 from arrears.domain.masking import mask_name
 from arrears.domain.policy.model import DEFAULT_VALID_DAYS, Policy
-from arrears.domain.runs import PlannedAction, RunRecord
+from arrears.domain.runs import PlannedAction, RunRecord, idempotency_key
 from arrears.engine.contact_summary import summaries_for
 from arrears.engine.evaluation import (
     ASSIGNMENT_SCHEMA,
@@ -86,10 +86,6 @@ class RunSummary:
 
 def run_id_for(as_of: date, policy: Policy) -> str:
     return hashlib.sha256(f"{as_of.isoformat()}|{policy.id}|{policy.content_hash}".encode()).hexdigest()[:32]
-
-
-def idempotency_key(loan_id: str, as_of: date, step_id: str, channel: str) -> str:
-    return f"{loan_id}:{as_of.isoformat()}:{step_id}:{channel}"
 
 
 def days(start: date, end: date) -> Iterator[date]:
